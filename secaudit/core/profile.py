@@ -1,0 +1,129 @@
+"""The audit profile: who authorized what, which segments and assets exist, what to check.
+
+Frozen dataclasses only; ``secaudit.catalog.profile`` reads and validates the YAML.
+Network values are kept as ``ipaddress`` objects so nothing downstream re-parses text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+
+from secaudit.core.model import Criticality, SegmentKind
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+REPORT_FORMATS = ("html", "json")
+LANGUAGES = ("en", "th")
+SCAN_PROFILES = ("ot-safe", "standard", "deep")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceWindow:
+    """A window inside which intrusive ("deep") scanning is allowed."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Authorization:
+    """The written authorization every active scan stands on."""
+
+    reference: str
+    approver: str
+    valid_from: datetime
+    valid_until: datetime
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+
+    def valid_at(self, moment: datetime) -> bool:
+        return self.valid_from <= moment <= self.valid_until
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    """An authorized network segment."""
+
+    name: str
+    cidrs: tuple[IPNetwork, ...]
+    kind: SegmentKind
+    owner: str
+    criticality: Criticality
+    scan_profile: str
+    exclusions: tuple[IPNetwork, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryAsset:
+    """An asset the city knows it has."""
+
+    name: str
+    address: str = ""
+    hostname: str = ""
+    role: str = ""
+    criticality: Criticality = Criticality.MEDIUM
+    segment: str = ""  # derived from the address when not given
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaselineTarget:
+    """A configuration target: ``offline:DIR``, ``local``, ``ssh://user@host`` or ``file:PATH``."""
+
+    target: str
+    baselines: tuple[str, ...]
+    asset: str = ""  # inventory name the results belong to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogSource:
+    """Logs to hunt in."""
+
+    name: str
+    paths: tuple[str, ...]
+    format: str = "auto"
+    asset: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportSettings:
+    language: str = "en"
+    formats: tuple[str, ...] = ("html", "json")
+    output_dir: str = "reports"
+    fail_on: str = ""  # severity name; empty means never fail on findings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """A whole audit profile. ``path`` is where it was read from (for locations in messages)."""
+
+    path: str
+    organisation: str
+    authorization: Authorization
+    segments: tuple[Segment, ...]
+    assets: tuple[InventoryAsset, ...] = ()
+    baseline_targets: tuple[BaselineTarget, ...] = ()
+    log_sources: tuple[LogSource, ...] = ()
+    report: ReportSettings = ReportSettings()
+    history_path: str = ""  # empty: the default location
+
+    def segment(self, name: str) -> Segment | None:
+        return next((s for s in self.segments if s.name == name), None)
+
+    def asset(self, name: str) -> InventoryAsset | None:
+        return next((a for a in self.assets if a.name == name), None)
+
+    def segment_of(self, address: str) -> Segment | None:
+        """The segment whose CIDRs contain ``address`` (most specific wins), or None."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        best: tuple[int, Segment] | None = None
+        for seg in self.segments:
+            for net in seg.cidrs:
+                if ip.version == net.version and ip in net and (best is None or net.prefixlen > best[0]):
+                    best = (net.prefixlen, seg)
+        return best[1] if best else None
