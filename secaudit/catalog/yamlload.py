@@ -1,0 +1,180 @@
+"""YAML for content files: fast C parsing, duplicate keys refused, and a line for every node.
+
+Every content file secaudit reads (profiles, baselines, exposure rules, waivers, catalogues)
+goes through :func:`load_yaml`, so any later validation error can name ``file:line``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from secaudit.core.errors import ConfigError
+
+try:  # PyYAML wheels ship libyaml; fall back to pure Python only where it is missing.
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class YDict(dict[str, Any]):
+    """A mapping that remembers the line of itself and of each key."""
+
+    __slots__ = ("key_lines", "line", "path")
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__()
+        self.path = path
+        self.line = line
+        self.key_lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YList(list[Any]):
+    """A sequence that remembers the line of itself and of each item."""
+
+    __slots__ = ("item_lines", "line", "path")
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__()
+        self.path = path
+        self.line = line
+        self.item_lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+def located(path: str | Path, node: Any = None, key: str | int | None = None) -> str:
+    """``path:line`` for a node (or one of its keys/items) produced by :func:`load_yaml`."""
+    line = 0
+    if isinstance(node, YDict):
+        line = node.line_of(key) if isinstance(key, str) else node.line
+    elif isinstance(node, YList):
+        line = node.line_of(key) if isinstance(key, int) else node.line
+    return f"{path}:{line}" if line else str(path)
+
+
+def _scalar_loader() -> yaml.SafeLoader:
+    return _Loader("")
+
+
+def _construct(node: yaml.Node, path: str, scalars: yaml.SafeLoader) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        scalars.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        out = YDict(path, line)
+        for key_node, value_node in node.value:
+            key = _construct(key_node, path, scalars)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
+                raise ConfigError(
+                    f"mapping key must be text, got {type(key).__name__}",
+                    location=f"{path}:{key_line}",
+                    hint="quote the key",
+                )
+            skey = str(key)
+            if skey in out:
+                raise ConfigError(
+                    f"duplicate key '{skey}' (first at line {out.key_lines[skey]})",
+                    location=f"{path}:{key_line}",
+                    hint="remove or rename one of the two entries",
+                )
+            out[skey] = _construct(value_node, path, scalars)
+            out.key_lines[skey] = key_line
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = YList(path, line)
+        for item in node.value:
+            seq.append(_construct(item, path, scalars))
+            seq.item_lines.append(item.start_mark.line + 1)
+        return seq
+    return scalars.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, path: str = "<string>") -> Any:
+    """Parse one YAML document from text; see :func:`load_yaml`."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(
+            f"invalid YAML: {e.problem or e.context}",
+            location=where,
+            hint="check indentation, colons and quoting on or just above this line",
+        ) from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {e}", location=path) from e
+    if node is None:
+        return None
+    try:
+        return _construct(node, path, _scalar_loader())
+    except yaml.constructor.ConstructorError as e:
+        mark = e.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(f"invalid YAML value: {e.problem}", location=where) from e
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML file into YDict/YList/scalars with lines; raise ConfigError with file:line."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(
+                f"file is {size} bytes, more than the {MAX_BYTES} a content file may have",
+                location=str(path),
+                hint="split the file",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigError("file not found", location=str(path), hint="check the path") from e
+    except IsADirectoryError as e:
+        raise ConfigError("is a folder, not a YAML file", location=str(path)) from e
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror}", location=str(path)) from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError("not valid UTF-8", location=f"{path}:{line}", hint="save the file as UTF-8") from e
+    return parse_yaml(text, str(path))
+
+
+def suggest(word: str, choices: Collection[str]) -> str:
+    """`` (did you mean 'x'?)`` when a close choice exists, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_keys(
+    mapping: Mapping[str, Any],
+    *,
+    allowed: Collection[str],
+    required: Collection[str] = (),
+    where: str,
+) -> None:
+    """Refuse unknown keys and require the required ones; ``where`` names the section."""
+    path = mapping.path if isinstance(mapping, YDict) else where
+    for key in mapping:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key '{key}' in {where}{suggest(key, allowed)}",
+                location=located(path, mapping, key),
+                hint=f"allowed keys: {', '.join(sorted(allowed))}",
+            )
+    for key in required:
+        if key not in mapping:
+            raise ConfigError(
+                f"missing key '{key}' in {where}",
+                location=located(path, mapping),
+                hint=f"add '{key}:' to {where}",
+            )
