@@ -1,0 +1,523 @@
+"""Read and validate an audit profile (YAML) into a frozen :class:`Profile`.
+
+Every error names ``file:line`` and what to change. Paths of content (baseline targets, log
+files) are resolved against the profile's folder, so a profile and its snapshots travel together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located, suggest
+from secaudit.core.errors import ConfigError
+from secaudit.core.model import Criticality, SegmentKind, Severity
+from secaudit.core.profile import (
+    LANGUAGES,
+    REPORT_FORMATS,
+    SCAN_PROFILES,
+    Authorization,
+    BaselineTarget,
+    InventoryAsset,
+    IPNetwork,
+    LogSource,
+    MaintenanceWindow,
+    Profile,
+    ReportSettings,
+    Segment,
+)
+
+PROFILE_VERSION = 1
+_TOP_KEYS = (
+    "version",
+    "organisation",
+    "authorization",
+    "segments",
+    "assets",
+    "baseline_targets",
+    "log_sources",
+    "report",
+    "history",
+)
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9-]{1,63})*\.?$"
+)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_SSH = re.compile(r"^ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.:\[\]_-]+(:\d+)?$")
+_LOG_FORMATS = ("auto", "evtx", "json", "syslog", "auditd", "web", "zeek", "csv")
+DEFAULT_SCAN_PROFILE = {
+    SegmentKind.OT: "ot-safe",
+    SegmentKind.CCTV: "ot-safe",
+    SegmentKind.IT: "standard",
+    SegmentKind.DMZ: "standard",
+    SegmentKind.MGMT: "standard",
+}
+
+
+class _Ctx:
+    """Where we are in the file, for messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.base = path.resolve().parent
+
+    def fail(self, node: Any, key: str | int | None, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, location=located(self.path, node, key), hint=hint)
+
+    def mapping(self, node: Any, key: str | int, what: str) -> YDict:
+        value = node[key]
+        if not isinstance(value, YDict):
+            raise self.fail(node, key, f"{what} must be a mapping (key: value lines)")
+        return value
+
+    def seq(self, node: Any, key: str, what: str) -> YList:
+        value = node.get(key)
+        if value is None:
+            return YList(self.path, node.line_of(key))
+        if not isinstance(value, YList):
+            raise self.fail(node, key, f"{what} must be a list (lines starting with '- ')")
+        return value
+
+    def text(self, node: YDict, key: str, what: str, *, required: bool = True) -> str:
+        value = node.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(node, key, f"{what} '{key}' is empty", f"give '{key}' a value")
+            return ""
+        if isinstance(value, YDict | YList):
+            raise self.fail(node, key, f"{what} '{key}' must be text")
+        return str(value)
+
+    def texts(self, node: YDict, key: str, what: str) -> tuple[str, ...]:
+        seq = self.seq(node, key, what)
+        out = []
+        for i, item in enumerate(seq):
+            if isinstance(item, YDict | YList) or item in (None, ""):
+                raise self.fail(seq, i, f"{what}: item {i + 1} must be non-empty text")
+            out.append(str(item))
+        return tuple(out)
+
+    def resolve(self, raw: str) -> str:
+        p = Path(raw).expanduser()
+        return str(p if p.is_absolute() else (self.base / p).resolve())
+
+
+def _moment(ctx: _Ctx, node: YDict, key: str, *, end_of_day: bool) -> datetime:
+    value = node.get(key)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ctx.fail(
+                node,
+                key,
+                f"'{key}' has no time zone",
+                "add an offset, e.g. 2026-01-01T00:00:00+07:00 (Asia/Bangkok)",
+            )
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        clock = time(23, 59, 59) if end_of_day else time(0, 0, 0)
+        return datetime.combine(value, clock, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                raise ctx.fail(node, key, f"'{key}' has no time zone", "add an offset such as +07:00")
+            return parsed.astimezone(UTC)
+    raise ctx.fail(node, key, f"'{key}' must be a date or date-time, got {value!r}", "write e.g. 2026-12-31")
+
+
+def _network(ctx: _Ctx, seq: YList, index: int, what: str) -> IPNetwork:
+    raw = seq[index]
+    try:
+        return ipaddress.ip_network(str(raw).strip(), strict=True)
+    except ValueError as e:
+        hint = "write an address or CIDR such as 10.20.0.0/24 or 2001:db8::/64"
+        try:
+            loose = ipaddress.ip_network(str(raw).strip(), strict=False)
+        except ValueError:
+            pass
+        else:
+            hint = f"host bits are set; did you mean {loose}?"
+        raise ctx.fail(seq, index, f"{what}: '{raw}' is not a valid network", hint) from e
+
+
+def _authorization(ctx: _Ctx, root: YDict, now: datetime, require_valid: bool) -> Authorization:
+    node = ctx.mapping(root, "authorization", "authorization")
+    check_keys(
+        node,
+        allowed=("reference", "approver", "valid_from", "valid_until", "maintenance_windows"),
+        required=("reference", "approver", "valid_from", "valid_until"),
+        where="authorization",
+    )
+    start = _moment(ctx, node, "valid_from", end_of_day=False)
+    end = _moment(ctx, node, "valid_until", end_of_day=True)
+    if end <= start:
+        raise ctx.fail(node, "valid_until", "authorization ends before it starts", "check the two dates")
+    reference = ctx.text(node, "reference", "authorization")
+    if require_valid and end < now:
+        raise ctx.fail(
+            node,
+            "valid_until",
+            f"authorization {reference} expired on {end.date().isoformat()}",
+            "renew the written authorization and update reference and valid_until",
+        )
+    if require_valid and start > now:
+        raise ctx.fail(
+            node,
+            "valid_from",
+            f"authorization {reference} is not valid before {start.date().isoformat()}",
+            "wait for it, or correct valid_from",
+        )
+    windows = []
+    seq = ctx.seq(node, "maintenance_windows", "maintenance_windows")
+    for i, item in enumerate(seq):
+        if not isinstance(item, YDict):
+            raise ctx.fail(seq, i, "a maintenance window must be a mapping with start and end")
+        check_keys(item, allowed=("start", "end"), required=("start", "end"), where="maintenance window")
+        w_start = _moment(ctx, item, "start", end_of_day=False)
+        w_end = _moment(ctx, item, "end", end_of_day=True)
+        if w_end <= w_start:
+            raise ctx.fail(item, "end", "maintenance window ends before it starts")
+        if w_start < start or w_end > end:
+            raise ctx.fail(item, "start", "maintenance window lies outside the authorization's validity")
+        windows.append(MaintenanceWindow(start=w_start, end=w_end))
+    return Authorization(
+        reference=reference,
+        approver=ctx.text(node, "approver", "authorization"),
+        valid_from=start,
+        valid_until=end,
+        maintenance_windows=tuple(windows),
+    )
+
+
+def _enum_value(ctx: _Ctx, node: YDict, key: str, choices: list[str]) -> str:
+    value = str(node[key]).strip().lower()
+    if value not in choices:
+        raise ctx.fail(
+            node,
+            key,
+            f"unknown {key} '{node[key]}'{suggest(value, choices)}",
+            f"use one of: {', '.join(choices)}",
+        )
+    return value
+
+
+def _criticality(ctx: _Ctx, node: YDict, key: str) -> Criticality:
+    try:
+        return Criticality.parse(str(node[key]))
+    except ValueError:
+        raise ctx.fail(
+            node,
+            key,
+            f"unknown criticality '{node[key]}'{suggest(str(node[key]), Criticality.names())}",
+            f"use one of: {', '.join(Criticality.names())}",
+        ) from None
+
+
+def _segments(ctx: _Ctx, root: YDict, auth: Authorization) -> tuple[Segment, ...]:
+    seq = ctx.seq(root, "segments", "segments")
+    if not seq:
+        raise ctx.fail(root, "segments", "no segments defined", "add at least one authorized segment")
+    segments: list[Segment] = []
+    seen: dict[str, int] = {}
+    owners: dict[IPNetwork, str] = {}
+    for i, node in enumerate(seq):
+        if not isinstance(node, YDict):
+            raise ctx.fail(seq, i, "a segment must be a mapping")
+        check_keys(
+            node,
+            allowed=(
+                "name",
+                "cidrs",
+                "kind",
+                "owner",
+                "criticality",
+                "scan_profile",
+                "exclusions",
+                "description",
+            ),
+            required=("name", "cidrs", "kind", "owner", "criticality"),
+            where="segment",
+        )
+        name = ctx.text(node, "name", "segment")
+        if not _NAME.match(name):
+            raise ctx.fail(node, "name", f"segment name '{name}' is not a simple name", "use a-z, 0-9, . _ -")
+        if name in seen:
+            raise ctx.fail(
+                node, "name", f"duplicate segment name '{name}' (first at line {seen[name]})", "rename one"
+            )
+        seen[name] = node.line_of("name")
+        cidr_seq = ctx.seq(node, "cidrs", "cidrs")
+        if not cidr_seq:
+            raise ctx.fail(node, "cidrs", f"segment '{name}' has no CIDRs", "list at least one network")
+        cidrs = tuple(_network(ctx, cidr_seq, j, f"segment '{name}' cidrs") for j in range(len(cidr_seq)))
+        for j, net in enumerate(cidrs):
+            if net in owners:
+                raise ctx.fail(
+                    cidr_seq,
+                    j,
+                    f"{net} is already the CIDR of segment '{owners[net]}'",
+                    "keep it in one segment",
+                )
+            owners[net] = name
+        excl_seq = ctx.seq(node, "exclusions", "exclusions")
+        exclusions = tuple(
+            _network(ctx, excl_seq, j, f"segment '{name}' exclusions") for j in range(len(excl_seq))
+        )
+        for j, ex in enumerate(exclusions):
+            if not any(ex.version == c.version and ex.subnet_of(c) for c in cidrs):  # type: ignore[arg-type]
+                raise ctx.fail(
+                    excl_seq,
+                    j,
+                    f"exclusion {ex} is not inside any CIDR of segment '{name}'",
+                    "fix the address",
+                )
+        kind = SegmentKind(_enum_value(ctx, node, "kind", [k.value for k in SegmentKind]))
+        scan_profile = DEFAULT_SCAN_PROFILE[kind]
+        if "scan_profile" in node:
+            scan_profile = _enum_value(ctx, node, "scan_profile", list(SCAN_PROFILES))
+            if scan_profile == "deep" and not auth.maintenance_windows:
+                raise ctx.fail(
+                    node,
+                    "scan_profile",
+                    f"segment '{name}' asks for deep scans but the authorization has no maintenance window",
+                    "add authorization.maintenance_windows, or use 'standard'",
+                )
+        segments.append(
+            Segment(
+                name=name,
+                cidrs=cidrs,
+                kind=kind,
+                owner=ctx.text(node, "owner", "segment"),
+                criticality=_criticality(ctx, node, "criticality"),
+                scan_profile=scan_profile,
+                exclusions=exclusions,
+                description=ctx.text(node, "description", "segment", required=False),
+            )
+        )
+    return tuple(segments)
+
+
+def _assets(ctx: _Ctx, root: YDict, segments: tuple[Segment, ...]) -> tuple[InventoryAsset, ...]:
+    seq = ctx.seq(root, "assets", "assets")
+    by_name = {s.name: s for s in segments}
+    probe = Profile(path=ctx.path, organisation="", authorization=_NO_AUTH, segments=segments)
+    assets: list[InventoryAsset] = []
+    seen: dict[str, int] = {}
+    for i, node in enumerate(seq):
+        if not isinstance(node, YDict):
+            raise ctx.fail(seq, i, "an asset must be a mapping")
+        check_keys(
+            node,
+            allowed=("name", "address", "hostname", "role", "criticality", "segment", "tags"),
+            required=("name", "role", "criticality"),
+            where="asset",
+        )
+        name = ctx.text(node, "name", "asset")
+        if name in seen:
+            raise ctx.fail(node, "name", f"duplicate asset name '{name}' (first at line {seen[name]})")
+        seen[name] = node.line_of("name")
+        address = ctx.text(node, "address", "asset", required=False)
+        hostname = ctx.text(node, "hostname", "asset", required=False)
+        if not address and not hostname:
+            raise ctx.fail(node, None, f"asset '{name}' has neither address nor hostname", "add one of them")
+        if address:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ctx.fail(
+                    node, "address", f"'{address}' is not an IP address", "put names under 'hostname'"
+                ) from None
+        if hostname and not _HOSTNAME.match(hostname):
+            raise ctx.fail(node, "hostname", f"'{hostname}' is not a valid hostname")
+        segment = ctx.text(node, "segment", "asset", required=False)
+        if segment and segment not in by_name:
+            raise ctx.fail(
+                node,
+                "segment",
+                f"unknown segment '{segment}'{suggest(segment, by_name)}",
+                f"use one of: {', '.join(by_name)}",
+            )
+        derived = probe.segment_of(address) if address else None
+        if segment and derived and derived.name != segment:
+            raise ctx.fail(
+                node, "segment", f"address {address} lies in segment '{derived.name}', not '{segment}'"
+            )
+        assets.append(
+            InventoryAsset(
+                name=name,
+                address=address,
+                hostname=hostname,
+                role=ctx.text(node, "role", "asset"),
+                criticality=_criticality(ctx, node, "criticality"),
+                segment=segment or (derived.name if derived else ""),
+                tags=ctx.texts(node, "tags", "tags"),
+            )
+        )
+    return tuple(assets)
+
+
+def _target(ctx: _Ctx, node: YDict) -> str:
+    raw = ctx.text(node, "target", "baseline target")
+    if raw == "local" or _SSH.match(raw):
+        return raw
+    for scheme in ("offline:", "file:"):
+        if raw.startswith(scheme) and len(raw) > len(scheme):
+            return scheme + ctx.resolve(raw[len(scheme) :])
+    raise ctx.fail(
+        node,
+        "target",
+        f"unknown target '{raw}'",
+        "use offline:DIR, file:PATH, local or ssh://user@host",
+    )
+
+
+def _baseline_targets(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[BaselineTarget, ...]:
+    seq = ctx.seq(root, "baseline_targets", "baseline_targets")
+    out = []
+    for i, node in enumerate(seq):
+        if not isinstance(node, YDict):
+            raise ctx.fail(seq, i, "a baseline target must be a mapping")
+        check_keys(
+            node,
+            allowed=("target", "baselines", "asset"),
+            required=("target", "baselines"),
+            where="baseline target",
+        )
+        baselines = ctx.texts(node, "baselines", "baselines")
+        if not baselines:
+            raise ctx.fail(
+                node, "baselines", "no baselines named", "list baseline ids, e.g. [debian12-server]"
+            )
+        out.append(
+            BaselineTarget(
+                target=_target(ctx, node),
+                baselines=baselines,
+                asset=_asset_ref(ctx, node, asset_names),
+            )
+        )
+    return tuple(out)
+
+
+def _asset_ref(ctx: _Ctx, node: YDict, asset_names: set[str]) -> str:
+    asset = ctx.text(node, "asset", "asset", required=False)
+    if asset and asset not in asset_names:
+        raise ctx.fail(
+            node,
+            "asset",
+            f"unknown asset '{asset}'{suggest(asset, asset_names)}",
+            "name an asset of 'assets'",
+        )
+    return asset
+
+
+def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSource, ...]:
+    seq = ctx.seq(root, "log_sources", "log_sources")
+    out = []
+    names: set[str] = set()
+    for i, node in enumerate(seq):
+        if not isinstance(node, YDict):
+            raise ctx.fail(seq, i, "a log source must be a mapping")
+        check_keys(
+            node, allowed=("name", "paths", "format", "asset"), required=("name", "paths"), where="log source"
+        )
+        name = ctx.text(node, "name", "log source")
+        if name in names:
+            raise ctx.fail(node, "name", f"duplicate log source '{name}'")
+        names.add(name)
+        paths = ctx.texts(node, "paths", "paths")
+        if not paths:
+            raise ctx.fail(node, "paths", f"log source '{name}' has no paths")
+        fmt = _enum_value(ctx, node, "format", list(_LOG_FORMATS)) if "format" in node else "auto"
+        out.append(
+            LogSource(
+                name=name,
+                paths=tuple(ctx.resolve(p) for p in paths),
+                format=fmt,
+                asset=_asset_ref(ctx, node, asset_names),
+            )
+        )
+    return tuple(out)
+
+
+def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
+    if "report" not in root:
+        return ReportSettings()
+    node = ctx.mapping(root, "report", "report")
+    check_keys(node, allowed=("language", "formats", "output_dir", "fail_on"), where="report")
+    language = _enum_value(ctx, node, "language", list(LANGUAGES)) if "language" in node else "en"
+    formats = ctx.texts(node, "formats", "formats") if "formats" in node else ReportSettings().formats
+    fmt_seq = node.get("formats")
+    for j, fmt in enumerate(formats):
+        if fmt not in REPORT_FORMATS:
+            raise ctx.fail(
+                fmt_seq,
+                j,
+                f"unknown report format '{fmt}'{suggest(fmt, REPORT_FORMATS)}",
+                f"use some of: {', '.join(REPORT_FORMATS)}",
+            )
+    fail_on = ""
+    if node.get("fail_on"):
+        fail_on = _enum_value(ctx, node, "fail_on", Severity.names())
+    return ReportSettings(
+        language=language,
+        formats=tuple(dict.fromkeys(formats)),
+        output_dir=ctx.text(node, "output_dir", "report", required=False) or "reports",
+        fail_on=fail_on,
+    )
+
+
+_NO_AUTH = Authorization(
+    reference="",
+    approver="",
+    valid_from=datetime.min.replace(tzinfo=UTC),
+    valid_until=datetime.max.replace(tzinfo=UTC),
+)
+
+
+def load_profile(
+    path: Path, *, now: datetime | None = None, require_valid_authorization: bool = True
+) -> Profile:
+    """Load and validate a profile; raise :class:`ConfigError` naming file:line and the fix.
+
+    ``require_valid_authorization`` refuses a profile whose authorization is not valid at
+    ``now`` (default: the current time); reading old runs' profiles may turn it off.
+    """
+    moment = now or datetime.now(UTC)
+    root = load_yaml(path)
+    ctx = _Ctx(path)
+    if not isinstance(root, YDict):
+        raise ConfigError(
+            "a profile must be a mapping of sections",
+            location=str(path),
+            hint="start from samples/phuket-demo.yaml",
+        )
+    check_keys(
+        root, allowed=_TOP_KEYS, required=("organisation", "authorization", "segments"), where="the profile"
+    )
+    version = root.get("version", PROFILE_VERSION)
+    if version != PROFILE_VERSION:
+        raise ctx.fail(
+            root, "version", f"unsupported profile version {version!r}", f"use version: {PROFILE_VERSION}"
+        )
+    auth = _authorization(ctx, root, moment, require_valid_authorization)
+    segments = _segments(ctx, root, auth)
+    assets = _assets(ctx, root, segments)
+    asset_names = {a.name for a in assets}
+    history = ctx.text(root, "history", "history", required=False)
+    return Profile(
+        path=str(path),
+        organisation=ctx.text(root, "organisation", "the profile"),
+        authorization=auth,
+        segments=segments,
+        assets=assets,
+        baseline_targets=_baseline_targets(ctx, root, asset_names),
+        log_sources=_log_sources(ctx, root, asset_names),
+        report=_report(ctx, root),
+        history_path=history,
+    )

@@ -1,0 +1,120 @@
+"""What every command shares: the console, -q/-v/--json, progress bars, and the one
+place where errors become exit codes.
+
+Conventions for command modules:
+- take ``state: CliState`` with ``@pass_state``; print through ``state.out`` (results) and
+  ``state.err`` (messages), never ``print``;
+- add ``@json_option`` where a command has machine output, and emit it with ``state.emit_json``;
+- raise :class:`~secaudit.core.errors.SecauditError` subclasses; never ``sys.exit`` —
+  return an ``ExitCode`` with ``raise ExitWith(code)`` only for result-dependent codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from secaudit.core.errors import ExitCode
+from secaudit.core.report import ProgressCallback, ProgressEvent
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitWith(Exception):
+    """Raised by a command to end with a result-dependent exit code (e.g. findings found)."""
+
+    def __init__(self, code: ExitCode) -> None:
+        super().__init__(int(code))
+        self.code = code
+
+
+@dataclass
+class CliState:
+    quiet: bool = False
+    verbose: int = 0
+    json: bool = False
+    out: Console = field(default_factory=lambda: make_console(stderr=False))
+    err: Console = field(default_factory=lambda: make_console(stderr=True))
+
+    def info(self, message: str) -> None:
+        """A message for people; silent under -q and --json."""
+        if not self.quiet and not self.json:
+            self.err.print(message, highlight=False)
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.err.print(f"[dim]{message}[/dim]", highlight=False)
+
+    def emit_json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+
+    @contextmanager
+    def progress(self) -> Iterator[ProgressCallback]:
+        """A progress callback drawing rich bars on stderr; silent when quiet, --json or not a terminal."""
+        if self.quiet or self.json or not self.err.is_terminal:
+            yield lambda event: None
+            return
+        tasks: dict[str, TaskID] = {}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        ) as bar:
+
+            def update(event: ProgressEvent) -> None:
+                label = f"{event.task} {event.message}".strip()
+                if event.task not in tasks:
+                    tasks[event.task] = bar.add_task(label, total=event.total)
+                bar.update(tasks[event.task], completed=event.done, total=event.total, description=label)
+
+            yield update
+
+
+def make_console(*, stderr: bool) -> Console:
+    """A rich console; NO_COLOR (any value) turns colour off, as https://no-color.org asks."""
+    no_color = "NO_COLOR" in os.environ
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=not stderr)
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(CliState).json = True
+    return value
+
+
+def json_option(func: F) -> F:
+    """``--json``: print machine-readable JSON on stdout instead of tables."""
+    return click.option(
+        "--json",
+        "json_output",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        is_eager=True,
+        help="Print machine-readable JSON on stdout.",
+    )(func)
+
+
+SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
