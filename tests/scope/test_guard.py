@@ -54,7 +54,7 @@ def test_address_outside_every_segment_is_named(guard: ScopeGuard) -> None:
         guard.authorize(["127.20.1.5", "127.20.9.1"], now=NOW)
     text = str(info.value)
     assert "127.20.9.1: refused: 127.20.9.1 is not in any authorized segment" in text
-    assert "127.20.1.5" not in text.split("hint", maxsplit=1)[0].replace("127.20.1.5,", "")
+    assert "127.20.1.5:" not in text  # the in-scope target is not among the refusals
     assert "nothing was sent" in text
     assert info.value.location == "profile.yaml"
 
