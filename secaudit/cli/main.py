@@ -9,8 +9,11 @@ import click
 from rich.markup import escape
 
 from secaudit import __version__
+from secaudit.cli.audit import audit
 from secaudit.cli.common import CliState, ExitWith, make_console
+from secaudit.cli.history import history, report
 from secaudit.cli.profile import profile
+from secaudit.cli.schedule import schedule
 from secaudit.core.errors import ExitCode, SecauditError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -38,7 +41,8 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-cli.add_command(profile)
+for command in (audit, history, profile, report, schedule):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

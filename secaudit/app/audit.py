@@ -1,0 +1,185 @@
+"""The audit use case: every stage that exists, one run in history, one ranked report.
+
+Order matters for safety: the profile is validated and the output folder proven writable
+before anything is recorded; history is written in transactions (begin, then complete in
+one go); report files are renamed into place. A killed or interrupted run leaves history
+consistent and every earlier report untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from secaudit import __version__
+from secaudit.app.lock import audit_lock
+from secaudit.app.reporting import build_report, ensure_writable, write_reports
+from secaudit.app.stages import STAGES, Stage, StageContext
+from secaudit.catalog.profile import load_profile
+from secaudit.core.errors import SecauditError, UsageError
+from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, StageResult
+from secaudit.core.profile import Profile
+from secaudit.core.report import ProgressCallback, Report, no_progress
+from secaudit.history.store import HistoryStore
+from secaudit.risk.rank import RISK_MODEL_VERSION
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditOptions:
+    profile_path: Path
+    output_dir: Path | None = None  # default: the profile's report.output_dir
+    history_path: Path | None = None  # default: profile 'history', else <output_dir>/history.sqlite
+    stages: tuple[str, ...] = ()  # empty: every stage that applies
+    lang: str | None = None
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditResult:
+    run: Run
+    report: Report
+    run_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def worst(self) -> Severity | None:
+        return max((row.finding.severity for row in self.report.rows), default=None)
+
+
+def new_run_id(moment: datetime) -> str:
+    """Sortable and unique: UTC time to the second plus 4 random hex digits."""
+    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+
+
+def history_location(profile: Profile, output_dir: Path, override: Path | None) -> Path:
+    if override is not None:
+        return override
+    env = os.environ.get("SECAUDIT_HISTORY")
+    if env:
+        return Path(env)
+    if profile.history_path:
+        return Path(profile.history_path)
+    return output_dir / "history.sqlite"
+
+
+def history_scope(profile: Profile) -> str:
+    """Findings are tracked per profile file: one audited estate per profile."""
+    return str(Path(profile.path).resolve())
+
+
+def select_stages(profile: Profile, wanted: Sequence[str]) -> list[Stage]:
+    known = {s.name for s in STAGES}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown stage {', '.join(unknown)}",
+            hint=f"stages: {', '.join(sorted(known)) or '(none installed)'}",
+        )
+    return [s for s in STAGES if (not wanted or s.name in wanted) and s.applies(profile)]
+
+
+def _run_stage(stage: Stage, ctx: StageContext) -> StageOutput:
+    """Run one stage; its failure is recorded, not raised, so the other stages still run."""
+    started = time.monotonic()
+    try:
+        return stage.run(ctx)
+    except SecauditError as e:
+        message = str(e)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # a bug in one stage must not lose the others' results
+        message = f"internal error in stage {stage.name}: {type(e).__name__}: {e}"
+    return StageOutput(
+        findings=(),
+        result=StageResult(
+            name=stage.name,
+            status=RunStatus.FAILED,
+            errors=(message,),
+            seconds=time.monotonic() - started,
+        ),
+    )
+
+
+def run_audit(
+    options: AuditOptions,
+    *,
+    progress: ProgressCallback = no_progress,
+    clock: Clock = utc_now,
+) -> AuditResult:
+    """Run every applicable stage of the profile, record the run, and write its reports."""
+    started = clock()
+    profile = load_profile(options.profile_path, now=started)
+    stages = select_stages(profile, options.stages)
+    for stage in stages:
+        stage.preflight(profile)
+    output_dir = options.output_dir or Path(profile.report.output_dir)
+    run_id = new_run_id(started)
+    run_dir = output_dir / run_id
+    ensure_writable(run_dir)
+    history_path = history_location(profile, output_dir, options.history_path)
+    scope = history_scope(profile)
+    run = Run(
+        id=run_id,
+        profile_path=str(Path(profile.path).resolve()),
+        organisation=profile.organisation,
+        started_at=started,
+        tool_version=__version__,
+        risk_model=RISK_MODEL_VERSION,
+        authorization_ref=profile.authorization.reference,
+    )
+    with (
+        audit_lock(history_path.with_name(history_path.name + ".lock"), run_id=run_id),
+        HistoryStore.open(history_path) as store,
+    ):
+        store.abandon_stale_runs(scope)
+        store.begin_run(run, scope)
+        try:
+            outputs = [
+                _run_stage(
+                    stage, StageContext(profile=profile, run_dir=run_dir, now=started, progress=progress)
+                )
+                for stage in stages
+            ]
+        except KeyboardInterrupt:
+            store.mark_interrupted(run_id)
+            raise
+        findings: list[Finding] = [f for out in outputs for f in out.findings]
+        results = tuple(out.result for out in outputs)
+        complete_sources = {
+            s.source
+            for s, out in zip(stages, outputs, strict=True)
+            if out.result.status is RunStatus.COMPLETED
+        }
+        if all(r.status is RunStatus.COMPLETED for r in results):
+            status = RunStatus.COMPLETED
+        elif findings or any(r.status is RunStatus.COMPLETED for r in results):
+            status = RunStatus.INCOMPLETE
+        else:
+            status = RunStatus.FAILED
+        run = replace(run, status=status, finished_at=clock(), stages=results)
+        previous = store.previous_completed_run(scope, run)
+        diff = store.complete_run(run, scope, findings, complete_sources=complete_sources)
+        dates = store.finding_dates(scope, [f.fingerprint for f in findings])
+    report = build_report(
+        run=run,
+        profile=profile,
+        findings=findings,
+        new=set(diff.new),
+        dates=dates,
+        fixed=diff.fixed,
+        previous_run_id=previous.id if previous else "",
+        generated_at=run.finished_at or started,
+    )
+    formats = options.formats or profile.report.formats
+    files = write_reports(report, run_dir, formats=formats, lang=options.lang or profile.report.language)
+    return AuditResult(run=run, report=report, run_dir=run_dir, files=files)

@@ -1,0 +1,92 @@
+"""History use cases: list runs, show a run's findings, and rebuild a run's report from history."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from secaudit.app.reporting import build_report, write_reports
+from secaudit.catalog.profile import load_profile
+from secaudit.core.errors import ConfigError, UsageError
+from secaudit.core.model import Run
+from secaudit.core.report import Report
+from secaudit.history.store import HistoryStore
+
+DEFAULT_HISTORY = Path("reports") / "history.sqlite"
+
+
+def resolve_history(path: Path | None) -> Path:
+    """--history, else $SECAUDIT_HISTORY, else reports/history.sqlite (what `audit` uses by default)."""
+    if path is not None:
+        return path
+    env = os.environ.get("SECAUDIT_HISTORY")
+    return Path(env) if env else DEFAULT_HISTORY
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(
+            "no history database here",
+            location=str(path),
+            hint="run `secaudit audit` first, or point --history / SECAUDIT_HISTORY at its history.sqlite",
+        )
+    return path
+
+
+def list_runs(history: Path, *, limit: int = 20) -> list[Run]:
+    with HistoryStore.open(_existing(history)) as store:
+        return store.list_runs(limit=limit)
+
+
+def latest_run_id(store: HistoryStore) -> str:
+    runs = store.list_runs(limit=1)
+    if not runs:
+        raise UsageError("the history holds no runs yet", hint="run `secaudit audit --profile FILE` first")
+    return runs[0].id
+
+
+def load_run_report(history: Path, run_id: str | None) -> Report:
+    """The Report of a recorded run, rebuilt from history (ranking, status, trend)."""
+    with HistoryStore.open(_existing(history)) as store:
+        rid = run_id or latest_run_id(store)
+        run = store.get_run(rid)
+        scope = store.run_scope(rid)
+        findings = store.run_findings(rid)
+        previous = store.previous_completed_run(scope, run)
+        if previous is None:
+            new = {f.fingerprint for f in findings}
+        else:
+            new = set(store.diff_runs(previous.id, rid).new)
+        dates = store.finding_dates(scope, [f.fingerprint for f in findings])
+        fixed = store.fixed_since(scope, rid)
+    try:
+        profile = load_profile(Path(run.profile_path), require_valid_authorization=False)
+    except ConfigError as e:
+        raise ConfigError(
+            f"cannot rebuild the report of run {rid}: its profile no longer loads ({e.message})",
+            location=e.location,
+            hint="restore the profile file the run used",
+        ) from e
+    return build_report(
+        run=run,
+        profile=profile,
+        findings=findings,
+        new=new,
+        dates=dates,
+        fixed=fixed,
+        previous_run_id=previous.id if previous else "",
+        generated_at=run.finished_at or run.started_at,
+    )
+
+
+def rebuild_report(
+    history: Path, run_id: str | None, *, output_dir: Path, formats: tuple[str, ...], lang: str | None
+) -> dict[str, Path]:
+    report = load_run_report(history, run_id)
+    folder = output_dir / report.run.id
+    return write_reports(
+        report,
+        folder,
+        formats=formats or report.profile.report.formats,
+        lang=lang or report.profile.report.language,
+    )

@@ -1,0 +1,155 @@
+"""``secaudit history`` and ``secaudit report``: what earlier runs found, and their reports again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from secaudit.app.history import list_runs, load_run_report, rebuild_report, resolve_history
+from secaudit.cli.common import SEVERITY_STYLE, CliState, json_option, pass_state
+from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
+from secaudit.core.serialize import finding_to_dict, stage_to_dict
+
+history_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database (default: $SECAUDIT_HISTORY, else reports/history.sqlite).",
+)
+
+
+@click.group()
+def history() -> None:
+    """Earlier runs and their findings, from the history database."""
+
+
+@history.command("runs")
+@history_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def runs(state: CliState, history_path: Path | None, limit: int) -> None:
+    """List the latest runs, newest first.
+
+    \b
+    Examples:
+      secaudit history runs
+      secaudit --json history runs --limit 5 --history /var/lib/secaudit/history.sqlite
+    """
+    found = list_runs(resolve_history(history_path), limit=limit)
+    if state.json:
+        state.emit_json(
+            [
+                {
+                    "id": r.id,
+                    "status": r.status.value,
+                    "organisation": r.organisation,
+                    "profile": r.profile_path,
+                    "started_at": r.started_at.isoformat(),
+                    "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                    "stages": [stage_to_dict(s) for s in r.stages],
+                    "findings": sum(s.findings for s in r.stages),
+                }
+                for r in found
+            ]
+        )
+        return
+    table = Table()
+    for column in ("run", "status", "started (UTC)", "findings"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("profile")
+    for r in found:
+        table.add_row(
+            r.id,
+            r.status.value,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(sum(s.findings for s in r.stages)),
+            escape(r.profile_path),
+        )
+    state.out.print(table)
+
+
+@history.command("show")
+@click.argument("run_id", required=False)
+@history_option
+@json_option
+@pass_state
+def show(state: CliState, run_id: str | None, history_path: Path | None) -> None:
+    """Show the ranked findings of RUN_ID (default: the latest run) with their status.
+
+    \b
+    Examples:
+      secaudit history show
+      secaudit --json history show 20261121T020000Z-1a2b
+    """
+    report = load_run_report(resolve_history(history_path), run_id)
+    if state.json:
+        state.emit_json(
+            {
+                "run_id": report.run.id,
+                "status": report.run.status.value,
+                "findings": [
+                    {
+                        "rank": row.rank,
+                        "status": row.status.value,
+                        "first_seen": row.first_seen.isoformat(),
+                        "last_seen": row.last_seen.isoformat(),
+                        **finding_to_dict(row.finding),
+                    }
+                    for row in report.rows
+                ],
+                "fixed": [finding_to_dict(f) for f in report.fixed],
+            }
+        )
+        return
+    state.out.print(
+        f"run {report.run.id}: {report.run.status.value}, {len(report.rows)} findings", highlight=False
+    )
+    table = Table()
+    for column in ("#", "severity", "finding", "asset", "status", "first seen"):
+        table.add_column(column)
+    for row in report.rows:
+        sev = row.finding.severity.label
+        table.add_row(
+            str(row.rank),
+            f"[{SEVERITY_STYLE[sev]}]{sev}[/]",
+            escape(row.finding.title),
+            escape(row.finding.asset.display),
+            row.status.value,
+            row.first_seen.strftime("%Y-%m-%d"),
+        )
+    state.out.print(table)
+    if report.fixed:
+        state.out.print(f"{len(report.fixed)} fixed since the previous run", highlight=False)
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@history_option
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"))
+@click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS))
+@click.option("--lang", type=click.Choice(LANGUAGES))
+@pass_state
+def report(
+    state: CliState,
+    run_id: str | None,
+    history_path: Path | None,
+    output_dir: Path,
+    formats: tuple[str, ...],
+    lang: str | None,
+) -> None:
+    """Write the report of RUN_ID (default: the latest run) again from history.
+
+    \b
+    Examples:
+      secaudit report --lang th
+      secaudit report 20261121T020000Z-1a2b --format json --output-dir /tmp/out
+    """
+    files = rebuild_report(
+        resolve_history(history_path), run_id, output_dir=output_dir, formats=formats, lang=lang
+    )
+    for fmt, path in files.items():
+        state.out.print(f"{fmt} report: {path}", highlight=False)
