@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit import __version__
+from secaudit.app import stages as stages_module
 from secaudit.app.lock import audit_lock
 from secaudit.app.reporting import build_report, ensure_writable, write_reports
-from secaudit.app.stages import STAGES, Stage, StageContext
+from secaudit.app.stages import Stage, StageContext
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import SecauditError, UsageError
 from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, StageResult
@@ -77,15 +78,18 @@ def history_scope(profile: Profile) -> str:
     return str(Path(profile.path).resolve())
 
 
-def select_stages(profile: Profile, wanted: Sequence[str]) -> list[Stage]:
-    known = {s.name for s in STAGES}
+def select_stages(
+    profile: Profile, wanted: Sequence[str], registry: Sequence[Stage] | None = None
+) -> list[Stage]:
+    registry = stages_module.STAGES if registry is None else registry
+    known = {s.name for s in registry}
     unknown = [w for w in wanted if w not in known]
     if unknown:
         raise UsageError(
             f"unknown stage {', '.join(unknown)}",
             hint=f"stages: {', '.join(sorted(known)) or '(none installed)'}",
         )
-    return [s for s in STAGES if (not wanted or s.name in wanted) and s.applies(profile)]
+    return [s for s in registry if (not wanted or s.name in wanted) and s.applies(profile)]
 
 
 def _run_stage(stage: Stage, ctx: StageContext) -> StageOutput:
@@ -115,11 +119,12 @@ def run_audit(
     *,
     progress: ProgressCallback = no_progress,
     clock: Clock = utc_now,
+    registry: Sequence[Stage] | None = None,
 ) -> AuditResult:
     """Run every applicable stage of the profile, record the run, and write its reports."""
     started = clock()
     profile = load_profile(options.profile_path, now=started)
-    stages = select_stages(profile, options.stages)
+    stages = select_stages(profile, options.stages, registry)
     for stage in stages:
         stage.preflight(profile)
     output_dir = options.output_dir or Path(profile.report.output_dir)
