@@ -48,8 +48,14 @@ def connect(path: Path, *, busy_timeout_ms: int) -> sqlite3.Connection:
     location = str(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        pass  # exists but cannot be inspected (no search permission): SQLite reports it below
+    except FileExistsError as e:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise HistoryError(
+                f"cannot create the history folder {path.parent}: a file of that name is in the way",
+                location=location,
+                hint="choose a history path whose folder can be created, or move that file aside",
+            ) from e
+        # Otherwise it exists but cannot be inspected (no search permission): SQLite says so below.
     except OSError as e:
         raise HistoryError(
             f"cannot create the history folder {path.parent}: {e.strerror or e}",
