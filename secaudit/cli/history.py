@@ -37,7 +37,7 @@ def runs(state: CliState, history_path: Path | None, limit: int) -> None:
     \b
     Examples:
       secaudit history runs
-      secaudit --json history runs --limit 5 --history /var/lib/secaudit/history.sqlite
+      secaudit history runs --json --limit 5 --history /var/lib/secaudit/history.sqlite
     """
     found = list_runs(resolve_history(history_path), limit=limit)
     if state.json:
@@ -83,7 +83,7 @@ def show(state: CliState, run_id: str | None, history_path: Path | None) -> None
     \b
     Examples:
       secaudit history show
-      secaudit --json history show 20261121T020000Z-1a2b
+      secaudit history show --json 20261121T020000Z-1a2b
     """
     report = load_run_report(resolve_history(history_path), run_id)
     if state.json:

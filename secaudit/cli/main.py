@@ -34,7 +34,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     Examples:
       secaudit profile validate samples/phuket-demo.yaml
       secaudit audit --profile samples/phuket-demo.yaml
-      secaudit --json history runs
+      secaudit history runs --json
     """
     state = ctx.ensure_object(CliState)
     state.quiet = quiet
