@@ -1,0 +1,141 @@
+"""File probes: existence, mode and ownership, matching lines, directory scans."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from secaudit.baseline.model import Observation
+from secaudit.baseline.probes.base import Param, owner_attrs, probe
+from secaudit.baseline.target import ProbeError, Target
+
+OFFLINE = ("offline",)
+MAX_SCAN_ENTRIES = 500_000
+
+
+def _paths(target: Target, pattern: str) -> list[str]:
+    if any(ch in pattern for ch in "*?["):
+        return target.glob(pattern)
+    return [pattern]
+
+
+@probe("file_exists", targets=OFFLINE, params=(Param(name="path", type=str, required=True),))
+def file_exists(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """One observation per path (globs allowed): value ``file``/``dir``/... when present, unset when not."""
+    pattern = p["path"]
+    out = []
+    for path in _paths(target, pattern):
+        info = target.info(path)
+        out.append(Observation(subject=path, value=info.kind if info else None, file=path))
+    if not out:
+        out.append(Observation(subject=pattern, value=None, file=pattern))
+    return out
+
+
+@probe("file_stat", targets=OFFLINE, params=(Param(name="path", type=str, required=True),))
+def file_stat(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Mode (octal text), owner and group of each existing path; no observation for a missing one."""
+    out = []
+    for path in _paths(target, p["path"]):
+        info = target.info(path)
+        if info is None:
+            continue
+        out.append(
+            Observation(
+                subject=path,
+                value=f"{info.mode:04o}",
+                file=path,
+                attrs=(*owner_attrs(target, info.uid, info.gid), ("kind", info.kind)),
+            )
+        )
+    return out
+
+
+@probe(
+    "file_lines",
+    targets=OFFLINE,
+    params=(
+        Param(name="path", type=str, required=True),
+        Param(name="regex", type=str, required=True),
+        Param(name="group", type=(int, str), default=None),
+        Param(name="comments", type=str, default="#"),
+        Param(name="ignore_case", type=bool, default=True),
+    ),
+)
+def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Every non-comment line matching ``regex`` in the file(s); value is ``group`` (default: the first
+    capture group if any, else the whole line)."""
+    rx = re.compile(p["regex"], re.IGNORECASE if p.get("ignore_case", True) else 0)
+    group = p.get("group")
+    if group is None:
+        group = 1 if rx.groups else 0
+    out = []
+    for path in _paths(target, p["path"]):
+        text = target.read_text(path)
+        if text is None:
+            continue
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            comment = p.get("comments", "#")
+            if not line or (comment and line.startswith(comment)):
+                continue
+            m = rx.search(line)
+            if m:
+                value = m.group(group) if m.group(group) is not None else ""
+                out.append(Observation(subject=path, value=value.strip(), file=path, line=number))
+    return out
+
+
+@probe(
+    "dir_scan",
+    targets=OFFLINE,
+    params=(
+        Param(name="path", type=str, required=True),
+        Param(name="name", type=str, default="*"),
+        Param(name="recursive", type=bool, default=False),
+        Param(name="kind", type=str, default="any", choices=("any", "file", "dir", "link")),
+        Param(name="mode_any", type=int, default=0),
+        Param(name="skip", type=list, default=[]),
+    ),
+)
+def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Entries under ``path`` whose name matches ``name`` (and, when ``mode_any`` is given, whose mode
+    has any of those bits); value is the mode, attrs owner/group. Symlinks are listed, not followed."""
+    wanted_kind = p.get("kind", "any")
+    mask = int(p.get("mode_any", 0))
+    skip = {s.rstrip("/") for s in p.get("skip", [])}
+    out: list[Observation] = []
+    todo = [p["path"]]
+    seen = 0
+    while todo:
+        base = todo.pop()
+        for name in target.listdir(base) or []:
+            path = posixpath.join(base, name)
+            if path in skip:
+                continue
+            seen += 1
+            if seen > MAX_SCAN_ENTRIES:
+                raise ProbeError(f"{p['path']}: more than {MAX_SCAN_ENTRIES} entries, scan stopped")
+            info = target.info(path, follow=False)
+            if info is None:
+                continue
+            if info.kind == "dir" and p.get("recursive", False):
+                todo.append(path)
+            if wanted_kind not in ("any", info.kind):
+                continue
+            if not fnmatch.fnmatchcase(name, p.get("name", "*")):
+                continue
+            if mask and not info.mode & mask:
+                continue
+            out.append(
+                Observation(
+                    subject=path,
+                    value=f"{info.mode:04o}",
+                    file=path,
+                    attrs=(*owner_attrs(target, info.uid, info.gid), ("kind", info.kind)),
+                )
+            )
+    return sorted(out, key=lambda o: o.subject)
