@@ -1,0 +1,1 @@
+"""secaudit benchmarks: `make bench` (or `python -m bench`) runs them and prints a table."""

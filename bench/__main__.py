@@ -1,0 +1,123 @@
+"""Foundation benchmarks: history writes and report rendering at realistic and large sizes.
+
+Run with `make bench`. Prints one line per case with the machine it ran on; copy the table into
+the README when the figures change. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from secaudit.app.reporting import build_report
+from secaudit.catalog.profile import load_profile
+from secaudit.core.model import Asset, Criticality, Evidence, Finding, Run, RunStatus, Severity, Source
+from secaudit.history.store import HistoryStore, RunDiff
+from secaudit.report.html import render_html
+from secaudit.report.json_writer import render_json
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = list(Source)
+SEVERITIES = list(Severity)
+
+
+def findings(count: int, salt: int = 0) -> list[Finding]:
+    out = []
+    for i in range(count):
+        host = i % 500
+        out.append(
+            Finding(
+                rule_id=f"BENCH-{i % 97:03d}",
+                source=SOURCES[i % len(SOURCES)],
+                severity=SEVERITIES[i % len(SEVERITIES)],
+                title=f"Benchmark finding {i % 97}",
+                description="A synthetic finding used to measure history and report speed.",
+                remediation="Nothing to do: synthetic.",
+                asset=Asset(
+                    key=f"host-{host}",
+                    address=f"127.30.{host // 250}.{host % 250 + 1}",
+                    criticality=Criticality((i % 5) + 1),
+                    segment="bench",
+                ),
+                evidence_key=f"item-{i}-{salt if i % 10 == 0 else 0}",
+                evidence=(
+                    Evidence(
+                        kind="file", summary="observed", location=f"/etc/x.conf:{i % 300}", excerpt="x" * 80
+                    ),
+                ),
+            )
+        )
+    return out
+
+
+def record(store: HistoryStore, run: Run, batch: list[Finding], diffs: list[RunDiff]) -> None:
+    diffs.append(store.complete_run(run, "bench", batch, complete_sources=SOURCES))
+
+
+def timed(label: str, func: Callable[[], object]) -> None:
+    start = time.perf_counter()
+    func()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"| {label:<44} | {seconds:8.3f} s | {peak:7.0f} MB |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated finding counts")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    print(f"machine: {machine}, Python {platform.python_version()}")
+    print("| case | time | peak RSS |\n| --- | --- | --- |")
+    profile = load_profile(REPO / "samples" / "phuket-demo.yaml")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            batch_a, batch_b = findings(size), findings(size, salt=1)
+            store = HistoryStore.open(Path(tmp) / f"h{size}.sqlite")
+            runs: list[RunDiff] = []
+            for n, batch in enumerate((batch_a, batch_b)):
+                run = Run(
+                    id=f"r{size}-{n}",
+                    profile_path="p",
+                    organisation="o",
+                    started_at=start + timedelta(hours=n),
+                )
+                store.begin_run(run, "bench")
+                done = Run(
+                    id=run.id,
+                    profile_path="p",
+                    organisation="o",
+                    started_at=run.started_at,
+                    finished_at=run.started_at,
+                    status=RunStatus.COMPLETED,
+                )
+                label = f"history: record run {n + 1} of {size:,} findings"
+                timed(label, partial(record, store, done, batch, runs))
+            store.close()
+            report = build_report(
+                run=done,
+                profile=profile,
+                findings=batch_b,
+                new=set(runs[-1].new),
+                dates={},
+                fixed=runs[-1].fixed,
+                previous_run_id="r0",
+                generated_at=start,
+            )
+            timed(f"report: HTML of {size:,} findings", lambda r=report: render_html(r, io.StringIO()))
+            timed(f"report: JSON of {size:,} findings", lambda r=report: render_json(r, io.StringIO()))
+
+
+if __name__ == "__main__":
+    main()
