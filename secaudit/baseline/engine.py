@@ -81,9 +81,9 @@ def _problem(exp: Expectation, obs: Observation) -> str | None:
         extra = mode & ~exp.mode_at_most & 0o7777
         if extra:
             return f"mode {mode:04o} is more permissive than {exp.mode_at_most:04o}"
-    if exp.owner and obs.attr("owner") not in exp.owner:
+    if exp.owner and obs.attr("owner") not in exp.owner and obs.attr("uid") not in exp.owner:
         return f"owner is {obs.attr('owner')}, expected {'/'.join(exp.owner)}"
-    if exp.group and obs.attr("group") not in exp.group:
+    if exp.group and obs.attr("group") not in exp.group and obs.attr("gid") not in exp.group:
         return f"group is {obs.attr('group')}, expected {'/'.join(exp.group)}"
     return None
 
@@ -126,16 +126,14 @@ def judge(exp: Expectation, observations: list[Observation]) -> _Outcome:
                 failing.extend((o, "not set") for o in unset if (o, "not present") not in failing)
             elif exp.missing is CheckStatus.NOT_APPLICABLE and not found:
                 return _Outcome(
-                    CheckStatus.NOT_APPLICABLE, tuple(unset), "not set, so this check does not apply"
+                    CheckStatus.NOT_APPLICABLE, tuple(unset), "nothing to check: not set or not found"
                 )
         for o in found:
             problem = _problem(exp, o)
             if problem:
                 failing.append((o, problem))
     if failing:
-        reason = "; ".join(
-            f"{o.subject}: {why}" + (f" ({o.location})" if o.location else "") for o, why in failing
-        )
+        reason = "; ".join(_say(o, why) for o, why in failing)
         return _Outcome(CheckStatus.FAIL, tuple(o for o, _ in failing)[:MAX_EVIDENCE], reason)
     return _Outcome(CheckStatus.PASS, tuple(observations)[:MAX_EVIDENCE])
 
@@ -241,3 +239,9 @@ def run_baseline(
     return BaselineRun(
         baseline=baseline, target=target.label, results=tuple(results), seconds=time.perf_counter() - started
     )
+
+
+def _say(o: Observation, why: str) -> str:
+    note = f" [{o.note}]" if o.note else ""
+    where = f" ({o.location})" if o.location else ""
+    return f"{o.subject}: {why}{note}{where}"

@@ -78,6 +78,7 @@ def uid_names(target: Target) -> dict[int, str]:
             f = line.split(":")
             if len(f) >= 3 and f[2].isdigit():
                 names.setdefault(int(f[2]), f[0])
+        names.setdefault(0, "root")  # uid 0 is root everywhere, even without a passwd file
         return names
 
     return target.memo("uid_names", build)
@@ -90,6 +91,7 @@ def gid_names(target: Target) -> dict[int, str]:
             f = line.split(":")
             if len(f) >= 3 and f[2].isdigit():
                 names.setdefault(int(f[2]), f[0])
+        names.setdefault(0, "root")
         return names
 
     return target.memo("gid_names", build)
