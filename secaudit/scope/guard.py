@@ -202,7 +202,7 @@ class ScopeGuard:
 
     def segment_plan(self, names: Sequence[str], *, now: datetime) -> ScopePlan:
         """Every host address of the named segments (all when empty), minus exclusions."""
-        chosen = self._segments(names)
+        chosen = self.select_segments(names)
         problem = self.authorization_problem(now)
         if problem:
             raise ScopeError(
@@ -230,7 +230,7 @@ class ScopeGuard:
                         scoped.setdefault(ip, ScopedAddress(address=ip, segment=seg))
         return self._plan(tuple(s.name for s in chosen), tuple(scoped.values()), now)
 
-    def _segments(self, names: Sequence[str]) -> list[Segment]:
+    def select_segments(self, names: Sequence[str]) -> list[Segment]:
         if not names:
             return list(self.profile.segments)
         out = []

@@ -1,0 +1,270 @@
+"""Scan profiles and the nmap option allow-list.
+
+nmap is never given a user-supplied argument string. A :class:`ScanProfile` is typed data; the
+argv is built from it here and then checked token by token against :data:`ALLOWED_OPTIONS` and
+:data:`ALLOWED_SCRIPTS`, so even a hand-built profile cannot smuggle in ``--script-args-file``,
+``-oN /etc/...``, ``--datadir`` or an extra target.
+
+Profiles:
+
+- ``ot-safe`` (default for OT and CCTV segments): no version detection (``-sV`` silently runs
+  ~44 NSE scripts), no OS detection, only the read-only NSE scripts listed, the ICS ports nmap's
+  top-1000 list misses, a slow rate, a probe delay and one probe in flight.
+- ``standard``: low TCP ports plus the ICS and common service ports, light version detection and
+  a few safe scripts that read TLS, SSH, HTTP and SNMP facts.
+- ``deep``: every TCP port, full version and OS detection; allowed only inside a maintenance
+  window of the authorization (the stage checks the window).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from secaudit.core.errors import ConfigError
+from secaudit.core.profile import SCAN_PROFILES
+
+#: ICS and building-automation ports (TCP) missing from nmap's top-1000 list.
+ICS_TCP_PORTS = (102, 502, 1883, 1911, 2404, 4840, 4911, 8883, 20000, 44818)
+#: UDP ports of SNMP (NTCIP signal controllers), BACnet/IP and EtherNet/IP implicit messaging.
+ICS_UDP_PORTS = (161, 2222, 47808)
+#: Management and camera ports worth knowing on any device segment.
+MGMT_TCP_PORTS = (21, 22, 23, 80, 139, 443, 445, 554, 3389, 5900, 8000, 8080, 8443, 8554)
+#: Common service ports above 1024 that the standard profile adds to 1-1024.
+EXTRA_TCP_PORTS = (1433, 1521, 2049, 3306, 5432, 5900, 5985, 5986, 6379, 8000, 8080, 8443, 8554, 9200, 27017)
+
+#: NSE scripts secaudit may run at all. Each only reads: no writes, no brute force, no DoS.
+ALLOWED_SCRIPTS = frozenset(
+    {
+        # ICS identification (read-only requests)
+        "modbus-discover",  # Modbus device identification (function 43/14) and slave-id reads
+        "s7-info",  # S7comm SZL reads
+        "enip-info",  # EtherNet/IP List Identity
+        "bacnet-info",  # BACnet ReadProperty of the device object
+        "snmp-info",  # SNMPv3 engine discovery (no community needed)
+        "snmp-sysdescr",  # one SNMP GET of sysDescr with community "public": proves a default community
+        # service facts
+        "ssl-enum-ciphers",
+        "ssh2-enum-algos",
+        "http-headers",
+        "http-title",
+        "ssl-cert",
+        "ftp-anon",
+        "smb-protocols",
+        "rdp-enum-encryption",
+        "vnc-info",
+        "rtsp-methods",
+    }
+)
+
+#: Options and how their value (if any) must look. Nothing else reaches nmap.
+_PORTS = re.compile(r"^(?:[TU]:)?\d{1,5}(?:-\d{1,5})?(?:,(?:[TU]:)?\d{1,5}(?:-\d{1,5})?)*$")
+_DURATION = re.compile(r"^\d{1,6}(?:ms|s|m)$")
+_NUMBER = re.compile(r"^\d{1,6}$")
+_SCRIPTS = re.compile(r"^[a-z0-9-]+(?:,[a-z0-9-]+)*$")
+ALLOWED_OPTIONS: dict[str, re.Pattern[str] | None] = {
+    "-n": None,
+    "-6": None,
+    "-sS": None,
+    "-sT": None,
+    "-sU": None,
+    "-sV": None,
+    "-O": None,
+    "-Pn": None,
+    "--version-light": None,
+    "--reason": None,
+    "--noninteractive": None,
+    "--unprivileged": None,
+    "-T3": None,
+    "-T4": None,
+    "-p": _PORTS,
+    "--script": _SCRIPTS,
+    "--max-rate": _NUMBER,
+    "--scan-delay": _DURATION,
+    "--max-parallelism": _NUMBER,
+    "--max-retries": _NUMBER,
+    "--host-timeout": _DURATION,
+    "--script-timeout": _DURATION,
+    "--max-hostgroup": _NUMBER,
+    "-iL": None,  # value is a path we wrote; checked separately
+    "--excludefile": None,  # idem
+}
+_PATH_OPTIONS = ("-iL", "--excludefile")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanProfile:
+    name: str
+    tcp_ports: str  # nmap port spec without T:/U: prefixes, e.g. "1-1024,1883"
+    udp_ports: str = ""
+    version_detection: bool = False
+    version_light: bool = False
+    os_detection: bool = False
+    scripts: tuple[str, ...] = ()
+    timing: str = ""  # "-T3" / "-T4" / ""
+    max_rate: int = 0  # packets per second, 0: nmap decides
+    scan_delay: str = ""  # e.g. "50ms"
+    max_parallelism: int = 0
+    max_retries: int = 2
+    host_timeout: str = "10m"
+    script_timeout: str = "30s"
+    needs_maintenance_window: bool = False
+
+    def with_timing(self, **changes: object) -> ScanProfile:
+        """A copy with other pacing (tests and benchmarks); the allow-list still applies."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _ports(numbers: Sequence[int]) -> str:
+    return ",".join(str(p) for p in sorted(set(numbers)))
+
+
+PROFILES: dict[str, ScanProfile] = {
+    "ot-safe": ScanProfile(
+        name="ot-safe",
+        tcp_ports=_ports(ICS_TCP_PORTS + MGMT_TCP_PORTS),
+        udp_ports=_ports(ICS_UDP_PORTS),
+        scripts=("modbus-discover", "s7-info", "enip-info", "bacnet-info", "snmp-info", "snmp-sysdescr"),
+        max_rate=20,
+        scan_delay="50ms",
+        max_parallelism=1,
+        max_retries=1,
+        host_timeout="5m",
+        script_timeout="20s",
+    ),
+    "standard": ScanProfile(
+        name="standard",
+        tcp_ports="1-1024," + _ports(ICS_TCP_PORTS + EXTRA_TCP_PORTS),
+        udp_ports=_ports(ICS_UDP_PORTS),
+        version_detection=True,
+        version_light=True,
+        scripts=(
+            "ssl-enum-ciphers",
+            "ssh2-enum-algos",
+            "http-headers",
+            "http-title",
+            "snmp-info",
+            "snmp-sysdescr",
+        ),
+        timing="-T4",
+        max_retries=2,
+        host_timeout="10m",
+    ),
+    "deep": ScanProfile(
+        name="deep",
+        tcp_ports="1-65535",
+        udp_ports=_ports((*ICS_UDP_PORTS, 53, 69, 123, 500, 623, 1900, 5353)),
+        version_detection=True,
+        os_detection=True,
+        scripts=tuple(sorted(ALLOWED_SCRIPTS)),
+        timing="-T4",
+        max_retries=2,
+        host_timeout="30m",
+        script_timeout="60s",
+        needs_maintenance_window=True,
+    ),
+}
+assert set(PROFILES) == set(SCAN_PROFILES)
+
+
+def get_profile(name: str) -> ScanProfile:
+    try:
+        return PROFILES[name]
+    except KeyError as e:
+        raise ConfigError(
+            f"unknown scan profile '{name}'", hint=f"use one of: {', '.join(sorted(PROFILES))}"
+        ) from e
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The nmap arguments for one invocation and what was left out and why."""
+
+    args: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+def build_args(
+    profile: ScanProfile, *, targets_file: Path, exclude_file: Path | None, ipv6: bool, privileged: bool
+) -> Plan:
+    """nmap arguments (without the binary and python-nmap's ``-oX -``) for one scan."""
+    notes: list[str] = []
+    args: list[str] = ["-n", "--reason", "--noninteractive"]  # -n: never send DNS queries
+    if ipv6:
+        args.append("-6")
+    udp = profile.udp_ports
+    if privileged:
+        args.append("-sS")
+        if udp:
+            args.append("-sU")
+    else:
+        args += ["-sT", "--unprivileged"]
+        if udp:
+            notes.append(f"UDP ports {udp} not scanned: UDP scans need root (or CAP_NET_RAW); run as root")
+            udp = ""
+    if profile.version_detection:
+        args.append("-sV")
+        if profile.version_light:
+            args.append("--version-light")
+    if profile.os_detection:
+        if privileged:
+            args.append("-O")
+        else:
+            notes.append("OS detection skipped: it needs root (raw packets); run as root")
+    ports = f"T:{profile.tcp_ports}" + (f",U:{udp}" if udp else "")
+    args += ["-p", ports]
+    if profile.scripts:
+        args += ["--script", ",".join(profile.scripts), "--script-timeout", profile.script_timeout]
+    if profile.timing:
+        args.append(profile.timing)
+    if profile.max_rate:
+        args += ["--max-rate", str(profile.max_rate)]
+    if profile.scan_delay:
+        args += ["--scan-delay", profile.scan_delay]
+    if profile.max_parallelism:
+        args += ["--max-parallelism", str(profile.max_parallelism)]
+    args += ["--max-retries", str(profile.max_retries), "--host-timeout", profile.host_timeout]
+    args += ["-iL", str(targets_file)]
+    if exclude_file is not None:
+        args += ["--excludefile", str(exclude_file)]
+    check_args(args)
+    return Plan(args=tuple(args), notes=tuple(notes))
+
+
+def check_args(args: Sequence[str]) -> None:
+    """Refuse any token outside the allow-list (defence in depth: :func:`build_args` made them)."""
+    i = 0
+    while i < len(args):
+        option = args[i]
+        if option not in ALLOWED_OPTIONS:
+            raise ConfigError(
+                f"nmap option {option!r} is not allowed", hint="scan options come from scan profiles"
+            )
+        pattern = ALLOWED_OPTIONS[option]
+        takes_value = pattern is not None or option in _PATH_OPTIONS
+        if takes_value:
+            if i + 1 >= len(args):
+                raise ConfigError(f"nmap option {option} needs a value")
+            value = args[i + 1]
+            if pattern is not None and not pattern.match(value):
+                raise ConfigError(f"value {value!r} of nmap option {option} is not allowed")
+            if option == "--script":
+                bad = sorted(set(value.split(",")) - ALLOWED_SCRIPTS)
+                if bad:
+                    raise ConfigError(
+                        f"NSE script(s) {', '.join(bad)} not in the read-only allow-list",
+                        hint=f"allowed: {', '.join(sorted(ALLOWED_SCRIPTS))}",
+                    )
+            if option in _PATH_OPTIONS and (value.startswith("-") or "\n" in value):
+                raise ConfigError(f"path {value!r} for {option} is not allowed")
+            i += 2
+        else:
+            i += 1
+
+
+def args_string(args: Sequence[str]) -> str:
+    """The argument string python-nmap splits back into exactly ``args``."""
+    return shlex.join(args)

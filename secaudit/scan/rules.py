@@ -1,0 +1,328 @@
+"""Exposure rules: YAML data saying which observed ports are problems, validated at load.
+
+A rule file (``rules/exposure/*.yaml``) holds ``rules:``, a list of rules::
+
+    - id: EXP-TELNET                 # EXP-[A-Z0-9-]+, unique over all files
+      title: Telnet login service reachable
+      severity: high                 # info | low | medium | high | critical
+      description: ...
+      remediation: ...               # required: what to change
+      references: [{kind: cwe, id: CWE-319}]
+      match:                         # every given condition must hold for one port
+        protocol: tcp                # tcp | udp
+        services: [telnet]           # names nmap *probed*; a probed other name never matches
+        ports: [23]                  # numbers; used alone, or when the service was not probed
+        tunnel: none                 # none | ssl (default: either)
+        segment_kinds: [it, dmz]     # host's segment kind is one of these
+        not_segment_kinds: [mgmt]    # ... or not one of these
+        script:                      # an NSE result on the port
+          id: ssl-enum-ciphers
+          keys: [TLSv1.0]            # any of these keys appears in its structured output
+          under: [least strength]    # values of these keys (or of elems below these tables)...
+          values: [D, E, F]          # ... equal one of these (case-insensitive)
+          pattern: "(?i)admin"       # regex searched in the text output
+
+Matching needs the port state ``open`` (UDP also ``open|filtered`` when a script answered).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located, suggest
+from secaudit.core.errors import ConfigError
+from secaudit.core.model import Reference, RefKind, SegmentKind, Severity
+from secaudit.scan.nmapxml import Port, Script
+
+RULE_ID = re.compile(r"^EXP-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+_RULE_KEYS = ("id", "title", "severity", "description", "remediation", "references", "match")
+_MATCH_KEYS = ("protocol", "services", "ports", "tunnel", "segment_kinds", "not_segment_kinds", "script")
+_SCRIPT_KEYS = ("id", "keys", "under", "values", "pattern")
+_KINDS = [k.value for k in SegmentKind]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptCondition:
+    id: str
+    keys: tuple[str, ...] = ()
+    under: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+
+    def matches(self, script: Script) -> str | None:
+        """The excerpt that proves the match, or None."""
+        if script.id != self.id or script.output.lstrip().startswith("ERROR"):
+            return None
+        hits: list[str] = []
+        if self.keys:
+            found = [k for k in self.keys if script.table.has_key(k)]
+            if not found:
+                return None
+            hits += found
+        if self.under:
+            wanted = {v.lower() for v in self.values}
+            seen = [v for key in self.under for v in script.table.under(key)]
+            matched = [v for v in seen if v.lower() in wanted] if wanted else seen
+            if not matched:
+                return None
+            hits += [f"{v}" for v in dict.fromkeys(matched)]
+        if self.pattern is not None:
+            m = self.pattern.search(script.output)
+            if m is None:
+                return None
+            hits.append(m.group(0))
+        if not (self.keys or self.under or self.pattern) and not script.output.strip():
+            return None
+        return ", ".join(hits) if hits else script.output.strip()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    protocol: str = ""
+    services: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+    tunnel: str = ""  # "", "none", "ssl"
+    segment_kinds: tuple[SegmentKind, ...] = ()
+    not_segment_kinds: tuple[SegmentKind, ...] = ()
+    script: ScriptCondition | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExposureRule:
+    id: str
+    title: str
+    severity: Severity
+    description: str
+    remediation: str
+    references: tuple[Reference, ...]
+    match: Match
+    location: str  # file:line of the rule, for messages
+
+    def matches(self, port: Port, segment_kind: SegmentKind | None) -> tuple[bool, str]:
+        """Whether this rule flags ``port`` on a host of ``segment_kind``, and the script excerpt."""
+        m = self.match
+        if m.protocol and port.protocol != m.protocol:
+            return False, ""
+        if m.segment_kinds and segment_kind not in m.segment_kinds:
+            return False, ""
+        if m.not_segment_kinds and segment_kind in m.not_segment_kinds:
+            return False, ""
+        service = port.service
+        if m.services:
+            if service is not None and service.probed:
+                if service.name not in m.services:
+                    return False, ""
+            elif port.number not in m.ports:
+                return False, ""
+        elif m.ports and port.number not in m.ports:
+            return False, ""
+        tunnel = service.tunnel if service is not None else ""
+        if m.tunnel == "none" and tunnel == "ssl":
+            return False, ""
+        if m.tunnel == "ssl" and tunnel != "ssl":
+            return False, ""
+        excerpt = ""
+        if m.script is not None:
+            found = next((x for s in port.scripts if (x := m.script.matches(s)) is not None), None)
+            if found is None:
+                return False, ""
+            excerpt = found
+        if port.state != "open" and not (port.state == "open|filtered" and excerpt):
+            return False, ""
+        return True, excerpt
+
+
+# ------------------------------------------------------------------------------------- loading
+def _texts(node: Any, key: str, where: str, path: str) -> tuple[str, ...]:
+    value = node[key]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError(f"'{key}' in {where} must be a list of text", location=located(path, node, key))
+    return tuple(str(v) for v in value)
+
+
+def _kinds(node: YDict, key: str, path: str) -> tuple[SegmentKind, ...]:
+    out = []
+    for text in _texts(node, key, "match", path):
+        if text not in _KINDS:
+            raise ConfigError(
+                f"unknown segment kind '{text}'{suggest(text, _KINDS)}",
+                location=located(path, node, key),
+                hint=f"use: {', '.join(_KINDS)}",
+            )
+        out.append(SegmentKind(text))
+    return tuple(out)
+
+
+def _script(node: Any, path: str) -> ScriptCondition:
+    if not isinstance(node, YDict):
+        raise ConfigError("'script' must be a mapping", location=located(path, node))
+    check_keys(node, allowed=_SCRIPT_KEYS, required=("id",), where="script")
+    pattern = None
+    if "pattern" in node:
+        try:
+            pattern = re.compile(str(node["pattern"]))
+        except re.error as e:
+            raise ConfigError(f"bad pattern: {e}", location=located(path, node, "pattern")) from e
+    cond = ScriptCondition(
+        id=str(node["id"]),
+        keys=_texts(node, "keys", "script", path) if "keys" in node else (),
+        under=_texts(node, "under", "script", path) if "under" in node else (),
+        values=_texts(node, "values", "script", path) if "values" in node else (),
+        pattern=pattern,
+    )
+    if cond.values and not cond.under:
+        raise ConfigError(
+            "'values' needs 'under' (which keys' values to compare)", location=located(path, node, "values")
+        )
+    return cond
+
+
+def _match(node: Any, path: str) -> Match:
+    if not isinstance(node, YDict):
+        raise ConfigError("'match' must be a mapping", location=located(path, node))
+    check_keys(node, allowed=_MATCH_KEYS, where="match")
+    ports: list[int] = []
+    for text in _texts(node, "ports", "match", path) if "ports" in node else ():
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise ConfigError(f"'{text}' is not a port number", location=located(path, node, "ports"))
+        ports.append(int(text))
+    protocol = str(node.get("protocol", ""))
+    if protocol not in ("", "tcp", "udp"):
+        raise ConfigError("protocol must be tcp or udp", location=located(path, node, "protocol"))
+    tunnel = str(node.get("tunnel", ""))
+    if tunnel not in ("", "none", "ssl"):
+        raise ConfigError("tunnel must be none or ssl", location=located(path, node, "tunnel"))
+    services = _texts(node, "services", "match", path) if "services" in node else ()
+    script = _script(node["script"], path) if "script" in node else None
+    if not (services or ports or script):
+        raise ConfigError(
+            "a match needs at least one of services, ports or script",
+            location=located(path, node),
+            hint="a rule that matches every open port is not an exposure rule",
+        )
+    return Match(
+        protocol=protocol,
+        services=services,
+        ports=tuple(ports),
+        tunnel=tunnel,
+        segment_kinds=_kinds(node, "segment_kinds", path) if "segment_kinds" in node else (),
+        not_segment_kinds=_kinds(node, "not_segment_kinds", path) if "not_segment_kinds" in node else (),
+        script=script,
+    )
+
+
+def _references(node: Any, path: str) -> tuple[Reference, ...]:
+    if not isinstance(node, YList):
+        raise ConfigError("'references' must be a list", location=located(path, node))
+    kinds = [k.value for k in RefKind]
+    out = []
+    for i, item in enumerate(node):
+        if not isinstance(item, YDict):
+            raise ConfigError("a reference is a mapping {kind, id}", location=located(path, node, i))
+        check_keys(item, allowed=("kind", "id", "url"), required=("kind", "id"), where="reference")
+        kind = str(item["kind"])
+        if kind not in kinds:
+            raise ConfigError(
+                f"unknown reference kind '{kind}'{suggest(kind, kinds)}",
+                location=located(path, item, "kind"),
+                hint=f"use: {', '.join(kinds)}",
+            )
+        out.append(Reference(kind=RefKind(kind), id=str(item["id"]), url=str(item.get("url", ""))))
+    return tuple(out)
+
+
+def _rule(node: Any, path: str) -> ExposureRule:
+    if not isinstance(node, YDict):
+        raise ConfigError("a rule must be a mapping", location=located(path, node))
+    check_keys(
+        node, allowed=_RULE_KEYS, required=("id", "title", "severity", "remediation", "match"), where="rule"
+    )
+    rule_id = str(node["id"])
+    if not RULE_ID.match(rule_id):
+        raise ConfigError(
+            f"rule id '{rule_id}' does not look like EXP-NAME",
+            location=located(path, node, "id"),
+            hint="e.g. EXP-TELNET",
+        )
+    try:
+        severity = Severity.parse(str(node["severity"]))
+    except ValueError as e:
+        raise ConfigError(str(e), location=located(path, node, "severity")) from e
+    for key in ("title", "remediation"):
+        if not str(node[key]).strip():
+            raise ConfigError(f"'{key}' must not be empty", location=located(path, node, key))
+    return ExposureRule(
+        id=rule_id,
+        title=str(node["title"]).strip(),
+        severity=severity,
+        description=" ".join(str(node.get("description", "")).split()),
+        remediation=" ".join(str(node["remediation"]).split()),
+        references=_references(node["references"], path) if "references" in node else (),
+        match=_match(node["match"], path),
+        location=located(path, node),
+    )
+
+
+def load_rule_file(path: Path) -> list[ExposureRule]:
+    """Load one rule file; :class:`ConfigError` naming file:line on the first problem."""
+    root = load_yaml(path)
+    if not isinstance(root, YDict):
+        raise ConfigError("a rule file is a mapping with 'rules:'", location=str(path))
+    check_keys(root, allowed=("rules",), required=("rules",), where="the rule file")
+    rules = root["rules"]
+    if not isinstance(rules, YList):
+        raise ConfigError("'rules' must be a list", location=located(str(path), root, "rules"))
+    return [_rule(item, str(path)) for item in rules]
+
+
+def default_rules_dir() -> Path:
+    """The shipped exposure rules: ``rules/exposure`` in a checkout, package data when installed."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "rules" / "exposure"
+    return checkout if checkout.is_dir() else here.parents[1] / "_content" / "rules" / "exposure"
+
+
+def load_rules(paths: Iterable[Path] | None = None) -> tuple[list[ExposureRule], list[ConfigError]]:
+    """Load every ``*.yaml`` under the given files/folders (default: shipped), collecting errors.
+
+    A broken file costs only its own rules; duplicate ids keep the first and report the second.
+    """
+    files: list[Path] = []
+    for p in paths if paths is not None else [default_rules_dir()]:
+        files.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+    rules: list[ExposureRule] = []
+    errors: list[ConfigError] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        try:
+            loaded = load_rule_file(file)
+        except ConfigError as e:
+            errors.append(e)
+            continue
+        for rule in loaded:
+            if rule.id in seen:
+                errors.append(
+                    ConfigError(
+                        f"duplicate rule id {rule.id} (first at {seen[rule.id]})",
+                        location=rule.location,
+                        hint="rename one of them",
+                    )
+                )
+                continue
+            seen[rule.id] = rule.location
+            rules.append(rule)
+    if not files:
+        errors.append(ConfigError("no exposure rule files found", location=", ".join(map(str, paths or []))))
+    return rules, errors
+
+
+def rule_ids(rules: Sequence[ExposureRule]) -> list[str]:
+    return [r.id for r in rules]
