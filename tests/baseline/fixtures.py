@@ -17,6 +17,7 @@ symlink) or ``dir: true``; ``null`` removes the file from the base.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from secaudit.baseline import FileTarget, OfflineTarget, Target
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "baseline"
 
 
+@functools.cache
 def load_fixtures(baseline_id: str) -> dict[str, Any]:
     path = FIXTURES / f"{baseline_id}.yaml"
     with path.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)
+        data: dict[str, Any] = yaml.load(fh, Loader=yaml.CSafeLoader)
     return data
 
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-from secaudit.baseline import CheckStatus, baseline_ids, load_baseline, run_baseline, run_check
-from tests.baseline.fixtures import FIXTURES, build_case, load_fixtures
+from secaudit.baseline import Baseline, CheckStatus, baseline_ids, run_baseline, run_check
+from secaudit.baseline import load_baseline as _load
+from tests.baseline.fixtures import build_case, load_fixtures
 
 SHIPPED = baseline_ids()
+
+
+@functools.cache
+def load_baseline(baseline_id: str) -> Baseline:
+    return _load(baseline_id)
+
+
 CASES = [
-    pytest.param(bid, check.id, verdict, id=f"{check.id}-{verdict}")
+    pytest.param(bid, cid, verdict, id=f"{cid}-{verdict}")
     for bid in SHIPPED
-    for check in load_baseline(bid).checks
-    if (FIXTURES / f"{bid}.yaml").is_file() and check.id in load_fixtures(bid)["checks"]
+    for cid in load_fixtures(bid)["checks"]
     for verdict in ("pass", "fail")
 ]
 
@@ -38,7 +46,9 @@ def test_check_on_its_fixture(baseline_id: str, check_id: str, verdict: str, tmp
     target = build_case(data, data["checks"][check_id][verdict], tmp_path)
     result = run_check(check, target)
     wanted = CheckStatus.PASS if verdict == "pass" else CheckStatus.FAIL
-    assert result.status is wanted, f"{check_id} on its {verdict} fixture: {result.status.value}: {result.reason}"
+    assert result.status is wanted, (
+        f"{check_id} on its {verdict} fixture: {result.status.value}: {result.reason}"
+    )
     if wanted is CheckStatus.FAIL:
         assert result.reason, "a failure must say why"
 
@@ -46,9 +56,14 @@ def test_check_on_its_fixture(baseline_id: str, check_id: str, verdict: str, tmp
 @pytest.mark.parametrize("baseline_id", SHIPPED)
 def test_hardened_base_passes_every_check(baseline_id: str, tmp_path: Path) -> None:
     data = load_fixtures(baseline_id)
-    if "hardened" not in data.get("bases", {}):
-        pytest.skip("no hardened base for this baseline")
     run = run_baseline(load_baseline(baseline_id), build_case(data, {"base": "hardened"}, tmp_path))
-    bad = [(r.check.id, r.status.value, r.reason) for r in run.results if r.status is not CheckStatus.PASS]
+    # Checks gated by applies_if (a package the hardened server does not have) may not apply.
+    bad = [
+        (r.check.id, r.status.value, r.reason)
+        for r in run.results
+        if r.status is not CheckStatus.PASS
+        and not (r.status is CheckStatus.NOT_APPLICABLE and r.check.applies_if is not None)
+    ]
     assert bad == []
     assert run.score.percent == 100.0
+    assert run.score.passed >= len(run.results) - 5

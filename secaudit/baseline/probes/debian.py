@@ -259,7 +259,7 @@ def useradd_default(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     params=(
         Param(name="file", type=str, required=True),
         Param(name="module", type=str, required=True),
-        Param(name="type", type=str, default=""),
+        Param(name="pam_type", type=str, default=""),
         Param(name="option", type=str, default=""),
     ),
 )
@@ -268,7 +268,7 @@ def pam_entry(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     Value: the value of ``option`` (``""`` for a flag, unset when absent), else the whole argument list;
     unset when the module is not in the stack."""
     module = p["module"]
-    wanted_type = p.get("type", "")
+    wanted_type = p.get("pam_type", "")
     option = p.get("option", "")
     out: list[Observation] = []
     pamdir = "/etc/pam.d"
