@@ -278,9 +278,11 @@ def _check(ctx: _Ctx, node: Any, seen: dict[str, str]) -> Check:
         if t not in kinds:
             raise ctx.err(f"target kind '{t}' is not supported by this check's probes", node, "targets")
     refs = _references(ctx, node.get("references"))
-    if not any(r.kind is RefKind.CIS for r in refs):
+    if not any(r.kind in (RefKind.CIS, RefKind.CIS_CONTROLS) for r in refs):
         raise ctx.err(
-            "a check must cite at least one CIS recommendation id", node, hint="references: {cis: [...]}"
+            "a check must cite a CIS benchmark recommendation or a CIS Control",
+            node,
+            hint="references: {cis: [...]} or {cis-controls: [...]}",
         )
     probes = condition.probes()
     return Check(

@@ -16,7 +16,7 @@ from crossplane.lexer import _balance_braces, _lex_file_object  # type: ignore[i
 
 from secaudit.baseline.model import Observation
 from secaudit.baseline.probes.base import Param, config_text, probe
-from secaudit.baseline.target import FileTarget, ProbeError, Target
+from secaudit.baseline.target import FileTarget, NotApplicable, ProbeError, Target
 
 NGINX_CONF = "/etc/nginx/nginx.conf"
 MAX_INCLUDE_DEPTH = 16
@@ -177,6 +177,9 @@ def nginx_directive(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             )
         )
 
+    if p.get("tls_only") and scope != "http":
+        if not any(_listens_tls(s) for h in roots for s in _own(h.children, "server")):
+            raise NotApplicable("no server block listens with TLS")
     for http in roots:
         if scope == "http":
             effective([http], "http", http)
