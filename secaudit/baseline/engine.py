@@ -194,7 +194,10 @@ def evaluate(cond: Condition, target: Target) -> _Outcome:
     # none
     if ok:
         hit = tuple(e for o in ok for e in o.evidence)[:MAX_EVIDENCE]
-        return _Outcome(CheckStatus.FAIL, hit, "a forbidden condition holds: " + cond.children[0].describe())
+        found = "; ".join(_say(e, "found") for e in hit) or "; ".join(
+            c.describe() for c, o in zip(cond.children, outs, strict=True) if o.status is CheckStatus.PASS
+        )
+        return _Outcome(CheckStatus.FAIL, hit, f"forbidden: {found}")
     if err:
         return _Outcome(CheckStatus.ERROR, evidence, why(err))
     if not fail:

@@ -62,7 +62,11 @@ class ProbeCall:
     @property
     def subject(self) -> str:
         """A short stable text naming what the probe looks at, e.g. ``sshd_setting:permitrootlogin``."""
-        main = [str(v) for k, v in sorted(self.params.items()) if k not in {"default", "comments"}]
+        main = [
+            str(v)
+            for k, v in sorted(self.params.items())
+            if k not in {"default", "comments"} and isinstance(v, str) and not isinstance(v, bool)
+        ]
         return f"{self.type}:{' '.join(main)}" if main else self.type
 
 

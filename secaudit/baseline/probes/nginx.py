@@ -177,9 +177,9 @@ def nginx_directive(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             )
         )
 
-    if p.get("tls_only") and scope != "http":
-        if not any(_listens_tls(s) for h in roots for s in _own(h.children, "server")):
-            raise NotApplicable("no server block listens with TLS")
+    servers = [s for h in roots for s in _own(h.children, "server")]
+    if p.get("tls_only") and scope != "http" and not any(_listens_tls(s) for s in servers):
+        raise NotApplicable("no server block listens with TLS")
     for http in roots:
         if scope == "http":
             effective([http], "http", http)

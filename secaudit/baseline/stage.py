@@ -1,0 +1,153 @@
+"""The audit's baseline stage: every profile baseline target, every failed check a Finding."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from secaudit.baseline.engine import run_baseline
+from secaudit.baseline.loader import load_baseline
+from secaudit.baseline.model import Baseline, BaselineRun, CheckResult, CheckStatus
+from secaudit.baseline.results import RESULTS_SCHEMA, run_to_dict
+from secaudit.baseline.target import open_target
+from secaudit.core.errors import SecauditError
+from secaudit.core.model import Asset, Evidence, Finding, RunStatus, Source, StageOutput, StageResult
+from secaudit.core.profile import BaselineTarget, Profile
+from secaudit.core.report import ProgressCallback, ProgressEvent
+
+RESULTS_FILE = "baseline-results.json"
+STAGE = "baseline"
+
+
+def target_asset(profile: Profile, entry: BaselineTarget) -> Asset:
+    """The inventory asset a target belongs to, else an asset keyed by the target string."""
+    inv = profile.asset(entry.asset) if entry.asset else None
+    if inv is None:
+        return Asset(key=entry.target, hostname=entry.asset or entry.target)
+    segment = inv.segment or (seg.name if (seg := profile.segment_of(inv.address)) else "")
+    return Asset(
+        key=inv.name,
+        address=inv.address,
+        hostname=inv.hostname or inv.name,
+        role=inv.role,
+        segment=segment,
+        criticality=inv.criticality,
+        tags=inv.tags,
+    )
+
+
+def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: datetime) -> Finding:
+    """A failed check as a Finding; ``evidence_key`` is the check's subject, so the identity is stable."""
+    check = result.check
+    attrs = (("baseline", run.baseline.id), ("expected", result.expectation), ("target", run.target))
+    evidence = tuple(
+        Evidence(
+            kind="config",
+            summary=f"{o.subject} = {o.value if o.value is not None else '(not set)'}"
+            + (f" [{o.note}]" if o.note else ""),
+            location=o.location,
+            excerpt=o.value or "",
+            attributes=attrs,
+        )
+        for o in result.evidence
+    ) or (
+        Evidence(
+            kind="config",
+            summary=result.reason,
+            attributes=attrs,
+        ),
+    )
+    return Finding(
+        rule_id=check.id,
+        source=Source.BASELINE,
+        severity=check.severity,
+        title=check.title,
+        asset=asset,
+        description=f"{check.rationale} Observed: {result.reason}",
+        remediation=check.remediation,
+        evidence_key=check.subject,
+        evidence=evidence,
+        references=check.references,
+        observed_at=now,
+        producer=f"baseline:{run.baseline.id}",
+    )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_baseline_stage(
+    profile: Profile, *, run_dir: Path, now: datetime, progress: ProgressCallback
+) -> StageOutput:
+    """Run every ``profile.baseline_targets`` entry; failed checks become findings.
+
+    Relative target paths are taken against the profile's folder. A target that cannot be opened
+    or a baseline that cannot be loaded is an error of that target; checks that end in ERROR are
+    listed too; the other targets still run. All results (every status) go to
+    ``run_dir/baseline-results.json``.
+    """
+    started = time.perf_counter()
+    base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
+    baselines: dict[str, Baseline] = {}
+    findings: list[Finding] = []
+    errors: list[str] = []
+    runs: list[dict[str, Any]] = []
+    items = sum(len(t.baselines) for t in profile.baseline_targets)
+    done = 0
+    failed_targets = 0
+    for entry in profile.baseline_targets:
+        progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+        try:
+            target = open_target(entry.target, base=base)
+        except SecauditError as e:
+            errors.append(f"{entry.target}: {e}")
+            failed_targets += 1
+            done += len(entry.baselines)
+            continue
+        asset = target_asset(profile, entry)
+        for bid in entry.baselines:
+            done += 1
+            try:
+                baseline = baselines.get(bid) or load_baseline(bid)
+            except SecauditError as e:
+                errors.append(f"{entry.target}: baseline {bid}: {e}")
+                continue
+            baselines[bid] = baseline
+            run = run_baseline(baseline, target)
+            data = run_to_dict(run)
+            data["asset"] = asset.key
+            runs.append(data)
+            for result in run.results:
+                if result.status is CheckStatus.FAIL:
+                    findings.append(result_finding(result, run, asset, now))
+                elif result.status is CheckStatus.ERROR:
+                    errors.append(f"{entry.target}: {result.check.id}: {result.reason}")
+            progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(
+        run_dir / RESULTS_FILE,
+        {"schema": RESULTS_SCHEMA, "generated_at": now.isoformat(), "runs": runs, "errors": errors},
+    )
+    if profile.baseline_targets and failed_targets == len(profile.baseline_targets):
+        status = RunStatus.FAILED
+    else:
+        status = RunStatus.INCOMPLETE if errors else RunStatus.COMPLETED
+    return StageOutput(
+        findings=tuple(findings),
+        result=StageResult(
+            name=STAGE,
+            status=status,
+            findings=len(findings),
+            items=len(profile.baseline_targets),
+            skipped=failed_targets,
+            errors=tuple(errors),
+            seconds=round(time.perf_counter() - started, 3),
+        ),
+        artifacts=(RESULTS_FILE,),
+    )
