@@ -80,6 +80,9 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     spec: Spec
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        return  # scanners hang up mid-handshake all the time: not worth a traceback
+
 
 class _Handler(socketserver.BaseRequestHandler):
     server: _TCPServer
@@ -257,6 +260,14 @@ class MQTTHandler(_Handler):
         if data[:1] == b"\x10":  # CONNECT
             self.send(b"\x20\x02\x00\x00")  # CONNACK, accepted
             self.recv()
+
+
+class SilentHandler(_Handler):
+    """Accepts and says nothing (a port that is open but speaks no protocol we know)."""
+
+    def handle(self) -> None:
+        while self.recv():
+            pass
 
 
 class _HTTPHandler(http.server.BaseHTTPRequestHandler):
@@ -438,6 +449,7 @@ HANDLERS: dict[str, Callable[[Spec], type[socketserver.BaseRequestHandler]]] = {
     "mqtt": lambda s: MQTTHandler,
     "camera-http": _camera_http,
     "tls10": lambda s: _TLSHTTPHandler,
+    "silent": lambda s: SilentHandler,
 }
 
 
