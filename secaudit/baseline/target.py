@@ -226,12 +226,22 @@ class OfflineTarget(Target):
         host = self._host(path)
         if host is None:
             return None
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         try:
-            return sorted(os.listdir(host))
+            try:
+                fd = os.open(host, flags | getattr(os, "O_NOATIME", 0))
+            except PermissionError:
+                fd = os.open(host, flags)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
             raise ProbeError(f"{path}: cannot list: {e.strerror}") from e
+        try:
+            return sorted(os.listdir(fd))
+        except OSError as e:
+            raise ProbeError(f"{path}: cannot list: {e.strerror}") from e
+        finally:
+            os.close(fd)
 
     def readlink(self, path: str) -> str | None:
         host = self._host(path, follow_last=False)
