@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from secaudit.app.baseline import run_baseline_stage
+from secaudit.app.scan import run_scan_stage
 from secaudit.core.model import Source, StageOutput
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback
+from secaudit.scan import find_nmap
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,4 +43,35 @@ class Stage:
     preflight: Callable[[Profile], None] = _nothing_needed  # raises OperationalError before the run starts
 
 
-STAGES: tuple[Stage, ...] = ()
+def _scan(ctx: StageContext) -> StageOutput:
+    return run_scan_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+
+
+def _scan_preflight(profile: Profile) -> None:
+    find_nmap()  # OperationalError (exit 3) with the install hint, before anything is recorded
+
+
+def _baseline(ctx: StageContext) -> StageOutput:
+    return run_baseline_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+
+
+def _has_baseline_targets(profile: Profile) -> bool:
+    return bool(profile.baseline_targets)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="scan",
+        source=Source.SCAN,
+        run=_scan,
+        description="nmap scans of every authorized segment with its scan profile, then exposure rules",
+        preflight=_scan_preflight,
+    ),
+    Stage(
+        name="baseline",
+        source=Source.BASELINE,
+        run=_baseline,
+        description="configuration baselines against the profile's baseline targets",
+        applies=_has_baseline_targets,
+    ),
+)

@@ -64,7 +64,7 @@ def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: dat
         rule_id=check.id,
         source=Source.BASELINE,
         severity=check.severity,
-        title=check.title,
+        title=f"Not met: {check.title}",  # check titles state the wanted setting
         asset=asset,
         description=f"{check.rationale} Observed: {result.reason}",
         remediation=check.remediation,

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from secaudit import __version__
 from secaudit.cli.audit import audit
+from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.history import history, report
 from secaudit.cli.profile import profile
@@ -41,7 +42,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, history, profile, report, schedule):
+for command in (audit, baseline, history, profile, report, schedule):
     cli.add_command(command)
 
 
