@@ -254,3 +254,16 @@ def test_schedule_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     profile.write_text(expired)
     assert cli_run(["schedule", "--cron", "--profile", str(profile)]) == 2
     assert "expired on 2026-02-01" in capsys.readouterr().err
+
+
+def test_missing_nmap_exits_3_with_the_fix_before_anything_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    out = tmp_path / "reports"
+    assert cli_run(["audit", "--profile", str(profile), "--output-dir", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "nmap not found" in err and "apt-get install" in err
+    assert not out.exists()
