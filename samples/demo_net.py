@@ -150,10 +150,10 @@ class TelnetHandler(_Handler):
     """A telnet-style login: option negotiation, a banner and a login prompt that never succeeds."""
 
     def handle(self) -> None:
-        negotiation = b"\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27"
-        if not self.send(negotiation + b"\r\nPhuket DMZ edge router\r\nlogin: "):
+        # Like telnetd: option negotiation first, the banner once the client has answered.
+        if not self.send(b"\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27"):
             return
-        for prompt in (b"Password: ", b"\r\nLogin incorrect\r\n"):
+        for prompt in (b"\r\nPhuket DMZ edge router\r\nlogin: ", b"Password: ", b"\r\nLogin incorrect\r\n"):
             if not self.recv():
                 return
             self.send(prompt)
