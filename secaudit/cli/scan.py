@@ -1,0 +1,166 @@
+"""``secaudit scope check`` and ``secaudit scan``: authorized active scanning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from secaudit.app.scan import check_scope
+from secaudit.app.scan import scan as run_scan
+from secaudit.catalog.profile import load_profile
+from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.core.errors import ExitCode
+from secaudit.core.model import RunStatus, Severity
+
+_PROFILE = click.option(
+    "--profile",
+    "profile_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The audit profile (authorization, segments, exclusions).",
+)
+
+
+@click.group()
+def scope() -> None:
+    """The scope guard: which targets the written authorization covers."""
+
+
+@scope.command("check")
+@_PROFILE
+@click.argument("targets", nargs=-1, required=True)
+@json_option
+@pass_state
+def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -> None:
+    """Explain for each TARGET whether it may be scanned; exit 0 if all may, 2 otherwise.
+
+    A TARGET is an address, a CIDR, a range (127.20.1.1-9 or 127.20.1.1-127.20.1.9) or a
+    hostname (resolved first; refused if any of its addresses is out of scope). Sends no packet
+    except DNS lookups for hostnames.
+
+    \b
+    Examples:
+      secaudit scope check --profile samples/phuket-demo.yaml 127.20.2.10 127.20.2.0/28
+      secaudit scope check --profile city.yaml --json nvr-01.cctv.example
+    """
+    now = datetime.now(UTC)
+    profile = load_profile(profile_path, now=now, require_valid_authorization=False)
+    verdicts = check_scope(profile, targets, now=now)
+    if state.json:
+        state.emit_json(
+            [
+                {
+                    "target": v.target,
+                    "kind": v.kind,
+                    "in_scope": v.allowed,
+                    "reason": v.reason,
+                    "addresses": [
+                        {
+                            "address": a.address,
+                            "segment": a.segment,
+                            "in_scope": a.allowed,
+                            "reason": a.reason,
+                        }
+                        for a in v.addresses
+                    ],
+                    "explanation": v.explain(),
+                }
+                for v in verdicts
+            ]
+        )
+    else:
+        for v in verdicts:
+            mark = "[green]in scope[/green]" if v.allowed else "[bold red]refused[/bold red]"
+            state.out.print(f"{mark}  {escape(v.explain())}", highlight=False)
+    if not all(v.allowed for v in verdicts):
+        raise ExitWith(ExitCode.USAGE)
+
+
+@click.command("scan")
+@_PROFILE
+@click.option(
+    "--segment", "segments", multiple=True, metavar="NAME", help="Scan only this segment (repeatable)."
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Run folder for results (default: <report folder>/<run-id>/).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(Severity.names(), case_sensitive=False),
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@json_option
+@pass_state
+def scan(
+    state: CliState, profile_path: Path, segments: tuple[str, ...], output: Path | None, fail_on: str | None
+) -> None:
+    """Scan the profile's segments with nmap, each with its scan profile, and report exposures.
+
+    Every address is checked against the authorization first; exclusions are never scanned.
+    OT and CCTV segments get the gentle ot-safe profile by default. Raw nmap XML, the audit
+    trail (scan-audit.jsonl) and scan-findings.json are written into the run folder.
+    Exit 0 done, 1 findings at or above --fail-on, 2 out of scope or bad profile, 3 scan failed
+    or incomplete.
+
+    \b
+    Examples:
+      secaudit scan --profile samples/phuket-demo.yaml
+      secaudit scan --profile city.yaml --segment traffic-control --output /tmp/tc-scan
+    """
+    now = datetime.now(UTC)
+    profile = load_profile(profile_path, now=now, require_valid_authorization=False)
+    with state.progress() as progress:
+        result = run_scan(profile, now=now, progress=progress, segments=segments, output=output)
+    stage = result.output.result
+    findings = sorted(result.output.findings, key=lambda f: (-f.severity, f.asset.key, f.evidence_key))
+    if state.json:
+        state.emit_json(
+            {
+                "run_id": result.run_id,
+                "run_dir": str(result.run_dir),
+                "status": stage.status.value,
+                "errors": list(stage.errors),
+                "hosts_up": stage.items,
+                "findings": [
+                    {
+                        "severity": f.severity.label,
+                        "rule_id": f.rule_id,
+                        "asset": f.asset.key,
+                        "segment": f.asset.segment,
+                        "criticality": f.asset.criticality.label,
+                        "location": f.evidence[0].location if f.evidence else "",
+                        "title": f.title,
+                        "fingerprint": f.fingerprint,
+                    }
+                    for f in findings
+                ],
+            }
+        )
+    else:
+        table = Table(title=f"Exposures found ({len(findings)})", show_lines=False)
+        for column in ("severity", "rule", "asset", "segment", "where", "title"):
+            table.add_column(column)
+        for f in findings:
+            style = SEVERITY_STYLE.get(f.severity.label, "")
+            table.add_row(
+                f"[{style}]{f.severity.label}[/{style}]" if style else f.severity.label,
+                f.rule_id,
+                escape(f.asset.key),
+                f.asset.segment,
+                escape(f.evidence[0].location if f.evidence else ""),
+                escape(f.title),
+            )
+        state.out.print(table)
+        state.info(f"{stage.items} host(s) up; results in {result.run_dir}")
+        for error in stage.errors:
+            state.err.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
+    if stage.status is not RunStatus.COMPLETED:
+        raise ExitWith(ExitCode.OPERATIONAL)
+    if fail_on and any(f.severity >= Severity.parse(fail_on) for f in findings):
+        raise ExitWith(ExitCode.FINDINGS)
