@@ -14,6 +14,7 @@ from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.history import history, report
 from secaudit.cli.profile import profile
+from secaudit.cli.scan import scan, scope
 from secaudit.cli.schedule import schedule
 from secaudit.core.errors import ExitCode, SecauditError
 
@@ -42,7 +43,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, baseline, history, profile, report, schedule):
+for command in (audit, baseline, history, profile, report, scan, schedule, scope):
     cli.add_command(command)
 
 
