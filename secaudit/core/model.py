@@ -240,6 +240,29 @@ class Run:
     stages: tuple[StageResult, ...] = ()
 
 
+class WaiverKind(Enum):
+    """Why a present finding is not counted against the posture."""
+
+    WAIVED = "waived"  # the check does not apply here, or a compensating control covers it
+    ACCEPTED = "accepted"  # the risk is known and accepted by its owner until the expiry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaivedFinding:
+    """A finding that is present but covered by a valid waiver or risk acceptance.
+
+    Reports list these apart, with the justification and expiry; they never count as open findings.
+    ``source`` is where the waiver is written ("waivers.yaml:12").
+    """
+
+    finding: Finding
+    kind: WaiverKind
+    justification: str
+    approved_by: str = ""
+    expires: datetime | None = None
+    source: str = ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StageOutput:
     """What a producer stage hands back to the audit: its findings and how it went.
@@ -250,3 +273,4 @@ class StageOutput:
     findings: tuple[Finding, ...]
     result: StageResult
     artifacts: tuple[str, ...] = ()
+    waived: tuple[WaivedFinding, ...] = ()

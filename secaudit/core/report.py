@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from secaudit.core.model import Finding, Run, Status
+from secaudit.core.model import Finding, Run, Status, WaivedFinding
 from secaudit.core.profile import Profile
 
 
@@ -37,6 +37,7 @@ class Report:
     profile: Profile
     rows: tuple[ReportRow, ...]
     fixed: tuple[Finding, ...] = ()
+    waived: tuple[WaivedFinding, ...] = ()
     trend: Trend = Trend()
     generated_at: datetime
 

@@ -1,0 +1,1 @@
+"""Sigma detection: load and compile rules, match events, correlate matches."""
