@@ -5,20 +5,62 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
-from secaudit.core.model import Finding, Run, Status, WaivedFinding
+from secaudit.core.model import Asset, Finding, Run, Status, WaivedFinding
 from secaudit.core.profile import Profile
+
+
+class Decision(Enum):
+    """What to do about a finding, in the style of CISA's SSVC deployer decisions."""
+
+    ACT = "act"  # fix now, out of cycle
+    ATTEND = "attend"  # fix soon, with attention from leadership
+    TRACK_STAR = "track*"  # fix in the normal cycle, watch closely
+    TRACK = "track"  # fix in the normal cycle
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskFactor:
+    """One factor of a risk score, as the report explains it."""
+
+    name: str  # severity | criticality | exposure | exploitability | active_attack
+    value: str  # what was observed, in words ("public-safety-critical", "CVE-2024-1234 in KEV")
+    points: float  # what it added to the score
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportRow:
-    """One ranked finding with its history."""
+    """One ranked row: a finding with its history and its risk.
+
+    Identical findings on several assets aggregate into one row: ``finding`` is the highest-risk
+    instance, ``assets`` every asset it was found on (``finding.asset`` first) and ``fingerprints``
+    the instances' fingerprints in the same order.
+    """
 
     rank: int
     finding: Finding
     status: Status
     first_seen: datetime
     last_seen: datetime
+    score: float = 0.0  # 0..100
+    decision: Decision = Decision.TRACK
+    factors: tuple[RiskFactor, ...] = ()
+    likelihood: int = 1  # 1..5, for the heat map
+    impact: int = 1  # 1..5
+    assets: tuple[Asset, ...] = ()
+    fingerprints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlCoverage:
+    """One control of a compliance framework and how the run's findings bear on it."""
+
+    framework: str  # "cis-controls-v8", "nist-csf-2.0", "iso27001-2022", "th-cii-2562"
+    control: str  # the framework's own id ("4.1", "PR.AA-01", "A.8.9", "protect")
+    name: str  # our own short name
+    checked: int  # rules and checks mapped to it that ran
+    failing: int  # of those, how many have open findings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +81,8 @@ class Report:
     fixed: tuple[Finding, ...] = ()
     waived: tuple[WaivedFinding, ...] = ()
     trend: Trend = Trend()
+    compliance: tuple[ControlCoverage, ...] = ()
+    posture_score: float = 100.0  # 0..100, higher is better
     generated_at: datetime
 
 
