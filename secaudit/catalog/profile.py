@@ -47,7 +47,20 @@ _HOSTNAME = re.compile(
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _SSH = re.compile(r"^ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.:\[\]_-]+(:\d+)?$")
-_LOG_FORMATS = ("auto", "evtx", "json", "syslog", "auditd", "web", "zeek", "csv")
+# "auto" (detect per file) or one of secaudit.logs.FORMATS (a test keeps the two lists equal).
+LOG_FORMATS = (
+    "auto",
+    "evtx",
+    "evtx-json",
+    "ecs-json",
+    "flat-json",
+    "syslog",
+    "auditd",
+    "access-log",
+    "zeek-json",
+    "zeek-tsv",
+    "csv",
+)
 DEFAULT_SCAN_PROFILE = {
     SegmentKind.OT: "ot-safe",
     SegmentKind.CCTV: "ot-safe",
@@ -433,7 +446,7 @@ def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSour
         paths = ctx.texts(node, "paths", "paths")
         if not paths:
             raise ctx.fail(node, "paths", f"log source '{name}' has no paths")
-        fmt = _enum_value(ctx, node, "format", list(_LOG_FORMATS)) if "format" in node else "auto"
+        fmt = _enum_value(ctx, node, "format", list(LOG_FORMATS)) if "format" in node else "auto"
         out.append(
             LogSource(
                 name=name,
