@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from secaudit.core.model import Reference, Severity
+from secaudit.core.model import Reference, Severity, WaiverKind
 
 TARGET_KINDS = ("offline", "file", "local", "ssh")
 
@@ -183,17 +184,47 @@ class Baseline:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Waiver:
+    """A written exception for one check on the targets ``target`` names (a target string or a glob).
+
+    Loaded from a waivers file by :mod:`secaudit.baseline.waivers`; ``location`` is its file:line.
+    """
+
+    check: str
+    target: str
+    justification: str
+    expires: datetime  # aware; the waiver stops covering the check after this instant
+    kind: WaiverKind = WaiverKind.WAIVED
+    approver: str = ""
+    asset: str = ""  # only on targets of this inventory asset
+    baseline: str = ""  # only in this baseline
+    location: str = ""
+
+    def expired(self, now: datetime) -> bool:
+        return now > self.expires
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
-    """What one check concluded on one target, with the evidence it saw."""
+    """What one check concluded on one target, with the evidence it saw.
+
+    ``waiver`` is the waiver that matched a failed check: with status WAIVED it covers the
+    failure; with status FAIL it had expired (the failure counts again, reported as expired).
+    """
 
     check: Check
     status: CheckStatus
     evidence: tuple[Observation, ...] = ()
     reason: str = ""  # why not applicable / error; or a short verdict text
+    waiver: Waiver | None = None
 
     @property
     def expectation(self) -> str:
         return self.check.condition.describe()
+
+    @property
+    def waiver_expired(self) -> bool:
+        return self.waiver is not None and self.status is CheckStatus.FAIL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

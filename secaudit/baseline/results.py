@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from secaudit.baseline.model import BaselineRun, CheckResult, Observation, SectionScore
+from secaudit.baseline.model import BaselineRun, CheckResult, Observation, SectionScore, Waiver
 
 RESULTS_SCHEMA = "secaudit.baseline-results/1"
 
@@ -22,9 +22,22 @@ def _score(s: SectionScore) -> dict[str, Any]:
     return {"section": s.section, "pass": s.passed, "fail": s.failed, "other": s.other, "score": s.percent}
 
 
-def result_to_dict(r: CheckResult) -> dict[str, Any]:
-    c = r.check
+def waiver_to_dict(w: Waiver, *, expired: bool) -> dict[str, Any]:
     return {
+        "kind": w.kind.value,
+        "justification": w.justification,
+        "approver": w.approver,
+        "expires": w.expires.isoformat(),
+        "source": w.location,
+        "target": w.target,
+        "expired": expired,
+    }
+
+
+def result_to_dict(r: CheckResult) -> dict[str, Any]:
+    """One result; a matched waiver appears under ``waiver`` (``expired: true`` when it no longer covers)."""
+    c = r.check
+    out: dict[str, Any] = {
         "id": c.id,
         "title": c.title,
         "section": c.section,
@@ -36,6 +49,9 @@ def result_to_dict(r: CheckResult) -> dict[str, Any]:
         "references": [str(ref) for ref in c.references],
         "remediation": c.remediation,
     }
+    if r.waiver is not None:
+        out["waiver"] = waiver_to_dict(r.waiver, expired=r.waiver_expired)
+    return out
 
 
 def run_to_dict(run: BaselineRun) -> dict[str, Any]:

@@ -13,8 +13,18 @@ from secaudit.baseline.loader import load_baseline
 from secaudit.baseline.model import Baseline, BaselineRun, CheckResult, CheckStatus
 from secaudit.baseline.results import RESULTS_SCHEMA, run_to_dict
 from secaudit.baseline.target import open_target
+from secaudit.baseline.waivers import WaiverSet, apply_waivers, unused_waivers
 from secaudit.core.errors import SecauditError
-from secaudit.core.model import Asset, Evidence, Finding, RunStatus, Source, StageOutput, StageResult
+from secaudit.core.model import (
+    Asset,
+    Evidence,
+    Finding,
+    RunStatus,
+    Source,
+    StageOutput,
+    StageResult,
+    WaivedFinding,
+)
 from secaudit.core.profile import BaselineTarget, Profile
 from secaudit.core.report import ProgressCallback, ProgressEvent
 
@@ -60,19 +70,37 @@ def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: dat
             attributes=attrs,
         ),
     )
+    expired = ""
+    if result.waiver is not None and result.waiver_expired:
+        w = result.waiver
+        expired = f" The waiver at {w.location} expired on {w.expires.date().isoformat()}."
     return Finding(
         rule_id=check.id,
         source=Source.BASELINE,
         severity=check.severity,
         title=f"Not met: {check.title}",  # check titles state the wanted setting
         asset=asset,
-        description=f"{check.rationale} Observed: {result.reason}",
+        description=f"{check.rationale} Observed: {result.reason}{expired}",
         remediation=check.remediation,
         evidence_key=check.subject,
         evidence=evidence,
         references=check.references,
         observed_at=now,
         producer=f"baseline:{run.baseline.id}",
+    )
+
+
+def waived_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: datetime) -> WaivedFinding:
+    """A waived failure as the report lists it: the finding, with the waiver that covers it."""
+    w = result.waiver
+    assert w is not None
+    return WaivedFinding(
+        finding=result_finding(result, run, asset, now),
+        kind=w.kind,
+        justification=w.justification,
+        approved_by=w.approver,
+        expires=w.expires,
+        source=w.location,
     )
 
 
@@ -83,9 +111,17 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def run_baseline_stage(
-    profile: Profile, *, run_dir: Path, now: datetime, progress: ProgressCallback
+    profile: Profile,
+    *,
+    run_dir: Path,
+    now: datetime,
+    progress: ProgressCallback,
+    waivers: WaiverSet | None = None,
 ) -> StageOutput:
     """Run every ``profile.baseline_targets`` entry; failed checks become findings.
+
+    With ``waivers``, failed checks a valid waiver covers go to ``StageOutput.waived`` instead;
+    an expired waiver leaves the finding open and says so in its description.
 
     Relative target paths are taken against the profile's folder. A target that cannot be opened
     or a baseline that cannot be loaded is an error of that target; checks that end in ERROR are
@@ -96,6 +132,8 @@ def run_baseline_stage(
     base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
     baselines: dict[str, Baseline] = {}
     findings: list[Finding] = []
+    waived: list[WaivedFinding] = []
+    done_runs: list[BaselineRun] = []
     errors: list[str] = []
     runs: list[dict[str, Any]] = []
     items = sum(len(t.baselines) for t in profile.baseline_targets)
@@ -120,19 +158,32 @@ def run_baseline_stage(
                 continue
             baselines[bid] = baseline
             run = run_baseline(baseline, target)
+            if waivers is not None:
+                run = apply_waivers(run, waivers, now=now, names=(entry.target,), asset=entry.asset)
+                done_runs.append(run)
             data = run_to_dict(run)
             data["asset"] = asset.key
+            data["target_spec"] = entry.target
             runs.append(data)
             for result in run.results:
                 if result.status is CheckStatus.FAIL:
                     findings.append(result_finding(result, run, asset, now))
+                elif result.status is CheckStatus.WAIVED:
+                    waived.append(waived_finding(result, run, asset, now))
                 elif result.status is CheckStatus.ERROR:
                     errors.append(f"{entry.target}: {result.check.id}: {result.reason}")
             progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+    notes = unused_waivers(waivers, done_runs) if waivers is not None else []
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_json(
         run_dir / RESULTS_FILE,
-        {"schema": RESULTS_SCHEMA, "generated_at": now.isoformat(), "runs": runs, "errors": errors},
+        {
+            "schema": RESULTS_SCHEMA,
+            "generated_at": now.isoformat(),
+            "runs": runs,
+            "errors": errors,
+            "unused_waivers": notes,
+        },
     )
     if profile.baseline_targets and failed_targets == len(profile.baseline_targets):
         status = RunStatus.FAILED
@@ -150,4 +201,5 @@ def run_baseline_stage(
             seconds=round(time.perf_counter() - started, 3),
         ),
         artifacts=(RESULTS_FILE,),
+        waived=tuple(waived),
     )

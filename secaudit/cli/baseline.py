@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -85,9 +87,22 @@ def _fail_on(value: str) -> Severity | None:
     type=click.Choice([*Severity.names(), "none"]),
     help="Exit 1 when a check of at least this severity fails; 'none' never does.",
 )
+@click.option(
+    "--waivers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A waivers.yaml: failed checks it covers are 'waived'; expired waivers fail again.",
+)
 @click.option("--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too.")
 @pass_state
-def check(state: CliState, baseline_id: str, target: str, fmt: str, fail_on: str, show_all: bool) -> None:
+def check(
+    state: CliState,
+    baseline_id: str,
+    target: str,
+    fmt: str,
+    fail_on: str,
+    waivers: Path | None,
+    show_all: bool,
+) -> None:
     """Run one baseline against one target and show each check's status and evidence.
 
     Offline roots are read strictly read-only: nothing is written or executed, and every symlink
@@ -99,12 +114,19 @@ def check(state: CliState, baseline_id: str, target: str, fmt: str, fail_on: str
       secaudit baseline check --baseline debian12-server --target offline:samples/snapshots/cc-app01
       secaudit baseline check --baseline cisco-ios --target file:samples/snapshots/cc-core-rtr01.cfg
       secaudit baseline check --baseline nginx --target file:samples/snapshots/portal-nginx.conf --format json
+      secaudit baseline check --baseline cisco-ios --target file:rtr01.cfg --waivers waivers.yaml
     """
-    run = check_baseline(baseline_id, target)
+    outcome = check_baseline(baseline_id, target, waivers=waivers)
+    run = outcome.run
     if fmt == "json" or state.json:
-        state.emit_json(run_to_dict(run))
+        data = run_to_dict(run)
+        if waivers is not None:
+            data["unused_waivers"] = list(outcome.unused_waivers)
+        state.emit_json(data)
     else:
         _table(state, run, show_all=show_all)
+        for note in outcome.unused_waivers:
+            state.info(f"[yellow]note:[/yellow] {escape(note)}")
     raise ExitWith(exit_code(run, _fail_on(fail_on)))
 
 
@@ -132,6 +154,15 @@ def _table(state: CliState, run: BaselineRun, *, show_all: bool) -> None:
         label = STATUS_LABEL.get(r.status, r.status.value)
         sev = r.check.severity.label
         detail = r.reason or "; ".join(f"{o.subject} = {o.value} ({o.location})" for o in r.evidence[:3])
+        if r.waiver is not None:
+            w = r.waiver
+            until = "expired" if r.waiver_expired else f"{w.kind.value} until"
+            detail += (
+                f"\nwaiver {until} {w.expires.date().isoformat()}, approved by {w.approver or '-'}"
+                f" ({w.location}): {w.justification}"
+            )
+            if r.waiver_expired:
+                label = "expired"
         table.add_row(
             f"[{STATUS_STYLE[r.status]}]{label}[/]",
             f"[{SEVERITY_STYLE[sev]}]{sev}[/]",
@@ -150,7 +181,8 @@ def _table(state: CliState, run: BaselineRun, *, show_all: bool) -> None:
         scores.add_row(escape(s.section), str(s.passed), str(s.failed), str(s.other), pct)
     state.out.print(scores)
     state.info(
-        f"{run.count(CheckStatus.FAIL)} failed, {run.count(CheckStatus.PASS)} passed, "
+        f"{run.count(CheckStatus.FAIL)} failed, {run.count(CheckStatus.WAIVED)} waived, "
+        f"{run.count(CheckStatus.PASS)} passed, "
         f"{run.count(CheckStatus.NOT_APPLICABLE)} not applicable, {run.count(CheckStatus.ERROR)} errors "
         f"in {run.seconds:.2f}s"
     )
