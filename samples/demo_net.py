@@ -34,8 +34,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import ClassVar
 
-LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+#: Addresses tests give hosts inside network namespaces they create; allowed only when this
+#: process itself runs in such a namespace (never in the machine's own network namespace).
+TEST_NETNS_RANGE = ipaddress.ip_network("10.213.0.0/16")
+
+
+def in_own_network_namespace() -> bool:
+    """True when this process runs in a namespace made with ``ip netns add`` (not the machine's own)."""
+    try:
+        mine = Path("/proc/self/ns/net").stat()
+        named = list(Path("/run/netns").iterdir())
+        return any((n.stat().st_dev, n.stat().st_ino) == (mine.st_dev, mine.st_ino) for n in named)
+    except OSError:
+        return False
+
+
+def allowed_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if any(ip in net for net in LOOPBACK if net.version == ip.version):
+        return True
+    return ip.version == 4 and ip in TEST_NETNS_RANGE and in_own_network_namespace()
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,10 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         return  # scanners hang up mid-handshake all the time: not worth a traceback
+
+
+class _TCPServer6(_TCPServer):
+    address_family = socket.AF_INET6
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -182,13 +207,13 @@ class FTPHandler(_Handler):
 class SSHHandler(_Handler):
     """Sends an SSH identification and a KEXINIT offer, then ends: enough for ssh2-enum-algos."""
 
-    WEAK = {
+    WEAK: ClassVar[dict[str, str]] = {
         "kex": "diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,curve25519-sha256",
         "hostkey": "ssh-rsa,ssh-dss",
         "cipher": "aes128-ctr,3des-cbc,aes128-cbc,arcfour",
         "mac": "hmac-sha2-256,hmac-md5,hmac-sha1-96",
     }
-    STRONG = {
+    STRONG: ClassVar[dict[str, str]] = {
         "kex": "curve25519-sha256,curve25519-sha256@libssh.org",
         "hostkey": "ssh-ed25519,rsa-sha2-512",
         "cipher": "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com",
@@ -248,10 +273,9 @@ class RTSPHandler(_Handler):
 
 class VNCHandler(_Handler):
     def handle(self) -> None:
-        if self.send(b"RFB 003.008\n"):
-            if self.recv(12):
-                self.send(b"\x01\x02")  # one security type: VNC authentication
-                self.recv()
+        if self.send(b"RFB 003.008\n") and self.recv(12):
+            self.send(b"\x01\x02")  # one security type: VNC authentication
+            self.recv()
 
 
 class MQTTHandler(_Handler):
@@ -400,8 +424,10 @@ class _SNMPHandler(socketserver.BaseRequestHandler):
 def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", f"/CN={name}"]
-        + ["-keyout", str(key), "-out", str(cert)],
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30"),
+            *("-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)),
+        ],
         check=True,
         capture_output=True,
     )
@@ -462,8 +488,12 @@ class Network:
         self._tmp = tempfile.TemporaryDirectory(prefix="secaudit-demo-")
 
     def add(self, spec: Spec) -> None:
-        if ipaddress.ip_address(spec.address) not in LOOPBACK:
-            raise ValueError(f"{spec.address} is not a loopback address; the demo never leaves 127.0.0.0/8")
+        if not allowed_address(spec.address):
+            raise ValueError(
+                f"{spec.address} is not a loopback address; the demo never leaves 127.0.0.0/8 and ::1 "
+                f"({TEST_NETNS_RANGE} only inside a test's own network namespace)"
+            )
+        six = ipaddress.ip_address(spec.address).version == 6
         server: socketserver.BaseServer
         if spec.kind == "snmp":
             server = SNMPAgent(spec)
@@ -473,7 +503,7 @@ class Network:
             tls.context = _tls_context(spec, Path(self._tmp.name))
             server = tls
         else:
-            tcp = _TCPServer((spec.address, spec.port), HANDLERS[spec.kind](spec))
+            tcp = (_TCPServer6 if six else _TCPServer)((spec.address, spec.port), HANDLERS[spec.kind](spec))
             tcp.spec = spec
             server = tcp
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
@@ -504,16 +534,41 @@ def start(specs: Sequence[Spec]) -> Network:
     return network
 
 
+def _parse_service(text: str) -> Spec:
+    address, port, kind = [*text.split(","), "", ""][:3]
+    if kind not in HANDLERS and kind != "snmp":
+        raise ValueError(
+            f"--service {text!r}: unknown kind {kind!r} (one of {', '.join(sorted(HANDLERS))}, snmp)"
+        )
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--service {text!r}: port must be 1-65535")
+    ipaddress.ip_address(address)  # ValueError names the bad address
+    return Spec(address=address, port=int(port), kind=kind)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--list", action="store_true", help="print the services and exit")
+    parser.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="ADDRESS,PORT,KIND",
+        help="run this service instead of the demo (repeatable), e.g. 127.20.9.1,23,telnet",
+    )
     args = parser.parse_args(argv)
+    specs = DEMO
+    if args.service:
+        try:
+            specs = tuple(_parse_service(text) for text in args.service)
+        except ValueError as e:
+            parser.error(str(e))
     if args.list:
-        for spec in DEMO:
+        for spec in specs:
             print(f"{spec.address}:{spec.port}/{spec.proto}\t{spec.kind}\t{spec.plants}")
         return 0
     try:
-        network = start(DEMO)
+        network = start(specs)
     except OSError as e:
         print(
             f"demo_net: cannot start a service: {e} (run as root; is another demo running?)", file=sys.stderr
@@ -526,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(f"demo_net: {len(DEMO)} services up on 127.20.0.0/16; stop with Ctrl-C or SIGTERM", flush=True)
+    print(f"demo_net: {len(specs)} services up; stop with Ctrl-C or SIGTERM", flush=True)
     stop.wait()
     network.stop()
     print("demo_net: stopped", flush=True)

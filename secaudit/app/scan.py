@@ -63,12 +63,14 @@ def scan(
     now: datetime,
     progress: ProgressCallback,
     segments: Sequence[str] = (),
+    targets: Sequence[str] = (),
     output: Path | None = None,
     options: ScanOptions | None = None,
 ) -> ScanRun:
     """Scan outside a full audit: refuse at once when the authorization does not cover ``now``,
     then write raw XML, the audit trail and ``scan-findings.json`` into the run folder
-    (``<profile report folder>/<run-id>/`` unless ``output`` is given)."""
+    (``<profile report folder>/<run-id>/`` unless ``output`` is given). With ``targets`` only
+    those are scanned, and one out-of-scope target refuses the whole scan before any packet."""
     guard = ScopeGuard(profile)
     guard.select_segments(segments)  # unknown names: UsageError before anything else
     problem = guard.authorization_problem(now)
@@ -80,8 +82,14 @@ def scan(
         )
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
     run_dir = output or Path(profile.report.output_dir) / run_id
-    result = run_scan_stage(
-        profile, run_dir=run_dir, now=now, progress=progress, segments=segments, options=options
+    result = scan_segments(
+        profile,
+        run_dir=run_dir,
+        now=now,
+        progress=progress,
+        segments=segments,
+        targets=targets,
+        options=options,
     )
     findings_file = run_dir / "scan-findings.json"
     document = {

@@ -86,6 +86,13 @@ def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -
     "--segment", "segments", multiple=True, metavar="NAME", help="Scan only this segment (repeatable)."
 )
 @click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="TARGET",
+    help="Scan only this address, CIDR, range or hostname (repeatable); all must be in scope.",
+)
+@click.option(
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
     help="Run folder for results (default: <report folder>/<run-id>/).",
@@ -98,7 +105,12 @@ def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -
 @json_option
 @pass_state
 def scan(
-    state: CliState, profile_path: Path, segments: tuple[str, ...], output: Path | None, fail_on: str | None
+    state: CliState,
+    profile_path: Path,
+    segments: tuple[str, ...],
+    targets: tuple[str, ...],
+    output: Path | None,
+    fail_on: str | None,
 ) -> None:
     """Scan the profile's segments with nmap, each with its scan profile, and report exposures.
 
@@ -112,11 +124,14 @@ def scan(
     Examples:
       secaudit scan --profile samples/phuket-demo.yaml
       secaudit scan --profile city.yaml --segment traffic-control --output /tmp/tc-scan
+      secaudit scan --profile city.yaml --target 10.20.2.10 --target nvr-01.cctv.example
     """
     now = datetime.now(UTC)
     profile = load_profile(profile_path, now=now, require_valid_authorization=False)
     with state.progress() as progress:
-        result = run_scan(profile, now=now, progress=progress, segments=segments, output=output)
+        result = run_scan(
+            profile, now=now, progress=progress, segments=segments, targets=targets, output=output
+        )
     stage = result.output.result
     findings = sorted(result.output.findings, key=lambda f: (-f.severity, f.asset.key, f.evidence_key))
     if state.json:

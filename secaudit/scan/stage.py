@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from secaudit.core.errors import ConfigError, OperationalError, ScopeError, SecauditError
+from secaudit.core.errors import ConfigError, OperationalError, ScopeError, SecauditError, UsageError
 from secaudit.core.model import Finding, RunStatus, StageOutput, StageResult
 from secaudit.core.profile import Profile, Segment
 from secaudit.core.report import ProgressCallback, ProgressEvent
@@ -25,7 +25,15 @@ from secaudit.scan.nmapxml import parse_nmap_xml
 from secaudit.scan.profiles import PROFILES, ScanProfile, build_args
 from secaudit.scan.rules import ExposureRule, load_rules
 from secaudit.scan.runner import NmapRunner, PythonNmapRunner, is_privileged
-from secaudit.scope import AuditEntry, AuditTrail, ScopedAddress, ScopeGuard, current_user
+from secaudit.scope import (
+    AuditEntry,
+    AuditTrail,
+    Resolver,
+    ScopedAddress,
+    ScopeGuard,
+    current_user,
+    system_resolver,
+)
 
 STAGE = "scan"
 SCAN_DIR = "scan"
@@ -43,6 +51,7 @@ class ScanOptions:
     audit: AuditTrail | None = None
     who: str = ""
     timeout_s: int = 4 * 3600
+    resolver: Resolver | None = None  # hostname targets; default: the operating system
 
 
 @dataclass
@@ -60,24 +69,41 @@ def scan_segments(
     now: datetime,
     progress: ProgressCallback,
     segments: Sequence[str] = (),
+    targets: Sequence[str] = (),
     options: ScanOptions | None = None,
 ) -> StageOutput:
     """Scan the named segments (all when empty) and return findings and how it went.
 
+    With ``targets`` (addresses, CIDRs, ranges, hostnames), only those are scanned, each with
+    the scan profile of the segment it lies in; every target must be in scope or nothing is
+    sent (:class:`ScopeError`, recorded in the audit trail as refused).
+
     Raises only for problems that stop every segment before any packet: an unknown segment name
-    (:class:`UsageError`), missing nmap (:class:`OperationalError`). Scope refusals, failed or
-    partial scans are collected per segment.
+    (:class:`UsageError`), a refused target (:class:`ScopeError`), missing nmap
+    (:class:`OperationalError`). Segment refusals, failed or partial scans are collected per
+    segment.
     """
     opts = options or ScanOptions()
     started = time.monotonic()
-    guard = ScopeGuard(profile)
+    guard = ScopeGuard(profile, resolver=opts.resolver or system_resolver)
+    trail = opts.audit or AuditTrail(run_dir / AUDIT_FILE)
+    who = opts.who or current_user()
     chosen = [s.name for s in guard.select_segments(segments)]  # validates names first
+    only: dict[str, list[ScopedAddress]] | None = None
+    if targets:
+        only = _target_groups(profile, guard, targets, now, trail, who)
+        outside = sorted(set(only) - set(chosen))
+        if outside:
+            raise UsageError(
+                f"targets lie in segment(s) {', '.join(outside)}, which --segment leaves out",
+                location=profile.path,
+                hint="drop --segment, or name the segments of every target",
+            )
+        chosen = [name for name in chosen if name in only]
     errors: list[str] = []
     rules = list(opts.rules) if opts.rules is not None else _shipped_rules(errors)
     runner = opts.runner or PythonNmapRunner()
     privileged = is_privileged() if opts.privileged is None else opts.privileged
-    trail = opts.audit or AuditTrail(run_dir / AUDIT_FILE)
-    who = opts.who or current_user()
     scan_dir = run_dir / SCAN_DIR
     try:
         scan_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +119,7 @@ def scan_segments(
         assert segment is not None
         context = _Context(profile, guard, opts, runner, trail, who, scan_dir, now, privileged)
         try:
-            result = context.scan(segment, rules)
+            result = context.scan(segment, rules, None if only is None else only[name])
         except SecauditError as e:
             failed += 1
             errors.append(f"segment {name}: {_one_line(e)}")
@@ -126,6 +152,37 @@ def scan_segments(
         ),
         artifacts=tuple(artifacts),
     )
+
+
+def _target_groups(
+    profile: Profile,
+    guard: ScopeGuard,
+    targets: Sequence[str],
+    now: datetime,
+    trail: AuditTrail,
+    who: str,
+) -> dict[str, list[ScopedAddress]]:
+    """The in-scope addresses of ``targets`` by segment, or :class:`ScopeError` before any packet."""
+    try:
+        plan = guard.authorize(targets, now=now)
+    except ScopeError as e:
+        trail.append(
+            AuditEntry(
+                who=who,
+                when=now,
+                authorization=profile.authorization.reference,
+                argv=(),
+                targets=tuple(targets),
+                duration_s=0.0,
+                result="refused",
+                detail=e.message,
+            )
+        )
+        raise
+    groups: dict[str, list[ScopedAddress]] = {}
+    for scoped in plan.addresses:
+        groups.setdefault(scoped.segment.name, []).append(scoped)
+    return groups
 
 
 def _shipped_rules(errors: list[str]) -> list[ExposureRule]:
@@ -166,14 +223,18 @@ class _Context:
             )
         )
 
-    def scan(self, segment: Segment, rules: Sequence[ExposureRule]) -> _Segment:
+    def scan(
+        self, segment: Segment, rules: Sequence[ExposureRule], only: list[ScopedAddress] | None
+    ) -> _Segment:
         out = _Segment()
-        targets = [str(c) for c in segment.cidrs]
-        try:
-            plan = self.guard.segment_plan([segment.name], now=self.now)
-        except ScopeError as e:
-            self.refuse(segment, targets, e.message)
-            raise
+        targets = [str(c) for c in segment.cidrs] if only is None else [str(a.address) for a in only]
+        addresses: tuple[ScopedAddress, ...] = tuple(only or ())
+        if only is None:
+            try:
+                addresses = self.guard.segment_plan([segment.name], now=self.now).addresses
+            except ScopeError as e:
+                self.refuse(segment, targets, e.message)
+                raise
         scan_profile = self.opts.profiles.get(segment.scan_profile)
         if scan_profile is None:
             raise ConfigError(f"unknown scan profile '{segment.scan_profile}'", location=self.profile.path)
@@ -189,11 +250,11 @@ class _Context:
                 location=self.profile.path,
                 hint="run in a maintenance window, or set the segment's scan_profile to 'standard'",
             )
-        if not plan.addresses:
+        if not addresses:
             out.errors.append("no address left to scan after exclusions")
             return out
         for version in (4, 6):
-            group = [a for a in plan.addresses if a.address.version == version]
+            group = [a for a in addresses if a.address.version == version]
             if group:
                 self._run(segment, scan_profile, group, version, rules, out)
         return out
