@@ -12,7 +12,16 @@ from secaudit.baseline.model import (
     SectionScore,
 )
 from secaudit.baseline.results import result_to_dict, run_to_dict
-from secaudit.baseline.target import FileTarget, NotApplicable, OfflineTarget, ProbeError, Target, open_target
+from secaudit.baseline.target import (
+    CommandResult,
+    FileTarget,
+    LocalTarget,
+    NotApplicable,
+    OfflineTarget,
+    ProbeError,
+    Target,
+    open_target,
+)
 
 __all__ = [
     "Baseline",
@@ -20,7 +29,9 @@ __all__ = [
     "Check",
     "CheckResult",
     "CheckStatus",
+    "CommandResult",
     "FileTarget",
+    "LocalTarget",
     "NotApplicable",
     "Observation",
     "OfflineTarget",

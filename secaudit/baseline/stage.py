@@ -12,9 +12,9 @@ from secaudit.baseline.engine import run_baseline
 from secaudit.baseline.loader import load_baseline
 from secaudit.baseline.model import Baseline, BaselineRun, CheckResult, CheckStatus
 from secaudit.baseline.results import RESULTS_SCHEMA, run_to_dict
-from secaudit.baseline.target import open_target
+from secaudit.baseline.target import Target, open_target
 from secaudit.baseline.waivers import WaiverSet, apply_waivers, unused_waivers
-from secaudit.core.errors import SecauditError
+from secaudit.core.errors import ScopeError, SecauditError
 from secaudit.core.model import (
     Asset,
     Evidence,
@@ -27,6 +27,7 @@ from secaudit.core.model import (
 )
 from secaudit.core.profile import BaselineTarget, Profile
 from secaudit.core.report import ProgressCallback, ProgressEvent
+from secaudit.scope import ScopeGuard
 
 RESULTS_FILE = "baseline-results.json"
 STAGE = "baseline"
@@ -137,17 +138,31 @@ def run_baseline_stage(
     errors: list[str] = []
     runs: list[dict[str, Any]] = []
     items = sum(len(t.baselines) for t in profile.baseline_targets)
+    opened: list[Target] = []
+    guard = ScopeGuard(profile)
+
+    def scope(address: str) -> None:
+        """An ssh target's address must lie in an authorized segment, like any scanned host."""
+        verdict = guard.check(address, now=now)
+        if not verdict.allowed:
+            raise ScopeError(
+                f"not connecting: {verdict.explain()}",
+                location=profile.path,
+                hint="add the host's network to an authorized segment, or remove this baseline target",
+            )
+
     done = 0
     failed_targets = 0
     for entry in profile.baseline_targets:
         progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
         try:
-            target = open_target(entry.target, base=base)
+            target = open_target(entry.target, base=base, scope=scope)
         except SecauditError as e:
             errors.append(f"{entry.target}: {e}")
             failed_targets += 1
             done += len(entry.baselines)
             continue
+        opened.append(target)
         asset = target_asset(profile, entry)
         for bid in entry.baselines:
             done += 1
@@ -173,6 +188,8 @@ def run_baseline_stage(
                 elif result.status is CheckStatus.ERROR:
                     errors.append(f"{entry.target}: {result.check.id}: {result.reason}")
             progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+    for target in opened:
+        target.close()  # ssh connections
     notes = unused_waivers(waivers, done_runs) if waivers is not None else []
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_json(

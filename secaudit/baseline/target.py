@@ -1,4 +1,6 @@
-"""Where checks read from: ``offline:DIR`` (a root filesystem or snapshot) and ``file:PATH``.
+"""Where checks read from: ``offline:DIR`` (a root filesystem or snapshot), ``file:PATH`` (one
+config dump), ``local`` (the running host) and ``ssh://user@host[:port]`` (see
+:mod:`secaudit.baseline.remote`).
 
 The offline target is strictly read-only and never leaves its root: every path is walked one
 component at a time, every symlink is resolved *inside* the root (a link to ``/etc/shadow``
@@ -13,9 +15,11 @@ import errno
 import fnmatch
 import os
 import posixpath
+import shutil
 import stat as statmod
+import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +28,11 @@ from secaudit.core.errors import UsageError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SYMLINKS = 40
+MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+COMMAND_TIMEOUT = 30.0
+# Live commands run with a fixed, minimal environment: no PATH or locale from whoever runs the audit.
+COMMAND_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+COMMAND_ENV = {"PATH": COMMAND_PATH, "LC_ALL": "C", "LANG": "C"}
 _T = TypeVar("_T")
 
 
@@ -33,6 +42,24 @@ class ProbeError(Exception):
 
 class NotApplicable(Exception):
     """The check cannot be decided on this target: the check becomes NOT APPLICABLE."""
+
+
+class CommandNotFound(ProbeError):
+    """The program a live probe wants to run is not installed on the target."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command printed; output is decoded as UTF-8 (errors replaced) and capped."""
+
+    argv: tuple[str, ...]
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def shown(self) -> str:
+        return " ".join(self.argv)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +93,18 @@ class Target(ABC):
             raise value
         return value  # type: ignore[no-any-return]
 
-    @abstractmethod
     def read_text(self, path: str) -> str | None:
-        """The file's text, or None when it does not exist; ProbeError when it cannot be read."""
+        """The file's text, or None when it does not exist; ProbeError when it cannot be read
+        (binary, over :data:`MAX_FILE_BYTES`, not a regular file, permission denied)."""
+        return self.memo(("read", path), lambda: self._text(path))
+
+    def _text(self, path: str) -> str | None:
+        raw = self.read_bytes(path)
+        return None if raw is None else _decode(raw, path)
+
+    @abstractmethod
+    def read_bytes(self, path: str) -> bytes | None:
+        """The file's bytes (at most :data:`MAX_FILE_BYTES`), or None when it does not exist."""
 
     @abstractmethod
     def info(self, path: str, *, follow: bool = True) -> FileInfo | None:
@@ -81,6 +117,21 @@ class Target(ABC):
     @abstractmethod
     def readlink(self, path: str) -> str | None:
         """The text of a symlink, or None when ``path`` is not one."""
+
+    def run(self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        """Run a program with a fixed argument list (never through a shell) on a live target."""
+        raise NotApplicable(
+            f"running '{' '.join(argv)}' needs a live target (local or ssh); this is a {self.kind} target"
+        )
+
+    def close(self) -> None:  # noqa: B027 - most targets hold nothing to release
+        """Release connections (ssh); nothing to do for files."""
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def glob(self, pattern: str) -> list[str]:
         """Expand ``*``/``?``/``[...]`` per path component, sorted; no ``**``."""
@@ -161,10 +212,7 @@ class OfflineTarget(Target):
         except PermissionError as e:
             raise ProbeError(f"{path}: permission denied") from e
 
-    def read_text(self, path: str) -> str | None:
-        return self.memo(("read", path), lambda: self._read(path))
-
-    def _read(self, path: str) -> str | None:
+    def read_bytes(self, path: str) -> bytes | None:
         host = self._host(path)
         if host is None:
             return None
@@ -200,7 +248,7 @@ class OfflineTarget(Target):
             raise ProbeError(f"{path}: cannot read: {e.strerror}") from e
         finally:
             os.close(fd)
-        return _decode(b"".join(chunks), path)
+        return b"".join(chunks)
 
     def info(self, path: str, *, follow: bool = True) -> FileInfo | None:
         host = self._host(path, follow_last=follow)
@@ -279,7 +327,7 @@ class FileTarget(Target):
             raise ProbeError(f"{self.path} is over the {MAX_FILE_BYTES} byte limit")
         return _decode(raw, str(self.path))
 
-    def read_text(self, path: str) -> str | None:
+    def read_bytes(self, path: str) -> bytes | None:
         return None
 
     def info(self, path: str, *, follow: bool = True) -> FileInfo | None:
@@ -292,20 +340,82 @@ class FileTarget(Target):
         return None
 
 
-def open_target(spec: str, *, base: Path | None = None) -> Target:
-    """Build a target from ``offline:DIR`` or ``file:PATH`` (relative paths against ``base``)."""
+class LocalTarget(OfflineTarget):
+    """The running host: files are read exactly as from an offline root at ``/`` (read-only,
+    ``O_NOFOLLOW``, capped), plus live commands run with a fixed argv, no shell, a minimal
+    environment and a timeout."""
+
+    kind = "local"
+
+    def __init__(self) -> None:
+        super().__init__(Path("/"))
+        self.label = "local"
+
+    def run(self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        args = _argv(argv)
+        program = args[0] if "/" in args[0] else shutil.which(args[0], path=COMMAND_PATH)
+        if program is None or not os.access(program, os.X_OK):
+            raise CommandNotFound(f"{args[0]} is not installed on this host")
+        try:
+            proc = subprocess.run(
+                [program, *args[1:]],
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                env=COMMAND_ENV,
+                timeout=timeout,
+                check=False,
+                shell=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise ProbeError(f"'{' '.join(args)}' did not finish within {timeout:g} s") from e
+        except OSError as e:
+            raise ProbeError(f"'{' '.join(args)}' could not be started: {e.strerror}") from e
+        return CommandResult(
+            argv=args,
+            status=proc.returncode,
+            stdout=_output(proc.stdout),
+            stderr=_output(proc.stderr),
+        )
+
+
+def _argv(argv: Sequence[str]) -> tuple[str, ...]:
+    args = tuple(argv)
+    if not args or not all(isinstance(a, str) and a and "\x00" not in a for a in args):
+        raise ProbeError(f"a command must be a non-empty list of words, got {list(argv)!r}")
+    return args
+
+
+def _output(raw: bytes) -> str:
+    return raw[:MAX_OUTPUT_BYTES].decode("utf-8", errors="replace")
+
+
+def open_target(
+    spec: str,
+    *,
+    base: Path | None = None,
+    scope: Callable[[str], None] | None = None,
+) -> Target:
+    """Build a target from ``offline:DIR``, ``file:PATH``, ``local`` or ``ssh://user@host[:port]``.
+
+    Relative paths (including an ssh target's ``key=``/``known_hosts=`` options) are taken against
+    ``base``. ``scope`` is called with every address an ssh target is about to connect to and
+    raises :class:`~secaudit.core.errors.ScopeError` to refuse it (the profile's scope guard).
+    """
     kind, sep, rest = spec.partition(":")
     if kind in {"offline", "file"} and sep and rest:
         path = Path(rest)
         if not path.is_absolute() and base is not None:
             path = base / path
         return OfflineTarget(path) if kind == "offline" else FileTarget(path)
-    if spec == "local" or spec.startswith("ssh://"):
-        raise UsageError(
-            f"target {spec!r} is not supported yet: this version checks offline roots and single files",
-            hint="collect a snapshot and use offline:DIR, or file:PATH for one config dump",
-        )
+    if spec == "local":
+        return LocalTarget()
+    if spec.startswith("ssh://"):
+        # paramiko (and the cryptography it loads) only when an ssh target is really used
+        from secaudit.baseline.remote import open_ssh  # noqa: PLC0415
+
+        return open_ssh(spec, base=base, scope=scope)
     raise UsageError(
         f"unknown target {spec!r}",
-        hint="use offline:DIR (a root filesystem or snapshot) or file:PATH (one config file)",
+        hint="use offline:DIR (a root filesystem or snapshot), file:PATH (one config file), local "
+        "(this host) or ssh://user@host[:port]",
     )

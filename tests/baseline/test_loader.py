@@ -44,7 +44,7 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     b = load_baseline_file(_write(tmp_path, GOOD_CHECK))
     check = b.checks[0]
     assert check.id == "t-root-login"
-    assert check.targets == ("offline", "file")
+    assert check.targets == ("offline", "file", "local", "ssh")
     assert check.subject == "sshd_setting:permitrootlogin"
     assert check.location == f"{tmp_path / 't.yaml'}:6"
 
@@ -104,8 +104,12 @@ def test_duplicate_ids_and_misnamed_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_probe_targets_limit_the_check(tmp_path: Path) -> None:
-    path = _write(
+    narrowed = _write(
         tmp_path, GOOD_CHECK.replace("    remediation:", "    targets: [offline, ssh]\n    remediation:")
     )
-    with pytest.raises(ConfigError, match="target kind 'ssh' is not supported by this check's probes"):
+    assert load_baseline_file(narrowed).checks[0].targets == ("offline", "ssh")
+    live = GOOD_CHECK.replace("type: sshd_setting,", "type: sshd_effective,")
+    path = _write(tmp_path, live.replace("    remediation:", "    targets: [offline, ssh]\n    remediation:"))
+    with pytest.raises(ConfigError, match="target kind 'offline' is not supported by this check's probes"):
         load_baseline_file(path)
+    assert load_baseline_file(_write(tmp_path, live)).checks[0].targets == ("local", "ssh")

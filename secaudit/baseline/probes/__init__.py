@@ -1,6 +1,6 @@
 """Probes: typed readers of one kind of configuration. Importing this package registers them all."""
 
-from secaudit.baseline.probes import accounts, debian, files, ios, nginx, services, sshd
+from secaudit.baseline.probes import accounts, debian, files, ios, live, nginx, services, sshd
 from secaudit.baseline.probes.base import REGISTRY, Param, ProbeSpec
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "debian",
     "files",
     "ios",
+    "live",
     "nginx",
     "services",
     "sshd",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, logical_lines, probe
+from secaudit.baseline.probes.base import TREES, Param, logical_lines, probe
 from secaudit.baseline.target import NotApplicable, Target
 
 Row = tuple[int, list[str]]  # line number, fields
@@ -77,7 +77,7 @@ def _uid_min(target: Target) -> int:
 
 @probe(
     "accounts",
-    targets=("offline",),
+    targets=TREES,
     params=(Param(name="kind", type=str, required=True, choices=KINDS),),
 )
 def accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:

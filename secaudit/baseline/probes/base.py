@@ -11,6 +11,13 @@ from secaudit.baseline.target import FileTarget, NotApplicable, Target
 
 ProbeFn = Callable[[Target, Mapping[str, Any]], list[Observation]]
 
+# Target kinds with a file tree: an offline root, the running host, a host over ssh.
+TREES = ("offline", "local", "ssh")
+# ... and those plus a single config dump.
+CONFIGS = ("offline", "file", "local", "ssh")
+# Live systems only: commands, processes, the running kernel.
+LIVE = ("local", "ssh")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Param:

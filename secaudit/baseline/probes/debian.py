@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, logical_lines, probe
+from secaudit.baseline.probes.base import TREES, Param, logical_lines, probe
 from secaudit.baseline.target import NotApplicable, Target
 
-OFFLINE = ("offline",)
 DPKG_STATUS = "/var/lib/dpkg/status"
 
 
@@ -42,7 +41,7 @@ def _dpkg(target: Target) -> dict[str, tuple[str, int]]:
     return target.memo("dpkg", build)
 
 
-@probe("dpkg_package", targets=OFFLINE, params=(Param(name="name", type=str, required=True),))
+@probe("dpkg_package", targets=TREES, params=(Param(name="name", type=str, required=True),))
 def dpkg_package(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """The installed version of a package (from the dpkg status file), unset when not installed."""
     name = p["name"]
@@ -55,7 +54,7 @@ def dpkg_package(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
 
-@probe("systemd_unit", targets=OFFLINE, params=(Param(name="unit", type=str, required=True),))
+@probe("systemd_unit", targets=TREES, params=(Param(name="unit", type=str, required=True),))
 def systemd_unit(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Enablement of a unit: ``enabled`` when a ``*.wants``/``*.requires`` link in /etc/systemd/system
     names it, ``masked`` when linked to /dev/null, ``disabled`` when only installed, unset when absent."""
@@ -79,7 +78,7 @@ def systemd_unit(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     return [Observation(subject=unit, value=None, note="unit not installed")]
 
 
-@probe("fstab_mount", targets=OFFLINE, params=(Param(name="mountpoint", type=str, required=True),))
+@probe("fstab_mount", targets=TREES, params=(Param(name="mountpoint", type=str, required=True),))
 def fstab_mount(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """The mount options of a mount point in /etc/fstab (or a systemd .mount unit in /etc), unset when
     it is not a separate mount."""
@@ -164,7 +163,7 @@ def _sysctl(target: Target) -> dict[str, Observation]:
     return target.memo("sysctl", build)
 
 
-@probe("sysctl", targets=OFFLINE, params=(Param(name="key", type=str, required=True),))
+@probe("sysctl", targets=TREES, params=(Param(name="key", type=str, required=True),))
 def sysctl(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """A kernel parameter as the sysctl configuration files set it at boot; unset when no file sets it
     (offline there is no /proc/sys: the running value needs a live target)."""
@@ -176,7 +175,7 @@ def sysctl(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d")
 
 
-@probe("kernel_module", targets=OFFLINE, params=(Param(name="name", type=str, required=True),))
+@probe("kernel_module", targets=TREES, params=(Param(name="name", type=str, required=True),))
 def kernel_module(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Whether a module can be loaded: ``disabled`` (install /bin/false or /bin/true), ``blacklisted``
     only, ``loadable``, or ``not-available`` when no kernel in /lib/modules ships it."""
@@ -221,7 +220,7 @@ def _module_index(target: Target) -> set[str]:
     return names
 
 
-@probe("login_defs", targets=OFFLINE, params=(Param(name="key", type=str, required=True),))
+@probe("login_defs", targets=TREES, params=(Param(name="key", type=str, required=True),))
 def login_defs(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """A setting from /etc/login.defs (the last definition wins); unset when not defined."""
     text = target.read_text("/etc/login.defs")
@@ -241,7 +240,7 @@ def login_defs(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     return [hit or Observation(subject=key, value=None, file="/etc/login.defs", note="not defined")]
 
 
-@probe("useradd_default", targets=OFFLINE, params=(Param(name="key", type=str, required=True),))
+@probe("useradd_default", targets=TREES, params=(Param(name="key", type=str, required=True),))
 def useradd_default(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """A default from /etc/default/useradd (KEY=value); unset when not set."""
     key = p["key"]
@@ -255,7 +254,7 @@ def useradd_default(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
 @probe(
     "pam_entry",
-    targets=OFFLINE,
+    targets=TREES,
     params=(
         Param(name="file", type=str, required=True),
         Param(name="module", type=str, required=True),

@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, owner_attrs, probe
+from secaudit.baseline.probes.base import TREES, Param, owner_attrs, probe
 from secaudit.baseline.target import ProbeError, Target
 
-OFFLINE = ("offline",)
 MAX_SCAN_ENTRIES = 500_000
 
 
@@ -22,7 +21,7 @@ def _paths(target: Target, pattern: str) -> list[str]:
     return [pattern]
 
 
-@probe("file_exists", targets=OFFLINE, params=(Param(name="path", type=str, required=True),))
+@probe("file_exists", targets=TREES, params=(Param(name="path", type=str, required=True),))
 def file_exists(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """One observation per path (globs allowed): value ``file``/``dir``/... when present, unset when not."""
     pattern = p["path"]
@@ -35,7 +34,7 @@ def file_exists(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     return out
 
 
-@probe("file_stat", targets=OFFLINE, params=(Param(name="path", type=str, required=True),))
+@probe("file_stat", targets=TREES, params=(Param(name="path", type=str, required=True),))
 def file_stat(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Mode (octal text), owner and group of each existing path; no observation for a missing one."""
     out = []
@@ -56,7 +55,7 @@ def file_stat(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
 @probe(
     "file_lines",
-    targets=OFFLINE,
+    targets=TREES,
     params=(
         Param(name="path", type=str, required=True),
         Param(name="regex", type=str, required=True),
@@ -91,7 +90,7 @@ def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
 @probe(
     "dir_scan",
-    targets=OFFLINE,
+    targets=TREES,
     params=(
         Param(name="path", type=str, required=True),
         Param(name="name", type=str, default="*"),

@@ -15,7 +15,7 @@ from crossplane.errors import NgxParserBaseException  # type: ignore[import-unty
 from crossplane.lexer import _balance_braces, _lex_file_object  # type: ignore[import-untyped]
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, config_text, probe
+from secaudit.baseline.probes.base import CONFIGS, Param, config_text, probe
 from secaudit.baseline.target import FileTarget, NotApplicable, ProbeError, Target
 
 NGINX_CONF = "/etc/nginx/nginx.conf"
@@ -109,7 +109,7 @@ def _server_name(server: Directive) -> str:
 
 @probe(
     "nginx_directive",
-    targets=("offline", "file"),
+    targets=CONFIGS,
     params=(
         Param(name="directive", type=str, required=True),
         Param(name="scope", type=str, default="server", choices=("http", "server", "location", "any")),

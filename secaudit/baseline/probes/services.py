@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, config_text, logical_lines, probe
+from secaudit.baseline.probes.base import CONFIGS, Param, config_text, logical_lines, probe
 from secaudit.baseline.target import FileTarget, NotApplicable, ProbeError, Target
 
 PG_CONF = "/etc/postgresql/*/main/postgresql.conf"
@@ -73,7 +73,7 @@ def _pg_settings(target: Target, path: str) -> dict[str, Observation]:
 
 @probe(
     "pg_setting",
-    targets=("offline", "file"),
+    targets=CONFIGS,
     params=(
         Param(name="name", type=str, required=True),
         Param(name="default", type=str, default=None),
@@ -94,7 +94,7 @@ def pg_setting(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
 @probe(
     "pg_hba",
-    targets=("offline", "file"),
+    targets=CONFIGS,
     params=(Param(name="path", type=str, default=PG_HBA), Param(name="type", type=str, default="")),
 )
 def pg_hba(target: Target, p: Mapping[str, Any]) -> list[Observation]:
@@ -130,7 +130,7 @@ def pg_hba(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
 @probe(
     "docker_daemon",
-    targets=("offline", "file"),
+    targets=CONFIGS,
     params=(Param(name="key", type=str, required=True), Param(name="default", type=str, default=None)),
 )
 def docker_daemon(target: Target, p: Mapping[str, Any]) -> list[Observation]:

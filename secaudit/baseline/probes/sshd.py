@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import Param, config_text, probe
+from secaudit.baseline.probes.base import CONFIGS, Param, config_text, probe
 from secaudit.baseline.target import FileTarget, ProbeError, Target
 
 SSHD_CONFIG = "/etc/ssh/sshd_config"
@@ -190,7 +190,7 @@ def sshd_config(target: Target) -> SshdConfig:
 
 @probe(
     "sshd_setting",
-    targets=("offline", "file"),
+    targets=CONFIGS,
     params=(
         Param(name="setting", type=str, required=True),
         Param(name="match_blocks", type=bool, default=True),
