@@ -8,8 +8,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from secaudit.app.baseline import check_baseline
+from secaudit.app.baseline import accept_results, baseline_drift, check_baseline, drift_to_dict
 from secaudit.baseline import BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
+from secaudit.baseline.drift import DriftKind, DriftReport
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import Severity
@@ -22,6 +23,7 @@ STATUS_STYLE = {
     CheckStatus.WAIVED: "cyan",
 }
 STATUS_LABEL = {CheckStatus.NOT_APPLICABLE: "n/a"}
+DRIFT_FORMATS = ["table", "json"]
 
 
 @click.group()
@@ -93,6 +95,7 @@ def _fail_on(value: str) -> Severity | None:
     help="A waivers.yaml: failed checks it covers are 'waived'; expired waivers fail again.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too.")
+@json_option
 @pass_state
 def check(
     state: CliState,
@@ -186,3 +189,120 @@ def _table(state: CliState, run: BaselineRun, *, show_all: bool) -> None:
         f"{run.count(CheckStatus.NOT_APPLICABLE)} not applicable, {run.count(CheckStatus.ERROR)} errors "
         f"in {run.seconds:.2f}s"
     )
+
+
+@baseline.command("accept")
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The accepted-baseline file to write (JSON; commit it next to the configs).",
+)
+@json_option
+@pass_state
+def accept_cmd(state: CliState, results: tuple[Path, ...], out: Path) -> None:
+    """Accept baseline results as they are: record, per target and check, the status and a sha256 of
+    the normalised evidence. 'baseline drift' then reports only what changes.
+
+    RESULTS are 'baseline check --format json' outputs or an audit's baseline-results.json.
+
+    \b
+    Examples:
+      secaudit baseline check --baseline cisco-ios --target file:configs/r1.cfg --format json > r1.json
+      secaudit baseline accept r1.json r2.json --out accepted.json
+    """
+    data = accept_results(list(results), out)
+    entries = data["entries"]
+    if state.json:
+        state.emit_json(
+            {"out": str(out), "entries": len(entries), "targets": len({e["target"] for e in entries})}
+        )
+        return
+    failing = sum(1 for e in entries if e["status"] == "fail")
+    state.out.print(
+        f"accepted {len(entries)} results ({failing} failing) of "
+        f"{len({e['target'] for e in entries})} targets into {escape(str(out))}",
+        highlight=False,
+    )
+
+
+DRIFT_STYLE = {
+    DriftKind.NEW_FAILURE: "bold red",
+    DriftKind.CHANGED: "bold red",
+    DriftKind.EXPIRED_WAIVER: "bold red",
+    DriftKind.ERROR: "bold magenta",
+    DriftKind.FIXED: "green",
+    DriftKind.WAIVED: "cyan",
+    DriftKind.ACCEPTED: "dim",
+    DriftKind.MISSING: "yellow",
+}
+
+
+@baseline.command("drift")
+@click.option(
+    "--accepted",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file 'baseline accept' wrote.",
+)
+@click.option(
+    "--current",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Current results (repeat for several files).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(DRIFT_FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json, junit or sarif for CI.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: list accepted failures too.")
+@json_option
+@pass_state
+def drift(state: CliState, accepted: Path, current: tuple[Path, ...], fmt: str, show_all: bool) -> None:
+    """Compare current baseline results with the accepted ones, for CI.
+
+    Exit 1 on drift: a new failure, a failing check whose evidence changed, or an expired waiver.
+    Exit 0 otherwise (accepted failures, waived, fixed and missing checks are reported). Exit 2 on
+    bad input.
+
+    \b
+    Examples:
+      secaudit baseline drift --accepted accepted.json --current r1.json --current r2.json
+      secaudit baseline drift --accepted accepted.json --current results.json --format sarif > drift.sarif
+    """
+    report = baseline_drift(accepted, list(current))
+    if fmt == "json" or state.json:
+        state.emit_json(drift_to_dict(report))
+    else:
+        _drift_table(state, report, show_all=show_all)
+    raise ExitWith(ExitCode.FINDINGS if report.drift else ExitCode.OK)
+
+
+def _drift_table(state: CliState, report: DriftReport, *, show_all: bool) -> None:
+    shown = [i for i in report.items if show_all or i.kind is not DriftKind.ACCEPTED]
+    if shown:
+        table = Table(title="Baseline drift", title_justify="left")
+        for column in ("kind", "target", "check", "why / evidence"):
+            table.add_column(column, overflow="fold")
+        for i in shown:
+            target, baseline_id, check_id = i.key
+            detail = i.why
+            if i.current is not None and i.kind.is_drift:
+                where = ", ".join(f"{p}:{n}" if n else p for p, n in i.current.locations()[:3])
+                detail += f"\n{where}" if where else ""
+            table.add_row(
+                f"[{DRIFT_STYLE[i.kind]}]{i.kind.value}[/]",
+                escape(target),
+                f"{escape(check_id)}\n[dim]{escape(baseline_id)}[/dim]",
+                escape(detail),
+            )
+        state.out.print(table)
+    counts = ", ".join(f"{report.count(k)} {k.value}" for k in DriftKind if report.count(k))
+    verdict = f"{len(report.drift)} drifted" if report.drift else "no drift"
+    state.info(f"{verdict} of {report.compared} results compared ({counts or 'all as accepted'})")
