@@ -1,0 +1,166 @@
+"""EVTX files through the ``evtx`` package (Rust), robust to truncated and damaged chunks.
+
+An EVTX file is a 4 KiB header and 64 KiB chunks. A file cut in the middle of a chunk is read as if the
+rest of the chunk were zeros, with the chunk header told that its records end after the last complete
+one, so every record before the cut is still read and no half record comes out. The chunk headers say which
+record ids each chunk holds; ids that did not come out (cut off, or after damage the parser cannot
+step over) are counted as skipped with the first missing id as location.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from typing import IO
+
+import evtx
+import orjson
+
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.stats import ReadStats
+from secaudit.logs.windows import from_evtx_dict
+
+FILE_MAGIC = b"ElfFile\x00"
+CHUNK_MAGIC = b"ElfChnk\x00"
+HEADER_SIZE = 4096
+CHUNK_SIZE = 65536
+
+
+class _ZeroPadded(io.RawIOBase):
+    """A seekable binary stream that reads as ``size`` bytes: the real bytes, then zeros; ``patches``
+    (offset -> bytes) overlay the real bytes."""
+
+    def __init__(self, raw: IO[bytes], real: int, size: int, patches: dict[int, bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._real = real
+        self._size = size
+        self._pos = 0
+        self._patches = patches
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = b""
+        if self._pos < self._real:
+            self._raw.seek(self._pos)
+            data = self._raw.read(min(want, self._real - self._pos))
+        view = memoryview(buffer)
+        view[: len(data)] = data
+        view[len(data) : want] = bytes(want - len(data))
+        for offset, patch in self._patches.items():
+            lo, hi = max(offset, self._pos), min(offset + len(patch), self._pos + want)
+            if lo < hi:
+                view[lo - self._pos : hi - self._pos] = patch[lo - offset : hi - offset]
+        self._pos += want
+        return want
+
+
+def _cut_chunk_patch(raw: IO[bytes], real: int) -> tuple[int, dict[int, bytes]]:
+    """For a file cut inside its last chunk: (padded size, header patches ending that chunk's records at
+    the last complete one). A chunk whose own header is cut is left out."""
+    start = real - (real - HEADER_SIZE) % CHUNK_SIZE
+    raw.seek(start)
+    chunk = raw.read(real - start)
+    if len(chunk) < 512 or chunk[:8] != CHUNK_MAGIC:
+        return start, {}
+    offset, last = 512, 0
+    while offset + 24 <= len(chunk) and chunk[offset : offset + 4] == b"**\x00\x00":
+        (size,) = struct.unpack_from("<I", chunk, offset + 4)
+        if size < 24 or offset + size > len(chunk):
+            break
+        last, offset = offset, offset + size
+    if not last:
+        return start, {}
+    return start + CHUNK_SIZE, {start + 44: struct.pack("<II", last, offset)}
+
+
+def _chunk_ranges(raw: IO[bytes], real: int) -> list[tuple[int, int, int]]:
+    """(chunk index, first record id, last record id) of every chunk whose header is intact."""
+    out = []
+    offset = HEADER_SIZE
+    index = 0
+    while offset + 40 <= real:
+        raw.seek(offset)
+        head = raw.read(40)
+        if head[:8] == CHUNK_MAGIC:
+            first, last = struct.unpack_from("<QQ", head, 24)
+            if 0 < first <= last and last - first < CHUNK_SIZE:
+                out.append((index, first, last))
+        offset += CHUNK_SIZE
+        index += 1
+    return out
+
+
+def read_evtx(raw: IO[bytes], *, source: str, kind: LogKind | None, stats: ReadStats) -> Iterator[LogEvent]:
+    """Every readable record of the EVTX stream ``raw`` (seekable), mapped; damage is counted in ``stats``."""
+    raw.seek(0, io.SEEK_END)
+    real = raw.tell()
+    raw.seek(0)
+    size, patches = real, dict[int, bytes]()
+    if real > HEADER_SIZE and (real - HEADER_SIZE) % CHUNK_SIZE:
+        size, patches = _cut_chunk_patch(raw, real)
+        stats.error(
+            f"{source}:byte {real}", "EVTX file is truncated inside a chunk; records before the cut are read"
+        )
+    chunks = _chunk_ranges(raw, real)
+    stream: IO[bytes] = raw if size == real else io.BufferedReader(_ZeroPadded(raw, real, size, patches))
+    stream.seek(0)
+    parser = evtx.PyEvtxParser(stream, number_of_threads=1)
+    seen: set[int] = set()
+    failures: list[str] = []
+    records = parser.records_json()
+    while True:
+        try:
+            item = next(records)
+        except StopIteration:
+            break
+        except RuntimeError as e:
+            failures.append(str(e).split(": ", 1)[-1][:200])
+            if len(failures) > 10_000:
+                break
+            continue
+        if item is None:
+            continue
+        header_id = item.get("event_record_id")
+        if isinstance(header_id, int):
+            seen.add(header_id)
+        try:
+            event = orjson.loads(item["data"])
+            yield from_evtx_dict(event, source, kind, header_id if isinstance(header_id, int) else 0)
+        except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+            stats.skip(f"{source}:record {header_id}", f"EVTX record of unexpected shape: {e}")
+    _count_missing(chunks, seen, failures, source, stats)
+
+
+def _count_missing(
+    chunks: list[tuple[int, int, int]], seen: set[int], failures: list[str], source: str, stats: ReadStats
+) -> None:
+    reasons = iter(failures)
+    for index, first, last in chunks:
+        missing = [rid for rid in range(first, last + 1) if rid not in seen]
+        if missing:
+            why = next(reasons, "record cut off or damaged")
+            stats.skip(
+                f"{source}:record {missing[0]}",
+                f"{len(missing)} EVTX record(s) of chunk {index} unreadable: {why}",
+                count=len(missing),
+            )
+    if not chunks and failures:
+        stats.skip(f"{source}:record ?", f"EVTX records unreadable: {failures[0]}", count=len(failures))

@@ -1,0 +1,210 @@
+"""JSON logs of Windows events: evtx_dump JSON, Winlogbeat/ECS JSON lines, flat (NXLog-style) JSON lines.
+
+* ``evtx-json``: evtx_dump's output, one object per line (``-o jsonl``) or pretty-printed objects one after
+  another (``-o json``, optionally with its ``Record N`` lines). ``record`` is EventRecordID.
+* ``ecs-json``: Winlogbeat events (``winlog.event_data.*``, ``winlog.channel``, ``winlog.event_id``,
+  ``@timestamp``), nested or with dotted keys. ``record`` is the line number.
+* ``flat-json``: one object per line with EventData fields and ``EventID``/``Channel`` at top level (NXLog's
+  ``to_json``, many SIEM exports). Objects without ``EventID`` and ``Channel`` are events of unknown
+  origin: their keys are their fields, their kind is empty unless the caller names one. ``record`` is the
+  line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.context import MAX_RECORD_BYTES, Context, Lines
+from secaudit.logs.windows import data_fields, event_id_of, from_evtx_dict, parse_time, windows_event
+
+EMPTY_KIND = LogKind()
+
+
+def json_flavour(obj: object) -> str | None:
+    """Which JSON format an object belongs to, by its keys; None if it is not an object."""
+    if not isinstance(obj, dict):
+        return None
+    event = obj.get("Event")
+    if isinstance(event, dict) and "System" in event:
+        return "evtx-json"
+    winlog = obj.get("winlog")
+    if isinstance(winlog, dict) or any(key.startswith("winlog.") for key in obj):
+        return "ecs-json"
+    if "id.orig_h" in obj or "id.resp_h" in obj or ("uid" in obj and "ts" in obj) or "_path" in obj:
+        return "zeek-json"
+    if isinstance(obj.get("id"), dict) and "orig_h" in obj["id"]:
+        return "zeek-json"
+    return "flat-json"
+
+
+# -- evtx_dump JSON -----------------------------------------------------------------------------
+
+
+def parse_evtx_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
+    buffer: list[bytes] = []
+    size = 0
+    start = 0
+    for number, line in lines:
+        if not buffer:
+            stripped = line.strip()
+            if not stripped or stripped.startswith(b"Record "):
+                continue
+            if stripped[:1] == b"{" and stripped[-1:] == b"}":
+                event = _evtx_object(ctx, number, stripped)
+                if event is not None:
+                    yield event
+            elif stripped == b"{":
+                buffer, size, start = [line], len(line), number
+            else:
+                ctx.skip(number, "not part of an evtx_dump JSON object")
+            continue
+        buffer.append(line)
+        size += len(line)
+        if line[:1] == b"}":  # pretty-printed: only the object's own closing brace is at column 0
+            event = _evtx_object(ctx, start, b"".join(buffer))
+            buffer, size = [], 0
+            if event is not None:
+                yield event
+        elif size > MAX_RECORD_BYTES:
+            ctx.skip(start, f"JSON object larger than {MAX_RECORD_BYTES} bytes")
+            buffer, size = [], 0
+    if buffer:
+        ctx.skip(start, "JSON object not closed at end of input")
+
+
+def _evtx_object(ctx: Context, number: int, raw: bytes) -> LogEvent | None:
+    obj = ctx.json(number, raw)
+    if obj is None:
+        return None
+    try:
+        return from_evtx_dict(obj, ctx.source, ctx.kind, number)  # type: ignore[arg-type]
+    except (KeyError, TypeError, AttributeError):
+        ctx.skip(number, "JSON object is not an evtx_dump event (no Event.System)")
+        return None
+
+
+# -- Winlogbeat / ECS ---------------------------------------------------------------------------
+
+
+def _dotted(obj: dict[str, object], prefix: str) -> dict[str, object]:
+    """Keys under ``prefix.`` whether nested ({"winlog": {"channel": ..}}) or dotted ("winlog.channel")."""
+    nested = obj.get(prefix)
+    out: dict[str, object] = dict(nested) if isinstance(nested, dict) else {}
+    cut = len(prefix) + 1
+    for key, value in obj.items():
+        if key.startswith(prefix) and key[cut - 1 : cut] == ".":
+            out[key[cut:]] = value
+    return out
+
+
+def ecs_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
+    winlog = _dotted(obj, "winlog")
+    event_data = winlog.get("event_data")
+    if not isinstance(event_data, dict):
+        event_data = _dotted(winlog, "event_data")
+    user_data = winlog.get("user_data")
+    fields = data_fields(event_data, {"_": user_data} if isinstance(user_data, dict) else None)
+    channel = str(winlog.get("channel") or "")
+    provider = str(winlog.get("provider_name") or "")
+    event_id = event_id_of(winlog.get("event_id"))
+    time_text = obj.get("@timestamp")
+    fields["EventID"] = event_id
+    fields["Channel"] = channel
+    fields["Provider_Name"] = provider
+    computer = winlog.get("computer_name")
+    if computer is None:
+        host = _dotted(obj, "host")
+        computer = host.get("name") or host.get("hostname")
+    fields["Computer"] = computer
+    log = _dotted(obj, "log")
+    fields["Level"] = log.get("level")
+    fields["Task"] = winlog.get("task")
+    fields["Opcode"] = winlog.get("opcode")
+    keywords = winlog.get("keywords")
+    fields["Keywords"] = keywords
+    fields["EventRecordID"] = winlog.get("record_id")
+    fields["TimeCreated"] = time_text
+    return windows_event(
+        fields,
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        source=ctx.source,
+        record=number,
+        timestamp=parse_time(time_text),
+        kind=ctx.kind,
+    )
+
+
+def parse_ecs_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
+    for number, line in lines:
+        if not line.strip():
+            continue
+        obj = ctx.json(number, line)
+        if obj is None:
+            continue
+        if not isinstance(obj, dict):
+            ctx.skip(number, "JSON value is not an object")
+            continue
+        yield ecs_event(obj, ctx, number)
+
+
+# -- flat JSON ----------------------------------------------------------------------------------
+
+_TIME_KEYS = ("TimeCreated", "EventTime", "@timestamp", "timestamp", "UtcTime", "time", "ts")
+_PROVIDER_KEYS = ("Provider_Name", "ProviderName", "SourceName")
+_COMPUTER_KEYS = ("Computer", "Hostname", "ComputerName")
+
+
+def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
+    fields = obj
+    time_value = None
+    for key in _TIME_KEYS:
+        time_value = fields.get(key)
+        if time_value is not None:
+            break
+    timestamp = parse_time(time_value) if isinstance(time_value, str) else None
+    raw_id = fields.get("EventID")
+    channel = fields.get("Channel")
+    provider = fields.get("Provider_Name")
+    if provider is None:
+        for key in _PROVIDER_KEYS:
+            provider = fields.get(key)
+            if provider is not None:
+                fields["Provider_Name"] = provider
+                break
+    if raw_id is None or (channel is None and provider is None):
+        return LogEvent(fields, ctx.kind or EMPTY_KIND, ctx.source, number, timestamp)
+    event_id = event_id_of(raw_id)
+    fields["EventID"] = event_id
+    if "Computer" not in fields:
+        for key in _COMPUTER_KEYS:
+            if key in fields:
+                fields["Computer"] = fields[key]
+                break
+    if "EventRecordID" not in fields and "RecordNumber" in fields:
+        fields["EventRecordID"] = fields["RecordNumber"]
+    return windows_event(
+        fields,
+        channel=str(channel or ""),
+        provider=str(provider or ""),
+        event_id=event_id,
+        source=ctx.source,
+        record=number,
+        timestamp=timestamp,
+        kind=ctx.kind,
+    )
+
+
+def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
+    for number, line in lines:
+        if not line.strip():
+            continue
+        obj = ctx.json(number, line)
+        if obj is None:
+            continue
+        if not isinstance(obj, dict):
+            ctx.skip(number, "JSON value is not an object")
+            continue
+        yield flat_event(obj, ctx, number)

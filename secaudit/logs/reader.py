@@ -1,0 +1,427 @@
+"""Reading inputs: files, folders (recursive, sorted), ``-`` for stdin, gzip transparently; shards of them.
+
+Bad content never raises: a record that cannot be read is skipped and counted, a file of no known
+format is counted as unreadable (:class:`ReadStats`). Only an input the user named that cannot be
+opened raises :class:`OperationalError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import os
+import sys
+import tempfile
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, cast
+
+from secaudit.core.errors import OperationalError, UsageError
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines, Parser
+from secaudit.logs.evtxfile import read_evtx
+from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
+from secaudit.logs.sniff import SNIFF_BYTES, sniff
+from secaudit.logs.stats import ReadStats
+
+GZIP_MAGIC = b"\x1f\x8b"
+MIN_SHARD_BYTES = 1 << 20  # smaller pieces cost more in process hand-over than they gain
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """A piece of one input file that one process can read on its own (picklable).
+
+    ``source`` is the path as the user gave it (or found under a folder they gave; "-" for stdin).
+    Bytes ``start``..``end`` (None: to the end) begin at line ``first_line``; ``first`` is the piece that
+    counts the file in ReadStats. ``header`` holds a Zeek TSV file's ``#`` lines for later pieces.
+    ``data`` is the piece's bytes when it came from stdin. ``problem`` says why the file cannot be read.
+    """
+
+    source: str
+    fmt: str | None
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+    first: bool = True
+    header: tuple[bytes, ...] = ()
+    data: bytes | None = None
+    mtime: float | None = None
+    problem: str | None = None
+
+
+# -- opening ------------------------------------------------------------------------------------
+
+
+def _files(inputs: Sequence[str]) -> Iterator[str]:
+    """Every file the inputs name, folders walked recursively in sorted order; "-" passes through."""
+    for name in inputs:
+        if name == "-":
+            yield name
+            continue
+        if Path(name).is_dir():
+            for root, dirs, files in os.walk(name):
+                dirs.sort()
+                for file in sorted(files):
+                    yield str(Path(root) / file)
+            continue
+        if not Path(name).exists():
+            raise OperationalError(
+                "log input not found", location=name, hint="check the path; use - to read standard input"
+            )
+        yield name
+
+
+def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], float | None] | None:
+    """The file's binary stream (decompressed if gzip) and mtime; None if it is counted unreadable."""
+    try:
+        handle: IO[bytes] = Path(source).open("rb")  # noqa: SIM115 (closed by the caller)
+        mtime = os.fstat(handle.fileno()).st_mtime
+    except OSError as e:
+        if named:
+            raise OperationalError(
+                f"cannot open log input: {e.strerror}",
+                location=source,
+                hint="check the path and its permissions",
+            ) from e
+        stats.unreadable(source, f"cannot open: {e.strerror}")
+        return None
+    if handle.read(2) == GZIP_MAGIC:
+        handle.close()
+        return cast(IO[bytes], gzip.GzipFile(source, mode="rb")), mtime
+    handle.seek(0)
+    return handle, mtime
+
+
+def _check_format(input_format: str | None) -> None:
+    if input_format is not None and input_format not in FORMATS:
+        raise UsageError(f"unknown input format {input_format!r}", hint=f"use one of: {', '.join(FORMATS)}")
+
+
+def _head(stream: IO[bytes]) -> bytes:
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    return head
+
+
+def _reference(mtime: float | None) -> datetime:
+    if mtime is None:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(mtime, UTC)
+
+
+# -- lines --------------------------------------------------------------------------------------
+
+
+def iter_lines(stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None) -> Lines:
+    """(line number, bytes) of every line, ``length`` bytes at most; over-long lines skipped and counted."""
+    readline = stream.readline
+    number = first_line
+    left = length if length is not None else 1 << 62
+    cap = MAX_LINE_BYTES
+    try:
+        while left > 0:
+            line = readline(cap + 1)
+            if not line:
+                return
+            left -= len(line)
+            if len(line) > cap:
+                while line and line[-1:] != b"\n":
+                    line = readline(cap)
+                    left -= len(line)
+                ctx.skip(number, f"line longer than {MAX_LINE_BYTES} bytes")
+                number += 1
+                continue
+            yield number, line
+            number += 1
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        ctx.skip(number, f"compressed data damaged, rest of file not read: {e}")
+    except OSError as e:
+        raise OperationalError(f"read failed: {e.strerror or e}", location=ctx.where(number)) from e
+
+
+def _counted(events: Iterator[LogEvent], stats: ReadStats) -> Iterator[LogEvent]:
+    for event in events:
+        stats.events += 1
+        yield event
+
+
+def _parse(
+    fmt: str, stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None
+) -> Iterator[LogEvent]:
+    if fmt == "evtx":
+        yield from _read_evtx_stream(stream, ctx)
+        return
+    parser: Parser = LINE_PARSERS[fmt]
+    yield from parser(iter_lines(stream, ctx, first_line=first_line, length=length), ctx)
+
+
+def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
+    if isinstance(stream, (io.BufferedReader, io.BytesIO)) and stream.seekable():
+        yield from read_evtx(stream, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
+        return
+    # gzip or stdin: the parser needs random access; spill to a temporary file beyond 64 MiB.
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+        try:
+            while block := stream.read(1 << 20):
+                spool.write(block)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            ctx.stats.error(ctx.source, f"compressed data damaged; reading what came out: {e}")
+        yield from read_evtx(spool, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
+
+
+def _begin(stats: ReadStats, source: str, fmt: str | None, head: bytes) -> bool:
+    """Count a file; False (and counted unreadable) when it is empty or of no known format."""
+    stats.files += 1
+    if not head:
+        stats.unreadable(source, "empty file")
+        return False
+    if fmt is None:
+        stats.unreadable(source, "format not recognised; name it with --input-format if it is a log")
+        return False
+    stats.by_format[fmt] += 1
+    return True
+
+
+# -- public -------------------------------------------------------------------------------------
+
+
+def read_events(
+    inputs: Sequence[str],
+    *,
+    input_format: str | None = None,
+    kind: LogKind | None = None,
+    stats: ReadStats,
+) -> Iterator[LogEvent]:
+    """Every event of every input, in input order, mapped to the Sigma taxonomy.
+
+    Formats are detected per file from content; ``input_format`` forces one; ``kind`` replaces every
+    event's LogKind. Raises OperationalError only for a named input that cannot be opened or read.
+    """
+    _check_format(input_format)
+    named = set(inputs)
+    for source in _files(inputs):
+        mtime: float | None = None
+        if source == "-":
+            stdin = sys.stdin.buffer
+            head = stdin.read(SNIFF_BYTES)
+            stream: IO[bytes] = io.BufferedReader(_Prefixed(head, stdin))
+            if head[:2] == GZIP_MAGIC:
+                stream = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
+                head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+        else:
+            opened = _open(source, named=source in named, stats=stats)
+            if opened is None:
+                continue
+            stream, mtime = opened
+            head = _safe_head(stream, source, stats)
+        with stream:
+            fmt = input_format or sniff(head)
+            if not _begin(stats, source, fmt, head):
+                continue
+            assert fmt is not None
+            ctx = Context(source, stats, kind, _reference(mtime), name=Path(source).name)
+            yield from _counted(_parse(fmt, stream, ctx), stats)
+
+
+def _safe_head(stream: IO[bytes], source: str, stats: ReadStats) -> bytes:
+    try:
+        return _head(stream)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        stats.error(source, f"compressed data damaged: {e}")
+        return b""
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read (the sniffed head), then the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# -- shards -------------------------------------------------------------------------------------
+
+
+def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None = None) -> list[Shard]:
+    """Cut the inputs into about ``parts`` pieces for parallel reading; reading them all in order with
+    :func:`read_shard` gives exactly the events of :func:`read_events`.
+
+    Plain line-based files are split at line (or record) boundaries; EVTX, gzip, auditd and CSV files
+    stay whole; stdin is read into memory here (worker processes cannot read it) and split like a file.
+    """
+    _check_format(input_format)
+    named = set(inputs)
+    planned: list[tuple[str, str | None, int, bytes | None, float | None, str | None]] = []
+    for source in _files(inputs):
+        if source == "-":
+            data = sys.stdin.buffer.read()
+            if data[:2] == GZIP_MAGIC:
+                data = _gunzip(data)
+            problem = None if data else "empty input"
+            planned.append(
+                (source, input_format or sniff(data[:SNIFF_BYTES]), len(data), data, None, problem)
+            )
+            continue
+        try:
+            size = Path(source).stat().st_size
+            with Path(source).open("rb") as handle:
+                head = handle.read(SNIFF_BYTES)
+                mtime = os.fstat(handle.fileno()).st_mtime
+        except OSError as e:
+            if source in named:
+                raise OperationalError(
+                    f"cannot open log input: {e.strerror}",
+                    location=source,
+                    hint="check the path and its permissions",
+                ) from e
+            planned.append((source, None, 0, None, None, f"cannot open: {e.strerror}"))
+            continue
+        if head[:2] == GZIP_MAGIC:
+            planned.append((source, input_format or _sniff_gzip(source), -1, None, mtime, None))
+            continue
+        problem = "empty file" if not head else None
+        planned.append((source, input_format or sniff(head), size, None, mtime, problem))
+    splittable = sum(size for _, fmt, size, _, _, _ in planned if fmt in SPLIT_AFTER and size > 0)
+    target = max(MIN_SHARD_BYTES, -(-splittable // max(1, parts)))
+    shards: list[Shard] = []
+    for source, fmt, size, data, stamp, problem in planned:
+        if problem is None and fmt in SPLIT_AFTER and size > target:
+            shards.extend(_split(source, fmt, size, target, data, stamp))
+        else:
+            shards.append(Shard(source, fmt, data=data, mtime=stamp, problem=problem))
+    return shards
+
+
+def _gunzip(data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        out = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return out.decompress(data)
+
+
+def _sniff_gzip(source: str) -> str | None:
+    try:
+        with gzip.open(source, "rb") as handle:
+            return sniff(handle.read(SNIFF_BYTES))
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
+def _split(
+    source: str, fmt: str, size: int, target: int, data: bytes | None, mtime: float | None
+) -> list[Shard]:
+    marker = SPLIT_AFTER[fmt]
+    with io.BytesIO(data) if data is not None else Path(source).open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        header = _zeek_header(head) if fmt == "zeek-tsv" else ()
+        cuts = [0]
+        while cuts[-1] + target < size:
+            cut = _boundary(handle, cuts[-1] + target, marker)
+            if cut is None or cut >= size:
+                break
+            cuts.append(cut)
+        cuts.append(size)
+        shards = []
+        line = 1
+        for index, (start, end) in enumerate(itertools.pairwise(cuts)):
+            piece = data[start:end] if data is not None else None
+            shards.append(
+                Shard(source, fmt, start, end, line, index == 0, header if index else (), piece, mtime)
+            )
+            line += _count_newlines(handle, start, end)
+    return shards
+
+
+def _boundary(handle: IO[bytes], offset: int, marker: bytes) -> int | None:
+    """The first offset at or after ``offset`` that follows ``marker`` (a newline, or newline + "{")."""
+    handle.seek(max(0, offset - len(marker)))
+    position = handle.tell()
+    tail = b""
+    while block := handle.read(1 << 16):
+        window = tail + block
+        found = window.find(marker)
+        if found != -1:
+            return position - len(tail) + found + 1
+        tail = window[-len(marker) :]
+        position += len(block)
+    return None
+
+
+def _count_newlines(handle: IO[bytes], start: int, end: int) -> int:
+    handle.seek(start)
+    left = end - start
+    count = 0
+    while left > 0:
+        block = handle.read(min(left, 1 << 20))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+def _zeek_header(head: bytes) -> tuple[bytes, ...]:
+    lines = []
+    for line in head.splitlines(keepends=True):
+        if not line.startswith(b"#"):
+            break
+        lines.append(line)
+    return tuple(lines)
+
+
+def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -> Iterator[LogEvent]:
+    """The events of one shard; problems are counted in ``stats``, never raised for content."""
+    if shard.first:
+        stats.files += 1
+    if shard.problem is not None:
+        stats.unreadable(shard.source, shard.problem)
+        return
+    if shard.fmt is None:
+        stats.unreadable(shard.source, "format not recognised; name it with --input-format if it is a log")
+        return
+    if shard.first:
+        stats.by_format[shard.fmt] += 1
+    stream: IO[bytes]
+    if shard.data is not None:
+        stream = io.BytesIO(shard.data)
+    elif shard.source == "-":
+        stream = io.BytesIO(b"")
+    else:
+        opened = _open(shard.source, named=False, stats=stats)
+        if opened is None:
+            return
+        stream = opened[0]
+    with stream:
+        ctx = Context(
+            shard.source,
+            stats,
+            kind,
+            _reference(shard.mtime),
+            name=Path(shard.source).name,
+            header=shard.header,
+        )
+        length = None
+        if shard.end is not None and shard.data is None:
+            stream.seek(shard.start)
+            length = shard.end - shard.start
+        yield from _counted(_parse(shard.fmt, stream, ctx, first_line=shard.first_line, length=length), stats)

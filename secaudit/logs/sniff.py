@@ -1,0 +1,90 @@
+"""Which format a file is in, from its first bytes (never from its name)."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import orjson
+
+from secaudit.logs.jsonlogs import json_flavour
+
+SNIFF_BYTES = 64 * 1024
+SNIFF_LINES = 10
+
+_AUDITD = re.compile(rb"^(?:node=\S+ )?type=[A-Z_0-9]+ msg=audit\(\d+\.\d+:\d+\):")
+_SYSLOG_5424 = re.compile(rb"^<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ ")
+_SYSLOG_3164 = re.compile(rb"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S")
+_SYSLOG_ISO = re.compile(
+    rb"^(?:<\d{1,3}>)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ \S"
+)
+_ACCESS = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "')
+
+
+def _binary(head: bytes) -> bool:
+    """Text logs have no NUL bytes and few control characters."""
+    sample = head[:4096]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for byte in sample if byte < 9 or 13 < byte < 32)
+    return controls > len(sample) // 20
+
+
+def _json_format(lines: list[bytes], head: bytes) -> str | None:
+    first = lines[0].strip()
+    if first == b"{" or first.startswith(b"Record "):
+        # Pretty-printed objects one after another: only evtx_dump writes them.
+        return "evtx-json" if b'"System"' in head else None
+    for line in lines[:SNIFF_LINES]:
+        try:
+            return json_flavour(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    return None
+
+
+def _csv_format(lines: list[bytes]) -> str | None:
+    if len(lines) < 2:
+        return None
+    try:
+        header = lines[0].decode("utf-8-sig")
+        second = lines[1].decode("utf-8", "replace")
+    except UnicodeDecodeError:
+        return None
+    for delimiter in (",", ";", "\t"):
+        names = next(csv.reader([header], delimiter=delimiter))
+        if len(names) < 2 or any(not name.strip() for name in names):
+            continue
+        values = next(csv.reader([second], delimiter=delimiter))
+        if len(values) == len(names):
+            return "csv"
+    return None
+
+
+def sniff(head: bytes) -> str | None:
+    """The format of a file starting with ``head`` (up to :data:`SNIFF_BYTES`), or None if none fits."""
+    if head[:8] == b"ElfFile\x00":
+        return "evtx"
+    if not head or _binary(head):
+        return None
+    lines = [line for line in head.split(b"\n")[: SNIFF_LINES * 4] if line.strip()][:SNIFF_LINES]
+    if not lines:
+        return None
+    if len(head) >= SNIFF_BYTES and not head.endswith(b"\n") and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut by the sniff window
+    first = lines[0].lstrip(b"\xef\xbb\xbf")
+    lines[0] = first
+    if first.startswith(b"#separator"):
+        return "zeek-tsv"
+    if first[:1] in (b"{", b"R") and (first[:1] == b"{" or first.startswith(b"Record ")):
+        return _json_format(lines, head)
+    for line in lines:
+        if _AUDITD.match(line):
+            return "auditd"
+        if _SYSLOG_5424.match(line) or _SYSLOG_3164.match(line) or _SYSLOG_ISO.match(line):
+            return "syslog"
+        if _ACCESS.match(line):
+            return "access-log"
+        if line[:1] == b"{":
+            return _json_format([line], head)
+    return _csv_format(lines)

@@ -1,0 +1,85 @@
+"""Shards: reading every shard in order gives exactly the events of read_events, with true line numbers."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from pathlib import Path
+
+import orjson
+
+from secaudit.logs import ReadStats, plan_shards, read_events, read_shard
+
+
+def _by_shards(inputs: list[str], parts: int, **options: object) -> tuple[list, ReadStats, list]:
+    shards = plan_shards(inputs, parts=parts)
+    stats = ReadStats()
+    events = []
+    for shard in shards:
+        part = ReadStats()
+        events.extend(read_shard(pickle.loads(pickle.dumps(shard)), stats=part, **options))  # type: ignore[arg-type]
+        stats.merge(part)
+    return events, stats, shards
+
+
+def _direct(inputs: list[str]) -> tuple[list, ReadStats]:
+    stats = ReadStats()
+    return list(read_events(inputs, stats=stats)), stats
+
+
+def _flat_jsonl(path: Path, count: int) -> None:
+    with path.open("wb") as out:
+        for i in range(count):
+            event = {
+                "EventID": 1,
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Image": f"C:\\Tools\\tool{i}.exe",
+                "CommandLine": f"tool{i}.exe --junction J-{i:05d} " + "x" * (i % 50),
+                "UtcTime": "2026-11-02 05:30:00.117",
+            }
+            out.write(orjson.dumps(event) + b"\n")
+            if i % 997 == 0:
+                out.write(b"{broken json line\n")
+
+
+def test_split_flat_jsonl_gives_the_same_events_and_line_numbers(tmp_path) -> None:
+    path = tmp_path / "sysmon.jsonl"
+    _flat_jsonl(path, 30_000)
+    expected, direct_stats = _direct([str(path)])
+    got, stats, shards = _by_shards([str(path)], parts=4)
+    assert len(shards) == 4
+    assert [s.first for s in shards] == [True, False, False, False]
+    assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
+    assert got[-1].record == 30_000 + 31  # 31 broken lines before the last event
+    assert stats.files == 1 and stats.by_format == {"flat-json": 1}
+    assert stats.skipped == direct_stats.skipped == 31
+    assert stats.errors == direct_stats.errors
+
+
+def test_split_pretty_evtx_json_cuts_between_objects(regression, tmp_path) -> None:
+    sample = next(iter(sorted(regression.rglob("*.json"))))
+    path = tmp_path / "many.json"
+    path.write_bytes(b"\n".join([sample.read_bytes().rstrip(b"\n")] * 1500) + b"\n")
+    expected, _ = _direct([str(path)])
+    got, stats, shards = _by_shards([str(path)], parts=3)
+    assert len(shards) >= 2
+    assert stats.skipped == 0
+    assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
+
+
+def test_small_gzip_and_evtx_files_stay_whole(regression, tmp_path) -> None:
+    plain = tmp_path / "a.jsonl"
+    _flat_jsonl(plain, 100)
+    packed = tmp_path / "b.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    evtx = next(iter(sorted(regression.rglob("*.evtx"))))
+    shards = plan_shards([str(plain), str(packed), str(evtx)], parts=8)
+    assert [(s.source, s.fmt, s.end) for s in shards] == [
+        (str(plain), "flat-json", None),
+        (str(packed), "flat-json", None),
+        (str(evtx), "evtx", None),
+    ]
+    got, stats, _ = _by_shards([str(plain), str(packed), str(evtx)], parts=8)
+    expected, _ = _direct([str(plain), str(packed), str(evtx)])
+    assert [(e.source, e.record) for e in got] == [(e.source, e.record) for e in expected]
+    assert stats.files == 3

@@ -1,0 +1,227 @@
+"""Windows events: EVTX, evtx_dump JSON, Winlogbeat/ECS and flat JSON all map to the same Sigma fields and kinds."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from secaudit.core.events import LogKind
+from secaudit.logs.windows import windows_kind
+
+CVE_DIR = "rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process"
+NETEXEC_DIR = "rules/windows/file/file_event/file_event_win_hktl_netexec_file_indicators"
+NETEXEC = f"{NETEXEC_DIR}/efc21479-9e83-41da-8cf1-122e06ba8db3"
+# Where each of the 7 records of the NetExec sample begins in its EVTX file (64 KiB chunk at 4096).
+NETEXEC_RECORD_OFFSETS = (4608, 7080, 7864, 8648, 9416, 10216, 11024)
+
+
+def _sample(regression: Path, folder: str, suffix: str) -> Path:
+    (path,) = sorted((regression / folder).glob(f"*{suffix}"))
+    return path
+
+
+def test_evtx_sysmon_process_creation_maps_fields_kind_record_time(read, regression) -> None:
+    events, stats = read(_sample(regression, CVE_DIR, ".evtx"))
+    assert stats.files == 1 and stats.by_format == {"evtx": 1} and stats.skipped == 0
+    first = events[0]
+    assert first.record == 67583
+    assert first.timestamp == datetime(2025, 12, 6, 21, 11, 2, 649150, tzinfo=UTC)
+    assert first.kind == LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon"}))
+    assert first.fields["EventID"] == 1
+    assert first.fields["Image"] == "C:\\Windows\\System32\\cmd.exe"
+    assert first.fields["CommandLine"] == 'C:\\WINDOWS\\system32\\cmd.exe /d /s /c "whoami"'
+    assert first.fields["Channel"] == "Microsoft-Windows-Sysmon/Operational"
+    assert first.fields["Provider_Name"] == "Microsoft-Windows-Sysmon"
+    assert first.fields["Computer"] == "swachchhanda"
+    assert first.fields["EventRecordID"] == 67583
+    assert first.fields["TimeCreated"] == "2025-12-06T21:11:02.649150Z"
+    assert first.fields["Keywords"] == "0x8000000000000000"
+    assert first.fields["TerminalSessionId"] == 1
+    assert first.source == str(_sample(regression, CVE_DIR, ".evtx"))
+
+
+def test_evtx_and_evtx_dump_json_of_every_regression_sample_agree(read, regression) -> None:
+    """SigmaHQ ships each sample as EVTX and as evtx_dump JSON: both give the same events."""
+    folders = sorted({p.parent for p in regression.rglob("*.evtx")})
+    assert len(folders) == 202
+    for folder in folders:
+        from_evtx, _ = read(*folder.glob("*.evtx"))
+        from_json, stats = read(*folder.glob("*.json"))
+        assert stats.by_format == {"evtx-json": 1}, folder
+        assert [(e.record, e.kind, e.timestamp) for e in from_evtx] == [
+            (e.record, e.kind, e.timestamp) for e in from_json
+        ], folder
+        for a, b in zip(from_evtx, from_json, strict=True):
+            assert a.fields.keys() == b.fields.keys(), folder
+            assert a.fields["EventID"] == b.fields["EventID"]
+            assert a.fields.get("Image") == b.fields.get("Image")
+
+
+def test_evtx_json_one_object_per_line_equals_pretty_printed(read, regression, tmp_path) -> None:
+    pretty = _sample(regression, NETEXEC_DIR, ".json")
+    expected, _ = read(pretty)
+    compact = tmp_path / "netexec.jsonl"
+    # Re-serialize the sample one object per line, as `evtx_dump -o jsonl` writes it.
+    text = pretty.read_text()
+    decoder = json.JSONDecoder()
+    objects, at = [], 0
+    while text[at:].strip():
+        obj, end = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+        objects.append(obj)
+        at = end
+    compact.write_bytes(b"\n".join(orjson.dumps(o) for o in objects) + b"\n")
+    got, stats = read(compact)
+    assert stats.by_format == {"evtx-json": 1}
+    assert [(e.record, e.fields, e.kind) for e in got] == [(e.record, e.fields, e.kind) for e in expected]
+    assert len(got) == 7
+
+
+def test_security_events_get_sigma_names_from_the_windows_audit_pipeline(read, fixtures) -> None:
+    events, stats = read(fixtures / "windows" / "security.json")
+    assert stats.skipped == 0 and stats.by_format == {"evtx-json": 1}
+    creation, registry, cleared = events
+    assert creation.record == 88101
+    assert creation.kind == LogKind("windows", frozenset({"process_creation"}), frozenset({"security"}))
+    assert creation.fields["Image"] == "C:\\Windows\\System32\\schtasks.exe"
+    assert creation.fields["NewProcessName"] == "C:\\Windows\\System32\\schtasks.exe"
+    assert creation.fields["ParentImage"] == "C:\\Windows\\System32\\cmd.exe"
+    assert creation.fields["LogonId"] == "0x3e7a1"
+    assert creation.fields["EventID"] == 4688
+    # 100 ns precision in the file: kept to the microsecond.
+    assert creation.timestamp == datetime(2026, 11, 2, 3, 15, 42, 123456, tzinfo=UTC)
+    assert registry.kind.categories == {"registry_event", "registry_set"}
+    assert registry.fields["TargetObject"].endswith("\\CurrentVersion\\Run")
+    assert registry.fields["Image"] == "C:\\Windows\\regedit.exe"
+    assert registry.fields["Details"] == "C:\\Users\\Public\\sync.exe"
+    assert cleared.record == 88103
+    assert cleared.fields["SubjectUserName"] == "operator7"  # from UserData/LogFileCleared
+    assert cleared.kind.categories == frozenset()
+
+
+def test_powershell_events_get_their_categories(read, fixtures) -> None:
+    events, _ = read(fixtures / "windows" / "powershell.jsonl")
+    script, module, classic = events
+    assert script.kind == LogKind("windows", frozenset({"ps_script"}), frozenset({"powershell"}))
+    assert script.fields["ScriptBlockText"].startswith("IEX (New-Object")
+    assert script.timestamp == datetime(2026, 11, 2, 4, 0, 0, 1, tzinfo=UTC)
+    assert module.kind.categories == {"ps_module"}
+    assert classic.kind == LogKind(
+        "windows", frozenset({"ps_classic_start"}), frozenset({"powershell-classic"})
+    )
+    assert classic.fields["EventID"] == 400
+    assert classic.fields["Data"][2].startswith("NewEngineState=Available")
+    assert classic.record == 77
+
+
+def test_winlogbeat_nested_and_dotted_map_like_evtx(read, fixtures) -> None:
+    events, stats = read(fixtures / "windows" / "winlogbeat.jsonl")
+    assert stats.by_format == {"ecs-json": 1}
+    nested, dotted = events
+    assert nested.kind == LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon"}))
+    assert nested.fields["EventID"] == 1
+    assert nested.fields["Image"] == "C:\\Windows\\System32\\certutil.exe"
+    assert nested.fields["CommandLine"].startswith("certutil -urlcache")
+    assert nested.fields["Computer"] == "pkt-cc-ops-ws07.city.local"
+    assert nested.fields["EventRecordID"] == 120044
+    assert nested.record == 1  # line number for JSON lines
+    assert nested.timestamp == datetime(2026, 11, 2, 5, 10, 11, 250000, tzinfo=UTC)
+    assert dotted.kind.categories == {"network_connection"}
+    assert dotted.fields["DestinationIp"] == "127.0.0.1"
+    assert dotted.fields["Channel"] == "Microsoft-Windows-Sysmon/Operational"
+    assert dotted.record == 2
+
+
+def test_flat_json_nxlog_style(read, fixtures) -> None:
+    events, stats = read(fixtures / "windows" / "nxlog.jsonl")
+    assert stats.by_format == {"flat-json": 1}
+    registry, logon, other = events
+    assert registry.kind == LogKind(
+        "windows", frozenset({"registry_set", "registry_event"}), frozenset({"sysmon"})
+    )
+    assert registry.fields["TargetObject"].endswith("\\Run\\TrafficSync")
+    assert registry.fields["Provider_Name"] == "Microsoft-Windows-Sysmon"
+    assert registry.fields["Computer"] == "pkt-cc-ops-ws07.city.local"
+    assert registry.fields["EventRecordID"] == 120101
+    assert registry.timestamp == datetime(2026, 11, 2, 5, 30, tzinfo=UTC)  # no zone given: UTC
+    assert logon.kind == LogKind("windows", frozenset(), frozenset({"security"}))
+    assert logon.timestamp == datetime(2026, 11, 1, 22, 31, tzinfo=UTC)
+    assert logon.record == 2
+    assert other.kind == LogKind()
+    assert other.fields["junction"] == "J-0412"
+
+
+def test_kind_override_replaces_the_mapped_kind(read, fixtures) -> None:
+    forced = LogKind("windows", frozenset({"process_creation"}), frozenset())
+    events, _ = read(fixtures / "windows" / "nxlog.jsonl", kind=forced)
+    assert {e.kind for e in events} == {forced}
+
+
+@pytest.mark.parametrize(
+    ("channel", "services"),
+    [
+        ("Microsoft-Windows-Windows Defender/Operational", {"windefend"}),
+        ("Microsoft-Windows-TaskScheduler/Operational", {"taskscheduler"}),
+        ("System", {"system"}),
+        ("Microsoft-Windows-AppLocker/EXE and DLL", {"applocker"}),
+        ("Microsoft-IIS-Configuration/Operational", {"iis-configuration"}),
+        ("Some-Vendor/Operational", set()),
+    ],
+)
+def test_services_come_from_pysigmas_channel_table(channel, services) -> None:
+    assert windows_kind(channel, "", 1).services == services
+
+
+def test_truncated_evtx_keeps_every_intact_record(read, regression, tmp_path) -> None:
+    data = _sample(regression, NETEXEC_DIR, ".evtx").read_bytes()
+    cut = NETEXEC_RECORD_OFFSETS[4] + 300  # inside the 5th record
+    path = tmp_path / "cut.evtx"
+    path.write_bytes(data[:cut])
+    events, stats = read(path)
+    assert [e.record for e in events] == [129825, 129826, 129827, 129828]
+    assert stats.skipped == 3
+    assert stats.errors[0] == (f"{path}:byte {cut}", stats.errors[0][1])
+    assert any(loc == f"{path}:record 5" and "3 EVTX record(s)" in why for loc, why in stats.errors)
+
+
+def test_damaged_evtx_chunk_header_area_loses_only_that_chunks_later_records(
+    read, regression, tmp_path
+) -> None:
+    data = bytearray(_sample(regression, NETEXEC_DIR, ".evtx").read_bytes())
+    start = NETEXEC_RECORD_OFFSETS[1]
+    data[start : start + 400] = b"\xff" * 400  # the 2nd record's header and body
+    damaged = tmp_path / "damaged.evtx"
+    damaged.write_bytes(bytes(data))
+    events, stats = read(damaged)
+    assert [e.record for e in events] == [129825]
+    assert stats.skipped == 6
+    assert stats.errors[0][0] == f"{damaged}:record 2"
+
+
+def test_damaged_evtx_record_is_counted_and_the_rest_of_the_file_read(read, regression, tmp_path) -> None:
+    data = bytearray(_sample(regression, NETEXEC_DIR, ".evtx").read_bytes())
+    data[NETEXEC_RECORD_OFFSETS[1] + 100 : NETEXEC_RECORD_OFFSETS[1] + 400] = b"\xff" * 300
+    damaged = tmp_path / "damaged.evtx"
+    damaged.write_bytes(bytes(data))
+    good = tmp_path / "good.evtx"
+    shutil.copy(_sample(regression, CVE_DIR, ".evtx"), good)
+    events, stats = read(damaged, good)
+    # The damaged record's header is intact, so the parser steps over it to the next record.
+    assert [e.record for e in events if e.source == str(damaged)] == [129825, *range(129827, 129832)]
+    assert stats.skipped == 1
+    assert stats.errors[0][0] == f"{damaged}:record 2"
+    assert "binxml" in stats.errors[0][1]
+    assert next(e.record for e in events if e.source == str(good)) == 67583
+
+
+def test_gzipped_evtx_is_read_transparently(read, regression, tmp_path) -> None:
+    path = tmp_path / "sample.evtx.gz"
+    path.write_bytes(gzip.compress(_sample(regression, NETEXEC_DIR, ".evtx").read_bytes()))
+    events, stats = read(path)
+    assert stats.by_format == {"evtx": 1}
+    assert [e.record for e in events] == list(range(129825, 129832))
