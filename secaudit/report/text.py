@@ -8,6 +8,7 @@ encoded at all, and C0 control characters are not allowed in HTML text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -40,3 +41,25 @@ def encodable_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [encodable_data(v) for v in value]
     return value
+
+
+def clip(text: str, limit: int) -> tuple[str, int]:
+    """``text`` cut to at most ``limit`` characters, and its full length.
+
+    The cut never splits a character from the combining marks that follow it (Thai vowel and
+    tone marks, accents), so the kept part still reads as the original did. A writer that gets
+    back a length above ``limit`` must say that the text was cut, and by how much.
+    """
+    size = len(text)
+    if size <= limit:
+        return text, size
+    end = limit
+    while end > 0 and _is_mark(text[end]):
+        end -= 1
+    return text[:end], size
+
+
+def _is_mark(char: str) -> bool:
+    # Combining marks attach to the character before them; cutting between the two would
+    # leave a mark with nothing to sit on.
+    return unicodedata.category(char) in ("Mn", "Me", "Mc")

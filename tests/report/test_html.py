@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import io
+import base64
+import hashlib
+import json
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -13,60 +14,42 @@ from secaudit.core.model import Asset, Criticality, Evidence, Reference, RefKind
 from secaudit.core.profile import LANGUAGES
 from secaudit.core.report import Report
 from secaudit.report import html as html_module
-from secaudit.report.html import render_html
+from secaudit.report.html import PAGE_SIZE
+from secaudit.report.html_data import COLUMN
 from secaudit.report.i18n import CATALOGUE, labels
 
 from .conftest import FIXED_FINDING, findings_from_every_source, make_report
+from .htmlreport import (
+    ACCEPTED,
+    SIGNAL_02,
+    WAIVED,
+    Dom,
+    big_report,
+    full_risk_report,
+    page_data,
+    render,
+    with_risk,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 THAI = re.compile("[\u0e00-\u0e7f]")
+TEMPLATES = Path(html_module.__file__).parent / "templates"
 
 
-class Dom(HTMLParser):
-    """Every start tag with its attributes, the text (entities decoded), and style/script bodies."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self.styles: list[str] = []
-        self.scripts: list[str] = []
-        self._raw: str | None = None
-        self.feed(text)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._raw = tag if tag in ("style", "script") else None
-
-    def handle_endtag(self, tag: str) -> None:
-        self._raw = None
-
-    def handle_data(self, data: str) -> None:
-        if self._raw == "style":
-            self.styles.append(data)
-        elif self._raw == "script":
-            self.scripts.append(data)
-        else:
-            self.text.append(data)
-
-    def all(self, tag: str) -> list[dict[str, str | None]]:
-        return [attrs for name, attrs in self.tags if name == tag]
-
-    def ids(self) -> list[str]:
-        return [str(a["id"]) for _, a in self.tags if a.get("id")]
+@pytest.fixture
+def report() -> Report:
+    return full_risk_report()
 
 
-def _render(report: Report, lang: str = "en") -> str:
-    out = io.StringIO()
-    render_html(report, out, lang=lang)
-    return out.getvalue()
+def _section(page: str, ident: str) -> str:
+    return page.split(f'<section id="{ident}">', 1)[1].split("</section>", 1)[0]
 
 
-def test_page_loads_nothing_from_anywhere(full_report: Report) -> None:
-    page = _render(full_report)
+def test_page_loads_nothing_from_anywhere(report: Report) -> None:
+    page = render(report)
     dom = Dom(page)
+    assert dom.problems == []
     ids = set(dom.ids())
     for tag, attrs in dom.tags:
         for name, value in attrs.items():
@@ -75,27 +58,47 @@ def test_page_loads_nothing_from_anywhere(full_report: Report) -> None:
                 assert value and value.startswith("#") and value[1:] in ids, (tag, value)
     assert dom.all("link") == [] and dom.all("iframe") == [] and dom.all("img") == []
     css = "".join(dom.styles)
-    assert "url(" not in css and "@import" not in css and "@font-face" not in css
-    assert "http" not in css
-    assert len(dom.scripts) == 1 and "http" not in dom.scripts[0] and "fetch(" not in dom.scripts[0]
-    # a reference's URL is shown as text, never as a link
-    assert "https://attack.mitre.org/" in "".join(dom.text)
+    assert "url(" not in css and "@import" not in css and "@font-face" not in css and "http" not in css
+    scripts = dom.all("script")
+    assert scripts == [{"type": "application/json", "id": "report-data"}, {}]
+    code = dom.scripts[1]
+    for banned in (
+        "http",
+        "fetch(",
+        "XMLHttpRequest",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "eval(",
+        "document.write",
+    ):
+        assert banned not in code, banned
+    # the policy allows our script, by its hash, and nothing else: not even an injected inline one
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    policy = next(a["content"] for a in dom.all("meta") if a.get("http-equiv") == "Content-Security-Policy")
+    assert policy == (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    assert "https://attack.mitre.org/" in dom.joined()  # a reference's URL is text, never a link
 
 
-def test_findings_table_follows_the_ranking(full_report: Report) -> None:
-    dom = Dom(_render(full_report))
-    hrefs = [a["href"] for a in dom.all("a") if str(a["href"]).startswith("#f-")]
-    ranked = [f"#f-{row.finding.fingerprint}" for row in full_report.rows]
-    assert hrefs[: len(ranked)] == ranked  # table links, in rank order
-    rows = [a for a in dom.all("tr") if "data-severity" in a]
-    assert [(r["data-severity"], r["data-source"], r["data-status"]) for r in rows] == [
-        (row.finding.severity.label, row.finding.source.value, row.status.value) for row in full_report.rows
+def test_findings_table_follows_the_ranking(report: Report) -> None:
+    dom = Dom(render(report))
+    bodies = [a for name, a in dom.tags if name == "tbody" and "data-decision" in a]
+    assert [b["id"] for b in bodies] == [f"f-{row.fingerprints[0]}" for row in report.rows]
+    assert [(b["data-decision"], b["data-severity"], b["data-source"], b["data-status"]) for b in bodies] == [
+        (r.decision.value, r.finding.severity.label, r.finding.source.value, r.status.value)
+        for r in report.rows
+    ]
+    assert [(b["data-l"], b["data-i"]) for b in bodies] == [
+        (str(r.likelihood), str(r.impact)) for r in report.rows
     ]
 
 
-def test_content_sections(full_report: Report) -> None:
-    page = _render(full_report)
-    text = " ".join(Dom(page).text)
+def test_content_sections(report: Report) -> None:
+    page = render(report)
+    text = Dom(page).joined()
     for needle in (
         "Phuket City Municipality",
         "PKT-SC-2026-014",
@@ -117,24 +120,160 @@ def test_content_sections(full_report: Report) -> None:
         "Traffic Engineering",
         "rank-1",
         "20260201T020000-pkt",
+        "61.2",  # posture score
     ):
         assert needle in text, needle
     assert "This run is incomplete" not in text
-    for anchor in ("summary", "findings", "details", "fixed", "scope", "methodology"):
+    for anchor in (
+        "summary",
+        "heatmap",
+        "findings",
+        "segments",
+        "assets",
+        "waived",
+        "fixed",
+        "compliance",
+        "scope",
+        "methodology",
+    ):
         assert anchor in Dom(page).ids()
     assert "<pre>PermitRootLogin yes</pre>" in page
 
 
-def test_segment_is_derived_from_the_address_when_the_asset_has_none(full_report: Report) -> None:
-    camera = next(r.finding for r in full_report.rows if r.finding.asset.key == "127.30.0.21")
-    assert camera.asset.segment == ""
-    page = _render(full_report)
-    article = page.split(f'id="f-{camera.fingerprint}"', 1)[1].split("</article>", 1)[0]
-    assert "cctv (CCTV)" in article
-    assert "Camera stream readable without authentication" in article
+def test_why_it_matters_explains_the_score_in_words(report: Report) -> None:
+    page = render(report)
+    spray = next(r for r in report.rows if r.finding.source.value == "detection")
+    body = page.split(f'id="f-{spray.fingerprints[0]}"', 1)[1].split("</tbody>", 1)[0]
+    text = Dom(body).joined()
+    assert f"Risk score {spray.score:.1f} of 100, decision: Act." in text
+    assert "Severity of the finding: critical (+50.0 points)" in text
+    assert "How much the city depends on the asset: critical (+32.0 points)" in text
+    assert "Evidence of an attack in progress: Sigma detection on the same asset (+10.0 points)" in text
 
 
-@pytest.mark.parametrize("payload", [SCRIPT, IMG])
+def test_aggregated_row_lists_every_asset(report: Report) -> None:
+    telnet = next(r for r in report.rows if r.finding.rule_id == "SCAN-TELNET")
+    body = render(report).split(f'id="f-{telnet.fingerprints[0]}"', 1)[1].split("</tbody>", 1)[0]
+    text = Dom(body).flat()
+    assert "Affected assets (2)" in text
+    assert "tc-patong-01 (127.20.0.11) and 1 more" in text
+    assert "[tc-kata-02]" in text and "traffic-ot (OT (control systems))" in text
+    assert f"{telnet.fingerprints[0]} (+1)" in text and SIGNAL_02.key != telnet.finding.asset.key
+
+
+def test_summary_counts_decisions_and_trend(report: Report) -> None:
+    summary = _section(render(report), "summary")
+    dom = Dom(summary)
+    cards = {str(a["data-decision"]): None for a in dom.all("button")}
+    assert list(cards) == ["act", "attend", "track*", "track"]
+    for decision in ("act", "attend", "track*", "track"):
+        count = sum(1 for r in report.rows if r.decision.value == decision)
+        card = summary.split(f'data-decision="{decision}"', 1)[1]
+        assert card.startswith(f'><span class="n">{count}</span>'), decision
+    trend = Dom(summary.split('id="trend-table">', 1)[1].split("</table>", 1)[0]).flat()
+    assert trend == "Previous run 20260201T020000-pkt New 4 Persisting 1 Fixed 1"
+
+
+def test_heat_map_counts_each_cell(report: Report) -> None:
+    heat = _section(render(report), "heatmap")
+    cells = {
+        (int(lk), int(im)): int(n)
+        for lk, im, n in re.findall(r'data-l="(\d)" data-i="(\d)"[^>]*>(\d+)</button>', heat)
+    }
+    assert len(cells) == 25
+    for (lk, im), shown in cells.items():
+        assert shown == sum(1 for r in report.rows if (r.likelihood, r.impact) == (lk, im)), (lk, im)
+    assert sum(cells.values()) == len(report.rows) and max(cells.values()) >= 1
+
+
+def test_views_per_segment_and_per_asset(report: Report) -> None:
+    page = render(report)
+    segments = Dom(_section(page, "segments"))
+    rows = [" ".join(segments.text[i].split()) for i in range(len(segments.text))]
+    assert "traffic-ot" in rows
+    table = _section(page, "segments").split("<tbody>", 1)[1]
+    traffic = table.split('data-segment="traffic-ot"', 1)[1].split("</tr>", 1)[0]
+    counts = re.findall(r'<td class="num">([^<]*)</td>', traffic)
+    ot_rows = [r for r in report.rows if any(a.segment == "traffic-ot" for a in r.assets)]
+    assert counts[0] == str(len(ot_rows)) == "2"
+    assert counts[-1] == f"{max(r.score for r in ot_rows):.1f}"
+    assets = Dom(_section(page, "assets"))
+    keys = [a["data-asset"] for a in assets.all("button")]
+    assert keys[:2] == ["cc-dc-01", "tc-patong-01"]  # the riskiest assets first
+    assert set(keys) == {"cc-dc-01", "tc-patong-01", "tc-kata-02", "cc-app-01", "127.30.0.21"}
+
+
+def test_waived_and_accepted_risks_are_listed_apart(report: Report) -> None:
+    page = render(report)
+    waived = Dom(_section(page, "waived")).flat()
+    for needle in (
+        WAIVED.justification,
+        "Head of City IT Operations",
+        "2026-09-30 00:00 +07:00",
+        "waivers.yaml:12",
+        "Risk accepted",
+        ACCEPTED.justification,
+        "Director, Traffic Engineering",
+        "2026-02-01 00:00 +07:00 expired",
+    ):
+        assert needle in waived, needle
+    assert waived.count("expired") == 1
+    findings = _section(page, "findings")
+    assert WAIVED.finding.title not in findings and ACCEPTED.finding.title not in findings
+    assert WAIVED.finding.title not in json.dumps(page_data(page))
+
+
+def test_compliance_is_rendered_per_framework_generically(report: Report) -> None:
+    section = _section(render(report), "compliance")
+    summary = Dom(section.split("</table>", 1)[0]).joined()
+    lines = [" ".join(line.split()) for line in re.split(r"\s{2,}", summary) if line.strip()]
+    assert "CIS Controls v8 3 2 1 67%" in " ".join(lines)
+    assert "Thai Cybersecurity Act B.E. 2562: CII minimum standard 1 1 1 100%" in " ".join(lines)
+    assert "city-internal-2026 1 1 1 100%" in " ".join(lines)  # unknown frameworks keep their id
+    cis = section.split('data-framework="cis-controls-v8"', 1)[1].split("</details>", 1)[0]
+    states = re.findall(r'class="ctl-(\w+)"', cis)
+    assert states == ["failing", "met", "unchecked"]
+
+
+def test_methodology_counts_rules_and_checks(report: Report) -> None:
+    text = " ".join(Dom(_section(render(report), "methodology")).joined().split())
+    # scan: SCAN-TELNET, SCAN-RTSP-NOAUTH and the accepted SCAN-SNMP-V2C; baseline: two CIS checks
+    assert (
+        "Rules and checks with findings 7 (Network scan: 3, Passive discovery: 1, Configuration baseline: 2, Log detection: 1)"
+        in text
+    )
+    assert "Items checked per stage scan: 12, baseline: 207, logs: 88412" in text
+    assert "Controls mapped 5 (3 frameworks)" in text
+    assert "rank-1" in text and "0.1.0" in text
+
+
+def test_segment_is_derived_from_the_address_when_the_asset_has_none(report: Report) -> None:
+    camera = next(r for r in report.rows if r.finding.asset.key == "127.30.0.21")
+    assert camera.finding.asset.segment == ""
+    body = render(report).split(f'id="f-{camera.fingerprints[0]}"', 1)[1].split("</tbody>", 1)[0]
+    assert "cctv (CCTV)" in body
+    assert "Camera stream readable without authentication" in body
+
+
+def test_only_the_first_page_is_rendered_and_every_row_is_embedded() -> None:
+    report = big_report(PAGE_SIZE * 2 + 17)
+    page = render(report)
+    dom = Dom(page)
+    assert dom.problems == []
+    bodies = [a["id"] for name, a in dom.tags if name == "tbody" and "data-decision" in a]
+    assert bodies == [f"f-{r.fingerprints[0]}" for r in report.rows[:PAGE_SIZE]]
+    data = page_data(page)
+    rows = data["rows"]
+    assert isinstance(rows, list) and len(rows) == len(report.rows)
+    strings = data["s"]
+    assert isinstance(strings, list)
+    assert [r[COLUMN["rank"]] for r in rows] == list(range(1, len(report.rows) + 1))
+    assert [strings[r[COLUMN["title"]]] for r in rows] == [r.finding.title for r in report.rows]
+    assert [r[COLUMN["fingerprint"]] for r in rows] == [r.fingerprints[0] for r in report.rows]
+    assert "Page 1 of 3" in dom.joined()
+
+
+@pytest.mark.parametrize("payload", [SCRIPT, IMG, "</script><script>alert(1)</script>", "<!--<script>"])
 def test_attacker_text_stays_inert(payload: str) -> None:
     hostile = replace(
         findings_from_every_source()[0],
@@ -161,31 +300,69 @@ def test_attacker_text_stays_inert(payload: str) -> None:
         references=(Reference(kind=RefKind.URL, id=payload, url=f"javascript:{payload}"),),
     )
     stage = StageResult(name="scan", status=RunStatus.INCOMPLETE, errors=(payload,))
-    report = make_report([hostile], stages=[stage], fixed=[replace(FIXED_FINDING, title=payload)])
-    page = _render(report)
+    report = with_risk(make_report([hostile], stages=[stage], fixed=[replace(FIXED_FINDING, title=payload)]))
+    page = render(report)
     dom = Dom(page)
+    assert dom.problems == []
     assert dom.all("img") == []
-    assert len(dom.all("script")) == 1  # ours
+    assert len(dom.all("script")) == 2  # the data and ours
     for tag, attrs in dom.tags:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
         assert not any("javascript:" in str(value) for value in attrs.values()), (tag, attrs)
     assert payload not in page
-    text = "".join(dom.text)
-    assert text.count(payload) >= 10  # shown, as text, everywhere it was given
+    assert dom.joined().count(payload) >= 10  # shown, as text, everywhere it was given
+    raw = page.split('id="report-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in raw and ">" not in raw and "&" not in raw  # nothing can close or reopen the element
+    assert payload in json.dumps(page_data(page), ensure_ascii=False)  # and the data still says it
 
 
-def test_thai_report_uses_thai_labels(full_report: Report) -> None:
-    page = _render(full_report, "th")
+def test_thai_report_uses_thai_labels(report: Report) -> None:
+    page = render(report, "th")
     dom = Dom(page)
     assert dom.all("html") == [{"lang": "th"}]
-    text = " ".join(dom.text)
+    text = dom.joined()
     th = labels("th")
-    for key in ("report_title", "summary", "findings", "details", "remediation", "scope", "methodology"):
+    for key in (
+        "report_title",
+        "summary",
+        "findings",
+        "remediation",
+        "scope",
+        "methodology",
+        "why_it_matters",
+        "heatmap",
+        "compliance",
+        "waived_title",
+        "decision.act",
+    ):
         assert th[key] in text, key
     assert "Executive summary" not in text and "Remediation" not in text
     assert th["severity.critical"] in text and th["criticality.public-safety-critical"] in text
     css = "".join(dom.styles)
     assert '"TH Sarabun New", "TH Sarabun PSK", Sarabun, "Noto Sans Thai"' in css
+    assert page_data(page)["labels"] == th
+
+
+def test_no_english_label_leaks_into_the_thai_page(report: Report) -> None:
+    page = render(report, "th")
+    dom = Dom(page)
+    nodes = {" ".join(t.split()) for t in dom.text if t.strip()}
+    attributes = {
+        str(v)
+        for _, attrs in dom.tags
+        for k, v in attrs.items()
+        if k in ("placeholder", "title", "aria-label")
+    }
+    english = labels("en")
+    thai = labels("th")
+    for key, text in english.items():
+        if text == thai[key]:
+            continue
+        assert text not in nodes, key
+        assert not any(text in value for value in attributes), key
+    for node in nodes:  # every label-bearing node of the page is Thai, or data we were given
+        if node in set(english.values()) - set(thai.values()):
+            pytest.fail(f"English label in the Thai page: {node!r}")
 
 
 def test_every_label_exists_in_every_language() -> None:
@@ -194,31 +371,40 @@ def test_every_label_exists_in_every_language() -> None:
         assert all(t.strip() for t in texts.values()), key
         assert THAI.search(texts["th"]), key
         assert not THAI.search(texts["en"]), key
+        assert set(re.findall(r"\{\w+\}", texts["en"])) == set(re.findall(r"\{\w+\}", texts["th"])), key
+    assert labels("en").keys() == labels("th").keys()
     with pytest.raises(UsageError) as info:
         labels("fr")
     assert info.value.hint == "use one of: en, th"
 
 
-def test_template_uses_only_catalogued_labels() -> None:
-    template = (Path(html_module.__file__).parent / "templates" / "report.html.j2").read_text("utf-8")
+def test_template_and_script_use_only_catalogued_labels() -> None:
+    template = (TEMPLATES / "report.html.j2").read_text("utf-8")
     used = set(re.findall(r"""L\[["']([^"']+)["']\]""", template))
     assert used, "the template reads labels as L['key']"
     assert used <= set(CATALOGUE)
     assert not re.search(r"\bL\.\w", template), "use L['key']: L.items would be dict.items"
+    script = (TEMPLATES / "report.js").read_text("utf-8")
+    in_script = set(re.findall(r"\bL\.(\w+)", script))
+    assert in_script and in_script <= set(CATALOGUE)
+    for family in re.findall(r'L\["(\w+)\." \+', script):
+        assert any(key.startswith(f"{family}.") for key in CATALOGUE), family
 
 
 def test_empty_report_says_what_was_checked(empty_report: Report) -> None:
     for lang in LANGUAGES:
-        page = _render(empty_report, lang)
+        page = render(empty_report, lang)
         dom = Dom(page)
-        text = " ".join(dom.text)
+        assert dom.problems == []
+        text = dom.joined()
         assert labels(lang)["no_findings_title"] in text
         assert "no-findings" in dom.ids()
         assert "findings-table" not in dom.ids()
         assert dom.scripts == []
+        assert "script-src 'none';" in str(dom.all("meta")[1]["content"])
         assert "scan: 12" in text
         assert "command-center, traffic-ot, cctv, dmz" in text
-        assert labels(lang)["no_fixed"] in text
+        assert labels(lang)["no_fixed"] in text and labels(lang)["no_waived"] in text
 
 
 def test_partial_failure_is_visible() -> None:
@@ -228,27 +414,28 @@ def test_partial_failure_is_visible() -> None:
         errors=("logs/cc-dc-01/security.evtx: not an EVTX file",),
     )
     report = make_report(findings_from_every_source()[:2], stages=[failed], status=RunStatus.INCOMPLETE)
-    text = " ".join(Dom(_render(report)).text)
+    text = Dom(render(report)).joined()
     assert "This run is incomplete" in text
     assert "logs/cc-dc-01/security.evtx: not an EVTX file" in text
     assert "Failed" in text and "Incomplete" in text
 
 
-def test_expired_authorization_is_flagged(full_report: Report) -> None:
-    auth = replace(full_report.profile.authorization, valid_until=full_report.run.started_at.replace(month=2))
-    report = replace(full_report, profile=replace(full_report.profile, authorization=auth))
-    assert "NOT valid when the run started" in _render(report)
+def test_expired_authorization_is_flagged(report: Report) -> None:
+    auth = replace(report.profile.authorization, valid_until=report.run.started_at.replace(month=2))
+    expired = replace(report, profile=replace(report.profile, authorization=auth))
+    assert "NOT valid when the run started" in render(expired)
 
 
-def test_invalid_utf8_and_control_characters_render() -> None:
-    banner = b"\x1b[2J\x07SSH-2.0-\xff".decode("utf-8", "surrogateescape")
-    finding = replace(findings_from_every_source()[0], evidence=(Evidence(kind="banner", summary=banner),))
-    page = _render(make_report([finding]))
-    page.encode("utf-8")
-    assert "\\x1b[2J\\x07SSH-2.0-\\xff" in page
-    assert "\x07" not in page and "\x1b" not in page
+def test_print_styles_show_every_row_and_keep_a_finding_together(report: Report) -> None:
+    css = "".join(Dom(render(report)).styles)
+    printing = css.split("@media print", 1)[1]
+    assert ".controls, .pager, .noprint" in printing and "display: none !important" in printing
+    assert "tr.detail[hidden] { display: table-row !important; }" in printing
+    assert "tbody.finding" in printing and "break-inside: avoid" in printing
+    script = (TEMPLATES / "report.js").read_text("utf-8")
+    assert 'addEventListener("beforeprint"' in script and "order.forEach" in script.split("beforeprint", 1)[1]
 
 
-def test_output_is_byte_identical_across_renders(full_report: Report) -> None:
+def test_output_is_byte_identical_across_renders(report: Report) -> None:
     for lang in LANGUAGES:
-        assert _render(full_report, lang).encode() == _render(full_report, lang).encode()
+        assert render(report, lang).encode() == render(report, lang).encode()
