@@ -1,4 +1,4 @@
-"""Use cases of active scanning: the audit's scan stage and scope checks."""
+"""Use cases of active scanning: the audit's scan stage, scope checks, inventory and scan drift."""
 
 from __future__ import annotations
 
@@ -9,15 +9,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from secaudit.core.errors import OperationalError, ScopeError
-from secaudit.core.model import StageOutput
+from secaudit.catalog.profile import load_profile
+from secaudit.core.errors import OperationalError, ScopeError, SecauditError, UsageError
+from secaudit.core.model import RunStatus, StageOutput
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
-from secaudit.scan import ScanOptions, scan_segments
+from secaudit.history import HistoryStore, HostRecord, ScanDiff, ScanRecord, ServiceRecord
+from secaudit.scan import ScanOptions, read_nmap_xml, scan_segments
+from secaudit.scan.nmapxml import NmapRun
 from secaudit.scope import Resolver, ScopeGuard, TargetVerdict, system_resolver
 
-__all__ = ["ScanOptions", "ScanRun", "check_scope", "run_scan_stage", "scan"]
+__all__ = [
+    "ScanOptions",
+    "ScanRun",
+    "check_scope",
+    "diff_scans",
+    "hosts_from_nmap",
+    "record_scan_inventory",
+    "run_scan_stage",
+    "scan",
+]
 
 
 def run_scan_stage(
@@ -55,6 +67,7 @@ class ScanRun:
     run_dir: Path
     output: StageOutput
     findings_file: Path
+    history: Path | None = None  # where the scan's hosts were merged into the inventory
 
 
 def scan(
@@ -66,11 +79,15 @@ def scan(
     targets: Sequence[str] = (),
     output: Path | None = None,
     options: ScanOptions | None = None,
+    history: Path | None = None,
+    record: bool = True,
 ) -> ScanRun:
     """Scan outside a full audit: refuse at once when the authorization does not cover ``now``,
     then write raw XML, the audit trail and ``scan-findings.json`` into the run folder
     (``<profile report folder>/<run-id>/`` unless ``output`` is given). With ``targets`` only
-    those are scanned, and one out-of-scope target refuses the whole scan before any packet."""
+    those are scanned, and one out-of-scope target refuses the whole scan before any packet.
+    Unless ``record`` is false, the hosts seen are merged into the inventory of the history
+    (``history``, else $SECAUDIT_HISTORY, the profile's ``history``, ``<output_dir>/history.sqlite``)."""
     guard = ScopeGuard(profile)
     guard.select_segments(segments)  # unknown names: UsageError before anything else
     problem = guard.authorization_problem(now)
@@ -105,4 +122,151 @@ def scan(
         findings_file.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     except OSError as e:
         raise OperationalError(f"cannot write scan results: {e.strerror}", location=str(findings_file)) from e
-    return ScanRun(run_id=run_id, run_dir=run_dir, output=result, findings_file=findings_file)
+    history_path = None
+    if record and result.result.status is not RunStatus.FAILED:
+        history_path = history_location(profile, history)
+        coverage = _coverage(profile, segments, targets, now, options)
+        with HistoryStore.open(history_path) as store:
+            record_scan_inventory(
+                store, profile, scan_id=run_id, started_at=now, output=result, coverage=coverage
+            )
+    return ScanRun(
+        run_id=run_id, run_dir=run_dir, output=result, findings_file=findings_file, history=history_path
+    )
+
+
+def history_location(profile: Profile, history: Path | None) -> Path:
+    """Where the audit keeps this profile's history (the same rule as ``secaudit audit``)."""
+    from secaudit.app import audit  # noqa: PLC0415 (app.audit imports the stages, which import us)
+
+    return audit.history_location(profile, Path(profile.report.output_dir), history)
+
+
+def history_scope(profile: Profile) -> str:
+    from secaudit.app import audit  # noqa: PLC0415 (see history_location)
+
+    return audit.history_scope(profile)
+
+
+def _coverage(
+    profile: Profile,
+    segments: Sequence[str],
+    targets: Sequence[str],
+    now: datetime,
+    options: ScanOptions | None,
+) -> tuple[str, ...]:
+    """The networks a scan covered: its targets' addresses, else its segments' CIDRs."""
+    guard = ScopeGuard(profile, resolver=(options.resolver if options else None) or system_resolver)
+    if targets:
+        plan = guard.authorize(targets, now=now)  # the scan passed this very check
+        return tuple(str(a.address) for a in plan.addresses)
+    return tuple(str(net) for seg in guard.select_segments(segments) for net in seg.cidrs)
+
+
+def hosts_from_nmap(run: NmapRun, profile: Profile) -> list[HostRecord]:
+    """Inventory records of the hosts nmap saw up: addresses, MAC, names, open services, CPEs."""
+    out = []
+    for host in run.up_hosts():
+        if not host.ip:
+            continue
+        segment = profile.segment_of(host.ip)
+        mac = next((a for a in host.addresses if a.type == "mac"), None)
+        services = tuple(
+            ServiceRecord(
+                protocol=port.protocol,
+                port=port.number,
+                state=port.state,
+                name=port.service.name if port.service else "",
+                product=port.service.product if port.service else "",
+                version=port.service.version if port.service else "",
+                cpes=port.service.cpes if port.service else (),
+            )
+            for port in host.open_ports()
+        )
+        out.append(
+            HostRecord(
+                address=host.ip,
+                mac=mac.addr.lower() if mac else "",
+                vendor=mac.vendor if mac else "",
+                hostname=host.hostnames[0][0] if host.hostnames else "",
+                segment=segment.name if segment else "",
+                services=services,
+            )
+        )
+    return out
+
+
+def record_scan_inventory(
+    store: HistoryStore,
+    profile: Profile,
+    *,
+    scan_id: str,
+    started_at: datetime,
+    output: StageOutput,
+    coverage: Sequence[str],
+) -> list[HostRecord]:
+    """Merge what a scan stage saw (its raw nmap XML artifacts) into the profile's inventory.
+
+    The audit calls this with its run id after the scan stage; ``secaudit scan`` with its own.
+    A truncated XML adds the hosts it holds (the scan is then recorded as incomplete).
+    """
+    hosts: dict[str, HostRecord] = {}
+    errors = list(output.result.errors)
+    for artifact in output.artifacts:
+        if not artifact.endswith(".xml"):
+            continue
+        try:
+            run = read_nmap_xml(Path(artifact))
+        except SecauditError as e:
+            errors.append(str(e))
+            continue
+        for host in hosts_from_nmap(run, profile):
+            hosts.setdefault(host.address, host)
+    status = {RunStatus.COMPLETED: "completed", RunStatus.FAILED: "failed"}.get(
+        output.result.status, "incomplete"
+    )
+    store.inventory.record_scan(
+        ScanRecord(
+            id=scan_id,
+            scope=history_scope(profile),
+            source="scan",
+            started_at=started_at,
+            status=status,
+            coverage=tuple(coverage),
+            errors=tuple(errors),
+        ),
+        list(hosts.values()),
+    )
+    return list(hosts.values())
+
+
+def diff_scans(
+    profile_path: Path,
+    *,
+    now: datetime,
+    scan_a: str | None = None,
+    scan_b: str | None = None,
+    history: Path | None = None,
+) -> ScanDiff:
+    """Drift between two recorded scans of a profile (default: its last two scans)."""
+    profile = load_profile(profile_path, now=now, require_valid_authorization=False)
+    path = history_location(profile, history)
+    if not path.exists():
+        raise UsageError(
+            "no history database here",
+            location=str(path),
+            hint="run `secaudit scan --profile FILE` twice first, or point --history at its history.sqlite",
+        )
+    with HistoryStore.open(path) as store:
+        if scan_a and scan_b:
+            return store.inventory.diff(scan_a, scan_b)
+        if scan_a or scan_b:
+            raise UsageError("give two scan ids, or none for the last two scans of the profile")
+        scans = store.inventory.list_scans(history_scope(profile), limit=2)
+        if len(scans) < 2:
+            raise UsageError(
+                f"the history holds {len(scans)} scan(s) of this profile; drift needs two",
+                location=str(path),
+                hint="run `secaudit scan --profile FILE` again, then compare",
+            )
+        return store.inventory.diff(scans[1].id, scans[0].id)

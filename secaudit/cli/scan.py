@@ -9,12 +9,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from secaudit.app.scan import check_scope
+from secaudit.app.scan import check_scope, diff_scans
 from secaudit.app.scan import scan as run_scan
 from secaudit.catalog.profile import load_profile
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
-from secaudit.core.errors import ExitCode
+from secaudit.core.errors import ExitCode, SecauditError, UsageError
 from secaudit.core.model import RunStatus, Severity
+from secaudit.history import ScanDiff, ServiceRecord
 
 _PROFILE = click.option(
     "--profile",
@@ -22,6 +23,12 @@ _PROFILE = click.option(
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
     help="The audit profile (authorization, segments, exclusions).",
+)
+_HISTORY = click.option(
+    "--history",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database (default: $SECAUDIT_HISTORY, the profile's history, "
+    "<report folder>/history.sqlite).",
 )
 
 
@@ -80,8 +87,13 @@ def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -
         raise ExitWith(ExitCode.USAGE)
 
 
-@click.command("scan")
-@_PROFILE
+@click.group("scan", invoke_without_command=True)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The audit profile (authorization, segments, exclusions); required to scan.",
+)
 @click.option(
     "--segment", "segments", multiple=True, metavar="NAME", help="Scan only this segment (repeatable)."
 )
@@ -102,21 +114,24 @@ def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -
     type=click.Choice(Severity.names(), case_sensitive=False),
     help="Exit 1 when a finding is at or above this severity.",
 )
+@_HISTORY
 @json_option
-@pass_state
+@click.pass_context
 def scan(
-    state: CliState,
-    profile_path: Path,
+    ctx: click.Context,
+    profile_path: Path | None,
     segments: tuple[str, ...],
     targets: tuple[str, ...],
     output: Path | None,
     fail_on: str | None,
+    history: Path | None,
 ) -> None:
     """Scan the profile's segments with nmap, each with its scan profile, and report exposures.
 
     Every address is checked against the authorization first; exclusions are never scanned.
     OT and CCTV segments get the gentle ot-safe profile by default. Raw nmap XML, the audit
-    trail (scan-audit.jsonl) and scan-findings.json are written into the run folder.
+    trail (scan-audit.jsonl) and scan-findings.json are written into the run folder, and the
+    hosts seen are merged into the inventory in history (see `secaudit scan diff`).
     Exit 0 done, 1 findings at or above --fail-on, 2 out of scope or bad profile, 3 scan failed
     or incomplete.
 
@@ -126,11 +141,22 @@ def scan(
       secaudit scan --profile city.yaml --segment traffic-control --output /tmp/tc-scan
       secaudit scan --profile city.yaml --target 10.20.2.10 --target nvr-01.cctv.example
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if profile_path is None:
+        raise click.UsageError("Missing option '--profile'.", ctx=ctx)
+    state = ctx.ensure_object(CliState)
     now = datetime.now(UTC)
     profile = load_profile(profile_path, now=now, require_valid_authorization=False)
     with state.progress() as progress:
         result = run_scan(
-            profile, now=now, progress=progress, segments=segments, targets=targets, output=output
+            profile,
+            now=now,
+            progress=progress,
+            segments=segments,
+            targets=targets,
+            output=output,
+            history=history,
         )
     stage = result.output.result
     findings = sorted(result.output.findings, key=lambda f: (-f.severity, f.asset.key, f.evidence_key))
@@ -179,3 +205,88 @@ def scan(
         raise ExitWith(ExitCode.OPERATIONAL)
     if fail_on and any(f.severity >= Severity.parse(fail_on) for f in findings):
         raise ExitWith(ExitCode.FINDINGS)
+
+
+@scan.command("diff")
+@_PROFILE
+@click.argument("scans", nargs=-1, metavar="[SCAN_A SCAN_B]")
+@_HISTORY
+@json_option
+@pass_state
+def scan_diff(state: CliState, profile_path: Path, scans: tuple[str, ...], history: Path | None) -> None:
+    """What changed between two recorded scans: new and gone hosts, ports opened and closed,
+    service or version changes. Without scan ids: the profile's last two scans.
+
+    Only addresses both scans covered are compared. Exit 0 same, 1 different, 2 error (like
+    ndiff), so CI can gate on drift.
+
+    \b
+    Examples:
+      secaudit scan diff --profile samples/phuket-demo.yaml
+      secaudit scan diff --profile city.yaml 20261120T010000Z-ab12 20261121T010000Z-cd34 --json
+    """
+    if len(scans) not in (0, 2):
+        raise click.UsageError("give two scan ids (SCAN_A SCAN_B), or none for the last two scans")
+    try:
+        diff = diff_scans(
+            profile_path,
+            now=datetime.now(UTC),
+            scan_a=scans[0] if scans else None,
+            scan_b=scans[1] if scans else None,
+            history=history,
+        )
+    except SecauditError as e:
+        if e.exit_code == ExitCode.USAGE:
+            raise
+        raise UsageError(e.message, location=e.location, hint=e.hint) from e  # ndiff: any error is 2
+    if state.json:
+        state.emit_json(diff_to_dict(diff))
+    else:
+        _print_diff(state, diff)
+    if not diff.same:
+        raise ExitWith(ExitCode.FINDINGS)
+
+
+def _service(s: ServiceRecord) -> dict[str, object]:
+    return {"port": s.key, "state": s.state, "service": s.label, "cpes": list(s.cpes)}
+
+
+def diff_to_dict(diff: ScanDiff) -> dict[str, object]:
+    return {
+        "a": {"scan": diff.a.id, "started_at": diff.a.started_at.isoformat(), "status": diff.a.status},
+        "b": {"scan": diff.b.id, "started_at": diff.b.started_at.isoformat(), "status": diff.b.status},
+        "same": diff.same,
+        "new_hosts": [
+            {"address": h.address, "segment": h.segment, "ports": [_service(s) for s in h.services]}
+            for h in diff.new_hosts
+        ],
+        "gone_hosts": [{"address": h.address, "segment": h.segment} for h in diff.gone_hosts],
+        "opened": [{"address": a, **_service(s)} for a, s in diff.opened],
+        "closed": [{"address": a, **_service(s)} for a, s in diff.closed],
+        "changed": [
+            {"address": c.address, "port": c.key, "before": c.before, "after": c.after} for c in diff.changed
+        ],
+    }
+
+
+def _print_diff(state: CliState, diff: ScanDiff) -> None:
+    out = state.out
+    out.print(
+        f"scan {diff.a.id} ({diff.a.started_at:%Y-%m-%d %H:%M} UTC) -> "
+        f"scan {diff.b.id} ({diff.b.started_at:%Y-%m-%d %H:%M} UTC)",
+        highlight=False,
+    )
+    if diff.same:
+        out.print("no change", highlight=False)
+        return
+    for h in diff.new_hosts:
+        ports = ", ".join(f"{s.key} {s.label}".strip() for s in h.services) or "no open port"
+        out.print(f"[green]+ host {escape(h.address)}[/green] ({h.segment or '-'}): {escape(ports)}")
+    for h in diff.gone_hosts:
+        out.print(f"[red]- host {escape(h.address)}[/red] ({h.segment or '-'})")
+    for address, s in diff.opened:
+        out.print(f"[green]+ {escape(address)} {s.key} opened[/green] {escape(s.label)}")
+    for address, s in diff.closed:
+        out.print(f"[red]- {escape(address)} {s.key} closed[/red] {escape(s.label)}")
+    for c in diff.changed:
+        out.print(f"[yellow]~ {escape(c.address)} {c.key}[/yellow] {escape(c.before)} -> {escape(c.after)}")

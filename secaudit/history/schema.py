@@ -85,6 +85,46 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) STRICT, WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        version=2,
+        summary="network inventory: scans, the hosts each scan saw, assets merged per scope",
+        statements=(
+            # One row per scan (stand-alone `secaudit scan`, an audit's scan stage, an ARP sweep or
+            # a passive capture). Not tied to `runs`: a stand-alone scan is not an audit run.
+            """CREATE TABLE scans (
+                id          TEXT PRIMARY KEY,
+                scope       TEXT NOT NULL,
+                source      TEXT NOT NULL CHECK (source IN ('scan', 'arp', 'passive')),
+                started_at  TEXT NOT NULL,
+                status      TEXT NOT NULL CHECK (status IN ('completed', 'incomplete', 'failed')),
+                coverage    TEXT NOT NULL CHECK (json_valid(coverage)),
+                errors      TEXT NOT NULL CHECK (json_valid(errors))
+            ) STRICT""",
+            "CREATE INDEX scans_by_scope ON scans (scope, source, started_at)",
+            # Exactly what each scan saw of each host (JSON: mac, vendor, hostname, segment, services).
+            """CREATE TABLE scan_hosts (
+                scan_id TEXT NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+                address TEXT NOT NULL,
+                host    TEXT NOT NULL CHECK (json_valid(host)),
+                PRIMARY KEY (scan_id, address)
+            ) STRICT, WITHOUT ROWID""",
+            # The inventory: every address ever seen in a scope, merged across scans.
+            """CREATE TABLE assets (
+                scope         TEXT NOT NULL,
+                address       TEXT NOT NULL,
+                mac           TEXT NOT NULL,
+                vendor        TEXT NOT NULL,
+                hostname      TEXT NOT NULL,
+                segment       TEXT NOT NULL,
+                services      TEXT NOT NULL CHECK (json_valid(services)),
+                first_seen    TEXT NOT NULL,
+                last_seen     TEXT NOT NULL,
+                first_scan_id TEXT NOT NULL REFERENCES scans (id),
+                last_scan_id  TEXT NOT NULL REFERENCES scans (id),
+                PRIMARY KEY (scope, address)
+            ) STRICT""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

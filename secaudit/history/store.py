@@ -35,6 +35,7 @@ from secaudit.history.codec import (
     to_db_time,
 )
 from secaudit.history.connection import connect, database_error
+from secaudit.history.inventory import Inventory
 
 Clock = Callable[[], datetime]
 
@@ -98,6 +99,11 @@ class HistoryStore:
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def inventory(self) -> Inventory:
+        """Scans, the hosts they saw, merged assets and drift (see :mod:`secaudit.history.inventory`)."""
+        return Inventory(self._conn, self._path)
 
     def close(self) -> None:
         self._conn.close()

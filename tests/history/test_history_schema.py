@@ -36,7 +36,7 @@ def header(path: Path) -> tuple[int, int, str, list[str]]:
 
 def test_migration_steps_are_numbered_one_by_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 1
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 2
 
 
 @pytest.mark.parametrize("empty_file", [False, True], ids=["no-file", "zero-byte-file"])
@@ -53,7 +53,7 @@ def test_a_new_history_is_created_at_the_current_version(tmp_path: Path, empty_f
         APPLICATION_ID,
         SCHEMA_VERSION,
         "wal",
-        ["findings", "run_findings", "run_fixed", "runs"],
+        ["assets", "findings", "run_findings", "run_fixed", "runs", "scan_hosts", "scans"],
     )
     # Reopening migrates nothing and keeps the data.
     with HistoryStore.open(path) as store:
@@ -65,6 +65,8 @@ def test_an_existing_history_is_migrated_step_by_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "history.sqlite"
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:1])  # a history written at version 1
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
     with HistoryStore.open(path) as store:
         r = run("r1", 0)
         store.begin_run(r, "s")
@@ -75,7 +77,7 @@ def test_an_existing_history_is_migrated_step_by_step(
         statements=("CREATE TABLE waivers (fingerprint TEXT PRIMARY KEY, reason TEXT NOT NULL) STRICT",),
     )
     step3 = Migration(version=3, summary="run notes", statements=("ALTER TABLE runs ADD COLUMN note TEXT",))
-    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, step2, step3))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS[:1], step2, step3))
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
     with HistoryStore.open(path) as store:
         assert store.finding_dates("s", [TELNET.fingerprint]) == {TELNET.fingerprint: (at(0), at(0))}
@@ -87,6 +89,8 @@ def test_a_failing_step_leaves_the_previous_version_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "history.sqlite"
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
     HistoryStore.open(path).close()
     broken = Migration(
         version=2,
@@ -96,7 +100,7 @@ def test_a_failing_step_leaves_the_previous_version_whole(
             "ALTER TABLE nowhere ADD x",
         ),
     )
-    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS[:1], broken))
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
     with pytest.raises(HistoryError) as info:
         HistoryStore.open(path)
