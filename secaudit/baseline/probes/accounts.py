@@ -83,7 +83,21 @@ def _uid_min(target: Target) -> int:
 def accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Offending accounts or groups of one kind (value: the offending value), or for ``pass_*`` kinds
     the shadow field of every account with a usable password (value: the number of days, unset when
-    empty)."""
+    empty). When there is none, one unset observation naming the file that was read."""
+    out = _accounts(target, p)
+    if out:
+        return out
+    kind = p["kind"]
+    if kind in _SHADOW_FIELDS or kind == "empty_password":
+        where = "/etc/shadow"
+    elif kind in {"duplicate_gid", "duplicate_group", "gid0_group"}:
+        where = "/etc/group"
+    else:
+        where = "/etc/passwd"
+    return [Observation(subject=kind, value=None, file=where, note="none found")]
+
+
+def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     kind = p["kind"]
     passwd, group, shadow = "/etc/passwd", "/etc/group", "/etc/shadow"
     if kind in _SHADOW_FIELDS:

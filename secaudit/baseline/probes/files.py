@@ -38,7 +38,8 @@ def file_exists(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 def file_stat(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Mode (octal text), owner and group of each existing path; no observation for a missing one."""
     out = []
-    for path in _paths(target, p["path"]):
+    paths = _paths(target, p["path"])
+    for path in paths:
         info = target.info(path)
         if info is None:
             continue
@@ -50,7 +51,8 @@ def file_stat(target: Target, p: Mapping[str, Any]) -> list[Observation]:
                 attrs=(*owner_attrs(target, info.uid, info.gid), ("kind", info.kind)),
             )
         )
-    return out
+    # Nothing to judge is still evidence: say where we looked.
+    return out or [Observation(subject=p["path"], value=None, file=p["path"], note="no such file")]
 
 
 @probe(
@@ -72,10 +74,12 @@ def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     if group is None:
         group = 1 if rx.groups else 0
     out = []
+    searched = []
     for path in _paths(target, p["path"]):
         text = target.read_text(path)
         if text is None:
             continue
+        searched.append(path)
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             comment = p.get("comments", "#")
@@ -85,7 +89,11 @@ def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             if m:
                 value = m.group(group) if m.group(group) is not None else ""
                 out.append(Observation(subject=path, value=value.strip(), file=path, line=number))
-    return out
+    if out:
+        return out
+    if not searched:
+        return [Observation(subject=p["path"], value=None, file=p["path"], note="no such file")]
+    return [Observation(subject=path, value=None, file=path, note="no matching line") for path in searched]
 
 
 @probe(
@@ -137,4 +145,6 @@ def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
                     attrs=(*owner_attrs(target, info.uid, info.gid), ("kind", info.kind)),
                 )
             )
+    if not out:
+        return [Observation(subject=p["path"], value=None, file=p["path"], note="nothing matching found")]
     return sorted(out, key=lambda o: o.subject)
