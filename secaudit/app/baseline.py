@@ -20,6 +20,7 @@ from secaudit.baseline.drift import (
     load_accepted,
     read_all,
 )
+from secaudit.baseline.sca import load_policy, run_policy
 from secaudit.baseline.stage import RESULTS_FILE
 from secaudit.baseline.stage import run_baseline_stage as _run_stage
 from secaudit.baseline.waivers import WaiverSet, apply_waivers, load_waivers, unused_waivers
@@ -34,6 +35,7 @@ __all__ = [
     "accept_results",
     "baseline_drift",
     "check_baseline",
+    "check_sca",
     "drift_to_dict",
     "run_baseline_stage",
 ]
@@ -72,11 +74,32 @@ def check_baseline(
 ) -> CheckOutcome:
     """One baseline (a shipped id or a .yaml path) against one target, with an optional waivers file."""
     loaded: WaiverSet | None = load_waivers(waivers) if waivers is not None else None
-    run = run_baseline(load_baseline(baseline), open_target(target))
-    if loaded is None:
+    checks = load_baseline(baseline)
+    with open_target(target) as opened:
+        run = run_baseline(checks, opened)
+    return _waive(run, loaded, target, now)
+
+
+def check_sca(
+    policy: Path,
+    target: str,
+    *,
+    waivers: Path | None = None,
+    now: datetime | None = None,
+) -> CheckOutcome:
+    """A user-supplied Wazuh SCA policy against one target (offline:DIR, local or ssh://)."""
+    loaded: WaiverSet | None = load_waivers(waivers) if waivers is not None else None
+    parsed = load_policy(policy)
+    with open_target(target) as opened:
+        run = run_policy(parsed, opened)
+    return _waive(run, loaded, target, now)
+
+
+def _waive(run: BaselineRun, waivers: WaiverSet | None, target: str, now: datetime | None) -> CheckOutcome:
+    if waivers is None:
         return CheckOutcome(run=run)
-    run = apply_waivers(run, loaded, now=now or datetime.now(UTC), names=(target,))
-    return CheckOutcome(run=run, unused_waivers=tuple(unused_waivers(loaded, [run])))
+    run = apply_waivers(run, waivers, now=now or datetime.now(UTC), names=(target,))
+    return CheckOutcome(run=run, unused_waivers=tuple(unused_waivers(waivers, [run])))
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -8,7 +8,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from secaudit.app.baseline import accept_results, baseline_drift, check_baseline, drift_to_dict
+from secaudit.app.baseline import (
+    CheckOutcome,
+    accept_results,
+    baseline_drift,
+    check_baseline,
+    check_sca,
+    drift_to_dict,
+)
 from secaudit.baseline import BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
 from secaudit.baseline.drift import DriftKind, DriftReport
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
@@ -24,6 +31,7 @@ STATUS_STYLE = {
 }
 STATUS_LABEL = {CheckStatus.NOT_APPLICABLE: "n/a"}
 DRIFT_FORMATS = ["table", "json"]
+CHECK_FORMATS = ["table", "json"]
 
 
 @click.group()
@@ -77,7 +85,7 @@ def _fail_on(value: str) -> Severity | None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(CHECK_FORMATS),
     default="table",
     show_default=True,
     help="table for people; json (every result, with evidence and scores) for machines.",
@@ -120,17 +128,74 @@ def check(
       secaudit baseline check --baseline cisco-ios --target file:rtr01.cfg --waivers waivers.yaml
     """
     outcome = check_baseline(baseline_id, target, waivers=waivers)
+    _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
+    raise ExitWith(exit_code(outcome.run, _fail_on(fail_on)))
+
+
+@baseline.command("import-sca")
+@click.argument("policy", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--target", required=True, help="offline:DIR, local or ssh://user@host (not file:).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CHECK_FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json (every result, with evidence) for machines.",
+)
+@click.option(
+    "--fail-on",
+    default="info",
+    show_default=True,
+    type=click.Choice([*Severity.names(), "none"]),
+    help="Exit 1 when a check of at least this severity fails (SCA checks are all 'medium').",
+)
+@click.option(
+    "--waivers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A waivers.yaml; SCA check ids read sca.<policy id>.<check id>.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too.")
+@json_option
+@pass_state
+def import_sca(
+    state: CliState,
+    policy: Path,
+    target: str,
+    fmt: str,
+    fail_on: str,
+    waivers: Path | None,
+    show_all: bool,
+) -> None:
+    """Run a Wazuh SCA policy file (YAML) you supply against a target.
+
+    Rule types f: (file, content with r:/n:/!/compare), d: (directory), c: (command; local and
+    ssh targets only, never through a shell) and p: (process; live only) map onto secaudit's
+    targets; r: (registry) is not applicable. A construct secaudit does not run makes that check
+    "error" with the reason. Wazuh's own policies are GPL-2.0: secaudit reads them, never ships them.
+    Exit codes as for 'baseline check'.
+
+    \b
+    Examples:
+      secaudit baseline import-sca my-policy.yml --target offline:/srv/snapshots/cc-app01
+      secaudit baseline import-sca my-policy.yml --target local --format json
+    """
+    outcome = check_sca(policy, target, waivers=waivers)
+    _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
+    raise ExitWith(exit_code(outcome.run, _fail_on(fail_on)))
+
+
+def _emit(state: CliState, outcome: CheckOutcome, *, fmt: str, show_all: bool, waivers: bool) -> None:
     run = outcome.run
     if fmt == "json" or state.json:
         data = run_to_dict(run)
-        if waivers is not None:
+        if waivers:
             data["unused_waivers"] = list(outcome.unused_waivers)
         state.emit_json(data)
     else:
         _table(state, run, show_all=show_all)
         for note in outcome.unused_waivers:
             state.info(f"[yellow]note:[/yellow] {escape(note)}")
-    raise ExitWith(exit_code(run, _fail_on(fail_on)))
 
 
 def exit_code(run: BaselineRun, fail_on: Severity | None) -> ExitCode:
