@@ -1,0 +1,239 @@
+"""IR nodes compiled into Python closures: the fast engine's exact evaluation of one candidate rule.
+
+A predicate is ``pred(fields, low, event) -> bool``: ``fields`` the event's fields as read, ``low``
+the same fields as lowercased text (a str, or a tuple of str for a list value; null fields absent),
+computed once per event by the engine. Case-insensitive tests use ``low`` with plain str methods; only
+regex, ``?`` wildcards, CIDR, numbers and time parts look further.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+from secaudit.core.events import LogEvent
+from secaudit.detect.ir import QMARK, STAR, Node, Test, compile_re2
+from secaudit.detect.values import (
+    BOUNDED_REGEX_INPUT,
+    compare,
+    in_network,
+    number_of,
+    regex_flags,
+    texts,
+    time_part,
+    timestamp_of,
+)
+
+Pred = Callable[[dict[str, object], dict[str, Any], LogEvent], bool]
+TextPred = Callable[[str], bool]
+
+
+def compile_node(node: Node) -> Pred:
+    kind = node[0]
+    if kind == "sel":
+        return compile_node(node[2])
+    if kind == "and":
+        preds = tuple(compile_node(c) for c in node[1])
+        if len(preds) == 2:
+            a, b = preds
+            return lambda d, low, e: a(d, low, e) and b(d, low, e)
+        return lambda d, low, e: all(p(d, low, e) for p in preds)
+    if kind == "or":
+        preds = tuple(compile_node(c) for c in node[1])
+        if len(preds) == 2:
+            a, b = preds
+            return lambda d, low, e: a(d, low, e) or b(d, low, e)
+        return lambda d, low, e: any(p(d, low, e) for p in preds)
+    if kind == "not":
+        inner = compile_node(node[1])
+        return lambda d, low, e: not inner(d, low, e)
+    if kind == "const":
+        value = bool(node[1])
+        return lambda d, low, e: value
+    if kind == "kw":
+        return _keyword(node[1])
+    if kind == "field":
+        return _field(node[1], node[2])
+    raise ValueError(f"unknown IR node {kind!r}")
+
+
+def _lowered_any(name: str, pred: TextPred) -> Pred:
+    def run(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        v = low.get(name)
+        if v.__class__ is str:
+            return pred(v)
+        if v is None:
+            return False
+        return any(pred(x) for x in v)
+
+    return run
+
+
+def _raw_any(name: str, pred: TextPred) -> Pred:
+    def run(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        v = d.get(name)
+        if isinstance(v, str):
+            return pred(v)
+        return any(pred(x) for x in texts(v))
+
+    return run
+
+
+def _field(name: str, test: Test) -> Pred:
+    op = test[0]
+    if op == "eq" and not test[2]:
+        p = test[1]
+
+        def eq(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            v = low.get(name)
+            if v.__class__ is str:
+                return v == p  # type: ignore[no-any-return]
+            return v is not None and p in v
+
+        return eq
+    if op == "contains" and not test[2]:
+        p = test[1]
+
+        def contains(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            v = low.get(name)
+            if v.__class__ is str:
+                return p in v
+            return v is not None and any(p in x for x in v)
+
+        return contains
+    if op == "null":
+        return lambda d, low, e: d.get(name) is None
+    if op == "exists":
+        want = bool(test[1])
+        return lambda d, low, e: (name in d) is want
+    if op == "num":
+        cmp_op, number = test[1], float(test[2])
+
+        def num(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            v = d.get(name)
+            values = v if isinstance(v, (list, tuple)) else (v,)
+            return any(n is not None and compare(cmp_op, n, number) for n in map(number_of, values))
+
+        return num
+    if op == "time":
+        part, want = test[1], test[2]
+
+        def time(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            stamp = timestamp_of(d.get(name), e)
+            return stamp is not None and time_part(stamp, part) == want
+
+        return time
+    if op == "fieldref":
+        other, mode = test[1], test[2]
+        check = _string_op(mode)
+
+        def fieldref(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            mine, theirs = low.get(name), low.get(other)
+            if mine is None or theirs is None:
+                return False
+            mine_t = (mine,) if mine.__class__ is str else mine
+            theirs_t = (theirs,) if theirs.__class__ is str else theirs
+            return any(check(m, t) for m in mine_t for t in theirs_t)
+
+        return fieldref
+    pred, lowered = text_pred(test)
+    return _lowered_any(name, pred) if lowered else _raw_any(name, pred)
+
+
+def _string_op(mode: str) -> Callable[[str, str], bool]:
+    if mode == "eq":
+        return str.__eq__
+    if mode == "startswith":
+        return str.startswith
+    if mode == "endswith":
+        return str.endswith
+    return lambda text, pattern: pattern in text
+
+
+def _keyword(test: Test) -> Pred:
+    pred, lowered = text_pred(test)
+    if lowered:
+
+        def kw_low(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            for v in low.values():
+                if v.__class__ is str:
+                    if pred(v):
+                        return True
+                elif any(pred(x) for x in v):
+                    return True
+            return False
+
+        return kw_low
+
+    def kw_raw(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        return any(pred(t) for v in d.values() for t in texts(v))
+
+    return kw_raw
+
+
+def text_pred(test: Test) -> tuple[TextPred, bool]:
+    """A predicate over one text, and whether it expects that text already lowercased."""
+    op = test[0]
+    if op in ("eq", "contains", "startswith", "endswith"):
+        p, cased = test[1], test[2]
+        if op == "eq":
+            return p.__eq__, not cased
+        if op == "contains":
+            return (lambda s: p in s), not cased
+        if op == "startswith":
+            return (lambda s: s.startswith(p)), not cased
+        return (lambda s: s.endswith(p)), not cased
+    if op == "glob":
+        return _glob(test[1]), not test[2]
+    if op == "re":
+        pattern, flags, bounded = test[1], test[2], test[3]
+        if bounded:
+            slow = re.compile(pattern, regex_flags(flags)).search
+            return (lambda s: slow(s[:BOUNDED_REGEX_INPUT]) is not None), False
+        return _re2_search(
+            compile_re2(pattern, flags).search, re.compile(pattern, regex_flags(flags)).search
+        ), False
+    if op == "cidr":
+        network = ipaddress.ip_network(test[1])
+        return (lambda s: in_network(s, network)), False
+    raise ValueError(f"test {op!r} does not apply to a single text")
+
+
+def _re2_search(fast: Callable[[str], Any], slow: Callable[[str], Any]) -> TextPred:
+    def search(s: str) -> bool:
+        try:
+            return fast(s) is not None
+        except UnicodeEncodeError:  # lone surrogates (undecodable input) are not UTF-8: RE2 cannot take them
+            return slow(s[:BOUNDED_REGEX_INPUT]) is not None
+
+    return search
+
+
+def _glob(parts: tuple[Any, ...]) -> TextPred:
+    if QMARK in parts:
+        regex = "".join(".*" if p == STAR else "." if p == QMARK else re.escape(p) for p in parts)
+        return _re2_search(compile_re2(regex, "s").fullmatch, re.compile(regex, re.DOTALL).fullmatch)
+    # Only "*": the first literal is a prefix, the last a suffix, the middle ones are found in order.
+    chunks: list[str] = [""]
+    for part in parts:
+        if part == STAR:
+            chunks.append("")
+        else:
+            chunks[-1] += part
+    prefix, middles, suffix = chunks[0], tuple(chunks[1:-1]), chunks[-1]
+    need = len(prefix) + len(suffix)
+
+    def glob(s: str) -> bool:
+        if len(s) < need or not s.startswith(prefix) or not s.endswith(suffix):
+            return False
+        pos, end = len(prefix), len(s) - len(suffix)
+        for m in middles:
+            i = s.find(m, pos, end)
+            if i < 0:
+                return False
+            pos = i + len(m)
+        return True
+
+    return glob

@@ -1,0 +1,343 @@
+"""A rule's detection compiled once into a plain, picklable tree: the IR both matchers evaluate.
+
+Nodes (tuples, so the cache can pickle thousands of them cheaply)::
+
+    ("and", (node, ...))   ("or", (node, ...))   ("not", node)   ("const", bool)
+    ("sel", name, node)            a named detection of the rule (matched_fields come from these)
+    ("field", name, test)          the event field ``name`` passes ``test``
+    ("kw", test)                   some value of some field passes ``test`` (keyword detection)
+
+Tests::
+
+    ("eq" | "contains" | "startswith" | "endswith", text, cased)   text lowercased unless cased
+    ("glob", parts, cased)     parts: literal strings and the markers "*" / "?" as ("*",) / ("?",)
+    ("re", pattern, flags, bounded)   flags: "i", "m", "s"; case-sensitive unless "i"; bounded when
+                               RE2 cannot compile it (lookaround, backreferences): Python re over
+                               the first values.BOUNDED_REGEX_INPUT characters
+    ("num", op, number)        op: gt gte lt lte neq, on the value as a number
+    ("null",)                  the field is absent or null
+    ("exists", bool)           the field is present (True) / absent (False)
+    ("cidr", network)          the value is an IP address inside the network
+    ("fieldref", other, mode)  the value equals / startswith / endswith / contains field ``other``
+    ("time", part, number)     minute/hour/day/week/month/year of the value as a timestamp
+
+Values are compared as text: a string as is, a number as ``str(n)``, a bool as "true"/"false",
+so ``EventID: 4688`` matches both 4688 and "4688".
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import re2  # type: ignore[import-untyped]
+from sigma.conditions import ConditionAND
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SigmaTimestampPart,
+    SpecialChars,
+)
+
+from secaudit.detect.condition import Cond, parse_condition
+from secaudit.detect.model import UnsupportedRule
+
+Node = tuple[Any, ...]
+Test = tuple[Any, ...]
+
+STAR: tuple[str] = ("*",)
+QMARK: tuple[str] = ("?",)
+
+_OPS = {
+    CompareOperators.GT: "gt",
+    CompareOperators.GTE: "gte",
+    CompareOperators.LT: "lt",
+    CompareOperators.LTE: "lte",
+    CompareOperators.NEQ: "neq",
+}
+_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
+
+
+def string_test(parts: Sequence[str | tuple[str]], cased: bool) -> Test:
+    """The cheapest test equivalent to a wildcard pattern (literal strings and STAR/QMARK markers)."""
+    merged: list[str | tuple[str]] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part:
+                continue
+            if merged and isinstance(merged[-1], str):
+                merged[-1] += part
+                continue
+        elif part == STAR and merged and merged[-1] == STAR:
+            continue
+        merged.append(part)
+
+    def norm(text: str) -> str:
+        return text if cased else text.lower()
+
+    literal = [p for p in merged if isinstance(p, str)]
+    specials = [p for p in merged if not isinstance(p, str)]
+    if not specials:
+        return ("eq", norm(literal[0] if literal else ""), cased)
+    if QMARK not in specials and len(literal) <= 1:
+        text = norm(literal[0]) if literal else ""
+        lead, trail = merged[0] == STAR, merged[-1] == STAR
+        if not literal:
+            return ("glob", (STAR,), cased)  # "*": any value, including ""
+        if lead and trail and len(merged) == 3:
+            return ("contains", text, cased)
+        if trail and len(merged) == 2:
+            return ("startswith", text, cased)
+        if lead and len(merged) == 2:
+            return ("endswith", text, cased)
+    return ("glob", tuple(norm(p) if isinstance(p, str) else p for p in merged), cased)
+
+
+class IRCompiler:
+    """Turns pySigma's parsed detections into IR; ``placeholders`` feed the expand modifier."""
+
+    def __init__(self, placeholders: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.placeholders = {k: list(v) for k, v in (placeholders or {}).items()}
+
+    def rule(self, rule: SigmaRule) -> Node:
+        """The rule's whole condition as one node (several conditions are OR-ed, as pySigma does)."""
+        return self.detections(rule.detection.detections, rule.detection.condition)
+
+    def detections(self, detections: Mapping[str, SigmaDetection], conditions: Sequence[str]) -> Node:
+        names = list(detections)
+        compiled: dict[str, Node] = {}
+
+        def resolve(cond: Cond) -> Node:
+            kind = cond[0]
+            if kind == "ref":
+                name = cond[1]
+                if name not in compiled:
+                    compiled[name] = ("sel", name, self.detection(detections[name]))
+                return compiled[name]
+            if kind == "not":
+                return ("not", resolve(cond[1]))
+            return (kind, tuple(resolve(c) for c in cond[1]))
+
+        roots = [resolve(parse_condition(text, names)) for text in conditions]
+        if not roots:
+            raise UnsupportedRule("the detection has no condition")
+        return roots[0] if len(roots) == 1 else ("or", tuple(roots))
+
+    def detection(self, det: SigmaDetection) -> Node:
+        items = [
+            self.item(i) if isinstance(i, SigmaDetectionItem) else self.detection(i)
+            for i in det.detection_items
+        ]
+        if len(items) == 1:
+            return items[0]
+        return ("and" if det.item_linking is ConditionAND else "or", tuple(items))
+
+    def item(self, item: SigmaDetectionItem) -> Node:
+        field = item.field
+        nodes = [self.value(field, v) for v in item.value]
+        if not nodes:
+            raise UnsupportedRule(f"field {field!r} has an empty list of values")
+        node = (
+            nodes[0]
+            if len(nodes) == 1
+            else ("and" if item.value_linking is ConditionAND else "or", tuple(nodes))
+        )
+        return ("not", node) if item.negated else node
+
+    def value(self, field: str | None, value: Any) -> Node:
+        if isinstance(value, SigmaExpansion):
+            nodes = tuple(self.value(field, v) for v in value.values)
+            return nodes[0] if len(nodes) == 1 else ("or", nodes)
+        if isinstance(value, SigmaString) and value.contains_placeholder():
+            nodes = tuple(self.leaf(field, v) for v in self.expand(value))
+            return nodes[0] if len(nodes) == 1 else ("or", nodes)
+        return self.leaf(field, value)
+
+    def expand(self, value: SigmaString) -> list[SigmaString]:
+        choices: list[list[list[Any]]] = []
+        for part in value.s:
+            if isinstance(part, Placeholder):
+                if part.name not in self.placeholders:
+                    raise UnsupportedRule(
+                        f"placeholder %{part.name}% has no values: "
+                        "set it under the hunt configuration's placeholders"
+                    )
+                choices.append([list(SigmaString(v).s) for v in self.placeholders[part.name]])
+            else:
+                choices.append([[part]])
+        out = []
+        for combo in itertools.product(*choices):
+            text = SigmaString()
+            text.s = [p for chunk in combo for p in chunk]
+            out.append(text)
+        if not out:
+            raise UnsupportedRule(f"placeholder in {value.original!r} expands to no values")
+        return out
+
+    def leaf(self, field: str | None, value: Any) -> Node:
+        test = self.test(field, value)
+        if field is None:
+            # Keywords are a full-text search: a plain value is found anywhere inside a field value.
+            if test[0] in ("null", "exists", "fieldref", "time", "num", "cidr"):
+                raise UnsupportedRule(f"keyword detection with a {test[0]} value has no field to apply to")
+            if test[0] == "eq":
+                test = ("contains", test[1], test[2])
+            elif test[0] in ("startswith", "endswith", "glob"):
+                parts = test[1] if test[0] == "glob" else (test[1],)
+                test = string_test((STAR, *parts, STAR), test[-1])
+            return ("kw", test)
+        return ("field", field, test)
+
+    def test(self, field: str | None, value: Any) -> Test:
+        if isinstance(value, SigmaString):
+            cased = isinstance(value, SigmaCasedString)
+            parts: list[str | tuple[str]] = []
+            for part in value.s:
+                if isinstance(part, str):
+                    parts.append(part)
+                elif part is SpecialChars.WILDCARD_MULTI:
+                    parts.append(STAR)
+                elif part is SpecialChars.WILDCARD_SINGLE:
+                    parts.append(QMARK)
+                else:
+                    raise UnsupportedRule(f"value {value.original!r}: unresolved placeholder")
+            return string_test(parts, cased)
+        if isinstance(value, SigmaTimestampPart):
+            return ("time", value.timestamp_part.name.lower(), int(value.number))
+        if isinstance(value, SigmaNumber):
+            return ("eq", str(value.number).lower(), False)
+        if isinstance(value, SigmaBool):
+            return ("eq", "true" if value.boolean else "false", False)
+        if isinstance(value, SigmaNull):
+            return ("null",)
+        if isinstance(value, SigmaExists):
+            return ("exists", bool(value.exists))
+        if isinstance(value, SigmaRegularExpression):
+            if value.regexp.contains_placeholder():
+                raise UnsupportedRule("placeholders inside a regular expression are not supported")
+            flags = "".join(sorted(_FLAGS[f] for f in value.flags))
+            pattern = str(value.regexp)
+            return ("re", pattern, flags, not re2_compiles(pattern, flags))
+        if isinstance(value, SigmaCIDRExpression):
+            return ("cidr", str(value.network))
+        if isinstance(value, SigmaCompareExpression):
+            return ("num", _OPS[value.op], value.number.number)
+        if isinstance(value, SigmaFieldReference):
+            mode = {(False, False): "eq", (True, False): "startswith", (False, True): "endswith"}.get(
+                (value.starts_with, value.ends_with), "contains"
+            )
+            return ("fieldref", value.field, mode)
+        raise UnsupportedRule(f"value type {type(value).__name__} is not supported")
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def re2_pattern(pattern: str, flags: str) -> str:
+    return f"(?{flags}){pattern}" if flags else pattern
+
+
+def re2_compiles(pattern: str, flags: str) -> bool:
+    try:
+        re2.compile(re2_pattern(pattern, flags), options=_RE2_OPTIONS)
+    except re2.error:
+        return False
+    return True
+
+
+def compile_re2(pattern: str, flags: str) -> Any:
+    return re2.compile(re2_pattern(pattern, flags), options=_RE2_OPTIONS)
+
+
+def bounded_regexes(node: Node) -> list[str]:
+    """The regular expressions under ``node`` that RE2 cannot run (evaluated with bounded Python re)."""
+    kind = node[0]
+    if kind in ("and", "or"):
+        return [p for child in node[1] for p in bounded_regexes(child)]
+    if kind == "not":
+        return bounded_regexes(node[1])
+    if kind == "sel":
+        return bounded_regexes(node[2])
+    test = node[-1] if kind in ("field", "kw") else ()
+    return [test[1]] if test and test[0] == "re" and test[3] else []
+
+
+def selections(node: Node) -> list[Node]:
+    """Every ("sel", ...) node under ``node``, outermost first."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        kind = cur[0]
+        if kind == "sel":
+            out.append(cur)
+        elif kind in ("and", "or"):
+            stack.extend(reversed(cur[1]))
+        elif kind == "not":
+            stack.append(cur[1])
+    return out
+
+
+def literals(node: Node) -> frozenset[str] | None:
+    """Lowercase literals at least one of which occurs in the event's lowercased values whenever
+    ``node`` matches; None when no such set exists (the rule must always be evaluated).
+
+    AND takes its most selective child (longest shortest literal, then fewest), OR the union of its
+    children; NOT, regex, numbers, null/exists, CIDR and field references give no literal.
+    """
+    kind = node[0]
+    if kind == "sel":
+        return literals(node[2])
+    if kind in ("field", "kw"):
+        test = node[-1]
+        if test[0] in ("eq", "contains", "startswith", "endswith"):
+            text = test[1].lower()
+            return frozenset((text,)) if text else None
+        if test[0] == "glob":
+            parts = [p.lower() for p in test[1] if isinstance(p, str)]
+            longest = max(parts, key=len, default="")
+            return frozenset((longest,)) if longest else None
+        return None
+    if kind == "const":
+        return None if node[1] else frozenset()
+    if kind == "or":
+        out: set[str] = set()
+        for child in node[1]:
+            sub = literals(child)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+    if kind == "and":
+        best: frozenset[str] | None = None
+        for child in node[1]:
+            sub = literals(child)
+            if sub is None:
+                continue
+            if best is None or _score(sub) > _score(best):
+                best = sub
+        return best
+    return None
+
+
+def _score(lits: frozenset[str]) -> tuple[int, int]:
+    return (min((len(s) for s in lits), default=1_000_000), -len(lits))
