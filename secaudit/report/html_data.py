@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from secaudit.core.model import Asset, Evidence, Finding, Severity, Source, Status
+from secaudit.core.model import Asset, Evidence, Finding, Reference, Severity, Source, Status
 from secaudit.core.profile import Profile
-from secaudit.core.report import Decision, ReportRow
+from secaudit.core.report import Decision, ReportRow, RiskFactor
 from secaudit.report.text import clip, printable
 
 DECISIONS: tuple[Decision, ...] = tuple(Decision)  # act, attend, track*, track: most urgent first
@@ -144,6 +144,10 @@ class RowEncoder:
         self._source = {s: i for i, s in enumerate(SOURCES)}
         self._status = {s: i for i, s in enumerate(STATUSES)}
         self._times: dict[Any, int] = {}
+        # Assets, factor lists and references repeat across rows: encode each once.
+        self._assets: dict[Asset, list[Any]] = {}
+        self._factors: dict[Any, list[Any]] = {}
+        self._refs: dict[Any, list[Any]] = {}
 
     def _time(self, value: Any) -> int:
         found = self._times.get(value)
@@ -164,14 +168,34 @@ class RowEncoder:
         ]
 
     def _asset(self, asset: Asset) -> list[Any]:
-        s = self.s
-        return [
-            s(asset.display),
-            s(asset.key),
-            s(self.segment_of(asset)),
-            int(asset.criticality),
-            s(asset.role),
-        ]
+        found = self._assets.get(asset)
+        if found is None:
+            s = self.s
+            found = [
+                s(asset.display),
+                s(asset.key),
+                s(self.segment_of(asset)),
+                int(asset.criticality),
+                s(asset.role),
+            ]
+            self._assets[asset] = found
+        return found
+
+    def _factor_list(self, factors: tuple[RiskFactor, ...]) -> list[Any]:
+        found = self._factors.get(factors)
+        if found is None:
+            s = self.s
+            found = self._factors[factors] = [
+                [s(f.name), s(f.value), s(points_text(f.points))] for f in factors
+            ]
+        return found
+
+    def _references(self, refs: tuple[Reference, ...]) -> list[Any]:
+        found = self._refs.get(refs)
+        if found is None:
+            s = self.s
+            found = self._refs[refs] = [[s(r.kind.value), s(r.id), s(r.url)] for r in refs]
+        return found
 
     def encode(self, row: ReportRow) -> list[Any]:
         s, finding = self.s, row.finding
@@ -192,8 +216,8 @@ class RowEncoder:
             s(finding.description, PROSE),
             s(finding.remediation, PROSE),
             [self._evidence(e) for e in finding.evidence],
-            [[s(f.name), s(f.value), s(points_text(f.points))] for f in row.factors],
-            [[s(r.kind.value), s(r.id), s(r.url)] for r in finding.references],
+            self._factor_list(row.factors),
+            self._references(finding.references),
             self._time(row.first_seen),
             self._time(row.last_seen),
             max(1, len(row.fingerprints)),
