@@ -18,7 +18,8 @@ _SYSLOG_3164 = re.compile(rb"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d
 _SYSLOG_ISO = re.compile(
     rb"^(?:<\d{1,3}>)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ \S"
 )
-_ACCESS = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "')
+_ACCESS = re.compile(rb'^(?:\S+ )?\S+ \S+ \S+ \[[^\]]+\] "')
+_CISCO = re.compile(rb"%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*?-[0-7]-[A-Z0-9_]+: ")
 
 
 def _binary(head: bytes) -> bool:
@@ -85,6 +86,8 @@ def sniff(head: bytes) -> str | None:
             return "syslog"
         if _ACCESS.match(line):
             return "access-log"
+        if _CISCO.search(line):
+            return "syslog"
         if line[:1] == b"{":
             return _json_format([line], head)
     return _csv_format(lines)

@@ -83,3 +83,48 @@ def test_small_gzip_and_evtx_files_stay_whole(regression, tmp_path) -> None:
     expected, _ = _direct([str(plain), str(packed), str(evtx)])
     assert [(e.source, e.record) for e in got] == [(e.source, e.record) for e in expected]
     assert stats.files == 3
+
+
+def test_split_zeek_tsv_carries_its_header_into_every_shard(fixtures, tmp_path) -> None:
+    text = (fixtures / "zeek" / "modbus.log").read_text().splitlines(keepends=True)
+    header, rows = text[:8], text[8:11]
+    path = tmp_path / "modbus.log"
+    path.write_text("".join(header) + "".join(rows) * 12_000 + "#close\t2026-11-02-04-00-00\n")
+    expected, _ = _direct([str(path)])
+    got, stats, shards = _by_shards([str(path)], parts=3)
+    assert len(shards) == 3 and shards[1].header == tuple(line.encode() for line in header)
+    assert len(got) == 36_000 and stats.skipped == 0
+    assert [(e.record, e.fields, e.kind) for e in got] == [(e.record, e.fields, e.kind) for e in expected]
+
+
+def test_split_syslog_keeps_line_numbers_and_years(fixtures, tmp_path) -> None:
+    lines = (fixtures / "linux" / "auth.log").read_bytes()
+    path = tmp_path / "auth.log"
+    path.write_bytes(lines * 6000)
+    expected, _ = _direct([str(path)])
+    got, _, shards = _by_shards([str(path)], parts=2)
+    assert len(shards) == 2 and shards[1].first_line > 1
+    assert [(e.record, e.timestamp, e.fields) for e in got] == [
+        (e.record, e.timestamp, e.fields) for e in expected
+    ]
+
+
+def test_stdin_is_read_once_in_the_planner_and_split(monkeypatch, tmp_path) -> None:
+    import io
+    import sys
+
+    path = tmp_path / "sysmon.jsonl"
+    _flat_jsonl(path, 20_000)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    got, stats, shards = _by_shards(["-"], parts=2)
+    assert len(shards) == 2 and all(s.data is not None for s in shards)
+    expected, _ = _direct([str(path)])
+    assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
+    assert {e.source for e in got} == {"-"} and stats.files == 1
+
+
+def test_auditd_and_csv_stay_whole(fixtures, tmp_path) -> None:
+    audit = tmp_path / "audit.log"
+    audit.write_bytes((fixtures / "linux" / "audit.log").read_bytes() * 8000)
+    shards = plan_shards([str(audit)], parts=4)
+    assert [(s.fmt, s.start, s.end) for s in shards] == [("auditd", 0, None)]

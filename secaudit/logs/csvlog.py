@@ -1,0 +1,69 @@
+"""CSV with a header row (comma, semicolon or tab; quoted values may span lines).
+
+Fields by header names, values as text (empty cells left out). A file whose header has ``EventID`` and
+``Channel`` (or a provider column) is Windows events: mapped like flat JSON (EventID as int, services and
+categories from the channel). Otherwise the kind is the one the caller names, or empty. ``record`` is the
+line the row starts on; ``timestamp`` comes from the first of the usual time columns that parses.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from secaudit.core.events import LogEvent
+from secaudit.logs.context import Context, Lines
+from secaudit.logs.jsonlogs import flat_event
+
+_DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(header: str) -> str:
+    best = max(_DELIMITERS, key=header.count)
+    return best if header.count(best) else ","
+
+
+def parse_csv(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
+    texts = ((number, ctx.text(number, raw)) for number, raw in lines)
+    first = next(texts, None)
+    if first is None:
+        return
+    header_line, header = first[0], first[1].lstrip("\ufeff").rstrip("\r\n")
+    delimiter = _delimiter(header)
+    names = [name.strip() for name in next(csv.reader([header], delimiter=delimiter))]
+    if len(names) < 2:
+        ctx.skip(header_line, "CSV header has fewer than two columns")
+        return
+    state = {"row": header_line + 1, "quotes": 0}
+
+    def feed() -> Iterator[str]:
+        # Remember the line each row starts on: a row ends with a line that closes every quote it opened.
+        at_start = True
+        for number, text in texts:
+            if at_start:
+                state["row"] = number
+            yield text
+            state["quotes"] += text.count('"')
+            at_start = state["quotes"] % 2 == 0
+            if at_start:
+                state["quotes"] = 0
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            ctx.skip(state["row"], f"broken CSV row: {e}")
+            continue
+        number = state["row"]
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(names):
+            ctx.skip(number, f"CSV row has {len(row)} values, the header {len(names)}")
+            continue
+        fields: dict[str, object] = {
+            name: value for name, value in zip(names, row, strict=True) if value != ""
+        }
+        yield flat_event(fields, ctx, number)
