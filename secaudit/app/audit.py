@@ -27,7 +27,7 @@ from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, 
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback, Report, no_progress
 from secaudit.history.store import HistoryStore
-from secaudit.risk.rank import RISK_MODEL_VERSION
+from secaudit.risk.model import RISK_MODEL_VERSION
 
 Clock = Callable[[], datetime]
 
@@ -184,7 +184,14 @@ def run_audit(
         fixed=diff.fixed,
         previous_run_id=previous.id if previous else "",
         generated_at=run.finished_at or started,
+        waived=[w for out in outputs for w in out.waived],
     )
     formats = options.formats or profile.report.formats
-    files = write_reports(report, run_dir, formats=formats, lang=options.lang or profile.report.language)
+    files = write_reports(
+        report,
+        run_dir,
+        formats=formats,
+        lang=options.lang or profile.report.language,
+        extra_languages=profile.report.languages,
+    )
     return AuditResult(run=run, report=report, run_dir=run_dir, files=files)

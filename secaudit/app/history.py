@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from secaudit.app.reporting import build_report, write_reports
+from secaudit.app.reporting import build_report, ensure_writable, write_file, write_reports, writer_for
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError, UsageError
 from secaudit.core.model import Run
@@ -80,13 +80,31 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
 
 
 def rebuild_report(
-    history: Path, run_id: str | None, *, output_dir: Path, formats: tuple[str, ...], lang: str | None
+    history: Path,
+    run_id: str | None,
+    *,
+    output_dir: Path,
+    formats: tuple[str, ...],
+    lang: str | None,
+    output: Path | None = None,
 ) -> dict[str, Path]:
+    """Write a recorded run's report again: into ``output_dir/<run id>/`` under the usual names,
+    or, with ``output``, one format to exactly that file."""
     report = load_run_report(history, run_id)
+    language = lang or report.profile.report.language
+    if output is not None:
+        if len(formats) != 1:
+            raise UsageError(
+                "--output writes one file: give exactly one --format",
+                hint="e.g. secaudit report --format sarif --output findings.sarif",
+            )
+        ensure_writable(output.parent)
+        return {formats[0]: write_file(report, output, writer_for(formats[0], language))}
     folder = output_dir / report.run.id
     return write_reports(
         report,
         folder,
         formats=formats or report.profile.report.formats,
-        lang=lang or report.profile.report.language,
+        lang=language,
+        extra_languages=() if lang else report.profile.report.languages,
     )

@@ -4,20 +4,62 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from secaudit.core.errors import OperationalError
-from secaudit.core.model import Finding, Run, Status
+from secaudit.app.stages import STAGES
+from secaudit.baseline.loader import load_baseline
+from secaudit.catalog.compliance import Framework, load_frameworks
+from secaudit.core.errors import ConfigError, OperationalError
+from secaudit.core.model import Finding, Run, RunStatus, Source, Status, WaivedFinding
 from secaudit.core.profile import Profile
-from secaudit.core.report import Report, ReportRow, Trend
+from secaudit.core.report import Report, Trend
+from secaudit.report.csv_writer import render_csv
 from secaudit.report.html import render_html
 from secaudit.report.json_writer import render_json
-from secaudit.risk.rank import rank
+from secaudit.report.junit import render_junit
+from secaudit.report.markdown import render_markdown
+from secaudit.report.sarif import render_sarif
+from secaudit.risk.aggregate import posture_score, ranked_rows
+from secaudit.risk.compliance import coverage
+from secaudit.risk.model import RiskContext, detections_by_asset
+from secaudit.scan.rules import load_rules
 
 Writer = Callable[[Report, TextIO], None]
+
+FILE_NAMES = {
+    "html": "report.html",
+    "json": "findings.json",
+    "sarif": "findings.sarif",
+    "junit": "junit.xml",
+    "csv": "findings.csv",
+    "md": "summary.md",
+}
+
+
+def ran_rule_ids(run: Run, profile: Profile, frameworks: Sequence[Framework]) -> set[str]:
+    """The check, rule and Sigma ids that ran to completion in ``run`` (for control coverage).
+
+    Baseline checks count when the baseline stage completed and the profile used their baseline;
+    exposure rules when the scan stage completed; mapped Sigma ids and tags when a detection
+    stage completed. Content that no longer loads counts as not run.
+    """
+    sources = {stage.name: stage.source for stage in STAGES}
+    done = {sources.get(s.name) for s in run.stages if s.status is RunStatus.COMPLETED}
+    ran: set[str] = set()
+    if Source.BASELINE in done:
+        for name in sorted({b for t in profile.baseline_targets for b in t.baselines}):
+            try:
+                ran |= {check.id for check in load_baseline(name).checks}
+            except ConfigError:
+                continue
+    if Source.SCAN in done:
+        ran |= {rule.id for rule in load_rules()[0]}
+    if Source.DETECTION in done:
+        ran |= {i for fw in frameworks for control in fw.controls for i in control.sigma}
+    return ran
 
 
 def build_report(
@@ -30,25 +72,30 @@ def build_report(
     fixed: Sequence[Finding],
     previous_run_id: str,
     generated_at: datetime,
+    waived: Sequence[WaivedFinding] = (),
+    frameworks: Sequence[Framework] | None = None,
+    ran: Collection[str] | None = None,
 ) -> Report:
-    """Rank the findings and attach each one's history (status, first and last seen)."""
-    rows = []
-    for position, finding in enumerate(rank(findings), start=1):
+    """Score, aggregate and rank the findings (risk model), attach each row's history, and add
+    the waived findings, control coverage and posture score."""
+    findings = list(findings)
+    ctx = RiskContext(profile=profile, attacked=detections_by_asset(findings))
+
+    def history(finding: Finding) -> tuple[Status, datetime, datetime]:
         fp = finding.fingerprint
         first, last = dates.get(fp, (run.started_at, run.started_at))
-        rows.append(
-            ReportRow(
-                rank=position,
-                finding=finding,
-                status=Status.NEW if fp in new else Status.PERSISTING,
-                first_seen=first,
-                last_seen=last,
-            )
-        )
+        return (Status.NEW if fp in new else Status.PERSISTING), first, last
+
+    rows = ranked_rows(findings, ctx, history)
+    if frameworks is None:
+        frameworks = load_frameworks()[0]
+    if ran is None:
+        ran = ran_rule_ids(run, profile, frameworks)
+    instances = [fp for row in rows for fp in row.fingerprints]
     trend = Trend(
         previous_run_id=previous_run_id,
-        new=sum(1 for r in rows if r.status is Status.NEW),
-        persisting=sum(1 for r in rows if r.status is Status.PERSISTING),
+        new=sum(1 for fp in instances if fp in new),
+        persisting=sum(1 for fp in instances if fp not in new),
         fixed=len(fixed),
     )
     return Report(
@@ -56,16 +103,36 @@ def build_report(
         profile=profile,
         rows=tuple(rows),
         fixed=tuple(fixed),
+        waived=tuple(waived),
         trend=trend,
+        compliance=coverage(frameworks, findings, ran),
+        posture_score=posture_score(rows),
         generated_at=generated_at,
     )
 
 
-def _writers(lang: str) -> dict[str, tuple[str, Writer]]:
+def _writers(lang: str) -> dict[str, Writer]:
     def html(report: Report, stream: TextIO) -> None:
         render_html(report, stream, lang=lang)
 
-    return {"html": ("report.html", html), "json": ("findings.json", render_json)}
+    return {
+        "html": html,
+        "json": render_json,
+        "sarif": render_sarif,
+        "junit": render_junit,
+        "csv": render_csv,
+        "md": render_markdown,
+    }
+
+
+def html_writer(lang: str) -> Writer:
+    """The HTML writer in ``lang``."""
+    return _writers(lang)["html"]
+
+
+def writer_for(fmt: str, lang: str) -> Writer:
+    """The writer of one format (``html`` in ``lang``)."""
+    return _writers(lang)[fmt]
 
 
 def ensure_writable(folder: Path) -> None:
@@ -82,26 +149,51 @@ def ensure_writable(folder: Path) -> None:
         ) from e
 
 
-def write_reports(report: Report, folder: Path, *, formats: Sequence[str], lang: str) -> dict[str, Path]:
-    """Write each format to a temporary file, then rename: a killed run never leaves half a report."""
+def write_file(report: Report, target: Path, writer: Writer) -> Path:
+    """Write one report file through a temporary file in the same folder, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            writer(report, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(tmp).replace(target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise OperationalError(
+            f"cannot write {target.name}: {e.strerror}",
+            location=str(target),
+            hint="check free space and permissions of the report folder",
+        ) from e
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_reports(
+    report: Report,
+    folder: Path,
+    *,
+    formats: Sequence[str],
+    lang: str,
+    extra_languages: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Write each format to a temporary file, then rename: a killed run never leaves half a report.
+
+    Files: report.html (in ``lang``), findings.json, findings.sarif, junit.xml, findings.csv,
+    summary.md; with ``html`` also report.<xx>.html for each of ``extra_languages`` other than
+    ``lang``. The result maps ``html``, ``html.<xx>``, ``json``... to the written paths.
+    """
     ensure_writable(folder)
     writers = _writers(lang)
     written: dict[str, Path] = {}
     for fmt in formats:
-        name, writer = writers[fmt]
-        target = folder / name
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-                writer(report, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            Path(tmp).replace(target)
-        except OSError as e:
-            Path(tmp).unlink(missing_ok=True)
-            raise OperationalError(f"cannot write {name}: {e.strerror}", location=str(target)) from e
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written[fmt] = target
+        written[fmt] = write_file(report, folder / FILE_NAMES[fmt], writers[fmt])
+        if fmt == "html":
+            for extra in dict.fromkeys(extra_languages):
+                if extra != lang:
+                    written[f"html.{extra}"] = write_file(
+                        report, folder / f"report.{extra}.html", html_writer(extra)
+                    )
     return written

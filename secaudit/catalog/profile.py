@@ -462,8 +462,31 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
     if "report" not in root:
         return ReportSettings()
     node = ctx.mapping(root, "report", "report")
-    check_keys(node, allowed=("language", "formats", "output_dir", "fail_on"), where="report")
+    check_keys(node, allowed=("language", "languages", "formats", "output_dir", "fail_on"), where="report")
     language = _enum_value(ctx, node, "language", list(LANGUAGES)) if "language" in node else "en"
+    languages: tuple[str, ...] = ()
+    if "languages" in node:
+        if "language" in node:
+            raise ctx.fail(
+                node,
+                "languages",
+                "give either 'language' or 'languages', not both",
+                "keep languages: [en, th]",
+            )
+        langs = ctx.texts(node, "languages", "languages")
+        lang_seq = node.get("languages")
+        for j, lang in enumerate(langs):
+            if lang not in LANGUAGES:
+                raise ctx.fail(
+                    lang_seq,
+                    j,
+                    f"unknown report language '{lang}'{suggest(lang, LANGUAGES)}",
+                    f"use some of: {', '.join(LANGUAGES)}",
+                )
+        if not langs:
+            raise ctx.fail(node, "languages", "'languages' is empty", "list at least one: languages: [en]")
+        languages = tuple(dict.fromkeys(langs))
+        language = languages[0]
     formats = ctx.texts(node, "formats", "formats") if "formats" in node else ReportSettings().formats
     fmt_seq = node.get("formats")
     for j, fmt in enumerate(formats):
@@ -479,6 +502,7 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
         fail_on = _enum_value(ctx, node, "fail_on", Severity.names())
     return ReportSettings(
         language=language,
+        languages=languages,
         formats=tuple(dict.fromkeys(formats)),
         output_dir=ctx.text(node, "output_dir", "report", required=False) or "reports",
         fail_on=fail_on,

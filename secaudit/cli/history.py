@@ -128,28 +128,58 @@ def show(state: CliState, run_id: str | None, history_path: Path | None) -> None
 
 @click.command()
 @click.argument("run_id", required=False)
+@click.option("--run", "run_option", metavar="ID", help="The run to report (default: the latest).")
 @history_option
-@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"))
-@click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS))
-@click.option("--lang", type=click.Choice(LANGUAGES))
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Write into OUTPUT_DIR/<run id>/ under the usual file names.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one format (give exactly one --format) to this file instead.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(REPORT_FORMATS),
+    help="Format to write (repeatable; default: the profile's report.formats).",
+)
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the HTML report.")
 @pass_state
 def report(
     state: CliState,
     run_id: str | None,
+    run_option: str | None,
     history_path: Path | None,
     output_dir: Path,
+    output: Path | None,
     formats: tuple[str, ...],
     lang: str | None,
 ) -> None:
-    """Write the report of RUN_ID (default: the latest run) again from history.
+    """Write the report of a recorded run (default: the latest) again from history.
 
+    \b
+    Formats: html, json, sarif (GitHub code scanning), junit, csv (working papers), md (CI summary).
     \b
     Examples:
       secaudit report --lang th
-      secaudit report 20261121T020000Z-1a2b --format json --output-dir /tmp/out
+      secaudit report --run 20261121T020000Z-1a2b --format json --output-dir /tmp/out
+      secaudit report --format sarif --output findings.sarif
     """
+    if run_id and run_option and run_id != run_option:
+        raise click.UsageError("give the run once: as an argument or with --run")
     files = rebuild_report(
-        resolve_history(history_path), run_id, output_dir=output_dir, formats=formats, lang=lang
+        resolve_history(history_path),
+        run_option or run_id,
+        output_dir=output_dir,
+        formats=formats,
+        lang=lang,
+        output=output,
     )
     for fmt, path in files.items():
-        state.out.print(f"{fmt} report: {path}", highlight=False)
+        state.out.print(f"{fmt} report: {escape(str(path))}", highlight=False)

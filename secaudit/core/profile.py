@@ -14,7 +14,7 @@ from secaudit.core.model import Criticality, SegmentKind
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-REPORT_FORMATS = ("html", "json")
+REPORT_FORMATS = ("html", "json", "sarif", "junit", "csv", "md")
 LANGUAGES = ("en", "th")
 SCAN_PROFILES = ("ot-safe", "standard", "deep")
 
@@ -89,8 +89,12 @@ class LogSource:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportSettings:
+    """``language`` is the main report's (report.html); ``languages`` every language an HTML
+    report is written in: the first is ``language``, each other one is report.<lang>.html."""
+
     language: str = "en"
     formats: tuple[str, ...] = ("html", "json")
+    languages: tuple[str, ...] = ()
     output_dir: str = "reports"
     fail_on: str = ""  # severity name; empty means never fail on findings
 

@@ -35,7 +35,8 @@ class ReportRow:
 
     Identical findings on several assets aggregate into one row: ``finding`` is the highest-risk
     instance, ``assets`` every asset it was found on (``finding.asset`` first) and ``fingerprints``
-    the instances' fingerprints in the same order.
+    the instances' fingerprints in the same order; ``instances`` the instance findings themselves, in
+    the same order (empty on rows built before aggregation: then ``finding`` is the only instance).
     """
 
     rank: int
@@ -50,6 +51,12 @@ class ReportRow:
     impact: int = 1  # 1..5
     assets: tuple[Asset, ...] = ()
     fingerprints: tuple[str, ...] = ()
+    instances: tuple[Finding, ...] = ()
+
+    @property
+    def all_instances(self) -> tuple[Finding, ...]:
+        """Every instance of the row, ``finding`` first; never empty."""
+        return self.instances or (self.finding,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

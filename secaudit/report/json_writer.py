@@ -1,20 +1,30 @@
-"""The machine-readable report: ``findings.json``, schema ``secaudit.findings/1``.
+"""The machine-readable report: ``findings.json``, schema ``secaudit.findings/2``.
 
-Shape (the JSON Schema in ``schema/findings-1.schema.json`` is the normative description)::
+Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative description)::
 
     {
-      "schema": "secaudit.findings/1",
+      "schema": "secaudit.findings/2",
       "generated_at": ISO 8601,
       "run": {id, status, profile, started_at, finished_at, tool_version, risk_model,
               stages: [{name, status, findings, items, skipped, errors: [str], seconds}]},
       "organisation": str,
       "authorization": {reference, approver, valid_from, valid_until},
       "trend": {previous_run_id: str | null, new, persisting, fixed},
-      "summary": {total, fixed, partial, by_severity: {critical..info}, by_source: {...}},
-      "findings": [{rank, status, first_seen, last_seen, fingerprint, rule_id, source,
-                    severity, title, ..., asset: {...}, evidence: [...], references: [...]}],
+      "summary": {total, instances, fixed, waived, partial, by_severity: {critical..info},
+                  by_source: {...}, by_decision: {act, attend, track*, track}},
+      "posture_score": 0..100 (higher is better),
+      "findings": [{rank, status, first_seen, last_seen, score, decision, likelihood, impact,
+                    factors: [{name, value, points}], assets: [{...}], fingerprints: [str],
+                    fingerprint, rule_id, source, severity, title, ..., asset: {...},
+                    evidence: [...], references: [...]}],
+      "waived": [{kind, justification, approved_by, expires, source, finding: {...}}],
+      "compliance": [{framework, control, name, checked, failing}],
       "fixed": [{fingerprint, rule_id, ..., the finding as it was last seen}]
     }
+
+Version 2 adds the risk (score, decision, factors, heat-map axes), aggregation (one entry per
+group of identical findings: ``assets`` and ``fingerprints`` list every instance, the entry's own
+``asset`` and ``fingerprint`` are the highest-risk instance's), waived findings and compliance.
 
 ``findings`` are in rank order (``rank`` starts at 1). Each finding entry is
 :func:`secaudit.core.serialize.finding_to_dict` plus the row's history fields, so
@@ -30,13 +40,17 @@ from datetime import datetime
 from importlib import resources
 from typing import Any, TextIO
 
-from secaudit.core.report import Report, ReportRow
-from secaudit.core.serialize import finding_to_dict, stage_to_dict
+import orjson
+
+from secaudit.core.model import WaivedFinding
+from secaudit.core.report import Decision, Report, ReportRow
+from secaudit.core.serialize import asset_to_dict, finding_to_dict, stage_to_dict
 from secaudit.report.summary import fixed_in_order, summarize
 from secaudit.report.text import encodable_data
 
-SCHEMA_ID = "secaudit.findings/1"
-SCHEMA_RESOURCE = "schema/findings-1.schema.json"
+SCHEMA_ID = "secaudit.findings/2"
+SCHEMA_RESOURCE = "schema/findings-2.schema.json"
+_ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
 def _time(value: datetime | None) -> str | None:
@@ -50,15 +64,36 @@ def _row(row: ReportRow) -> dict[str, Any]:
         status=row.status.value,
         first_seen=_time(row.first_seen),
         last_seen=_time(row.last_seen),
+        score=round(row.score, 1),
+        decision=row.decision.value,
+        likelihood=row.likelihood,
+        impact=row.impact,
+        factors=[{"name": f.name, "value": f.value, "points": round(f.points, 1)} for f in row.factors],
+        assets=[asset_to_dict(asset) for asset in (row.assets or (row.finding.asset,))],
+        fingerprints=list(row.fingerprints or (row.finding.fingerprint,)),
     )
     return entry
 
 
+def _waived(waived: WaivedFinding) -> dict[str, Any]:
+    return {
+        "kind": waived.kind.value,
+        "justification": waived.justification,
+        "approved_by": waived.approved_by,
+        "expires": _time(waived.expires),
+        "source": waived.source,
+        "finding": finding_to_dict(waived.finding),
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as JSON-shaped data in schema ``secaudit.findings/1``."""
+    """The report as JSON-shaped data in schema ``secaudit.findings/2``."""
     run = report.run
     auth = report.profile.authorization
     summary = summarize(report)
+    decisions = dict.fromkeys(Decision, 0)
+    for row in report.rows:
+        decisions[row.decision] += 1
     return {
         "schema": SCHEMA_ID,
         "generated_at": _time(report.generated_at),
@@ -87,24 +122,44 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "summary": {
             "total": summary.total,
+            "instances": sum(len(row.fingerprints) or 1 for row in report.rows),
             "fixed": summary.fixed,
+            "waived": len(report.waived),
             "partial": summary.partial,
             "by_severity": {severity.label: count for severity, count in summary.by_severity},
             "by_source": {source.value: count for source, count in summary.by_source},
+            "by_decision": {decision.value: count for decision, count in decisions.items()},
         },
+        "posture_score": round(report.posture_score, 1),
         "findings": [_row(row) for row in sorted(report.rows, key=lambda r: r.rank)],
+        "waived": [_waived(w) for w in report.waived],
+        "compliance": [
+            {
+                "framework": c.framework,
+                "control": c.control,
+                "name": c.name,
+                "checked": c.checked,
+                "failing": c.failing,
+            }
+            for c in report.compliance
+        ],
         "fixed": [finding_to_dict(finding) for finding in fixed_in_order(report)],
     }
 
 
 def render_json(report: Report, stream: TextIO) -> None:
-    """Write ``report`` as ``secaudit.findings/1`` JSON (UTF-8 text, sorted keys, newline at end)."""
-    json.dump(encodable_data(report_to_dict(report)), stream, ensure_ascii=False, indent=2, sort_keys=True)
+    """Write ``report`` as ``secaudit.findings/2`` JSON (UTF-8 text, sorted keys, newline at end)."""
+    data = report_to_dict(report)
+    try:
+        text = orjson.dumps(data, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # lone surrogates (bytes that were not UTF-8): show them, then encode
+        text = orjson.dumps(encodable_data(data), option=_ORJSON_OPTIONS)
+    stream.write(text.decode("utf-8"))
     stream.write("\n")
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of ``secaudit.findings/1``, as shipped in the package."""
+    """The JSON Schema (draft 2020-12) of ``secaudit.findings/2``, as shipped in the package."""
     text = resources.files("secaudit.report").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

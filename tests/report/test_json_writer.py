@@ -3,16 +3,19 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import jsonschema
+import orjson
 import pytest
 
-from secaudit.core.model import Evidence, RunStatus, StageResult
-from secaudit.core.report import Report
+from secaudit.core.model import Evidence, RunStatus, StageResult, WaivedFinding, WaiverKind
+from secaudit.core.report import ControlCoverage, Report
 from secaudit.core.serialize import finding_from_dict
 from secaudit.report.json_writer import SCHEMA_ID, json_schema, render_json
+from tests.risk.builders import scored_report
 
-from .conftest import FIXED_FINDING, findings_from_every_source, make_report
+from .conftest import FIXED_FINDING, TRAFFIC, findings_from_every_source, make_report
 
 
 def _render(report: Report) -> str:
@@ -34,12 +37,13 @@ def test_output_validates_against_the_shipped_schema(
     data = json.loads(_render(full_report))
     validator.validate(data)
     assert data["schema"] == SCHEMA_ID
-    assert data["run"]["risk_model"] == "rank-1"
+    assert data["run"]["risk_model"] == full_report.run.risk_model
     assert data["authorization"]["reference"] == "PKT-SC-2026-014"
     assert data["trend"] == {"previous_run_id": "20260201T020000-pkt", "new": 4, "persisting": 1, "fixed": 1}
     assert data["summary"]["by_source"] == {"scan": 2, "passive": 1, "baseline": 1, "detection": 1}
     assert data["summary"]["by_severity"] == {"critical": 1, "high": 2, "medium": 1, "low": 1, "info": 0}
     assert data["summary"]["partial"] is False
+    assert data["waived"] == [] and data["compliance"] == []
 
 
 def test_findings_in_rank_order_round_trip(full_report: Report) -> None:
@@ -104,3 +108,53 @@ def test_schema_rejects_a_wrong_document(
     data["findings"][0]["severity"] = "severe"
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(data)
+
+
+def test_version_2_carries_risk_aggregation_waivers_and_compliance(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    telnet = findings_from_every_source()[0]
+    other = replace(telnet, asset=replace(TRAFFIC, key="tc-kata-02", address="127.20.0.12"))
+    waived = WaivedFinding(
+        finding=findings_from_every_source()[2],
+        kind=WaiverKind.ACCEPTED,
+        justification="vendor tool needs it until March",
+        approved_by="CISO",
+        expires=datetime(2026, 3, 31, tzinfo=UTC),
+        source="waivers.yaml:3",
+    )
+    coverage = ControlCoverage(
+        framework="cis-controls-v8", control="4.6", name="Manage", checked=3, failing=1
+    )
+    report = scored_report([telnet, other], waived=[waived], compliance=[coverage])
+    data = json.loads(_render(report))
+    validator.validate(data)
+    assert data["schema"] == "secaudit.findings/2"
+    assert data["run"]["risk_model"] == "risk-2"
+    (entry,) = data["findings"]
+    assert [a["key"] for a in entry["assets"]] == ["tc-kata-02", "tc-patong-01"]
+    assert entry["fingerprints"] == [other.fingerprint, telnet.fingerprint]
+    assert entry["fingerprint"] == other.fingerprint
+    assert (entry["score"], entry["decision"], entry["likelihood"], entry["impact"]) == (56.0, "attend", 2, 5)
+    assert {"name": "criticality", "value": "public-safety-critical", "points": 20.0} in entry["factors"]
+    assert data["summary"]["instances"] == 2 and data["summary"]["waived"] == 1
+    assert data["summary"]["by_decision"] == {"act": 0, "attend": 1, "track*": 0, "track": 0}
+    assert data["posture_score"] == report.posture_score
+    assert data["waived"][0]["kind"] == "accepted"
+    assert data["waived"][0]["expires"] == "2026-03-31T00:00:00+00:00"
+    assert finding_from_dict(data["waived"][0]["finding"]) == waived.finding
+    assert data["compliance"] == [
+        {"framework": "cis-controls-v8", "control": "4.6", "name": "Manage", "checked": 3, "failing": 1}
+    ]
+
+
+def test_hundred_thousand_findings_give_valid_json() -> None:
+    template = findings_from_every_source()[1]
+    findings = [
+        replace(template, rule_id=f"R-{i % 50}", evidence_key=f"k{i}", title=f"t{i}") for i in range(100_000)
+    ]
+    report = scored_report(findings)
+    data = orjson.loads(_render(report))
+    assert len(data["findings"]) == 100_000
+    assert data["summary"]["instances"] == 100_000
+    assert [e["rank"] for e in data["findings"][:3]] == [1, 2, 3]
