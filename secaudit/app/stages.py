@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from secaudit.app.baseline import run_baseline_stage
+from secaudit.app.detect import run_detect_stage
 from secaudit.app.scan import run_scan_stage
 from secaudit.core.model import Source, StageOutput
 from secaudit.core.profile import Profile
@@ -59,6 +60,14 @@ def _has_baseline_targets(profile: Profile) -> bool:
     return bool(profile.baseline_targets)
 
 
+def _detect(ctx: StageContext) -> StageOutput:
+    return run_detect_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+
+
+def _has_log_sources(profile: Profile) -> bool:
+    return bool(profile.log_sources)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="scan",
@@ -73,5 +82,12 @@ STAGES: tuple[Stage, ...] = (
         run=_baseline,
         description="configuration baselines against the profile's baseline targets",
         applies=_has_baseline_targets,
+    ),
+    Stage(
+        name="detect",
+        source=Source.DETECTION,
+        run=_detect,
+        description="Sigma rules and correlations over the profile's log sources",
+        applies=_has_log_sources,
     ),
 )

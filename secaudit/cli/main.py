@@ -13,6 +13,7 @@ from secaudit.cli.audit import audit
 from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.history import history, report
+from secaudit.cli.logs import logs
 from secaudit.cli.profile import profile
 from secaudit.cli.scan import scan, scope
 from secaudit.cli.schedule import schedule
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, baseline, history, profile, report, scan, schedule, scope):
+for command in (audit, baseline, history, logs, profile, report, scan, schedule, scope):
     cli.add_command(command)
 
 

@@ -1,0 +1,256 @@
+"""The audit's detect stage: hunt in the profile's log sources and turn hits into findings.
+
+Every hit of a rule on an asset is the same finding (fingerprint: rule id + asset), so a brute force
+of 5,000 failed logins is one finding with its count and first events as evidence, and history can
+tell when it stops. The full hit list is kept in the run folder as ``hits.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from secaudit.app.hunt import Hit, HuntOptions, describe, hunt
+from secaudit.core.errors import SecauditError
+from secaudit.core.events import LogEvent
+from secaudit.core.model import (
+    Asset,
+    Evidence,
+    Finding,
+    Reference,
+    RefKind,
+    RunStatus,
+    Severity,
+    Source,
+    StageOutput,
+    StageResult,
+)
+from secaudit.core.profile import LogSource, Profile
+from secaudit.core.report import ProgressCallback, ProgressEvent
+from secaudit.detect.model import RuleHit, RuleInfo
+from secaudit.report.hits import JsonlHitWriter
+
+STAGE = "detect"
+HITS_FILE = "hits.jsonl"
+EVIDENCE_EVENTS = 5  # events quoted per finding; the count covers all of them
+_HOST_FIELDS = ("Computer", "hostname", "host", "Hostname", "dvc")
+
+_LEVEL_SEVERITY = {
+    "informational": Severity.INFO,
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+}
+
+
+def level_severity(level: str) -> Severity:
+    return _LEVEL_SEVERITY.get(level, Severity.MEDIUM)
+
+
+def rule_references(rule: RuleInfo) -> tuple[Reference, ...]:
+    """ATT&CK techniques and CVEs from a rule's tags, then its reference links."""
+    refs: list[Reference] = []
+    for tag in rule.tags:
+        lower = tag.lower()
+        if lower.startswith("attack.t") and lower[8:9].isdigit():
+            tid = tag[7:].upper()
+            refs.append(
+                Reference(
+                    kind=RefKind.ATTACK,
+                    id=tid,
+                    url=f"https://attack.mitre.org/techniques/{tid.replace('.', '/')}/",
+                )
+            )
+        elif lower.startswith("cve."):
+            refs.append(Reference(kind=RefKind.CVE, id=tag[4:].upper()))
+    refs.extend(Reference(kind=RefKind.URL, id=url, url=url) for url in rule.references[:5])
+    return tuple(refs)
+
+
+def _host_of(event: LogEvent) -> str:
+    for name in _HOST_FIELDS:
+        value = event.fields.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _inventory_asset(profile: Profile, name: str) -> Asset | None:
+    lowered = name.lower()
+    for inv in profile.assets:
+        names = {inv.name.lower(), inv.hostname.lower(), inv.address}
+        short = inv.hostname.lower().split(".")[0] if inv.hostname else ""
+        if lowered in names or (short and lowered.split(".")[0] == short):
+            segment = inv.segment or (seg.name if (seg := profile.segment_of(inv.address)) else "")
+            return Asset(
+                key=inv.name,
+                address=inv.address,
+                hostname=inv.hostname or inv.name,
+                role=inv.role,
+                segment=segment,
+                criticality=inv.criticality,
+                tags=inv.tags,
+            )
+    return None
+
+
+def hit_asset(profile: Profile, source: LogSource, event: LogEvent | None) -> Asset:
+    """The asset a hit is about: the log source's inventory asset, else the event's host, else the source."""
+    if source.asset and (asset := _inventory_asset(profile, source.asset)) is not None:
+        return asset
+    host = _host_of(event) if event is not None else ""
+    if host and (asset := _inventory_asset(profile, host)) is not None:
+        return asset
+    return Asset(key=source.asset or host or f"logs:{source.name}", hostname=source.asset or host)
+
+
+@dataclass(slots=True)
+class _Group:
+    rule: RuleInfo
+    asset: Asset
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (location, summary, excerpt)
+
+
+def _event_excerpt(event: LogEvent) -> str:
+    text = json.dumps(event.fields, ensure_ascii=False, default=str, sort_keys=True)
+    return text if len(text) <= 2000 else text[:2000] + f"... ({len(text)} characters)"
+
+
+def _add(group: _Group, hit: Hit) -> None:
+    group.count += 1
+    if isinstance(hit, RuleHit):
+        when, loc = hit.event.timestamp, f"{hit.event.source}:{hit.event.record}"
+        summary, excerpt = describe(hit.matched_fields), _event_excerpt(hit.event)
+    else:
+        when = hit.first
+        first = hit.events[0] if hit.events else None
+        loc = f"{first.source}:{first.record}" if first else ""
+        group_text = describe(dict(hit.group))
+        summary = f"{hit.rule.correlation} {group_text} reached {hit.value:g} over {len(hit.events)} events"
+        excerpt = "\n".join(
+            f"{e.source}:{e.record} {e.timestamp.isoformat() if e.timestamp else ''}" for e in hit.events[:20]
+        )
+    if when is not None:
+        group.first = when if group.first is None or when < group.first else group.first
+        group.last = when if group.last is None or when > group.last else group.last
+    if len(group.events) < EVIDENCE_EVENTS:
+        group.events.append((loc, summary, excerpt))
+
+
+def _remediation(rule: RuleInfo) -> str:
+    text = "Investigate the matched events; if they are expected, tune or waive the rule with a reason."
+    if rule.falsepositives:
+        text += f" Known false positives: {'; '.join(rule.falsepositives)}."
+    return text
+
+
+def group_finding(group: _Group) -> Finding:
+    rule = group.rule
+    span = ""
+    if group.first and group.last:
+        span = f" between {group.first.isoformat()} and {group.last.isoformat()}"
+    evidence = tuple(
+        Evidence(
+            kind="log-event",
+            summary=summary,
+            location=loc,
+            excerpt=excerpt,
+            attributes=(("rule_author", rule.author), ("matches", str(group.count))),
+        )
+        for loc, summary, excerpt in group.events
+    )
+    description = rule.description or rule.title
+    return Finding(
+        rule_id=f"sigma:{rule.id}",
+        source=Source.DETECTION,
+        severity=level_severity(rule.level),
+        title=rule.title,
+        asset=group.asset,
+        description=f"{description}\n\nMatched {group.count} time(s){span}. "
+        f"Rule by {rule.author or 'unknown'} ({rule.location}).",
+        remediation=_remediation(rule),
+        evidence_key="",
+        evidence=evidence,
+        references=rule_references(rule),
+        observed_at=group.last,
+        producer="sigma",
+    )
+
+
+def run_detect_stage(
+    profile: Profile,
+    *,
+    run_dir: Path,
+    now: datetime,
+    progress: ProgressCallback,
+    rules: Sequence[Path] = (),
+) -> StageOutput:
+    """Hunt in every log source of the profile with the given rules (default: our own)."""
+    started = time.perf_counter()
+    groups: dict[tuple[str, str], _Group] = {}
+    errors: list[str] = []
+    events = skipped = 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hits_path = run_dir / HITS_FILE
+    with hits_path.open("w", encoding="utf-8") as stream:
+        writer = JsonlHitWriter(stream)
+        for number, source in enumerate(profile.log_sources, start=1):
+            progress(
+                ProgressEvent(
+                    task="detect", done=number - 1, total=len(profile.log_sources), message=source.name
+                )
+            )
+
+            def on_hit(hit: Hit, source: LogSource = source) -> None:
+                writer.write(hit)
+                event = hit.event if isinstance(hit, RuleHit) else (hit.events[0] if hit.events else None)
+                asset = hit_asset(profile, source, event)
+                key = (hit.rule.id, asset.key)
+                if key not in groups:
+                    groups[key] = _Group(rule=hit.rule, asset=asset)
+                _add(groups[key], hit)
+
+            options = HuntOptions(
+                inputs=source.paths,
+                rules=tuple(rules),
+                input_format=None if source.format == "auto" else source.format,
+            )
+            try:
+                summary = hunt(options, on_hit=on_hit)
+            except SecauditError as e:
+                errors.append(f"log source {source.name}: {e}")
+                continue
+            events += summary.read.events
+            skipped += summary.read.skipped
+            if summary.nothing_read:
+                errors.append(
+                    f"log source {source.name}: no event could be read from {', '.join(source.paths)}"
+                )
+            errors.extend(f"{source.name}: {loc}: {why}" for loc, why in summary.read.errors[:3])
+        writer.close()
+    findings = tuple(group_finding(g) for g in groups.values())
+    hard_failures = sum(1 for e in errors if "no event could be read" in e or e.startswith("log source "))
+    status = (
+        RunStatus.COMPLETED if not hard_failures else RunStatus.FAILED if not events else RunStatus.INCOMPLETE
+    )
+    return StageOutput(
+        findings=findings,
+        result=StageResult(
+            name=STAGE,
+            status=status,
+            findings=len(findings),
+            items=events,
+            skipped=skipped,
+            errors=tuple(errors),
+            seconds=time.perf_counter() - started,
+        ),
+        artifacts=(HITS_FILE,),
+    )

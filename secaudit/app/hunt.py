@@ -1,0 +1,261 @@
+"""Log hunting: read logs, match Sigma rules, correlate, hand every hit to a sink.
+
+The one path every hunt takes, from ``secaudit logs hunt``, the audit's detect stage, the
+conformance tests and the benchmark. Inputs are cut into shards that two (or ``workers``) forked
+processes read and match in parallel; results come back in shard order, so the output is the same
+as a single-process run, byte for byte.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from secaudit.catalog.yamlload import YDict, YList, load_yaml, located
+from secaudit.core.errors import ConfigError
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
+from secaudit.detect.correlate import Correlator
+from secaudit.detect.engine import Engine
+from secaudit.detect.loader import RuleSet, load_rules
+from secaudit.detect.model import CorrelationHit, RuleHit, RuleInfo, RuleProblem
+from secaudit.logs import ReadStats, Shard, plan_shards, read_shard
+
+Hit = RuleHit | CorrelationHit
+HitSink = Callable[[Hit], None]
+
+SHARDS_PER_WORKER = 8  # small shards keep both workers busy to the end and results flowing in order
+
+
+def default_rules_dir() -> Path:
+    """Our own Sigma rules: ``rules/sigma`` in a checkout, ``secaudit/_content/rules/sigma`` installed."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "rules" / "sigma"
+    return checkout if checkout.is_dir() else here.parents[1] / "_content" / "rules" / "sigma"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HuntOptions:
+    """What to hunt in and with what. ``workers`` 0 means one per CPU."""
+
+    inputs: tuple[str, ...]
+    rules: tuple[Path, ...] = ()
+    input_format: str | None = None
+    kind: LogKind | None = None
+    min_level: str | None = None
+    placeholders: Mapping[str, Sequence[str]] | None = None
+    workers: int = 0
+    cache_dir: Path | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class HuntSummary:
+    """How a hunt went: rules, inputs, hits. Mutable while the hunt runs; read it afterwards."""
+
+    rules: int = 0
+    correlations: int = 0
+    rule_files: int = 0
+    problems: tuple[RuleProblem, ...] = ()
+    read: ReadStats = field(default_factory=ReadStats)
+    hits: int = 0
+    correlation_hits: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_level: Counter[str] = field(default_factory=Counter)
+    rule_info: dict[str, RuleInfo] = field(default_factory=dict)
+    workers: int = 1
+    load_seconds: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def nothing_read(self) -> bool:
+        """True when no event could be read and something was wrong with the inputs (exit 3)."""
+        bad = self.read.skipped or self.read.unreadable_files
+        return self.read.events == 0 and bool(bad or self.read.files == 0)
+
+
+def load_hunt_rules(options: HuntOptions) -> RuleSet:
+    """Load the rules a hunt uses; refuse a hunt that would have none (a usage error, exit 2)."""
+    paths = options.rules or (default_rules_dir(),)
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(
+                f"rules path does not exist: {path}",
+                location=str(path),
+                hint="pass --rules with a Sigma rule file or a folder of rules",
+            )
+    ruleset = load_rules(
+        list(paths),
+        cache_dir=options.cache_dir,
+        placeholders=options.placeholders,
+        min_level=options.min_level,
+    )
+    if not ruleset.rules and not ruleset.correlations:
+        first = ruleset.problems[0] if ruleset.problems else None
+        where = f"; first problem: {first.location}: {first.reason}" if first else ""
+        raise ConfigError(
+            f"no usable Sigma rule in {', '.join(str(p) for p in paths)}{where}",
+            hint="check the rules with `secaudit rules check PATH`, or lower --min-level",
+        )
+    return ruleset
+
+
+def load_placeholders(path: Path) -> dict[str, tuple[str, ...]]:
+    """Values for Sigma ``|expand`` placeholders: a YAML mapping of name to a list of values.
+
+    Names may be written with or without the surrounding ``%`` (``Admins_Workstations`` or
+    ``%Admins_Workstations%``).
+    """
+    data = load_yaml(path)
+    if not isinstance(data, YDict):
+        raise ConfigError(
+            "placeholders must be a mapping of name to a list of values",
+            location=located(path, data),
+            hint="write e.g.  engineering_workstations: [10.20.2.5, 10.20.2.6]",
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    for name, values in data.items():
+        items = values if isinstance(values, YList) else [values]
+        if not items or any(isinstance(v, (dict, list)) or v is None for v in items):
+            raise ConfigError(
+                f"placeholder '{name}' needs one value or a list of plain values",
+                location=located(path, data, name),
+                hint="write the values as a YAML list of strings",
+            )
+        out[str(name).strip("%")] = tuple(str(v) for v in items)
+    return out
+
+
+# -- worker side ---------------------------------------------------------------------------------
+# Set in the parent before forking; the forked workers inherit the compiled engine copy-on-write.
+_ENGINE: Engine | None = None
+_RULE_INDEX: dict[int, int] = {}
+_KIND: LogKind | None = None
+
+Compact = tuple[int, LogEvent, dict[str, object]]
+
+
+def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats]:
+    assert _ENGINE is not None
+    stats = ReadStats()
+    index = _RULE_INDEX
+    out = [
+        (index[id(hit.rule)], hit.event, hit.matched_fields)
+        for hit in _ENGINE.match(read_shard(shard, kind=_KIND, stats=stats))
+    ]
+    return out, stats
+
+
+def _run_shards(
+    shards: Sequence[Shard], workers: int, rules: Sequence[RuleInfo]
+) -> Iterable[tuple[list[RuleHit], ReadStats]]:
+    def expand(result: tuple[list[Compact], ReadStats]) -> tuple[list[RuleHit], ReadStats]:
+        compact, stats = result
+        return [RuleHit(rules[i], event, fields) for i, event, fields in compact], stats
+
+    if workers <= 1 or len(shards) <= 1:
+        for shard in shards:
+            yield expand(_match_shard(shard))
+        return
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(processes=workers)
+    try:
+        for result in pool.imap(_match_shard, shards, chunksize=1):
+            yield expand(result)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = no_progress) -> HuntSummary:
+    """Run a hunt to the end, calling ``on_hit`` for every hit in input order, correlations last.
+
+    Rule problems and unreadable records are counted in the summary, never raised; a missing rules
+    path or a rule set with no usable rule raises ConfigError.
+    """
+    global _ENGINE, _KIND
+    started = time.perf_counter()
+    ruleset = load_hunt_rules(options)
+    loaded = time.perf_counter()
+    summary = HuntSummary(
+        rules=len(ruleset.rules),
+        correlations=len(ruleset.correlations),
+        rule_files=ruleset.files,
+        problems=tuple(ruleset.problems),
+        load_seconds=loaded - started,
+    )
+    for info in ruleset.rules:
+        summary.rule_info[info.id] = info
+    engine = Engine(ruleset)
+    correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
+    workers = options.workers or min(2, os.cpu_count() or 1)
+    shards = plan_shards(
+        list(options.inputs), parts=max(1, workers * SHARDS_PER_WORKER), input_format=options.input_format
+    )
+    summary.workers = workers if len(shards) > 1 else 1
+    _ENGINE, _KIND = engine, options.kind
+    _RULE_INDEX.clear()
+    _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
+    try:
+        for done, (hits, stats) in enumerate(_run_shards(shards, workers, ruleset.rules), start=1):
+            summary.read.merge(stats)
+            for hit in hits:
+                if correlator is not None:
+                    correlator.feed(hit)
+                if hit.rule.emit:
+                    _count(summary, hit.rule)
+                    summary.hits += 1
+                    on_hit(hit)
+            progress(
+                ProgressEvent(
+                    task="hunt", done=done, total=len(shards), message=f"{summary.read.events} events"
+                )
+            )
+        if correlator is not None:
+            for chit in correlator.finish():
+                summary.rule_info.setdefault(chit.rule.id, chit.rule)
+                _count(summary, chit.rule)
+                summary.correlation_hits += 1
+                on_hit(chit)
+    finally:
+        _ENGINE, _KIND = None, None
+        _RULE_INDEX.clear()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _count(summary: HuntSummary, rule: RuleInfo) -> None:
+    summary.by_rule[rule.id] += 1
+    summary.by_level[rule.level or "unknown"] += 1
+
+
+def collect(options: HuntOptions) -> tuple[list[Hit], HuntSummary]:
+    """Run a hunt and keep every hit in memory (tests, small inputs)."""
+    hits: list[Hit] = []
+    summary = hunt(options, on_hit=hits.append)
+    return hits, summary
+
+
+def hit_key(hit: Hit) -> tuple[str, str, int]:
+    """(rule id, source, record) of a rule hit; a correlation hit gives its first event's."""
+    if isinstance(hit, RuleHit):
+        return hit.rule.id, hit.event.source, hit.event.record
+    first = hit.events[0] if hit.events else None
+    return hit.rule.id, first.source if first else "", first.record if first else 0
+
+
+def describe(values: Mapping[str, Any]) -> str:
+    """A short ``key=value`` text of matched fields for tables and finding summaries."""
+    parts = []
+    for key, value in values.items():
+        text = str(value)
+        parts.append(f"{key}={text if len(text) <= 120 else text[:117] + '...'}")
+    return ", ".join(parts)

@@ -1,0 +1,317 @@
+"""``secaudit logs``: hunt in logs with Sigma rules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Protocol, TextIO
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from secaudit.app.hunt import Hit, HuntOptions, HuntSummary, describe, hunt, load_placeholders
+from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.core.errors import ExitCode, OperationalError, UsageError
+from secaudit.core.events import LogKind
+from secaudit.detect.model import LEVELS, RuleHit
+from secaudit.logs import FORMATS
+from secaudit.report.hits import CsvHitWriter, JsonlHitWriter, TimelineWriter
+
+_LEVEL_STYLE = {**SEVERITY_STYLE, "informational": "dim"}
+
+
+class _Writer(Protocol):
+    def write(self, hit: Hit) -> None: ...
+    def close(self) -> None: ...
+
+
+@click.group()
+def logs() -> None:
+    """Hunt in Windows, Linux, network-device, web and Zeek logs with Sigma rules."""
+
+
+def parse_logsource(text: str) -> LogKind:
+    """``product=windows,category=process_creation,service=sysmon`` → LogKind (usage error if malformed)."""
+    product, categories, services = "", set(), set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key, value = key.strip().lower(), value.strip().lower()
+        if not sep or not value or key not in ("product", "category", "service"):
+            raise UsageError(
+                f"bad --logsource part {part!r}",
+                hint="write product=NAME,category=NAME,service=NAME (any of the three)",
+            )
+        if key == "product":
+            product = value
+        elif key == "category":
+            categories.add(value)
+        else:
+            services.add(value)
+    return LogKind(product=product, categories=frozenset(categories), services=frozenset(services))
+
+
+class _TableWriter:
+    """Hits as a rich table on the terminal (capped; the summary still counts everything)."""
+
+    LIMIT = 500
+
+    def __init__(self, state: CliState) -> None:
+        self._state = state
+        self._table = Table(title="Sigma hits", show_lines=False)
+        for name in ("time", "level", "rule", "source:record", "matched"):
+            self._table.add_column(name, overflow="fold")
+        self.rows = 0
+
+    def write(self, hit: Hit) -> None:
+        self.rows += 1
+        if self.rows > self.LIMIT:
+            return
+        if isinstance(hit, RuleHit):
+            when, where, matched = (
+                hit.event.timestamp,
+                f"{hit.event.source}:{hit.event.record}",
+                hit.matched_fields,
+            )
+        else:
+            first = hit.events[0] if hit.events else None
+            when = hit.first
+            where = f"{first.source}:{first.record}" if first else ""
+            matched = {**dict(hit.group), hit.rule.correlation: hit.value}
+        level = hit.rule.level or "-"
+        self._table.add_row(
+            when.strftime("%Y-%m-%d %H:%M:%S") if when else "-",
+            f"[{_LEVEL_STYLE.get(level, '')}]{level}[/]" if level in _LEVEL_STYLE else level,
+            escape(hit.rule.title),
+            escape(where),
+            escape(describe(matched)),
+        )
+
+    def close(self) -> None:
+        if self.rows:
+            self._state.out.print(self._table)
+        if self.rows > self.LIMIT:
+            self._state.out.print(f"... {self.rows - self.LIMIT} more hits: use --output FILE --format jsonl")
+
+
+@contextmanager
+def _open_output(path: Path | None) -> Iterator[TextIO]:
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        return
+    try:
+        stream = path.open("w", encoding="utf-8", newline="")
+    except OSError as e:
+        raise OperationalError(f"cannot write {path}: {e.strerror}", location=str(path)) from e
+    with stream:
+        yield stream
+
+
+@logs.command("hunt")
+@click.argument("inputs", nargs=-1, required=True, metavar="LOG...")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A Sigma rule file or folder (repeatable). Default: secaudit's own rules.",
+)
+@click.option("--min-level", type=click.Choice(LEVELS), help="Only rules of this level and above.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "table"]),
+    help="Hit output format. Default: table on a terminal without --output, else jsonl.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Write hits to this file ('-': stdout)."
+)
+@click.option("--timeline", type=click.Path(path_type=Path), help="Also write a timeline CSV sorted by time.")
+@click.option(
+    "--input-format", type=click.Choice(FORMATS), help="Read every input as this format (default: detect)."
+)
+@click.option(
+    "--logsource",
+    metavar="product=..,category=..,service=..",
+    help="Treat every event as this Sigma logsource (for CSV or JSON of known origin).",
+)
+@click.option(
+    "--placeholders",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML mapping of |expand placeholder names to values.",
+)
+@click.option(
+    "--workers", type=click.IntRange(0, 64), default=0, show_default=True, help="Processes; 0 = one per CPU."
+)
+@click.option("--fail-on", type=click.Choice(LEVELS), help="Exit 1 if any hit is of this level or above.")
+@json_option
+@pass_state
+def hunt_command(
+    state: CliState,
+    inputs: tuple[str, ...],
+    rules: tuple[Path, ...],
+    min_level: str | None,
+    fmt: str | None,
+    output: Path | None,
+    timeline: Path | None,
+    input_format: str | None,
+    logsource: str | None,
+    placeholders: Path | None,
+    workers: int,
+    fail_on: str | None,
+) -> None:
+    """Match Sigma rules (and correlations) against LOG files, folders (recursive), .gz or '-' (stdin).
+
+    Formats are detected per file: EVTX, evtx_dump / Winlogbeat-ECS / flat JSON, syslog (RFC 3164
+    and 5424), auditd, nginx/Apache access logs, Zeek JSON and TSV, CSV with a header. Unreadable
+    records are skipped and counted; exit 3 only when nothing could be read.
+
+    \b
+    Examples:
+      secaudit logs hunt /var/log/auth.log /var/log/nginx/access.log.1.gz
+      secaudit logs hunt --rules ../sigma/rules --format jsonl -o hits.jsonl evtx/
+      secaudit logs hunt --min-level high --fail-on high --timeline timeline.csv logs/
+    """
+    if "-" in inputs and inputs.count("-") > 1:
+        raise UsageError("'-' (stdin) may be given once")
+    kind = parse_logsource(logsource) if logsource else None
+    fmt = fmt or ("table" if output is None and state.out.is_terminal and not state.json else "jsonl")
+    options = HuntOptions(
+        inputs=inputs,
+        rules=rules,
+        input_format=input_format,
+        kind=kind,
+        min_level=min_level,
+        placeholders=load_placeholders(placeholders) if placeholders else None,
+        workers=workers,
+    )
+    hits_to_stdout = fmt != "table" and (output is None or str(output) == "-")
+    with ExitStack() as stack:
+        writers: list[_Writer] = []
+        if fmt == "table":
+            writers.append(_TableWriter(state))
+        else:
+            stream = stack.enter_context(_open_output(output))
+            writers.append(JsonlHitWriter(stream) if fmt == "jsonl" else CsvHitWriter(stream))
+        if timeline is not None:
+            writers.append(TimelineWriter(stack.enter_context(_open_output(timeline))))
+
+        def on_hit(hit: Hit) -> None:
+            for writer in writers:
+                writer.write(hit)
+
+        try:
+            with state.progress() as progress:
+                summary = hunt(options, on_hit=on_hit, progress=progress)
+        finally:
+            for writer in writers:
+                writer.close()
+    if state.json and not hits_to_stdout:
+        state.emit_json(summary_dict(summary))
+    elif not state.quiet:
+        _print_summary(state, summary, to_stderr=hits_to_stdout)
+    if summary.nothing_read:
+        raise OperationalError(
+            f"no event could be read from {len(inputs)} input(s): {summary.read.skipped} records skipped, "
+            f"{summary.read.unreadable_files} files unreadable",
+            location=summary.read.errors[0][0] if summary.read.errors else None,
+            hint=summary.read.errors[0][1] if summary.read.errors else "check the paths and --input-format",
+        )
+    if fail_on and any(summary.by_level[lvl] for lvl in LEVELS[LEVELS.index(fail_on) :]):
+        raise ExitWith(ExitCode.FINDINGS)
+
+
+def summary_dict(summary: HuntSummary) -> dict[str, object]:
+    """The hunt summary as JSON-safe data (``--json``)."""
+    read = summary.read
+    return {
+        "rules": summary.rules,
+        "correlations": summary.correlations,
+        "rule_files": summary.rule_files,
+        "rule_problems": [
+            {"location": p.location, "rule_id": p.rule_id, "title": p.title, "reason": p.reason}
+            for p in summary.problems
+        ],
+        "files": read.files,
+        "events": read.events,
+        "skipped": read.skipped,
+        "unreadable_files": read.unreadable_files,
+        "formats": dict(read.by_format),
+        "read_errors": [{"location": loc, "reason": why} for loc, why in read.errors],
+        "hits": summary.hits,
+        "correlation_hits": summary.correlation_hits,
+        "by_level": dict(summary.by_level),
+        "by_rule": [
+            {
+                "rule_id": rule_id,
+                "title": summary.rule_info[rule_id].title if rule_id in summary.rule_info else "",
+                "level": summary.rule_info[rule_id].level if rule_id in summary.rule_info else "",
+                "hits": count,
+            }
+            for rule_id, count in summary.by_rule.most_common()
+        ],
+        "workers": summary.workers,
+        "load_seconds": round(summary.load_seconds, 3),
+        "seconds": round(summary.seconds, 3),
+    }
+
+
+def _print_summary(state: CliState, summary: HuntSummary, *, to_stderr: bool) -> None:
+    console = state.err if to_stderr else state.out
+    read = summary.read
+    rate = read.events / summary.seconds if summary.seconds > 0 else 0.0
+    console.print(
+        f"{read.events} events from {read.files} files in {summary.seconds:.1f}s ({rate:,.0f} events/s, "
+        f"{summary.workers} worker(s)); {summary.rules} rules, {summary.correlations} correlations "
+        f"from {summary.rule_files} files",
+        highlight=False,
+    )
+    if summary.by_rule:
+        table = Table(title="Hits by rule")
+        table.add_column("hits", justify="right")
+        table.add_column("level")
+        table.add_column("rule", overflow="fold")
+        table.add_column("id", overflow="fold")
+        order = {lvl: i for i, lvl in enumerate(reversed(LEVELS))}
+        ranked = sorted(
+            summary.by_rule.items(),
+            key=lambda item: (
+                order.get(summary.rule_info[item[0]].level if item[0] in summary.rule_info else "", 99),
+                -item[1],
+                item[0],
+            ),
+        )
+        for rule_id, count in ranked:
+            info = summary.rule_info.get(rule_id)
+            level = info.level if info else ""
+            table.add_row(
+                str(count),
+                f"[{_LEVEL_STYLE[level]}]{level}[/]" if level in _LEVEL_STYLE else escape(level or "-"),
+                escape(info.title if info else ""),
+                rule_id,
+            )
+        console.print(table)
+        levels = ", ".join(
+            f"{lvl} {summary.by_level[lvl]}" for lvl in reversed(LEVELS) if summary.by_level[lvl]
+        )
+        console.print(f"{summary.hits + summary.correlation_hits} hits: {levels}", highlight=False)
+    else:
+        console.print("no hits", highlight=False)
+    if read.skipped or read.unreadable_files:
+        console.print(
+            f"[yellow]{read.skipped} records skipped, {read.unreadable_files} files unreadable[/yellow];"
+            " first:",
+            highlight=False,
+        )
+        for location, reason in read.errors[:5]:
+            console.print(f"  {escape(location)}: {escape(reason)}", highlight=False)
+    if summary.problems:
+        console.print(
+            f"[yellow]{len(summary.problems)} rules not loaded or only in part[/yellow]"
+            + ("" if state.verbose else " (-v lists them)"),
+            highlight=False,
+        )
+        for problem in summary.problems if state.verbose else ():
+            console.print(f"  {escape(problem.location)}: {escape(problem.reason)}", highlight=False)
