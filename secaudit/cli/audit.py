@@ -5,18 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from secaudit.app.audit import AuditOptions, AuditResult, run_audit
 from secaudit.app.stages import STAGES
-from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
+from secaudit.cli.summary import print_audit_summary
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import RunStatus, Severity
 from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
 from secaudit.core.serialize import stage_to_dict
-
-TOP = 10
 
 
 def exit_code_for(result: AuditResult, fail_on: Severity | None) -> ExitCode:
@@ -107,7 +104,7 @@ def audit(
     if state.json:
         state.emit_json(_as_json(result, code))
     else:
-        _print(state, result, threshold)
+        _print(state, result, threshold, lang or result.report.profile.report.language)
     if code is not ExitCode.OK:
         raise ExitWith(code)
 
@@ -131,44 +128,7 @@ def _as_json(result: AuditResult, code: ExitCode) -> dict[str, object]:
     }
 
 
-def _print(state: CliState, result: AuditResult, threshold: Severity | None) -> None:
-    report = result.report
-    out = state.out
-    if not state.quiet:
-        out.print(f"run {result.run.id}: {result.run.status.value}", highlight=False)
-        for stage in result.run.stages:
-            colour = "green" if stage.status is RunStatus.COMPLETED else "red"
-            out.print(
-                f"  [{colour}]{stage.status.value:<10}[/{colour}] {stage.name}: {stage.findings} findings, "
-                f"{stage.items} items, {stage.seconds:.1f}s",
-                highlight=False,
-            )
-            for error in stage.errors[:5]:
-                out.print(f"    [red]error[/red] {escape(error)}", highlight=False)
-        if not result.run.stages:
-            out.print("  no stage applies to this profile", highlight=False)
-        counts = ", ".join(
-            f"{sum(1 for r in report.rows if r.finding.severity is s)} {s.label}" for s in reversed(Severity)
-        )
-        out.print(f"{len(report.rows)} findings ({counts})", highlight=False)
-        t = report.trend
-        if t.previous_run_id:
-            out.print(f"since {t.previous_run_id}: {t.new} new, {t.persisting} persisting, {t.fixed} fixed")
-        if report.rows:
-            table = Table(title=f"Top {min(TOP, len(report.rows))}", title_justify="left")
-            for column in ("#", "severity", "finding", "asset", "status"):
-                table.add_column(column)
-            for row in report.rows[:TOP]:
-                sev = row.finding.severity.label
-                table.add_row(
-                    str(row.rank),
-                    f"[{SEVERITY_STYLE[sev]}]{sev}[/]",
-                    escape(row.finding.title),
-                    escape(row.finding.asset.display),
-                    row.status.value,
-                )
-            out.print(table)
-        if threshold is not None:
-            out.print(f"fail-on: {threshold.label}", highlight=False)
-    for fmt, path in result.files.items():
-        out.print(f"{fmt} report: {path}", highlight=False)
+def _print(state: CliState, result: AuditResult, threshold: Severity | None, lang: str) -> None:
+    print_audit_summary(
+        state.out, result.report, lang=lang, files=result.files, threshold=threshold, quiet=state.quiet
+    )

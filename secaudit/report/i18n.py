@@ -281,6 +281,18 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "items_per_stage": {"en": "Items checked per stage", "th": "จำนวนรายการที่ตรวจในแต่ละขั้นตอน"},
         "controls_mapped": {"en": "Controls mapped", "th": "มาตรการที่เทียบได้"},
         "frameworks_count": {"en": "{n} frameworks", "th": "{n} กรอบมาตรฐาน"},
+        # Terminal summary
+        "top_risks": {"en": "Top {n} of {total} risks", "th": "ความเสี่ยงสูงสุด {n} อันดับจากทั้งหมด {total} รายการ"},
+        "stage_line": {
+            "en": "findings: {findings}, items checked: {items}, {seconds} s",
+            "th": "ข้อตรวจพบ {findings} รายการ ตรวจ {items} รายการ ใช้เวลา {seconds} วินาที",
+        },
+        "stage_error": {"en": "error", "th": "ข้อผิดพลาด"},
+        "fail_on_line": {
+            "en": "Fails at severity: {severity} or above",
+            "th": "ถือว่าไม่ผ่านเมื่อพบความรุนแรงระดับ {severity} ขึ้นไป",
+        },
+        "report_file": {"en": "Report ({format}): {path}", "th": "รายงาน ({format}): {path}"},
         # Severity
         "severity.critical": {"en": "Critical", "th": "วิกฤต"},
         "severity.high": {"en": "High", "th": "สูง"},

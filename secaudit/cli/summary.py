@@ -1,0 +1,153 @@
+"""The terminal summary after an audit: how the run went, the counts, and the top risks.
+
+Labels come from the report catalogue, so ``--lang th`` prints the same Thai words as the Thai
+HTML report. Text from the findings (titles, asset names) passes
+:func:`~secaudit.report.text.printable` and is handed to rich as :class:`~rich.text.Text`, never
+as markup: a banner holding ``\\x1b[2J`` or ``[bold]`` prints as those characters.
+
+Thai in a table: rich (15.x) gives Thai combining vowel and tone marks (U+0E31, U+0E34-U+0E3A,
+U+0E47-U+0E4E) zero width, as wcwidth and most terminals (xterm, VTE, Windows Terminal) do, and
+keeps each mark with its letter when it wraps or crops a cell; so the columns line up (the tests
+measure every line with their own wcwidth count). Terminals that draw those marks in a cell of
+their own (Kitty, Ghostty; rich issue 3957) show ragged Thai rows: nothing a program can fix
+without knowing the terminal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from secaudit.core.model import RunStatus, Severity
+from secaudit.core.report import Decision, Report, ReportRow
+from secaudit.report.i18n import labels
+from secaudit.report.text import printable
+
+TOP = 10
+
+DECISION_STYLE = {
+    Decision.ACT: "bold white on red",
+    Decision.ATTEND: "bold red",
+    Decision.TRACK_STAR: "yellow",
+    Decision.TRACK: "cyan",
+}
+
+
+def _fill(template: str, **values: object) -> str:
+    for key, value in values.items():
+        template = template.replace(f"{{{key}}}", str(value))
+    return template
+
+
+def _asset(row: ReportRow, L: Mapping[str, str]) -> str:
+    assets = row.assets or (row.finding.asset,)
+    text = printable(assets[0].display)
+    if len(assets) > 1:
+        text += " " + _fill(L["more_assets"], n=len(assets) - 1)
+    return text
+
+
+def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
+    """The ``top`` highest-ranked rows: rank, decision, score, title and asset."""
+    L = labels(lang)
+    rows = sorted(report.rows, key=lambda r: r.rank)[:top]
+    table = Table(
+        title=_fill(L["top_risks"], n=len(rows), total=len(report.rows)),
+        title_justify="left",
+        highlight=False,
+    )
+    table.add_column(L["rank"], justify="right", no_wrap=True)
+    table.add_column(L["decision"], no_wrap=True)
+    table.add_column(L["score"], justify="right", no_wrap=True)
+    table.add_column(L["finding"], ratio=3, overflow="fold")
+    table.add_column(L["asset"], ratio=2, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row.rank),
+            Text(L[f"decision.{row.decision.value}"], style=DECISION_STYLE[row.decision]),
+            f"{row.score:.1f}",
+            Text(printable(row.finding.title)),
+            Text(_asset(row, L)),
+        )
+    return table
+
+
+def count_lines(report: Report, lang: str) -> list[str]:
+    """Findings by decision, the posture score, waivers, and the trend against the previous run."""
+    L = labels(lang)
+    decisions = Counter(r.decision for r in report.rows)
+    parts = [f"{L[f'decision.{d.value}']} {decisions[d]}" for d in Decision]
+    lines = [
+        f"{L['total_findings']}: {len(report.rows)} ({', '.join(parts)})",
+        f"{L['posture_score']}: {report.posture_score:.1f} / 100",
+    ]
+    if report.waived:
+        lines.append(f"{L['waived_or_accepted']}: {len(report.waived)}")
+    trend = report.trend
+    if trend.previous_run_id:
+        lines.append(
+            f"{L['trend']} ({printable(trend.previous_run_id)}): {L['status.new']} {trend.new}, "
+            f"{L['status.persisting']} {trend.persisting}, {L['status.fixed']} {trend.fixed}"
+        )
+    return lines
+
+
+def print_audit_summary(
+    console: Console,
+    report: Report,
+    *,
+    lang: str,
+    files: Mapping[str, Path],
+    threshold: Severity | None,
+    quiet: bool = False,
+    top: int = TOP,
+) -> None:
+    """What ``secaudit audit`` prints: the run and its stages, counts, top risks, fail-on, files.
+
+    Under ``quiet`` only the report files are printed.
+    """
+    L = labels(lang)
+    if not quiet:
+        run = report.run
+        console.print(Text(f"{L['run_id']} {printable(run.id)}: {L[f'run.{run.status.value}']}"))
+        for stage in run.stages:
+            _print_stage(
+                console, L, stage.name, stage.status, stage.findings, stage.items, stage.seconds, stage.errors
+            )
+        if not run.stages:
+            console.print(Text(f"  {L['no_stages']}"))
+        for line in count_lines(report, lang):
+            console.print(Text(line))
+        if report.rows:
+            console.print(top_risks(report, lang, top=top))
+        if threshold is not None:
+            console.print(Text(_fill(L["fail_on_line"], severity=L[f"severity.{threshold.label}"])))
+    for fmt, path in files.items():
+        console.print(Text(_fill(L["report_file"], format=fmt, path=path)), soft_wrap=True)
+
+
+def _print_stage(
+    console: Console,
+    L: Mapping[str, str],
+    name: str,
+    status: RunStatus,
+    findings: int,
+    items: int,
+    seconds: float,
+    errors: Sequence[str],
+) -> None:
+    line = Text("  ")
+    line.append(L[f"run.{status.value}"], style="green" if status is RunStatus.COMPLETED else "red")
+    line.append(f" {printable(name)}: ")
+    line.append(_fill(L["stage_line"], findings=findings, items=items, seconds=f"{seconds:.1f}"))
+    console.print(line)
+    for error in errors[:5]:
+        message = Text("    ")
+        message.append(L["stage_error"], style="red")
+        message.append(f" {printable(error)}")
+        console.print(message)
