@@ -13,6 +13,9 @@ A fixture file::
 
 In ``files`` a value is the file's text, or a mapping with content/mode/uid/gid, ``link`` (a
 symlink) or ``dir: true``; ``null`` removes the file from the base.
+
+``extends: {hardened: openssh-server}`` starts a base from the same-named base of another
+baseline's fixtures (for baselines that include another one), then adds or replaces files.
 """
 
 from __future__ import annotations
@@ -59,8 +62,16 @@ def write_tree(root: Path, files: dict[str, Any]) -> None:
             os.chown(path, int(spec.get("uid", 0)), int(spec.get("gid", 0)))
 
 
+def _base(data: dict[str, Any], name: str) -> Any:
+    base = data.get("bases", {}).get(name)
+    parent = (data.get("extends") or {}).get(name)
+    if parent is None:
+        return base
+    return {**load_fixtures(parent)["bases"][name], **(base or {})}
+
+
 def build_case(data: dict[str, Any], case: dict[str, Any], tmp: Path) -> Target:
-    base = data.get("bases", {}).get(case["base"]) if "base" in case else {}
+    base = _base(data, case["base"]) if "base" in case else {}
     if isinstance(base, str):
         text = base
         for old, new in (case.get("replace") or {}).items():

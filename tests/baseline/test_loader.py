@@ -31,7 +31,15 @@ def _write(tmp_path: Path, checks: str, name: str = "t") -> Path:
 
 
 def test_shipped_baselines_load_with_stable_unique_ids() -> None:
-    assert baseline_ids() == ["cisco-ios", "debian12-server", "nginx", "openssh-server"]
+    assert baseline_ids() == [
+        "cisco-ios",
+        "debian12-server",
+        "docker-host",
+        "nginx",
+        "openssh-server",
+        "postgresql",
+        "ubuntu-server",
+    ]
     debian = load_baseline("debian12-server")
     ids = [c.id for c in debian.checks]
     assert len(ids) == len(set(ids)) >= 180

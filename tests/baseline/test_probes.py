@@ -168,3 +168,19 @@ def test_accounts_on_the_shared_augeas_root() -> None:
     ]
     dups = probe(target, "accounts", kind="duplicate_uid")
     assert all(o.location.startswith("/etc/passwd") for o in dups)
+
+
+def test_postgresql_baseline_on_a_single_conf_dump(tmp_path: Path) -> None:
+
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text("listen_addresses = '*'\nssl = on\nlog_connections = yes  # audit\n")
+    run = run_baseline(load_baseline("postgresql"), FileTarget(conf))
+    by_id = {r.check.id: r for r in run.results}
+    assert by_id["pg-listen-not-everywhere"].status is CheckStatus.FAIL
+    assert by_id["pg-listen-not-everywhere"].evidence[0].line == 1
+    assert by_id["pg-ssl-enabled"].status is CheckStatus.PASS
+    assert by_id["pg-log-connections"].status is CheckStatus.PASS
+    # pg_hba.conf is not in a postgresql.conf dump: those checks do not run on file targets
+    assert by_id["pg-hba-no-trust"].status is CheckStatus.NOT_APPLICABLE
+    assert "file target" in by_id["pg-hba-no-trust"].reason
+    assert by_id["pg-password-encryption-scram"].evidence[0].note == "PostgreSQL default"

@@ -95,11 +95,17 @@ def pg_setting(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 @probe(
     "pg_hba",
     targets=CONFIGS,
-    params=(Param(name="path", type=str, default=PG_HBA), Param(name="type", type=str, default="")),
+    params=(
+        Param(name="path", type=str, default=PG_HBA),
+        Param(name="entry_type", type=str, default=""),
+        Param(name="field", type=str, default="method", choices=("method", "address", "entry")),
+    ),
 )
 def pg_hba(target: Target, p: Mapping[str, Any]) -> list[Observation]:
-    """Every pg_hba.conf entry (of ``type`` when given: local, host, hostssl...); value is the
-    authentication method, subject the entry's type, database, user and address."""
+    """Every pg_hba.conf entry (only those of ``entry_type`` when given: local, host, hostssl...).
+    Value: the authentication method, the client address (``field: address``; with a separate
+    netmask as ADDRESS/MASK; empty for local) or the whole entry up to the method (``field:
+    entry``); subject: the entry's type, database, user and address."""
     path = _first(target, p.get("path", PG_HBA), "PostgreSQL")
     label, text = config_text(target, path, what="PostgreSQL")
     out = []
@@ -111,21 +117,25 @@ def pg_hba(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         fixed = 3 if kind == "local" else 4
         if len(words) <= fixed:
             raise ProbeError(f"{label}:{number}: entry has too few fields")
-        if p.get("type") and kind != p["type"]:
+        if p.get("entry_type") and kind != p["entry_type"]:
             continue
+        address = "" if kind == "local" else words[3]
         method = words[fixed]
         if kind != "local" and "/" not in words[3] and len(words) > 5 and re.match(r"^[\d.:a-f]+$", words[4]):
             method = words[5]  # address followed by a separate netmask
+            address = f"{words[3]}/{words[4]}"
+        entry = " ".join([*words[:3], address]).strip()
+        value = {"method": method, "address": address, "entry": entry}[p.get("field", "method")]
         out.append(
             Observation(
                 subject=" ".join(words[:fixed]),
-                value=method,
+                value=value,
                 file=label,
                 line=number,
-                attrs=(("type", kind),),
+                attrs=(("type", kind), ("method", method)),
             )
         )
-    return out
+    return out or [Observation(subject="pg_hba.conf", value=None, file=label, note="no matching entry")]
 
 
 @probe(
