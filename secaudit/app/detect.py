@@ -193,7 +193,8 @@ def run_detect_stage(
     progress: ProgressCallback,
     rules: Sequence[Path] = (),
 ) -> StageOutput:
-    """Hunt in every log source of the profile with the given rules (default: our own)."""
+    """Hunt in every log source of the profile with ``rules`` (default: the profile's detection rules,
+    else secaudit's own), with the profile's placeholder values."""
     started = time.perf_counter()
     groups: dict[tuple[str, str], _Group] = {}
     errors: list[str] = []
@@ -220,8 +221,9 @@ def run_detect_stage(
 
             options = HuntOptions(
                 inputs=source.paths,
-                rules=tuple(rules),
+                rules=tuple(rules) or tuple(Path(p) for p in profile.detection.rules),
                 input_format=None if source.format == "auto" else source.format,
+                placeholders=dict(profile.detection.placeholders) or None,
             )
             try:
                 summary = hunt(options, on_hit=on_hit)

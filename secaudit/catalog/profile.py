@@ -21,6 +21,7 @@ from secaudit.core.profile import (
     SCAN_PROFILES,
     Authorization,
     BaselineTarget,
+    DetectionSettings,
     InventoryAsset,
     IPNetwork,
     LogSource,
@@ -39,6 +40,7 @@ _TOP_KEYS = (
     "assets",
     "baseline_targets",
     "log_sources",
+    "detection",
     "report",
     "history",
 )
@@ -458,6 +460,36 @@ def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSour
     return tuple(out)
 
 
+def _detection(ctx: _Ctx, root: YDict) -> DetectionSettings:
+    if "detection" not in root:
+        return DetectionSettings()
+    node = ctx.mapping(root, "detection", "detection")
+    check_keys(node, allowed=("rules", "placeholders"), where="detection")
+    rules = (
+        tuple(ctx.resolve(p) for p in ctx.texts(node, "rules", "detection rules")) if "rules" in node else ()
+    )
+    for i, path in enumerate(rules):
+        if not Path(path).exists():
+            raise ctx.fail(
+                node["rules"], i, f"rules path does not exist: {path}", "name a Sigma rule file or folder"
+            )
+    placeholders: list[tuple[str, tuple[str, ...]]] = []
+    if "placeholders" in node:
+        values = ctx.mapping(node, "placeholders", "detection placeholders")
+        for name in values:
+            item = values[name]
+            seq = item if isinstance(item, YList) else [item]
+            if not seq or any(isinstance(v, YDict | YList) or v in (None, "") for v in seq):
+                raise ctx.fail(
+                    values,
+                    name,
+                    f"placeholder '{name}' needs a value or a list of values",
+                    "e.g. [127.20.1.5]",
+                )
+            placeholders.append((str(name).strip("%"), tuple(str(v) for v in seq)))
+    return DetectionSettings(rules=rules, placeholders=tuple(placeholders))
+
+
 def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
     if "report" not in root:
         return ReportSettings()
@@ -555,6 +587,7 @@ def load_profile(
         assets=assets,
         baseline_targets=_baseline_targets(ctx, root, asset_names),
         log_sources=_log_sources(ctx, root, asset_names),
+        detection=_detection(ctx, root),
         report=_report(ctx, root),
         history_path=history,
     )

@@ -100,6 +100,15 @@ class ReportSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DetectionSettings:
+    """How the detect stage hunts: which Sigma rules (empty: secaudit's own) and the values of
+    ``|expand`` placeholders, e.g. the engineering workstations allowed to write Modbus."""
+
+    rules: tuple[str, ...] = ()
+    placeholders: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
     """A whole audit profile. ``path`` is where it was read from (for locations in messages)."""
 
@@ -110,6 +119,7 @@ class Profile:
     assets: tuple[InventoryAsset, ...] = ()
     baseline_targets: tuple[BaselineTarget, ...] = ()
     log_sources: tuple[LogSource, ...] = ()
+    detection: DetectionSettings = DetectionSettings()
     report: ReportSettings = ReportSettings()
     history_path: str = ""  # empty: the default location
 
