@@ -179,3 +179,37 @@ def test_relative_content_paths_resolve_against_the_profile(tmp_path: Path) -> N
     text = BASE + "baseline_targets:\n  - target: offline:snap\n    baselines: [x]\n    asset: h2\n"
     with pytest.raises(ConfigError, match="unknown asset 'h2'"):
         load_profile(_write(tmp_path, text), now=NOW)
+
+
+def test_detection_settings_load_and_bad_ones_name_their_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (
+        BASE
+        + "detection:\n  rules: [rules]\n  placeholders:\n    ot_engineering_workstations: [10.2.0.5, 10.2.0.6]\n"
+    )
+    text += "    '%jump_hosts%': 10.1.0.9\n"
+    profile = load_profile(_write(tmp_path, text), now=NOW)
+    assert profile.detection.rules == (str(rules.resolve()),)
+    assert profile.detection.placeholders == (
+        ("ot_engineering_workstations", ("10.2.0.5", "10.2.0.6")),
+        ("jump_hosts", ("10.1.0.9",)),
+    )
+    broken = {
+        "detection:\n  rules: [missing]\n": (26, "rules path does not exist"),
+        "detection:\n  placeholders:\n    hosts: []\n": (27, "placeholder 'hosts' needs a value"),
+        "detection:\n  rule: [rules]\n": (26, "did you mean 'rules'"),
+    }
+    for extra, (line, message) in broken.items():
+        path = _write(tmp_path, BASE + extra)
+        with pytest.raises(ConfigError) as info:
+            load_profile(path, now=NOW)
+        assert info.value.location == f"{path}:{line}", str(info.value)
+        assert message in str(info.value)
+
+
+def test_log_source_formats_are_the_readers_formats() -> None:
+    from secaudit.catalog.profile import LOG_FORMATS
+    from secaudit.logs import FORMATS
+
+    assert ("auto", *FORMATS) == LOG_FORMATS
