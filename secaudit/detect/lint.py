@@ -21,6 +21,7 @@ from pathlib import Path
 from secaudit.core.errors import UsageError
 from secaudit.detect.lint_checks import Checker
 from secaudit.detect.lint_yaml import Doc, LintProblem, LList, LMap, documents
+from secaudit.detect.model import RuleInfo, UnsupportedRule
 
 __all__ = ["LintProblem", "LintReport", "default_rules_path", "lint_paths", "rule_files"]
 
@@ -85,6 +86,7 @@ def lint_paths(paths: Sequence[Path]) -> LintReport:
             Checker(doc).run()
             docs.append(doc)
     problems.extend(_cross_file(docs))
+    problems.extend(_correlation_support(docs))
     for doc in docs:
         problems.extend(doc.problems)
     return LintReport(files=len(files), documents=len(docs), problems=tuple(sorted(set(problems))))
@@ -148,4 +150,41 @@ def _cross_file(docs: list[Doc]) -> list[LintProblem]:
                         rule_id=str(data.get("id", "")),
                     )
                 )
+    return out
+
+
+def _correlation_support(docs: list[Doc]) -> list[LintProblem]:
+    """Correlations that parse but that secaudit's correlator would refuse, with its reason."""
+    from sigma.collection import SigmaCollection  # noqa: PLC0415 (pySigma import is slow)
+    from sigma.correlations import SigmaCorrelationRule  # noqa: PLC0415
+
+    from secaudit.detect.correlate import compile_correlation, rule_key  # noqa: PLC0415
+
+    parsed = [doc for doc in docs if doc.parsed is not None]
+    correlations = [doc for doc in parsed if isinstance(doc.parsed, SigmaCorrelationRule)]
+    if not correlations:
+        return []
+    collection = SigmaCollection([doc.parsed for doc in parsed], resolve_references=False)
+    out: list[LintProblem] = []
+    for doc in correlations:
+        rule = doc.parsed
+        line = doc.data.line_of("correlation") if isinstance(doc.data, LMap) else doc.line
+        try:
+            rule.resolve_rule_references(collection)
+        except Exception:  # noqa: S112 - unknown references are reported by _cross_file
+            continue
+        info = RuleInfo(id=rule_key(rule), title=rule.title or "")
+        try:
+            compile_correlation(rule, info, location=f"{doc.path}:{line}")
+        except UnsupportedRule as e:
+            out.append(
+                LintProblem(
+                    path=doc.path,
+                    line=line,
+                    message=f"secaudit cannot evaluate this correlation: {e.reason}",
+                    hint="a hunt would skip it; change the type or condition",
+                    check="correlation",
+                    rule_id=info.id,
+                )
+            )
     return out

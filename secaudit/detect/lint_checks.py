@@ -307,6 +307,7 @@ class Checker:
                 )
                 self.add(line, f"Sigma: {message}", "see the Sigma specification for this field", "sigma")
         if rule is not None and not errors and kind != "filter":
+            self.doc.parsed = rule
             self.validators(rule, taken)
 
     def validators(self, rule: Any, taken: set[int]) -> None:

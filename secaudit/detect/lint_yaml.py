@@ -74,6 +74,7 @@ class Doc:
     line: int
     data: Any
     problems: list[LintProblem] = field(default_factory=list)
+    parsed: Any = None  # the pySigma rule object, when it parsed without errors
 
 
 def documents(path: str, text: str, problems: list[LintProblem]) -> list[Doc]:

@@ -229,6 +229,17 @@ def test_bad_correlation_fields(tmp_path: Path) -> None:
     assert f"{path}:36: timespan '1 hour' is invalid" in found
 
 
+def test_correlation_the_engine_cannot_evaluate(tmp_path: Path) -> None:
+    text = GOOD + CORRELATION.replace("type: event_count", "type: temporal_ordered").replace(
+        "gte: 3", "lt: 2"
+    )
+    path = write(tmp_path, "corr.yml", text.replace("        - missing_rule\n", ""))
+    assert problems(path) == [
+        f"{path}:30: secaudit cannot evaluate this correlation: temporal_ordered takes a gt or gte condition "
+        "(events in order, at least N rules) (a hunt would skip it; change the type or condition)"
+    ]
+
+
 def test_json_output_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "mod.yml", GOOD.replace("message|contains:", "message|contain:"))
     assert cli_run(["rules", "check", "--json", str(path)]) == 1
