@@ -43,6 +43,7 @@ from secaudit.baseline.target import (
     Target,
     _argv,
     _output,
+    file_info,
 )
 from secaudit.core.errors import OperationalError, UsageError
 
@@ -312,16 +313,7 @@ class SshTarget(Target):
         st = self._stat(path, follow=follow)
         if st is None:
             return None
-        mode = st.st_mode or 0
-        if statmod.S_ISREG(mode):
-            kind = "file"
-        elif statmod.S_ISDIR(mode):
-            kind = "dir"
-        elif statmod.S_ISLNK(mode):
-            kind = "link"
-        else:
-            kind = "other"
-        return FileInfo(path, statmod.S_IMODE(mode), st.st_uid or 0, st.st_gid or 0, kind, st.st_size or 0)
+        return file_info(path, st.st_mode or 0, st.st_uid or 0, st.st_gid or 0, st.st_size or 0)
 
     def listdir(self, path: str) -> list[str] | None:
         info = self.info(path)
@@ -331,6 +323,25 @@ class SshTarget(Target):
             return sorted(self.sftp.listdir(path))
         except OSError as e:
             raise self._fail(path, "list", e) from e
+
+    def scan(self, path: str) -> list[FileInfo] | None:
+        info = self.info(path)
+        if info is None or info.kind != "dir":
+            return None
+        try:
+            entries = self.sftp.listdir_attr(path)  # one round trip; attributes as lstat sees them
+        except OSError as e:
+            raise self._fail(path, "list", e) from e
+        base = path.rstrip("/") or ""
+        return sorted(
+            (
+                file_info(
+                    f"{base}/{a.filename}", a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0
+                )
+                for a in entries
+            ),
+            key=lambda i: i.path,
+        )
 
     def readlink(self, path: str) -> str | None:
         info = self.info(path, follow=False)

@@ -118,6 +118,15 @@ class Target(ABC):
     def readlink(self, path: str) -> str | None:
         """The text of a symlink, or None when ``path`` is not one."""
 
+    def scan(self, path: str) -> list[FileInfo] | None:
+        """Every entry of a directory with its own (not followed) mode and owner, sorted by name;
+        None when ``path`` is not a directory. Targets override this with one call per folder."""
+        names = self.listdir(path)
+        if names is None:
+            return None
+        infos = (self.info(posixpath.join(path, n), follow=False) for n in names)
+        return [i for i in infos if i is not None]
+
     def run(self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
         """Run a program with a fixed argument list (never through a shell) on a live target."""
         raise NotApplicable(
@@ -147,6 +156,18 @@ class Target(ABC):
                     nxt.append(posixpath.join(base, part))
             found = nxt
         return sorted(p for p in found if self.info(p) is not None)
+
+
+def file_info(path: str, mode: int, uid: int, gid: int, size: int) -> FileInfo:
+    if statmod.S_ISREG(mode):
+        kind = "file"
+    elif statmod.S_ISDIR(mode):
+        kind = "dir"
+    elif statmod.S_ISLNK(mode):
+        kind = "link"
+    else:
+        kind = "other"
+    return FileInfo(path, statmod.S_IMODE(mode), uid, gid, kind, size)
 
 
 def _decode(raw: bytes, where: str) -> str:
@@ -260,36 +281,56 @@ class OfflineTarget(Target):
             return None
         except OSError as e:
             raise ProbeError(f"{path}: cannot stat: {e.strerror}") from e
-        if statmod.S_ISREG(st.st_mode):
-            kind = "file"
-        elif statmod.S_ISDIR(st.st_mode):
-            kind = "dir"
-        elif statmod.S_ISLNK(st.st_mode):
-            kind = "link"
-        else:
-            kind = "other"
-        return FileInfo(path, statmod.S_IMODE(st.st_mode), st.st_uid, st.st_gid, kind, st.st_size)
+        return file_info(path, st.st_mode, st.st_uid, st.st_gid, st.st_size)
 
-    def listdir(self, path: str) -> list[str] | None:
+    def _opendir(self, path: str) -> int | None:
         host = self._host(path)
         if host is None:
             return None
         flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         try:
             try:
-                fd = os.open(host, flags | getattr(os, "O_NOATIME", 0))
+                return os.open(host, flags | getattr(os, "O_NOATIME", 0))
             except PermissionError:
-                fd = os.open(host, flags)
+                return os.open(host, flags)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
+            if e.errno == errno.ELOOP:
+                return None  # a symlink where the folder should be: not a folder
             raise ProbeError(f"{path}: cannot list: {e.strerror}") from e
+
+    def listdir(self, path: str) -> list[str] | None:
+        fd = self._opendir(path)
+        if fd is None:
+            return None
         try:
             return sorted(os.listdir(fd))
         except OSError as e:
             raise ProbeError(f"{path}: cannot list: {e.strerror}") from e
         finally:
             os.close(fd)
+
+    def scan(self, path: str) -> list[FileInfo] | None:
+        # lstat relative to the opened folder: no path is resolved twice, nothing is followed
+        fd = self._opendir(path)
+        if fd is None:
+            return None
+        out = []
+        try:
+            for name in sorted(os.listdir(fd)):
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                out.append(
+                    file_info(posixpath.join(path, name), st.st_mode, st.st_uid, st.st_gid, st.st_size)
+                )
+        except OSError as e:
+            raise ProbeError(f"{path}: cannot list: {e.strerror}") from e
+        finally:
+            os.close(fd)
+        return out
 
     def readlink(self, path: str) -> str | None:
         host = self._host(path, follow_last=False)

@@ -67,6 +67,12 @@ def test_files_over_sftp_are_the_hosts_files(ssh: SshTarget, sshd: Sshd) -> None
     assert names is not None
     assert {"sshd_config", "host_key", "known_hosts"} <= set(names)
     assert ssh.glob(f"{sshd.folder}/host_key*") == [f"{sshd.folder}/host_key", f"{sshd.folder}/host_key.pub"]
+    (sshd.folder / "link").symlink_to("/etc")
+    # one SFTP round trip per folder, the same entries (links not followed) as read locally
+    remote, local = ssh.scan(str(sshd.folder)) or [], LocalTarget().scan(str(sshd.folder)) or []
+    assert [i for i in remote if i.path != str(sshd.log)] == [i for i in local if i.path != str(sshd.log)]
+    link = next(i for i in ssh.scan(str(sshd.folder)) or [] if i.path.endswith("/link"))
+    assert link.kind == "link"
 
 
 def test_bad_files_over_sftp_are_errors_not_hangs(ssh: SshTarget, tmp_path: Path) -> None:

@@ -119,21 +119,18 @@ def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     seen = 0
     while todo:
         base = todo.pop()
-        for name in target.listdir(base) or []:
-            path = posixpath.join(base, name)
+        for info in target.scan(base) or []:
+            path = info.path
             if path in skip:
                 continue
             seen += 1
             if seen > MAX_SCAN_ENTRIES:
                 raise ProbeError(f"{p['path']}: more than {MAX_SCAN_ENTRIES} entries, scan stopped")
-            info = target.info(path, follow=False)
-            if info is None:
-                continue
             if info.kind == "dir" and p.get("recursive", False):
                 todo.append(path)
             if wanted_kind not in ("any", info.kind):
                 continue
-            if not fnmatch.fnmatchcase(name, p.get("name", "*")):
+            if not fnmatch.fnmatchcase(posixpath.basename(path), p.get("name", "*")):
                 continue
             if mask and not info.mode & mask:
                 continue
