@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from bench.baseline import run as run_baseline_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
 from secaudit.core.model import Asset, Criticality, Evidence, Finding, Run, RunStatus, Severity, Source
@@ -117,6 +118,7 @@ def main() -> None:
             )
             timed(f"report: HTML of {size:,} findings", lambda r=report: render_html(r, io.StringIO()))
             timed(f"report: JSON of {size:,} findings", lambda r=report: render_json(r, io.StringIO()))
+    run_baseline_bench()
 
 
 if __name__ == "__main__":
