@@ -108,8 +108,14 @@ def _chunk_ranges(raw: IO[bytes], real: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def read_evtx(raw: IO[bytes], *, source: str, kind: LogKind | None, stats: ReadStats) -> Iterator[LogEvent]:
-    """Every readable record of the EVTX stream ``raw`` (seekable), mapped; damage is counted in ``stats``."""
+def read_evtx(
+    raw: IO[bytes], *, source: str, kind: LogKind | None, stats: ReadStats, path: str | None = None
+) -> Iterator[LogEvent]:
+    """Every readable record of the EVTX stream ``raw`` (seekable), mapped; damage is counted in ``stats``.
+
+    ``path`` names the same bytes on disk: the parser reads a path in Rust, twice as fast as through a
+    Python file object.
+    """
     raw.seek(0, io.SEEK_END)
     real = raw.tell()
     raw.seek(0)
@@ -120,9 +126,12 @@ def read_evtx(raw: IO[bytes], *, source: str, kind: LogKind | None, stats: ReadS
             f"{source}:byte {real}", "EVTX file is truncated inside a chunk; records before the cut are read"
         )
     chunks = _chunk_ranges(raw, real)
-    stream: IO[bytes] = raw if size == real else io.BufferedReader(_ZeroPadded(raw, real, size, patches))
-    stream.seek(0)
-    parser = evtx.PyEvtxParser(stream, number_of_threads=1)
+    if size == real:
+        raw.seek(0)
+        target: object = path if path is not None else raw
+    else:
+        target = io.BufferedReader(_ZeroPadded(raw, real, size, patches))
+    parser = evtx.PyEvtxParser(target, number_of_threads=1)
     seen: set[int] = set()
     failures: list[str] = []
     records = parser.records_json()

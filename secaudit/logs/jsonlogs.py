@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.context import MAX_RECORD_BYTES, Context, Lines
+from secaudit.logs.context import Context, Lines
 from secaudit.logs.windows import data_fields, event_id_of, from_evtx_dict, parse_time, windows_event
 
 EMPTY_KIND = LogKind()
@@ -41,36 +41,16 @@ def json_flavour(obj: object) -> str | None:
 # -- evtx_dump JSON -----------------------------------------------------------------------------
 
 
-def parse_evtx_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
-    buffer: list[bytes] = []
-    size = 0
-    start = 0
-    for number, line in lines:
-        if not buffer:
-            stripped = line.strip()
-            if not stripped or stripped.startswith(b"Record "):
-                continue
-            if stripped[:1] == b"{" and stripped[-1:] == b"}":
-                event = _evtx_object(ctx, number, stripped)
-                if event is not None:
-                    yield event
-            elif stripped == b"{":
-                buffer, size, start = [line], len(line), number
-            else:
-                ctx.skip(number, "not part of an evtx_dump JSON object")
-            continue
-        buffer.append(line)
-        size += len(line)
-        if line[:1] == b"}":  # pretty-printed: only the object's own closing brace is at column 0
-            event = _evtx_object(ctx, start, b"".join(buffer))
-            buffer, size = [], 0
+def parse_evtx_json(units: Lines, ctx: Context) -> Iterator[LogEvent]:
+    """Events from evtx_dump JSON cut into objects by :func:`secaudit.logs.objects.iter_objects`."""
+    for number, unit in units:
+        stripped = unit.strip()
+        if stripped[:1] == b"{" and stripped[-1:] == b"}":
+            event = _evtx_object(ctx, number, stripped)
             if event is not None:
                 yield event
-        elif size > MAX_RECORD_BYTES:
-            ctx.skip(start, f"JSON object larger than {MAX_RECORD_BYTES} bytes")
-            buffer, size = [], 0
-    if buffer:
-        ctx.skip(start, "JSON object not closed at end of input")
+        else:
+            ctx.skip(number, "not part of an evtx_dump JSON object")
 
 
 def _evtx_object(ctx: Context, number: int, raw: bytes) -> LogEvent | None:

@@ -25,10 +25,12 @@ from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines, Parser
 from secaudit.logs.evtxfile import read_evtx
 from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
+from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
 from secaudit.logs.stats import ReadStats
 
 GZIP_MAGIC = b"\x1f\x8b"
+EVTX_IN_MEMORY = 256 << 20  # a compressed or piped EVTX beyond this is spilled to a temporary file
 MIN_SHARD_BYTES = 1 << 20  # smaller pieces cost more in process hand-over than they gain
 
 
@@ -157,21 +159,36 @@ def _parse(
         yield from _read_evtx_stream(stream, ctx)
         return
     parser: Parser = LINE_PARSERS[fmt]
-    yield from parser(iter_lines(stream, ctx, first_line=first_line, length=length), ctx)
+    cut = iter_objects if fmt == "evtx-json" else iter_lines
+    yield from parser(cut(stream, ctx, first_line=first_line, length=length), ctx)
 
 
 def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
-    if isinstance(stream, (io.BufferedReader, io.BytesIO)) and stream.seekable():
+    if isinstance(stream, io.BufferedReader) and stream.seekable():
+        yield from read_evtx(stream, source=ctx.source, kind=ctx.kind, stats=ctx.stats, path=stream.name)
+        return
+    if isinstance(stream, io.BytesIO):
         yield from read_evtx(stream, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
         return
-    # gzip or stdin: the parser needs random access; spill to a temporary file beyond 64 MiB.
-    with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+    # gzip or stdin: the parser needs random access. Up to 256 MiB in memory, beyond that a temporary file.
+    memory = io.BytesIO()
+    with tempfile.NamedTemporaryFile(prefix="secaudit-evtx-") as spill:
+        target: IO[bytes] = memory
         try:
             while block := stream.read(1 << 20):
-                spool.write(block)
+                if target is memory and memory.tell() + len(block) > EVTX_IN_MEMORY:
+                    spill.write(memory.getbuffer())
+                    memory = io.BytesIO()
+                    target = spill
+                target.write(block)
         except (EOFError, zlib.error, gzip.BadGzipFile) as e:
             ctx.stats.error(ctx.source, f"compressed data damaged; reading what came out: {e}")
-        yield from read_evtx(spool, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
+        if target is spill:
+            spill.flush()
+            spill.seek(0)
+            yield from read_evtx(spill, source=ctx.source, kind=ctx.kind, stats=ctx.stats, path=spill.name)
+        else:
+            yield from read_evtx(memory, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
 
 
 def _begin(stats: ReadStats, source: str, fmt: str | None, head: bytes) -> bool:

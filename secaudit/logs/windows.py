@@ -230,13 +230,22 @@ def plain(value: object) -> object:
 
 def data_fields(event_data: object, user_data: object = None) -> dict[str, object]:
     """EventData and UserData values at top level by name (attribute keys dropped)."""
-    fields: dict[str, object] = {}
+    fields: dict[str, object]
     if isinstance(event_data, dict):
-        for name, value in event_data.items():
-            if name[:1] != "#":
-                fields[name] = plain(value) if isinstance(value, (dict, list)) else value
-    elif event_data is not None and event_data != "":
-        fields["Data"] = plain(event_data)
+        kinds = set(map(type, event_data.values()))
+        if dict in kinds or list in kinds:
+            fields = {name: plain(value) for name, value in event_data.items() if name[:1] != "#"}
+            if "#text" in event_data:
+                fields["Data"] = plain(event_data["#text"])
+        else:
+            fields = dict(event_data)
+            fields.pop("#attributes", None)
+            if "#text" in fields:
+                fields["Data"] = fields.pop("#text")
+    else:
+        fields = {}
+        if event_data is not None and event_data != "":
+            fields["Data"] = plain(event_data)
     if isinstance(user_data, dict):
         # UserData holds one element named after the event (LogFileCleared...); its children are the values.
         for outer, inner in user_data.items():

@@ -225,3 +225,13 @@ def test_gzipped_evtx_is_read_transparently(read, regression, tmp_path) -> None:
     events, stats = read(path)
     assert stats.by_format == {"evtx": 1}
     assert [e.record for e in events] == list(range(129825, 129832))
+
+
+def test_large_gzipped_evtx_spills_to_a_temporary_file(read, regression, tmp_path, monkeypatch) -> None:
+    from secaudit.logs import reader
+
+    monkeypatch.setattr(reader, "EVTX_IN_MEMORY", 10_000)
+    path = tmp_path / "sample.evtx.gz"
+    path.write_bytes(gzip.compress(_sample(regression, NETEXEC_DIR, ".evtx").read_bytes()))
+    events, stats = read(path)
+    assert [e.record for e in events] == list(range(129825, 129832)) and stats.skipped == 0
