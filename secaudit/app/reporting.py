@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from secaudit.app.stages import STAGES
+from secaudit.app import stages as stages_module
 from secaudit.baseline.loader import load_baseline
 from secaudit.catalog.compliance import Framework, load_frameworks
 from secaudit.core.errors import ConfigError, OperationalError
@@ -46,7 +46,7 @@ def ran_rule_ids(run: Run, profile: Profile, frameworks: Sequence[Framework]) ->
     exposure rules when the scan stage completed; mapped Sigma ids and tags when a detection
     stage completed. Content that no longer loads counts as not run.
     """
-    sources = {stage.name: stage.source for stage in STAGES}
+    sources = {stage.name: stage.source for stage in stages_module.STAGES}
     done = {sources.get(s.name) for s in run.stages if s.status is RunStatus.COMPLETED}
     ran: set[str] = set()
     if Source.BASELINE in done:

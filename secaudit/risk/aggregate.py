@@ -6,13 +6,15 @@ row's ``finding`` is its highest-scoring instance, ``assets``/``fingerprints``/`
 every instance, highest score first. A row is ``new`` when any instance is new (someone must look
 at it), ``first_seen`` is the earliest instance's, ``last_seen`` the latest.
 
-Ranking is total and stable between runs: score (desc), severity (desc), asset criticality
-(desc), then rule id, asset key and evidence key; the order findings arrive in never matters.
+Ranking is total and stable between runs: the decision first (Act, Attend, Track*, Track: what to
+do first), then score (desc), severity (desc), asset criticality (desc), then rule id, asset key
+and evidence key; the order findings arrive in never matters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from secaudit.core.model import Finding, Severity, Status, normalize_key
@@ -35,9 +37,14 @@ def _instance_order(item: tuple[Finding, Assessment]) -> tuple[float, str, str]:
     return (-assessment.score, finding.asset.key, finding.evidence_key)
 
 
-def _row_order(row: ReportRow) -> tuple[float, int, int, str, str, str]:
+DECISION_ORDER = (Decision.ACT, Decision.ATTEND, Decision.TRACK_STAR, Decision.TRACK)
+_DECISION_POSITION = {decision: position for position, decision in enumerate(DECISION_ORDER)}
+
+
+def _row_order(row: ReportRow) -> tuple[int, float, int, int, str, str, str]:
     top = row.finding
     return (
+        _DECISION_POSITION[row.decision],
         -row.score,
         -int(top.severity),
         -int(top.asset.criticality),
@@ -79,21 +86,7 @@ def ranked_rows(findings: Iterable[Finding], ctx: RiskContext, history: HistoryL
 
 
 def _with_rank(row: ReportRow, rank: int) -> ReportRow:
-    return ReportRow(
-        rank=rank,
-        finding=row.finding,
-        status=row.status,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        score=row.score,
-        decision=row.decision,
-        factors=row.factors,
-        likelihood=row.likelihood,
-        impact=row.impact,
-        assets=row.assets,
-        fingerprints=row.fingerprints,
-        instances=row.instances,
-    )
+    return replace(row, rank=rank)
 
 
 def posture_score(rows: Sequence[ReportRow]) -> float:

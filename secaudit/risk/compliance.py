@@ -16,9 +16,13 @@ from secaudit.core.report import ControlCoverage
 
 
 def finding_keys(finding: Finding) -> set[str]:
-    """The ids a finding answers to: its rule id, and ``attack.<technique>`` per ATT&CK reference."""
+    """The ids a finding answers to: its rule id, and ``attack.<technique>`` per ATT&CK reference
+    (a sub-technique such as T1110.003 also answers to its technique, attack.t1110)."""
     keys = {finding.rule_id}
-    keys |= {f"attack.{r.id.strip().lower()}" for r in finding.references if r.kind is RefKind.ATTACK}
+    for ref in finding.references:
+        if ref.kind is RefKind.ATTACK:
+            technique = ref.id.strip().lower()
+            keys |= {f"attack.{technique}", f"attack.{technique.split('.')[0]}"}
     return keys
 
 

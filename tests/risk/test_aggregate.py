@@ -89,18 +89,34 @@ def test_ranking_follows_the_factors() -> None:
     rows = _rows([same_elsewhere, camera_telnet, weak_ssh, detection])
     order = [(r.finding.rule_id, r.finding.asset.key, r.score, r.decision) for r in rows]
     assert order == [
-        # 17 medium + 15 critical + 8 it + 15 detection on the same asset: attacked now
-        ("ssh-max-auth-tries", "cc-app-01", 55.0, Decision.ATTEND),
-        # 27 high + 10 high asset + 6 cctv + 5 reachable
-        ("EXP-TELNET", "cam-07", 48.0, Decision.TRACK_STAR),
-        # 17 + 15 + 8 + 8 (the detection itself); active / controlled / high impact: act
+        # 17 medium + 15 critical + 8 it + 8 (the detection itself); active / controlled / high impact: act
         ("sigma-ssh-brute-force", "cc-app-01", 48.0, Decision.ACT),
+        # 17 medium + 15 critical + 8 it + 15 detection on the same asset: active / small / high: attend
+        ("ssh-max-auth-tries", "cc-app-01", 55.0, Decision.ATTEND),
+        # 27 high + 10 high asset + 6 cctv + 5 reachable; none / controlled / medium: track*
+        ("EXP-TELNET", "cam-07", 48.0, Decision.TRACK_STAR),
     ]
     # the weak-ssh row aggregates both servers; the attacked one leads it
-    assert [a.key for a in rows[0].assets] == ["cc-app-01", "cc-app-02"]
-    # equal scores: higher severity first (telnet high before the medium detection)
+    assert [a.key for a in rows[1].assets] == ["cc-app-01", "cc-app-02"]
     assert [r.rank for r in rows] == [1, 2, 3]
-    assert rows[0].factors[-2].value == "detection on the same asset: sigma-ssh-brute-force"
+    assert rows[1].factors[-2].value == "detection on the same asset: sigma-ssh-brute-force"
+
+
+def test_the_decision_comes_first_then_the_score() -> None:
+    camera = _telnet(CAMERA)  # 27 + 10 + 6 + 5 = 48; none / controlled / medium: track*
+    medium = replace(_telnet(replace(CAMERA, key="cam-09", address="127.30.0.9")), rule_id="M", title="m")
+    medium = replace(medium, severity=Severity.MEDIUM)  # 17 + 10 + 6 + 5 = 38: track*
+    kiosk = _asset("kiosk-3", "127.10.0.30", Criticality.LOW)
+    seen = Finding(
+        rule_id="sigma-x", source=Source.DETECTION, severity=Severity.MEDIUM, title="x", asset=kiosk
+    )
+    # 17 + 3 + 8 + 8 = 36, but someone is acting now: active / controlled / low impact: attend
+    rows = _rows([medium, camera, seen])
+    assert [(r.finding.rule_id, r.score, r.decision) for r in rows] == [
+        ("sigma-x", 36.0, Decision.ATTEND),
+        ("EXP-TELNET", 48.0, Decision.TRACK_STAR),
+        ("M", 38.0, Decision.TRACK_STAR),
+    ]
 
 
 def test_ranking_is_stable_whatever_the_input_order() -> None:

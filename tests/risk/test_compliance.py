@@ -65,7 +65,7 @@ def test_coverage_counts_checked_and_failing() -> None:
             severity=Severity.HIGH,
             title="spray",
             asset=asset,
-            references=(Reference(kind=RefKind.ATTACK, id="T1110"),),
+            references=(Reference(kind=RefKind.ATTACK, id="T1110.003"),),
         ),
     ]
     ran = {"EXP-TELNET", "EXP-HTTP-ADMIN-CLEARTEXT", "ios-vty-ssh-only", "attack.t1110"}
@@ -78,7 +78,7 @@ def test_coverage_counts_checked_and_failing() -> None:
         1,
     )
     passwords = result[("cis-controls-v8", "5.2")]
-    assert (passwords.checked, passwords.failing) == (1, 1)  # attack.t1110 via the ATT&CK reference
+    assert (passwords.checked, passwords.failing) == (1, 1)  # attack.t1110: the sub-technique's parent
     firewall = result[("cis-controls-v8", "4.4")]
     assert (firewall.checked, firewall.failing) == (0, 0)  # nothing mapped to it ran
 

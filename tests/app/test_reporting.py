@@ -1,0 +1,280 @@
+"""The audit's reports end to end: risk-ranked, aggregated, waived, compliance-mapped, every format
+and language written, and rebuilt from history with `secaudit report`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+from secaudit.app.audit import AuditOptions, run_audit
+from secaudit.app.stages import Stage, StageContext
+from secaudit.cli.main import run as cli_run
+from secaudit.core.model import (
+    Asset,
+    Criticality,
+    Evidence,
+    Finding,
+    Reference,
+    RefKind,
+    RunStatus,
+    Severity,
+    Source,
+    StageOutput,
+    StageResult,
+    WaivedFinding,
+    WaiverKind,
+)
+from secaudit.report.json_writer import json_schema
+
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "report" / "schema" / "sarif-schema-2.1.0.json"
+
+PROFILE = """\
+version: 1
+organisation: Test City
+authorization:
+  reference: AUTH-9
+  approver: Test approver
+  valid_from: 2026-01-01
+  valid_until: 2099-01-01
+segments:
+  - name: lab
+    cidrs: [127.0.0.0/29]
+    kind: it
+    owner: Lab
+    criticality: high
+  - name: signals
+    cidrs: [127.0.1.0/29]
+    kind: ot
+    owner: Traffic
+    criticality: public-safety-critical
+assets:
+  - name: app-1
+    role: test host
+    address: 127.0.0.2
+    criticality: critical
+  - name: app-2
+    role: test host
+    address: 127.0.0.3
+    criticality: high
+  - name: signal-1
+    role: test host
+    address: 127.0.1.2
+    criticality: public-safety-critical
+baseline_targets:
+  - target: offline:snap
+    baselines: [openssh-server]
+    asset: app-1
+report:
+  languages: [en, th]
+  formats: [html, json, sarif, junit, csv, md]
+  fail_on: high
+"""
+
+APP1 = Asset(key="app-1", address="127.0.0.2", segment="lab", criticality=Criticality.CRITICAL)
+APP2 = Asset(key="app-2", address="127.0.0.3", segment="lab", criticality=Criticality.HIGH)
+SIGNAL = Asset(
+    key="signal-1", address="127.0.1.2", segment="signals", criticality=Criticality.PUBLIC_SAFETY_CRITICAL
+)
+
+
+def _root_login(asset: Asset, line: int) -> Finding:
+    return Finding(
+        rule_id="ssh-permit-root-login",
+        source=Source.BASELINE,
+        severity=Severity.HIGH,
+        title="Not met: root cannot log in over SSH",
+        asset=asset,
+        evidence_key="PermitRootLogin",
+        evidence=(
+            Evidence(
+                kind="config", summary="PermitRootLogin yes", location=f"snap/etc/ssh/sshd_config:{line}"
+            ),
+        ),
+        remediation="Set PermitRootLogin no.",
+    )
+
+
+TELNET = Finding(
+    rule_id="EXP-TELNET",
+    source=Source.SCAN,
+    severity=Severity.HIGH,
+    title="Telnet login service reachable",
+    asset=SIGNAL,
+    evidence_key="tcp/23",
+    evidence=(
+        Evidence(
+            kind="network", summary="telnet open", location="127.0.1.2:23/tcp", excerpt="<script>x</script>"
+        ),
+    ),
+)
+SPRAY = Finding(
+    rule_id="0f06a3a5-6a09-413f-8743-e6cf35561297",
+    source=Source.DETECTION,
+    severity=Severity.MEDIUM,
+    title="Password spraying",
+    asset=APP2,
+    evidence_key="burst-1",
+    references=(Reference(kind=RefKind.ATTACK, id="T1110.003"),),
+    evidence=(Evidence(kind="log", summary="41 failures", location="logs/auth.log#812"),),
+)
+WAIVED = WaivedFinding(
+    finding=_root_login(SIGNAL, 9),
+    kind=WaiverKind.ACCEPTED,
+    justification="vendor maintenance access until the controller is replaced",
+    approved_by="Traffic Engineering",
+    expires=datetime(2099, 1, 1, tzinfo=UTC),
+    source="waivers.yaml:3",
+)
+
+
+class Producer:
+    def __init__(
+        self, name: str, source: Source, findings: list[Finding], waived: tuple[WaivedFinding, ...] = ()
+    ):
+        self.name, self.source, self.findings, self.waived = name, source, findings, waived
+
+    def __call__(self, ctx: StageContext) -> StageOutput:
+        return StageOutput(
+            findings=tuple(self.findings),
+            result=StageResult(name=self.name, status=RunStatus.COMPLETED, findings=len(self.findings)),
+            waived=self.waived,
+        )
+
+    def stage(self) -> Stage:
+        return Stage(name=self.name, source=self.source, run=self, description="test producer")
+
+
+@pytest.fixture
+def audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    (tmp_path / "snap").mkdir()
+    profile = tmp_path / "city.yaml"
+    profile.write_text(PROFILE)
+    registry = (
+        Producer("scan", Source.SCAN, [TELNET]).stage(),
+        Producer(
+            "baseline", Source.BASELINE, [_root_login(APP2, 12), _root_login(APP1, 32)], (WAIVED,)
+        ).stage(),
+        Producer("hunt", Source.DETECTION, [SPRAY]).stage(),
+    )
+    monkeypatch.setattr("secaudit.app.stages.STAGES", registry)
+    options = AuditOptions(
+        profile_path=profile, output_dir=tmp_path / "reports", history_path=tmp_path / "h.sqlite"
+    )
+    return run_audit(options, registry=registry), tmp_path
+
+
+def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: ignore[no-untyped-def]
+    result, _ = audited
+    folder = result.run_dir
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "findings.csv",
+        "findings.json",
+        "findings.sarif",
+        "junit.xml",
+        "report.html",
+        "report.th.html",
+        "summary.md",
+    ]
+    assert set(result.files) == {"html", "html.th", "json", "sarif", "junit", "csv", "md"}
+    assert result.run.risk_model == "risk-2"
+
+    data = json.loads((folder / "findings.json").read_text())
+    jsonschema.Draft202012Validator(json_schema()).validate(data)
+    sarif = json.loads((folder / "findings.sarif").read_text())
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    ElementTree.fromstring((folder / "junit.xml").read_bytes())
+    rows = list(
+        csv.DictReader(io.StringIO((folder / "findings.csv").read_text(encoding="utf-8"), newline=""))
+    )
+    assert "**Posture score:" in (folder / "summary.md").read_text()
+    assert 'lang="th"' in (folder / "report.th.html").read_text()
+    assert 'lang="en"' in (folder / "report.html").read_text()
+
+    # ranking: the detection's asset, app-2, is under attack: its root-login finding leads the aggregated row
+    ranked = [(e["rule_id"], [a["key"] for a in e["assets"]], e["decision"]) for e in data["findings"]]
+    assert ranked == [
+        ("ssh-permit-root-login", ["app-2", "app-1"], "attend"),
+        ("EXP-TELNET", ["signal-1"], "attend"),
+        ("0f06a3a5-6a09-413f-8743-e6cf35561297", ["app-2"], "attend"),
+    ]
+    top = data["findings"][0]
+    assert {
+        "name": "active_attack",
+        "value": "detection on the same asset: 0f06a3a5-6a09-413f-8743-e6cf35561297",
+        "points": 15.0,
+    } in top["factors"]
+    assert data["summary"]["instances"] == 4
+    assert [w["finding"]["asset"]["key"] for w in data["waived"]] == ["signal-1"]
+    assert [(r["asset"], r["status"]) for r in rows] == [
+        ("app-2", "new"),
+        ("app-1", "new"),
+        ("signal-1", "new"),
+        ("app-2", "new"),
+        ("signal-1", "waived"),
+    ]
+    coverage = {(c["framework"], c["control"]): (c["checked"], c["failing"]) for c in data["compliance"]}
+    # CIS 4.7 maps ssh-permit-root-login (baseline ran with openssh-server), EXP-SNMP-DEFAULT-COMMUNITY
+    # (scan ran), ios-snmp-no-default-community (no IOS baseline ran) and deb12-root-only-uid0 (not run)
+    assert coverage[("cis-controls-v8", "4.7")] == (2, 1)
+    assert coverage[("cis-controls-v8", "5.2")][1] == 1  # attack.t1110 via the detection's ATT&CK reference
+    assert coverage[("th-cii-2562", "detect")][1] >= 1
+    junit = ElementTree.fromstring((folder / "junit.xml").read_bytes()).find("testsuite")
+    assert junit is not None and junit.get("failures") == "3" and junit.get("skipped") == "1"
+    locations = {
+        r["partialFingerprints"]["secaudit/v1"]: r["locations"][0]["physicalLocation"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert locations[_root_login(APP1, 32).fingerprint]["region"] == {"startLine": 32}
+    assert locations[TELNET.fingerprint]["artifactLocation"]["uri"].endswith("city.yaml")
+
+
+def test_report_command_rebuilds_any_format_from_history(audited, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    result, tmp_path = audited
+    history = str(tmp_path / "h.sqlite")
+    out = tmp_path / "again" / "one.sarif"
+    out.parent.mkdir()
+    assert cli_run(["report", "--history", history, "--format", "sarif", "--output", str(out)]) == 0
+    again = json.loads(out.read_text())
+    original = json.loads((result.run_dir / "findings.sarif").read_text())
+    assert again["runs"][0]["results"] == original["runs"][0]["results"]
+    target = tmp_path / "rebuilt"
+    code = cli_run(
+        [
+            "report",
+            "--run",
+            result.run.id,
+            "--history",
+            history,
+            "--format",
+            "md",
+            "--format",
+            "html",
+            "--lang",
+            "th",
+            "--output-dir",
+            str(target),
+        ]
+    )
+    assert code == 0
+    rebuilt = target / result.run.id
+    assert sorted(p.name for p in rebuilt.iterdir()) == ["report.html", "summary.md"]
+    assert 'lang="th"' in (rebuilt / "report.html").read_text()
+    capsys.readouterr()
+    assert (
+        cli_run(["report", "--history", history, "--format", "md", "--format", "csv", "--output", str(out)])
+        == 2
+    )
+    assert "exactly one --format" in capsys.readouterr().err
+    assert (
+        cli_run(
+            ["report", "--history", history, "--run", "nope", "--format", "json", "--output-dir", str(target)]
+        )
+        != 0
+    )
