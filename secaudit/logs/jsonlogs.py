@@ -87,7 +87,10 @@ def ecs_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
     fields = data_fields(event_data, {"_": user_data} if isinstance(user_data, dict) else None)
     channel = str(winlog.get("channel") or "")
     provider = str(winlog.get("provider_name") or "")
-    event_id = event_id_of(winlog.get("event_id"))
+    raw_id = winlog.get("event_id")
+    if raw_id is None:  # older Winlogbeat and Elastic Agent put it in event.code only
+        raw_id = _dotted(obj, "event").get("code")
+    event_id = event_id_of(raw_id)
     time_text = obj.get("@timestamp")
     fields["EventID"] = event_id
     fields["Channel"] = channel

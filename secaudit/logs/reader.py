@@ -59,23 +59,43 @@ class Shard:
 # -- opening ------------------------------------------------------------------------------------
 
 
-def _files(inputs: Sequence[str]) -> Iterator[str]:
-    """Every file the inputs name, folders walked recursively in sorted order; "-" passes through."""
+def _files(inputs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+    """(path, problem) of every file the inputs name; folders are walked recursively in sorted order
+    (symbolic links to folders are not followed); "-" passes through. A folder inside a named folder that
+    cannot be listed comes out with its problem; a named input that does not exist raises."""
     for name in inputs:
         if name == "-":
-            yield name
+            yield name, None
             continue
         if Path(name).is_dir():
-            for root, dirs, files in os.walk(name):
+            problems: list[OSError] = []
+            for root, dirs, files in os.walk(name, onerror=problems.append):
+                while problems:
+                    error = problems.pop(0)
+                    if error.filename == name:
+                        raise OperationalError(
+                            f"cannot list log folder: {error.strerror}",
+                            location=name,
+                            hint="check the folder's permissions",
+                        ) from error
+                    yield str(error.filename), f"cannot list folder: {error.strerror}"
                 dirs.sort()
                 for file in sorted(files):
-                    yield str(Path(root) / file)
+                    yield str(Path(root) / file), None
+            for error in problems:
+                if error.filename == name:
+                    raise OperationalError(
+                        f"cannot list log folder: {error.strerror}",
+                        location=name,
+                        hint="check its permissions",
+                    ) from error
+                yield str(error.filename), f"cannot list folder: {error.strerror}"
             continue
         if not Path(name).exists():
             raise OperationalError(
                 "log input not found", location=name, hint="check the path; use - to read standard input"
             )
-        yield name
+        yield name, None
 
 
 def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], float | None] | None:
@@ -90,6 +110,7 @@ def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], flo
                 location=source,
                 hint="check the path and its permissions",
             ) from e
+        stats.files += 1
         stats.unreadable(source, f"cannot open: {e.strerror}")
         return None
     if handle.read(2) == GZIP_MAGIC:
@@ -221,8 +242,12 @@ def read_events(
     """
     _check_format(input_format)
     named = set(inputs)
-    for source in _files(inputs):
+    for source, problem in _files(inputs):
         mtime: float | None = None
+        if problem is not None:
+            stats.files += 1
+            stats.unreadable(source, problem)
+            continue
         if source == "-":
             stdin = sys.stdin.buffer
             head = stdin.read(SNIFF_BYTES)
@@ -288,7 +313,10 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     _check_format(input_format)
     named = set(inputs)
     planned: list[tuple[str, str | None, int, bytes | None, float | None, str | None]] = []
-    for source in _files(inputs):
+    for source, listing in _files(inputs):
+        if listing is not None:
+            planned.append((source, None, 0, None, None, listing))
+            continue
         if source == "-":
             data = sys.stdin.buffer.read()
             if data[:2] == GZIP_MAGIC:

@@ -128,3 +128,19 @@ def test_auditd_and_csv_stay_whole(fixtures, tmp_path) -> None:
     audit.write_bytes((fixtures / "linux" / "audit.log").read_bytes() * 8000)
     shards = plan_shards([str(audit)], parts=4)
     assert [(s.fmt, s.start, s.end) for s in shards] == [("auditd", 0, None)]
+
+
+def test_shards_and_read_events_count_bad_files_alike(fixtures, tmp_path) -> None:
+    (tmp_path / "a.log").symlink_to(tmp_path / "gone")
+    (tmp_path / "b.bin").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "c.log").write_bytes(b"")
+    (tmp_path / "d.log").write_bytes((fixtures / "web" / "access.log").read_bytes())
+    expected, direct = _direct([str(tmp_path)])
+    got, sharded, _ = _by_shards([str(tmp_path)], parts=2)
+    assert [(e.source, e.record) for e in got] == [(e.source, e.record) for e in expected]
+    assert (
+        (sharded.files, sharded.unreadable_files, sharded.events)
+        == (direct.files, direct.unreadable_files, direct.events)
+        == (4, 3, 5)
+    )
+    assert [loc for loc, _ in sharded.errors] == [loc for loc, _ in direct.errors]

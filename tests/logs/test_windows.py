@@ -122,7 +122,7 @@ def test_powershell_events_get_their_categories(read, fixtures) -> None:
 def test_winlogbeat_nested_and_dotted_map_like_evtx(read, fixtures) -> None:
     events, stats = read(fixtures / "windows" / "winlogbeat.jsonl")
     assert stats.by_format == {"ecs-json": 1}
-    nested, dotted = events
+    nested, dotted, agent = events
     assert nested.kind == LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon"}))
     assert nested.fields["EventID"] == 1
     assert nested.fields["Image"] == "C:\\Windows\\System32\\certutil.exe"
@@ -135,6 +135,12 @@ def test_winlogbeat_nested_and_dotted_map_like_evtx(read, fixtures) -> None:
     assert dotted.fields["DestinationIp"] == "127.0.0.1"
     assert dotted.fields["Channel"] == "Microsoft-Windows-Sysmon/Operational"
     assert dotted.record == 2
+    # EventID only in event.code (Elastic Agent); Security names get their Sigma aliases.
+    assert agent.kind == LogKind("windows", frozenset({"process_creation"}), frozenset({"security"}))
+    assert agent.fields["EventID"] == 4688
+    assert agent.fields["Image"] == "C:\\Windows\\System32\\net.exe"
+    assert agent.fields["ParentImage"] == "C:\\Windows\\System32\\cmd.exe"
+    assert agent.fields["Computer"] == "pkt-cc-ops-ws08"
 
 
 def test_flat_json_nxlog_style(read, fixtures) -> None:
