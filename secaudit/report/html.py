@@ -120,7 +120,7 @@ class _View:
     def rows(self) -> tuple[list[list[Any]], list[dict[str, Any]]]:
         encoder = RowEncoder(self.strings, self.segment_of, format_time)
         ordered = sorted(self.report.rows, key=lambda r: r.rank)
-        encoded = [encoder.encode(row) for row in ordered]
+        encoded = encoder.encode_all(ordered)
         table = self.strings.table
         return encoded, [html_data.expand(row, table) for row in encoded[:PAGE_SIZE]]
 
