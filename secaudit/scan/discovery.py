@@ -56,8 +56,10 @@ class ScapyArp:
     """ARP over a raw socket with scapy (root or CAP_NET_RAW)."""
 
     def route(self, address: str) -> tuple[str, str]:
-        from scapy.config import conf  # noqa: PLC0415 (scapy reads routes on import: only when sweeping)
+        import scapy.route  # noqa: PLC0415 (scapy reads routes on import: only when sweeping)
+        from scapy.config import conf  # noqa: PLC0415
 
+        assert scapy.route  # the import fills conf.route
         conf.route.resync()
         interface, _src, gateway = conf.route.route(address)
         direct = gateway in ("0.0.0.0", "", None)  # noqa: S104 (scapy's "no gateway", not a bind)

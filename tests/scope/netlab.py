@@ -34,6 +34,8 @@ class Capture:
 
     path: Path
 
+    control_at: float = 0.0  # when the control ping was sent (see NetLab.control)
+
     def packets(self) -> list:  # type: ignore[type-arg]
         import scapy.layers.inet  # registers IP (and imports scapy.layers.l2)
         import scapy.layers.l2  # noqa: F401 (registers Ethernet and ARP for rdpcap)
@@ -134,6 +136,14 @@ class NetLab:
                 f"demo_net did not start: {line} {proc.stderr.read().decode() if proc.stderr else ''}"
             )
 
+    def control(self, capture: Capture) -> None:
+        """A UDP datagram from the scanner to .2 port 9 (discard): proves the capture works when a
+        test expects silence."""
+        capture.control_at = time.time()
+        send = f"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'control', ('{self.address(2)}', 9))"
+        done = self.run(self.scanner_ns, python(), "-c", send)
+        assert done.returncode == 0, done.stderr
+
     @contextmanager
     def capture(self, path: Path) -> Iterator[Capture]:
         """tcpdump on the target namespace's interface while the block runs."""
@@ -147,6 +157,7 @@ class NetLab:
                 "-i",
                 self.target_if,
                 "-n",
+                "--immediate-mode",  # else packets wait in the kernel buffer and a stop loses them
                 "-U",
                 "-w",
                 str(path),

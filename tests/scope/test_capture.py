@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scope.netlab import NetLab, make_lab
+from tests.scope.netlab import Capture, NetLab, make_lab
 
 pytestmark = [
     pytest.mark.root,
@@ -76,12 +76,22 @@ def _to(packets: list, address: str) -> list:  # type: ignore[type-arg]
     return out
 
 
-def _from_scanner(packets: list, lab: NetLab) -> list:  # type: ignore[type-arg]
-    from scapy.layers.inet import IP
+def _from_scanner(capture: Capture, lab: NetLab) -> list:  # type: ignore[type-arg]
+    """Packets the scanner sent before the control datagram, which itself must have been seen."""
+    from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import ARP
 
     scanner = lab.address(1)
-    return [p for p in packets if (IP in p and p[IP].src == scanner) or (ARP in p and p[ARP].psrc == scanner)]
+    sent = [
+        p
+        for p in capture.packets()
+        if (IP in p and p[IP].src == scanner) or (ARP in p and p[ARP].psrc == scanner)
+    ]
+    assert capture.control_at, "call lab.control(capture) inside the capture block"
+    assert any(UDP in p and p[UDP].dport == 9 and float(p.time) >= capture.control_at for p in sent), (
+        "the capture saw nothing"
+    )
+    return [p for p in sent if float(p.time) < capture.control_at]
 
 
 def test_excluded_host_receives_zero_packets(lab: NetLab, tmp_path: Path) -> None:
@@ -110,20 +120,22 @@ def test_out_of_scope_target_is_refused_with_nothing_sent(lab: NetLab, tmp_path:
         outside = lab.secaudit(
             "scan", "--profile", str(profile), "--target", lab.address(2), "--target", lab.address(9)
         )
+        lab.control(capture)
     assert excluded.returncode == 2, excluded.stderr
     assert f"{lab.address(3)} is excluded by segment 'lab'" in excluded.stderr
     assert outside.returncode == 2, outside.stderr
     assert f"{lab.address(9)} is not in any authorized segment" in outside.stderr
-    assert _from_scanner(capture.packets(), lab) == []
+    assert _from_scanner(capture, lab) == []
 
 
 def test_expired_authorization_is_refused_with_nothing_sent(lab: NetLab, tmp_path: Path) -> None:
     profile = _profile(tmp_path, lab, until="2026-01-31")
     with lab.capture(tmp_path / "expired.pcap") as capture:
         done = lab.secaudit("scan", "--profile", str(profile), "--output", str(tmp_path / "run"))
+        lab.control(capture)
     assert done.returncode == 2, done.stderr
     assert "authorization PKT-CAPTURE-1 is valid from" in done.stderr
-    assert _from_scanner(capture.packets(), lab) == []
+    assert _from_scanner(capture, lab) == []
     assert not (tmp_path / "run" / "scan").exists()
 
 
