@@ -81,8 +81,7 @@ def build_report(
     findings = list(findings)
     ctx = RiskContext(profile=profile, attacked=detections_by_asset(findings))
 
-    def history(finding: Finding) -> tuple[Status, datetime, datetime]:
-        fp = finding.fingerprint
+    def history(fp: str) -> tuple[Status, datetime, datetime]:
         first, last = dates.get(fp, (run.started_at, run.started_at))
         return (Status.NEW if fp in new else Status.PERSISTING), first, last
 

@@ -14,14 +14,13 @@ and evidence key; the order findings arrive in never matters.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from secaudit.core.model import Finding, Severity, Status, normalize_key
 from secaudit.core.report import Decision, ReportRow
-from secaudit.risk.model import Assessment, RiskContext, assess
+from secaudit.risk.model import Assessment, RiskContext, assess, assessment_key
 
-HistoryLookup = Callable[[Finding], tuple[Status, datetime, datetime]]
+HistoryLookup = Callable[[str], tuple[Status, datetime, datetime]]  # fingerprint -> status, first, last
 
 # Posture: each open instance weighs by its row's decision; 100 * K / (K + total weight).
 DECISION_WEIGHT = {Decision.ACT: 10.0, Decision.ATTEND: 5.0, Decision.TRACK_STAR: 2.0, Decision.TRACK: 0.5}
@@ -41,11 +40,11 @@ DECISION_ORDER = (Decision.ACT, Decision.ATTEND, Decision.TRACK_STAR, Decision.T
 _DECISION_POSITION = {decision: position for position, decision in enumerate(DECISION_ORDER)}
 
 
-def _row_order(row: ReportRow) -> tuple[int, float, int, int, str, str, str]:
-    top = row.finding
+def _group_order(members: list[tuple[Finding, Assessment]]) -> tuple[int, float, int, int, str, str, str]:
+    top, verdict = members[0]
     return (
-        _DECISION_POSITION[row.decision],
-        -row.score,
+        _DECISION_POSITION[verdict.decision],
+        -verdict.score,
         -int(top.severity),
         -int(top.asset.criticality),
         top.rule_id,
@@ -55,18 +54,31 @@ def _row_order(row: ReportRow) -> tuple[int, float, int, int, str, str, str]:
 
 
 def ranked_rows(findings: Iterable[Finding], ctx: RiskContext, history: HistoryLookup) -> list[ReportRow]:
-    """Assess every finding, aggregate identical ones, and rank the rows (``rank`` from 1)."""
+    """Assess every finding, aggregate identical ones, and rank the rows (``rank`` from 1).
+
+    ``history`` maps an instance's fingerprint to its status, first and last seen.
+    """
     groups: dict[tuple[str, str], list[tuple[Finding, Assessment]]] = {}
+    verdicts: dict[tuple[object, ...], Assessment] = {}  # many findings share every input of the model
     for finding in findings:
-        groups.setdefault(group_key(finding), []).append((finding, assess(finding, ctx)))
-    rows = []
+        key = assessment_key(finding)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = assess(finding, ctx)
+        groups.setdefault(group_key(finding), []).append((finding, verdict))
+    ordered = []
     for members in groups.values():
         members.sort(key=_instance_order)
+        ordered.append(members)
+    ordered.sort(key=_group_order)
+    rows = []
+    for rank, members in enumerate(ordered, start=1):
         top, verdict = members[0]
-        seen = [history(f) for f, _ in members]
+        fingerprints = tuple(f.fingerprint for f, _ in members)
+        seen = [history(fp) for fp in fingerprints]
         rows.append(
             ReportRow(
-                rank=0,
+                rank=rank,
                 finding=top,
                 status=Status.NEW if any(s is Status.NEW for s, _, _ in seen) else Status.PERSISTING,
                 first_seen=min(first for _, first, _ in seen),
@@ -77,16 +89,11 @@ def ranked_rows(findings: Iterable[Finding], ctx: RiskContext, history: HistoryL
                 likelihood=verdict.likelihood,
                 impact=verdict.impact_level,
                 assets=tuple(f.asset for f, _ in members),
-                fingerprints=tuple(f.fingerprint for f, _ in members),
+                fingerprints=fingerprints,
                 instances=tuple(f for f, _ in members),
             )
         )
-    rows.sort(key=_row_order)
-    return [_with_rank(row, position) for position, row in enumerate(rows, start=1)]
-
-
-def _with_rank(row: ReportRow, rank: int) -> ReportRow:
-    return replace(row, rank=rank)
+    return rows
 
 
 def posture_score(rows: Sequence[ReportRow]) -> float:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from cvss import CVSS3, CVSS4, CVSSError
 
-from secaudit.core.model import Criticality, Finding, SegmentKind, Severity, Source
+from secaudit.core.model import Criticality, Finding, RefKind, SegmentKind, Severity, Source
 from secaudit.core.profile import Profile
 from secaudit.core.report import Decision, RiskFactor
 from secaudit.risk.decision import Exploitation, Exposure, Impact, decide
@@ -76,6 +76,8 @@ SEVERITY_LEVEL = {
     Severity.CRITICAL: 5,
 }
 _TRUE = frozenset({"true", "yes", "1"})
+# Evidence attributes the model reads; every other attribute leaves the assessment unchanged.
+RISK_ATTRIBUTES = frozenset({"reachable_from", "cross_segment", "cve", "cvss", "cvss_vector"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +92,10 @@ class RiskContext:
     kev: Callable[[str], bool] = field(default=lambda cve: False)
     kev_label: str = "KEV"
     attacked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (segment name, address) -> (segment kind, segment name): a memo, filled as findings are assessed
+    segments: dict[tuple[str, str], tuple[SegmentKind | None, str]] = field(
+        default_factory=dict, compare=False
+    )
 
 
 def detections_by_asset(findings: Iterable[Finding]) -> dict[str, tuple[str, ...]]:
@@ -115,13 +121,19 @@ class Assessment:
     impact_level: int  # 1..5
 
 
-def _segment_kind(finding: Finding, profile: Profile | None) -> tuple[SegmentKind | None, str]:
-    if profile is None:
-        return None, finding.asset.segment
-    segment = profile.segment(finding.asset.segment) if finding.asset.segment else None
-    if segment is None and finding.asset.address:
+def _segment_kind(finding: Finding, ctx: RiskContext) -> tuple[SegmentKind | None, str]:
+    """The kind and name of the asset's segment: named on the asset, else found from its address."""
+    key = (finding.asset.segment, finding.asset.address)
+    known = ctx.segments.get(key)
+    if known is not None:
+        return known
+    profile = ctx.profile
+    segment = profile.segment(finding.asset.segment) if profile and finding.asset.segment else None
+    if profile and segment is None and finding.asset.address:
         segment = profile.segment_of(finding.asset.address)
-    return (segment.kind, segment.name) if segment else (None, finding.asset.segment)
+    found = (segment.kind, segment.name) if segment else (None, finding.asset.segment)
+    ctx.segments[key] = found
+    return found
 
 
 def _attributes(finding: Finding) -> Iterable[tuple[str, str]]:
@@ -141,7 +153,7 @@ def cross_segment(finding: Finding, own_segment: str) -> str:
 
 def cves(finding: Finding) -> list[str]:
     """CVE ids the finding cites (references of kind cve, evidence attributes ``cve``), upper-cased."""
-    found = {r.id.strip().upper() for r in finding.references if r.kind.value == "cve"}
+    found = {r.id.strip().upper() for r in finding.references if r.kind is RefKind.CVE}
     found |= {v.strip().upper() for k, v in _attributes(finding) if k == "cve" and v.strip()}
     return sorted(found)
 
@@ -173,7 +185,7 @@ def parse_cvss(vector: str) -> _Cvss | None:
 
 
 def _exposure(finding: Finding, ctx: RiskContext) -> tuple[list[RiskFactor], Exposure]:
-    kind, segment_name = _segment_kind(finding, ctx.profile)
+    kind, segment_name = _segment_kind(finding, ctx)
     factors: list[RiskFactor] = []
     internet = sorted(INTERNET_TAGS.intersection(finding.asset.tags))
     if internet:
@@ -291,6 +303,17 @@ def _impact(finding: Finding) -> Impact:
 
 _EXPLOITATION_STEP = {Exploitation.NONE: 0, Exploitation.POC: 1, Exploitation.ACTIVE: 2}
 _EXPOSURE_STEP = {Exposure.SMALL: 0, Exposure.CONTROLLED: 1, Exposure.OPEN: 2}
+
+
+def assessment_key(finding: Finding) -> tuple[object, ...]:
+    """Everything :func:`assess` reads from a finding: equal keys (in one context) give equal verdicts."""
+    attributes = tuple(
+        (name, value)
+        for evidence in finding.evidence
+        for name, value in evidence.attributes
+        if name in RISK_ATTRIBUTES
+    )
+    return (finding.severity, finding.source, finding.asset, finding.references, attributes)
 
 
 def assess(finding: Finding, ctx: RiskContext) -> Assessment:

@@ -30,8 +30,8 @@ def scored_report(
     base = make_report([], fixed=[FIXED_FINDING])
     ctx = RiskContext(profile=base.profile, attacked=detections_by_asset(findings))
 
-    def history(finding: Finding) -> tuple[Status, datetime, datetime]:
-        if finding.fingerprint in persisting:
+    def history(fp: str) -> tuple[Status, datetime, datetime]:
+        if fp in persisting:
             return Status.PERSISTING, EARLIER, STARTED
         return Status.NEW, STARTED, STARTED
 

@@ -40,8 +40,8 @@ APP = _asset("cc-app-01", "127.10.0.5", Criticality.CRITICAL)
 
 
 def _history(old: set[str]):  # type: ignore[no-untyped-def]
-    def lookup(finding: Finding) -> tuple[Status, datetime, datetime]:
-        if finding.fingerprint in old:
+    def lookup(fp: str) -> tuple[Status, datetime, datetime]:
+        if fp in old:
             return Status.PERSISTING, T0, T2
         return Status.NEW, T2, T2
 
