@@ -7,6 +7,9 @@ given, and for RFC 5424 ``msgid`` plus each structured-data parameter as ``<SD-I
 Kind: product ``linux``, services ``syslog`` and the program's (sshd -> sshd + auth, sudo -> sudo + auth,
 su, cron, kernel, systemd, ...; see :data:`PROGRAM_SERVICES`).
 
+Sysmon for Linux messages (an XML ``<Event>``) become Sysmon events of product ``linux``
+(:mod:`secaudit.logs.linuxsysmon`).
+
 Network-device messages (``%FACILITY-SEVERITY-MNEMONIC: text``, Cisco IOS style, with or without a syslog
 header) get product ``cisco`` (as SigmaHQ's rules/network/cisco name it) and service ``aaa`` for login,
 command-accounting and configuration messages (``bgp``, ``ldp`` for those facilities), with ``facility``,
@@ -27,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.windows import parse_time
 
 MONTHS = {
@@ -261,6 +265,12 @@ def parse_line(text: str, ctx: Context, number: int) -> LogEvent | None:
     else:
         return _cisco(text, ctx, number, {}, None)
     fields["message"] = message
+    if message[:7] == "<Event>" or message[:7] == "<Event ":
+        event, why = sysmon_linux_event(message, source=ctx.source, record=number, kind=ctx.kind)
+        if event is not None:
+            return event
+        # Kept as a plain syslog message (keyword rules still see it); the problem is noted.
+        ctx.stats.error(ctx.where(number), str(why))
     if "%" in message and _CISCO_TAG.search(message):
         return _cisco(message, ctx, number, fields, stamp)
     kind = ctx.kind or linux_kind(str(fields["program"]))

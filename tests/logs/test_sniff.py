@@ -17,6 +17,7 @@ SAMPLES = {
     "windows/nxlog.jsonl": "flat-json",
     "linux/auth.log": "syslog",
     "linux/rfc5424.log": "syslog",
+    "linux/sysmon-linux.log": "syslog",
     "network/cisco.log": "syslog",
     "linux/audit.log": "auditd",
     "web/access.log": "access-log",

@@ -136,3 +136,25 @@ def test_non_syslog_line_is_skipped_and_counted() -> None:
     stats = ReadStats()
     ctx = Context("x.log", stats, reference=datetime(2026, 11, 2, tzinfo=UTC))
     assert parse_line("this is not syslog at all", ctx, 7) is None
+
+
+def test_sysmon_for_linux_xml_in_syslog(read, fixtures) -> None:
+    events, stats = read(fixtures / "linux" / "sysmon-linux.log")
+    assert stats.by_format == {"syslog": 1} and stats.skipped == 0
+    curl, connect, broken = events
+    assert curl.kind == LogKind("linux", frozenset({"process_creation"}), frozenset({"sysmon"}))
+    assert curl.kind.covers("linux", "process_creation", None)
+    assert curl.record == 1
+    assert curl.timestamp == datetime(2026, 11, 2, 3, 40, 0, 123456, tzinfo=UTC)
+    assert curl.fields["Image"] == "/usr/bin/curl"
+    assert curl.fields["CommandLine"] == "curl -s http://127.0.0.1/stage.sh"
+    assert curl.fields["ParentImage"] == "/usr/bin/bash" and curl.fields["User"] == "root"
+    assert curl.fields["EventID"] == 1 and curl.fields["EventRecordID"] == 5101
+    assert curl.fields["Provider_Name"] == "Linux-Sysmon" and curl.fields["Computer"] == "pkt-cc-jump01"
+    assert connect.kind.categories == {"network_connection"}
+    assert connect.fields["DestinationPort"] == "80"
+    # Cut XML: kept as a plain syslog message, the problem noted.
+    assert broken.kind == LogKind("linux", frozenset(), frozenset({"syslog"}))
+    assert broken.fields["message"].startswith("<Event><System>")
+    assert stats.errors[0][0] == f"{fixtures / 'linux' / 'sysmon-linux.log'}:3"
+    assert stats.errors[0][1].startswith("Sysmon for Linux XML unreadable")
