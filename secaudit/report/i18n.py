@@ -196,6 +196,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "en": "Evidence of an attack in progress",
             "th": "หลักฐานการโจมตีที่กำลังเกิดขึ้น",
         },
+        "factor.cap": {"en": "Score limit", "th": "เพดานคะแนน"},
+        "factor.decision": {"en": "Why this decision", "th": "เหตุผลของการตัดสินใจ"},
         "affected_assets": {"en": "Affected assets", "th": "สินทรัพย์ที่ได้รับผลกระทบ"},
         "more_assets": {"en": "and {n} more", "th": "และอีก {n} รายการ"},
         "no_segment": {"en": "outside every segment", "th": "ไม่อยู่ในส่วนเครือข่ายใด"},
