@@ -239,6 +239,20 @@ def test_printing_shows_every_row(driver: WebDriver, pages: dict[str, Path], rep
     assert len(_visible_ids(driver)) == len(report.rows)
     driver.execute_script("window.dispatchEvent(new Event('afterprint'));")
     assert len(_visible_ids(driver)) == PAGE_SIZE
+    # the print style sheet: controls hidden, every finding's details shown, compliance lists open
+    controls = driver.find_element(By.CSS_SELECTOR, ".controls")
+    detail = driver.find_element(By.CSS_SELECTOR, "tbody.finding tr.detail")
+    assert controls.is_displayed() and not detail.is_displayed()
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not controls.is_displayed() and detail.is_displayed()
+        assert not driver.find_element(By.ID, "p-next").is_displayed()
+        rule = driver.execute_script(
+            "return getComputedStyle(document.querySelector('tbody.finding')).breakInside"
+        )
+        assert rule == "avoid"
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert _errors(driver) == []
 
 
