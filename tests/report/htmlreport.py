@@ -130,13 +130,13 @@ def with_risk(report: Report, *, aggregate: dict[str, Sequence[Asset]] | None = 
     return replace(report, rows=rows)
 
 
-def full_risk_report(findings: Sequence[Finding] | None = None, **kwargs: object) -> Report:
+def full_risk_report(findings: Sequence[Finding] | None = None) -> Report:
     """Every source, one aggregated row, a waiver and an acceptance, compliance, a fixed finding."""
     base = make_report(
         list(findings_from_every_source() if findings is None else findings), fixed=[FIXED_FINDING]
     )
     report = with_risk(base, aggregate={"SCAN-TELNET": (SIGNAL_02,)})
-    return replace(report, waived=(WAIVED, ACCEPTED), compliance=COMPLIANCE, posture_score=61.25, **kwargs)
+    return replace(report, waived=(WAIVED, ACCEPTED), compliance=COMPLIANCE, posture_score=61.25)
 
 
 def many_findings(count: int, *, evidence: str = "x" * 60) -> list[Finding]:

@@ -91,16 +91,18 @@ def driver() -> Iterator[WebDriver]:
 
 def _open(driver: WebDriver, path: Path) -> None:
     driver.get(path.as_uri())
-    driver.get_log("browser")  # start each test with an empty log
+    driver.get_log("browser")  # type: ignore[no-untyped-call]  # start each test with an empty log
 
 
 def _errors(driver: WebDriver) -> list[dict[str, object]]:
-    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    log = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [entry for entry in log if entry["level"] in ("SEVERE", "WARNING")]
 
 
 def _visible_ids(driver: WebDriver) -> list[str]:
     return [
-        b.get_attribute("id") for b in driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody.finding")
+        str(b.get_attribute("id"))
+        for b in driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody.finding")
     ]
 
 
@@ -119,13 +121,13 @@ def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     pos, idat, width, height, channels = 8, b"", 0, 0, 0
     while pos < len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        chunk, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         pos += 12 + length
-        if kind == b"IHDR":
+        if chunk == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", body[:10])
             assert depth == 8 and colour in (2, 6)
             channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
+        elif chunk == b"IDAT":
             idat += body
     raw = zlib.decompress(idat)
     stride = width * channels
