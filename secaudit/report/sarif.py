@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from secaudit.core.model import Finding, RunStatus, Severity, Source
 from secaudit.core.report import Report
-from secaudit.report.text import encodable_data
+from secaudit.report.text import encodable, encodable_data
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -64,7 +64,7 @@ class _Entry:
 
 def _uri(path: str, base_dir: Path | None) -> str:
     """A URI reference for ``path``: relative (POSIX, percent-encoded) when it can be, else ``file://``."""
-    candidate = Path(path)
+    candidate = Path(encodable(path))
     if base_dir is not None and candidate.is_absolute():
         with contextlib.suppress(ValueError):
             candidate = candidate.relative_to(base_dir)
