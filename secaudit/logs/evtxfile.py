@@ -10,8 +10,11 @@ step over) are counted as skipped with the first missing id as location.
 from __future__ import annotations
 
 import io
+import os
 import struct
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 import evtx
@@ -109,12 +112,19 @@ def _chunk_ranges(raw: IO[bytes], real: int) -> list[tuple[int, int, int]]:
 
 
 def read_evtx(
-    raw: IO[bytes], *, source: str, kind: LogKind | None, stats: ReadStats, path: str | None = None
+    raw: IO[bytes],
+    *,
+    source: str,
+    kind: LogKind | None,
+    stats: ReadStats,
+    path: str | None = None,
+    skipped_chunks: int = 0,
 ) -> Iterator[LogEvent]:
     """Every readable record of the EVTX stream ``raw`` (seekable), mapped; damage is counted in ``stats``.
 
     ``path`` names the same bytes on disk: the parser reads a path in Rust, twice as fast as through a
-    Python file object.
+    Python file object. ``skipped_chunks``: the stream holds the source's chunks from this index on (a
+    shard), so locations name the source's own bytes and chunks.
     """
     raw.seek(0, io.SEEK_END)
     real = raw.tell()
@@ -123,7 +133,8 @@ def read_evtx(
     if real > HEADER_SIZE and (real - HEADER_SIZE) % CHUNK_SIZE:
         size, patches = _cut_chunk_patch(raw, real)
         stats.error(
-            f"{source}:byte {real}", "EVTX file is truncated inside a chunk; records before the cut are read"
+            f"{source}:byte {real + skipped_chunks * CHUNK_SIZE}",
+            "EVTX file is truncated inside a chunk; records before the cut are read",
         )
     chunks = _chunk_ranges(raw, real)
     if size == real:
@@ -155,7 +166,7 @@ def read_evtx(
             yield from_evtx_dict(event, source, kind, header_id if isinstance(header_id, int) else 0)
         except (orjson.JSONDecodeError, KeyError, TypeError) as e:
             stats.skip(f"{source}:record {header_id}", f"EVTX record of unexpected shape: {e}")
-    _count_missing(chunks, seen, failures, source, stats)
+    _count_missing([(i + skipped_chunks, a, b) for i, a, b in chunks], seen, failures, source, stats)
 
 
 def _count_missing(
@@ -173,3 +184,57 @@ def _count_missing(
             )
     if not chunks and failures:
         stats.skip(f"{source}:record ?", f"EVTX records unreadable: {failures[0]}", count=len(failures))
+
+
+def chunk_cuts(size: int, target: int) -> list[int]:
+    """Byte offsets that cut an EVTX file of ``size`` bytes into pieces of about ``target`` bytes at
+    chunk boundaries (the first piece starts after the file header)."""
+    cuts = [HEADER_SIZE]
+    per_piece = max(1, target // CHUNK_SIZE)
+    while cuts[-1] + per_piece * CHUNK_SIZE < size:
+        cuts.append(cuts[-1] + per_piece * CHUNK_SIZE)
+    cuts.append(size)
+    return cuts
+
+
+def read_evtx_range(
+    path: str, start: int, end: int, *, source: str, kind: LogKind | None, stats: ReadStats
+) -> Iterator[LogEvent]:
+    """The records of chunks ``start``..``end`` (byte offsets at chunk boundaries) of the EVTX file ``path``.
+
+    The parser reads whole files only, so the file header and those chunks are copied (in the kernel) into
+    a temporary file, which the parser then reads by path.
+    """
+    with Path(path).open("rb") as original, tempfile.NamedTemporaryFile(prefix="secaudit-evtx-") as piece:
+        piece.write(original.read(HEADER_SIZE))
+        piece.flush()
+        _copy_range(original, piece, start, end - start)
+        piece.seek(0)
+        yield from read_evtx(
+            piece,
+            source=source,
+            kind=kind,
+            stats=stats,
+            path=piece.name,
+            skipped_chunks=(start - HEADER_SIZE) // CHUNK_SIZE,
+        )
+
+
+def _copy_range(source: IO[bytes], target: IO[bytes], offset: int, count: int) -> None:
+    copied = 0
+    try:
+        while copied < count:
+            done = os.copy_file_range(
+                source.fileno(), target.fileno(), count - copied, offset_src=offset + copied
+            )
+            if done == 0:
+                return
+            copied += done
+    except OSError:
+        source.seek(offset + copied)
+        target.seek(0, io.SEEK_END)
+        left = count - copied
+        while left > 0 and (block := source.read(min(left, 1 << 20))):
+            target.write(block)
+            left -= len(block)
+        target.flush()

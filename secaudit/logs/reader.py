@@ -23,7 +23,7 @@ from typing import IO, cast
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines, Parser
-from secaudit.logs.evtxfile import read_evtx
+from secaudit.logs.evtxfile import chunk_cuts, read_evtx, read_evtx_range
 from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
 from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
@@ -307,8 +307,9 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     """Cut the inputs into about ``parts`` pieces for parallel reading; reading them all in order with
     :func:`read_shard` gives exactly the events of :func:`read_events`.
 
-    Plain line-based files are split at line (or record) boundaries; EVTX, gzip, auditd and CSV files
-    stay whole; stdin is read into memory here (worker processes cannot read it) and split like a file.
+    Plain line-based files are split at line (or record) boundaries, plain EVTX files at chunk boundaries;
+    gzip, auditd and CSV files stay whole; stdin is read into memory here (worker processes cannot read it)
+    and split like a file.
     """
     _check_format(input_format)
     named = set(inputs)
@@ -345,12 +346,22 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             continue
         problem = "empty file" if not head else None
         planned.append((source, input_format or sniff(head), size, None, mtime, problem))
-    splittable = sum(size for _, fmt, size, _, _, _ in planned if fmt in SPLIT_AFTER and size > 0)
+    splittable = sum(
+        size
+        for _, fmt, size, data, _, _ in planned
+        if (fmt in SPLIT_AFTER or (fmt == "evtx" and data is None)) and size > 0
+    )
     target = max(MIN_SHARD_BYTES, -(-splittable // max(1, parts)))
     shards: list[Shard] = []
     for source, fmt, size, data, stamp, problem in planned:
         if problem is None and fmt in SPLIT_AFTER and size > target:
             shards.extend(_split(source, fmt, size, target, data, stamp))
+        elif problem is None and fmt == "evtx" and data is None and size > target:
+            cuts = chunk_cuts(size, target)
+            shards.extend(
+                Shard(source, fmt, start, end, 1, index == 0, mtime=stamp)
+                for index, (start, end) in enumerate(itertools.pairwise(cuts))
+            )
         else:
             shards.append(Shard(source, fmt, data=data, mtime=stamp, problem=problem))
     return shards
@@ -446,6 +457,17 @@ def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -
         return
     if shard.first:
         stats.by_format[shard.fmt] += 1
+    if shard.fmt == "evtx" and shard.end is not None and shard.data is None:
+        try:
+            yield from _counted(
+                read_evtx_range(
+                    shard.source, shard.start, shard.end, source=shard.source, kind=kind, stats=stats
+                ),
+                stats,
+            )
+        except OSError as e:
+            stats.unreadable(shard.source, f"cannot read: {e.strerror or e}")
+        return
     stream: IO[bytes]
     if shard.data is not None:
         stream = io.BytesIO(shard.data)

@@ -144,3 +144,34 @@ def test_shards_and_read_events_count_bad_files_alike(fixtures, tmp_path) -> Non
         == (4, 3, 5)
     )
     assert [loc for loc, _ in sharded.errors] == [loc for loc, _ in direct.errors]
+
+
+def _multi_chunk_evtx(regression: Path, path: Path, cut: int = 0) -> None:
+    """One EVTX file made of the first chunk of 40 regression samples (the parser reads chunks to EOF)."""
+    samples = sorted(regression.rglob("*.evtx"))[:40]
+    data = samples[0].read_bytes()[:4096] + b"".join(p.read_bytes()[4096 : 4096 + 65536] for p in samples)
+    path.write_bytes(data[: len(data) - cut] if cut else data)
+
+
+def test_big_evtx_is_split_at_chunk_boundaries(regression, tmp_path) -> None:
+    path = tmp_path / "big.evtx"
+    _multi_chunk_evtx(regression, path)
+    shards = plan_shards([str(path)], parts=4)
+    assert len(shards) == 3
+    assert [(s.start - 4096) % 65536 for s in shards] == [0, 0, 0]
+    expected, direct = _direct([str(path)])
+    got, stats, _ = _by_shards([str(path)], parts=4)
+    assert len(expected) > 40
+    assert [(e.record, e.fields, e.kind) for e in got] == [(e.record, e.fields, e.kind) for e in expected]
+    assert stats.files == direct.files == 1 and stats.by_format == {"evtx": 1}
+
+
+def test_truncated_big_evtx_reports_the_same_locations_in_shards(regression, tmp_path) -> None:
+    path = tmp_path / "cut.evtx"
+    _multi_chunk_evtx(regression, path, cut=65536 - 700)  # keeps 700 bytes of the last chunk
+    expected, direct = _direct([str(path)])
+    got, stats, shards = _by_shards([str(path)], parts=4)
+    assert len(shards) == 3
+    assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
+    assert stats.errors == direct.errors and stats.skipped == direct.skipped
+    assert stats.errors[0][0] == f"{path}:byte {path.stat().st_size}"
