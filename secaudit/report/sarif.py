@@ -4,7 +4,8 @@ One run; ``tool.driver.rules`` holds each rule or check that has a result, with 
 description, remediation as help, tags and a ``security-severity`` GitHub understands. Every
 result has a physical location, because GitHub refuses a whole upload when one result lacks it:
 
-- configuration findings point at the file and line of their evidence (``path:line``);
+- configuration findings point at the file and line of their evidence (``path:line``; for an
+  ``offline:DIR`` target, the file inside DIR);
 - detections point at the log file of their evidence (``file#record``);
 - network findings, which have no file, point at the audit profile (``default_uri``).
 
@@ -73,6 +74,14 @@ def _uri(path: str, base_dir: Path | None) -> str:
     return quote(PurePosixPath(candidate.as_posix()).as_posix())
 
 
+def _on_disk(path: str, attributes: tuple[tuple[str, str], ...]) -> str:
+    """Where a file of an ``offline:DIR`` target really is: its path is inside the target's root."""
+    target = dict(attributes).get("target", "")
+    if target.startswith("offline:") and path.startswith("/"):
+        return str(Path(target.removeprefix("offline:")) / path.lstrip("/"))
+    return path
+
+
 def physical_location(finding: Finding, *, default_uri: str, base_dir: Path | None) -> dict[str, Any]:
     """Where GitHub shows the finding: the evidence file and line, else ``default_uri``."""
     for evidence in finding.evidence:
@@ -81,12 +90,13 @@ def physical_location(finding: Finding, *, default_uri: str, base_dir: Path | No
             continue
         if finding.source is Source.BASELINE or evidence.kind == "config":
             match = _FILE_LINE.match(location)
+            path = _on_disk(match["path"] if match else location, evidence.attributes)
             if match:
                 return {
-                    "artifactLocation": {"uri": _uri(match["path"], base_dir)},
+                    "artifactLocation": {"uri": _uri(path, base_dir)},
                     "region": {"startLine": int(match["line"])},
                 }
-            return {"artifactLocation": {"uri": _uri(location, base_dir)}}
+            return {"artifactLocation": {"uri": _uri(path, base_dir)}}
         if finding.source is Source.DETECTION and "#" in location:
             return {"artifactLocation": {"uri": _uri(location.split("#", 1)[0], base_dir)}}
     return {"artifactLocation": {"uri": _uri(default_uri, base_dir)}, "region": {"startLine": 1}}
@@ -226,8 +236,9 @@ def render_sarif_findings(
 def render_sarif(report: Report, stream: TextIO) -> None:
     """Write the report as SARIF: one result per finding instance, in rank order (at most 5,000).
 
-    Network findings point at the audit profile the run used; each result's ``properties`` add
-    the row's rank, risk score and decision.
+    Network findings point at the audit profile the run used; files under the current directory
+    (where CI runs, the repository root) get relative URIs; each result's ``properties`` add the
+    row's rank, risk score and decision.
     """
     entries: list[_Entry] = []
     total = sum(len(row.all_instances) for row in report.rows)
@@ -253,7 +264,7 @@ def render_sarif(report: Report, stream: TextIO) -> None:
         total,
         tool_version=report.run.tool_version,
         default_uri=report.profile.path or report.run.profile_path,
-        base_dir=None,
+        base_dir=Path.cwd(),
         run_properties={
             "run_id": report.run.id,
             "risk_model": report.run.risk_model,

@@ -130,3 +130,27 @@ def test_empty_report_and_hostile_evidence(validator: jsonschema.Draft4Validator
     message = data["runs"][0]["results"][0]["message"]["text"]
     assert "\\xff\\xfe<script>" in message
     assert len(message) < 2100  # cut at 2,000 characters; each raw byte is then shown as 4
+
+
+def test_offline_targets_point_into_their_root_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "snapshots" / "cc-app-01"
+    finding = replace(
+        findings_from_every_source()[2],
+        evidence=(
+            Evidence(
+                kind="config",
+                summary="PermitRootLogin yes",
+                location="/etc/ssh/sshd_config:3",
+                attributes=(("baseline", "openssh-server"), ("target", f"offline:{root}")),
+            ),
+        ),
+    )
+    data = _sarif(scored_report([finding]))
+    location = data["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location == {
+        "artifactLocation": {"uri": "snapshots/cc-app-01/etc/ssh/sshd_config"},
+        "region": {"startLine": 3},
+    }
