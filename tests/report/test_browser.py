@@ -7,6 +7,7 @@ report shows Thai labels, and attacker-controlled text never executes.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -258,18 +259,22 @@ def test_printing_shows_every_row(driver: WebDriver, pages: dict[str, Path], rep
     assert _errors(driver) == []
 
 
-def test_thai_report_shows_thai_labels(driver: WebDriver, pages: dict[str, Path]) -> None:
+def test_thai_report_shows_thai_labels(driver: WebDriver, pages: dict[str, Path], report: Report) -> None:
     _open(driver, pages["th"])
     th = labels("th")
     headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h2")]
     assert th["summary"] in headings and th["findings"] in headings and th["compliance"] in headings
     driver.find_element(By.ID, "f-search").send_keys("password")
     _settle(driver, 1)
-    row = driver.find_element(By.CSS_SELECTOR, "tbody.finding tr.main")
-    assert (
-        th["decision.act"] in row.text and th["source.detection"] in row.text
-    )  # labels of script-drawn rows
-    assert "Act" not in row.text.split() and "Log detection" not in row.text
+    body = driver.find_element(By.CSS_SELECTOR, "tbody.finding")
+    row = body.find_element(By.CSS_SELECTOR, "tr.main")
+    assert th["decision.act"] in row.text and th["source.detection"] in row.text  # drawn by the script
+    body.find_element(By.CSS_SELECTOR, "button.toggle").click()
+    detail = body.find_element(By.CSS_SELECTOR, "tr.detail").text
+    assert th["why_it_matters"] in detail and th["evidence"] in detail and th["affected_assets"] in detail
+    # every Latin word the script wrote comes from the data, none from an English label
+    allowed = set(re.findall(r"[A-Za-z]{2,}", f"{report!r} {' '.join(th.values())}"))
+    assert set(re.findall(r"[A-Za-z]{2,}", body.text)) <= allowed
     assert driver.execute_script("return document.documentElement.lang") == "th"
     assert _errors(driver) == []
 
