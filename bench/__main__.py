@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from bench.baseline import run as run_baseline_bench
+from bench.scan import run as run_scan_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
 from secaudit.core.model import Asset, Criticality, Evidence, Finding, Run, RunStatus, Severity, Source
@@ -146,6 +147,7 @@ def main() -> None:
                 html_report(distinct, size, lang)
             timed(f"report: JSON of {size:,} findings", lambda r=report: render_json(r, io.StringIO()))
     run_baseline_bench()
+    run_scan_bench()
 
 
 if __name__ == "__main__":

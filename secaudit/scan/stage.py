@@ -60,6 +60,7 @@ class _Segment:
     errors: list[str] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
     hosts: int = 0
+    unusable: bool = False  # some nmap output held nothing usable (failed, not partial)
 
 
 def scan_segments(
@@ -126,7 +127,7 @@ def scan_segments(
             continue
         if not result.artifacts and not result.errors:
             skipped += 1
-        if result.errors and not result.artifacts:
+        if result.errors and (not result.artifacts or result.unusable):
             failed += 1
         findings.extend(result.findings)
         errors.extend(f"segment {name}: {m}" for m in result.errors)
@@ -302,10 +303,12 @@ class _Context:
             except OperationalError as e:
                 out.errors.append(_one_line(e))
                 result, detail = "failed", e.message
+                out.unusable = True
             else:
                 if run.error:
                     out.errors.append(f"{xml_path.name}: {run.error}")
-                    result, detail = "partial", run.error
+                    result, detail = ("partial" if run.hosts else "failed"), run.error
+                    out.unusable = out.unusable or not run.hosts
                 out.hosts += len(run.up_hosts())
                 out.findings.extend(findings_for(run, self.profile, rules, observed_at=self.now))
         else:
