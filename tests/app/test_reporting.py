@@ -15,7 +15,9 @@ import pytest
 
 from secaudit.app.audit import AuditOptions, run_audit
 from secaudit.app.stages import Stage, StageContext
+from secaudit.catalog.profile import load_profile
 from secaudit.cli.main import run as cli_run
+from secaudit.core.errors import ConfigError
 from secaudit.core.model import (
     Asset,
     Criticality,
@@ -278,3 +280,27 @@ def test_report_command_rebuilds_any_format_from_history(audited, capsys: pytest
         )
         != 0
     )
+
+
+@pytest.mark.parametrize(
+    ("report_section", "line", "message"),
+    [
+        ("report:\n  language: en\n  languages: [en, th]\n", 21, "either 'language' or 'languages'"),
+        ("report:\n  languages: [en, fr]\n", 20, "unknown report language 'fr'"),
+        ("report:\n  languages: []\n", 20, "'languages' is empty"),
+        ("report:\n  formats: [html, pdf]\n", 20, "unknown report format 'pdf'"),
+    ],
+)
+def test_report_settings_are_validated_with_file_and_line(
+    tmp_path: Path, report_section: str, line: int, message: str
+) -> None:
+    head = PROFILE.split("assets:", maxsplit=1)[0]
+    path = tmp_path / "p.yaml"
+    path.write_text(head + report_section)
+    with pytest.raises(ConfigError) as caught:
+        load_profile(path)
+    assert caught.value.location == f"{path}:{line}"
+    assert message in caught.value.message
+    path.write_text(head + "report:\n  languages: [th, en, th]\n  formats: [md, sarif]\n")
+    settings = load_profile(path).report
+    assert (settings.language, settings.languages, settings.formats) == ("th", ("th", "en"), ("md", "sarif"))
