@@ -41,9 +41,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,14 @@ TYPES: tuple[str, ...] = (
     "value_median",
 )
 OPERATORS: tuple[str, ...] = ("gt", "gte", "lt", "lte", "eq", "neq")
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "eq": operator.eq,
+    "neq": operator.ne,
+}
 VALUE_TYPES = frozenset({"value_count", "value_sum", "value_avg", "value_percentile", "value_median"})
 
 # An extended temporal condition as nested tuples: ("rule", id) | ("not", e) | ("and"|"or", e, e, ...)
@@ -233,18 +242,7 @@ def evaluate_expression(expression: Expression, present: Iterable[str] | frozens
 
 def holds(conditions: Sequence[tuple[str, float]], value: float) -> bool:
     """True if ``value`` meets every (operator, threshold) criterion."""
-    for op, threshold in conditions:
-        ok = {
-            "gt": value > threshold,
-            "gte": value >= threshold,
-            "lt": value < threshold,
-            "lte": value <= threshold,
-            "eq": value == threshold,
-            "neq": value != threshold,
-        }[op]
-        if not ok:
-            return False
-    return True
+    return all(COMPARE[op](value, threshold) for op, threshold in conditions)
 
 
 def percentile_of(ordered: Sequence[float], p: float) -> float:
@@ -277,13 +275,14 @@ class _Item:
 
     rule_id: str
     at: datetime
+    us: int  # ``at`` in integer microseconds since the epoch: exact window arithmetic, fast
     order: tuple[str, int]  # (source, record): ties at the same timestamp keep file order
     fields: Mapping[str, object]
     events: tuple[LogEvent, ...]
-    group: Mapping[str, str] = field(default_factory=dict)  # a chained hit's group values
+    group: Mapping[str, str] | None = None  # a chained hit's group values
 
     def get(self, name: str) -> tuple[bool, object]:
-        if name in self.group:
+        if self.group is not None and name in self.group:
             return True, self.group[name]
         if name in self.fields:
             return True, self.fields[name]
@@ -398,7 +397,7 @@ class Correlator:
             self.ungrouped[plan.id] += 1
         result: list[tuple[CorrelationHit, datetime]] = []
         for values, members in groups.items():
-            members.sort(key=lambda i: (i.at, i.order, plan.rules.index(i.rule_id)))
+            members.sort(key=lambda i: (i.us, i.order, plan.rules.index(i.rule_id)))
             episodes = (
                 _ordered(plan, members) if plan.type == "temporal_ordered" else _windowed(plan, members)
             )
@@ -411,13 +410,18 @@ class Correlator:
 def _hit_item(hit: RuleHit) -> _Item:
     event = hit.event
     assert event.timestamp is not None  # untimed hits are never buffered
-    return _Item(hit.rule.id, event.timestamp, (event.source, event.record), event.fields, (event,))
+    at = event.timestamp
+    return _Item(hit.rule.id, at, _micros(at), (event.source, event.record), event.fields, (event,))
 
 
 def _chained_item(rule_id: str, hit: CorrelationHit, at: datetime) -> _Item:
     first = hit.events[0] if hit.events else None
     order = (first.source, first.record) if first else ("", 0)
-    return _Item(rule_id, at, order, {}, hit.events, dict(hit.group))
+    return _Item(rule_id, at, _micros(at), order, {}, hit.events, dict(hit.group))
+
+
+def _micros(at: datetime) -> int:
+    return round(at.timestamp() * 1_000_000)
 
 
 def _hit(
@@ -522,6 +526,7 @@ def _negates(expression: Expression) -> bool:
 
 
 def _windowed(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
+    span = plan.timespan * 1_000_000
     aggregate = _Aggregate(plan)
     episodes: list[_Episode] = []
     left = 0
@@ -529,7 +534,7 @@ def _windowed(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
         return _tumbling(plan, items)
     for right, item in enumerate(items):
         aggregate.add(item)
-        while (item.at - items[left].at).total_seconds() > plan.timespan:
+        while item.us - items[left].us > span:
             aggregate.add(items[left], -1)
             left += 1
         ok, value = aggregate.fires()
@@ -540,12 +545,13 @@ def _windowed(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
 
 def _tumbling(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
     """One evaluation per tumbling window, the first starting at the group's first event."""
+    span = plan.timespan * 1_000_000
     episodes: list[_Episode] = []
     left = 0
     while left < len(items):
         aggregate = _Aggregate(plan)
         right = left
-        while right < len(items) and (items[right].at - items[left].at).total_seconds() <= plan.timespan:
+        while right < len(items) and items[right].us - items[left].us <= span:
             aggregate.add(items[right])
             right += 1
         ok, value = aggregate.fires()
@@ -560,6 +566,7 @@ def _ordered(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
     """temporal_ordered: at each item, the longest prefix of ``plan.rules`` matched in order, with the
     latest possible start (so the window test is exact): start[k] is the index where the most recent
     in-order chain of rules[0..k] begins."""
+    span = plan.timespan * 1_000_000
     steps = {rid: [k for k, r in enumerate(plan.rules) if r == rid] for rid in plan.rules}
     start: list[int | None] = [None] * len(plan.rules)
     episodes: list[_Episode] = []
@@ -568,7 +575,7 @@ def _ordered(plan: CorrelationPlan, items: list[_Item]) -> list[_Episode]:
             start[k] = right if k == 0 else start[k - 1]
         matched, chain_start = 0, right
         for k, s in enumerate(start):
-            if s is None or (item.at - items[s].at).total_seconds() > plan.timespan:
+            if s is None or item.us - items[s].us > span:
                 break
             matched, chain_start = k + 1, s
         if matched and holds(plan.conditions, float(matched)):
