@@ -272,6 +272,14 @@ def test_thai_report_shows_thai_labels(driver: WebDriver, pages: dict[str, Path]
     body.find_element(By.CSS_SELECTOR, "button.toggle").click()
     detail = body.find_element(By.CSS_SELECTOR, "tr.detail").text
     assert th["why_it_matters"] in detail and th["evidence"] in detail and th["affected_assets"] in detail
+    # Thai is drawn with a Thai font: a vowel or tone mark adds no width to its letter (a missing
+    # glyph would be a box of its own)
+    widths = driver.execute_script(
+        "var s = document.createElement('span'); document.body.appendChild(s); var w = [];"
+        "['\u0e01', '\u0e01\u0e34\u0e48'].forEach(function (t) { s.textContent = t; w.push(s.offsetWidth); });"
+        "s.remove(); return w;"
+    )
+    assert widths[0] > 0 and widths[0] == widths[1], widths
     # every Latin word the script wrote comes from the data, none from an English label
     allowed = set(re.findall(r"[A-Za-z]{2,}", f"{report!r} {' '.join(th.values())}"))
     assert set(re.findall(r"[A-Za-z]{2,}", body.text)) <= allowed
