@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
@@ -36,6 +37,26 @@ def json_flavour(obj: object) -> str | None:
     if isinstance(obj.get("id"), dict) and "orig_h" in obj["id"]:
         return "zeek-json"
     return "flat-json"
+
+
+def flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> None:
+    """Nested objects as dotted names into ``out``."""
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            flatten(value, f"{prefix}{key}.", out)
+        else:
+            out[prefix + key] = value
+
+
+def epoch_time(value: object) -> datetime | None:
+    """Seconds (or milliseconds, when too large for seconds) since 1970 as an aware UTC datetime."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    seconds = value / 1000 if value > 1e11 else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # -- evtx_dump JSON -----------------------------------------------------------------------------
@@ -141,24 +162,29 @@ _COMPUTER_KEYS = ("Computer", "Hostname", "ComputerName")
 
 
 def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
+    """A flat event; nested objects are flattened to dotted names ({"a": {"b": 1}} -> "a.b")."""
     fields = obj
+    kinds = set(map(type, fields.values()))
+    if dict in kinds:
+        fields = {}
+        flatten(obj, "", fields)
     time_value = None
     for key in _TIME_KEYS:
         time_value = fields.get(key)
         if time_value is not None:
             break
-    timestamp = parse_time(time_value) if isinstance(time_value, str) else None
+    timestamp = parse_time(time_value) if isinstance(time_value, str) else epoch_time(time_value)
     raw_id = fields.get("EventID")
     channel = fields.get("Channel")
     provider = fields.get("Provider_Name")
+    provider_key = None
     if provider is None:
-        for key in _PROVIDER_KEYS:
-            provider = fields.get(key)
-            if provider is not None:
-                fields["Provider_Name"] = provider
-                break
+        provider_key = next((key for key in _PROVIDER_KEYS if key in fields), None)
+        provider = fields.get(provider_key) if provider_key else None
     if raw_id is None or (channel is None and provider is None):
         return LogEvent(fields, ctx.kind or EMPTY_KIND, ctx.source, number, timestamp)
+    if provider_key is not None:
+        fields["Provider_Name"] = provider
     event_id = event_id_of(raw_id)
     fields["EventID"] = event_id
     if "Computer" not in fields:

@@ -12,10 +12,11 @@ category ``dns`` (SigmaHQ's generic DNS rules use Zeek's ``query`` field). ``tim
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.jsonlogs import epoch_time, flatten
 from secaudit.logs.windows import parse_time
 
 KNOWN_LOGS = frozenset(
@@ -94,20 +95,7 @@ def log_type_from_name(name: str) -> str:
 
 
 def _timestamp(value: object) -> datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return parse_time(value)
-
-
-def _flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> None:
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            _flatten(value, f"{prefix}{key}.", out)
-        else:
-            out[prefix + key] = value
+    return epoch_time(value) if not isinstance(value, str) else parse_time(value)
 
 
 def parse_zeek_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
@@ -122,9 +110,9 @@ def parse_zeek_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
             ctx.skip(number, "JSON value is not an object")
             continue
         fields: dict[str, object]
-        if any(isinstance(v, dict) for v in obj.values()):
+        if dict in set(map(type, obj.values())):
             fields = {}
-            _flatten(obj, "", fields)
+            flatten(obj, "", fields)
         else:
             fields = obj
         service = str(fields.get("_path") or by_name or next((t for f, t in _GUESS if f in fields), ""))
