@@ -68,6 +68,8 @@ class HuntSummary:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_level: Counter[str] = field(default_factory=Counter)
     rule_info: dict[str, RuleInfo] = field(default_factory=dict)
+    untimed: int = 0  # rule hits a correlation could not place in time (no timestamp)
+    ungrouped: int = 0  # rule hits a correlation could not group (a group-by field missing)
     workers: int = 1
     load_seconds: float = 0.0
     seconds: float = 0.0
@@ -225,6 +227,9 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
                 _count(summary, chit.rule)
                 summary.correlation_hits += 1
                 on_hit(chit)
+            summary.untimed = sum(correlator.untimed.values())
+            summary.ungrouped = sum(correlator.ungrouped.values())
+            summary.problems += tuple(correlator.problems)
     finally:
         _ENGINE, _KIND = None, None
         _RULE_INDEX.clear()

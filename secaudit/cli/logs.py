@@ -242,6 +242,8 @@ def summary_dict(summary: HuntSummary) -> dict[str, object]:
         "read_errors": [{"location": loc, "reason": why} for loc, why in read.errors],
         "hits": summary.hits,
         "correlation_hits": summary.correlation_hits,
+        "correlation_untimed": summary.untimed,
+        "correlation_ungrouped": summary.ungrouped,
         "by_level": dict(summary.by_level),
         "by_rule": [
             {
@@ -307,6 +309,12 @@ def _print_summary(state: CliState, summary: HuntSummary, *, to_stderr: bool) ->
         )
         for location, reason in read.errors[:5]:
             console.print(f"  {escape(location)}: {escape(reason)}", highlight=False)
+    if summary.untimed or summary.ungrouped:
+        console.print(
+            f"[yellow]correlations left out {summary.untimed} hits without a timestamp and "
+            f"{summary.ungrouped} without their group-by field[/yellow]",
+            highlight=False,
+        )
     if summary.problems:
         console.print(
             f"[yellow]{len(summary.problems)} rules not loaded or only in part[/yellow]"

@@ -15,6 +15,7 @@ from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.history import history, report
 from secaudit.cli.logs import logs
 from secaudit.cli.profile import profile
+from secaudit.cli.rules import rules
 from secaudit.cli.scan import scan, scope
 from secaudit.cli.schedule import schedule
 from secaudit.core.errors import ExitCode, SecauditError
@@ -44,7 +45,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, baseline, history, logs, profile, report, scan, schedule, scope):
+for command in (audit, baseline, history, logs, profile, report, rules, scan, schedule, scope):
     cli.add_command(command)
 
 
