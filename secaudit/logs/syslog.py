@@ -273,8 +273,34 @@ def parse_line(text: str, ctx: Context, number: int) -> LogEvent | None:
         ctx.stats.error(ctx.where(number), str(why))
     if "%" in message and _CISCO_TAG.search(message):
         return _cisco(message, ctx, number, fields, stamp)
+    if fields["program"] == "sshd":
+        _sshd_fields(fields, message)
     kind = ctx.kind or linux_kind(str(fields["program"]))
     return LogEvent(fields, kind, ctx.source, number, stamp)
+
+
+_SSHD_AUTH = re.compile(r"^(Accepted|Failed) (\S+) for (?:invalid user )?(\S+) from (\S+) port (\d+)")
+_SSHD_FROM = re.compile(r"(?:[Uu]ser (\S+) )?from (\S+?)(?: port (\d+))?(?:$|[ :])")
+
+
+def _sshd_fields(fields: dict[str, object], message: str) -> None:
+    """sshd's client address, user, port, method and outcome, for correlations grouped per source."""
+    found = _SSHD_AUTH.match(message)
+    if found:
+        outcome, method, user, address, port = found.groups()
+        fields["outcome"] = "success" if outcome == "Accepted" else "failure"
+        fields["auth_method"] = method
+        fields["user"], fields["src_ip"], fields["src_port"] = user, address, int(port)
+        return
+    if " from " not in message:
+        return
+    found = _SSHD_FROM.search(message)
+    if found and any(c.isdigit() or c == ":" for c in found.group(2)):
+        if found.group(1):
+            fields["user"] = found.group(1)
+        fields["src_ip"] = found.group(2)
+        if found.group(3):
+            fields["src_port"] = int(found.group(3))
 
 
 def _cisco(

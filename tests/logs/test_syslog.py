@@ -38,8 +38,16 @@ def test_rfc3164_auth_log(read, auth_log) -> None:
         "program": "sshd",
         "pid": 2211,
         "message": "Failed password for invalid user admin from 127.0.0.66 port 51514 ssh2",
+        # sshd's client and outcome, so correlations can group failures per source address
+        "outcome": "failure",
+        "auth_method": "password",
+        "user": "admin",
+        "src_ip": "127.0.0.66",
+        "src_port": 51514,
     }
     assert accepted.record == 2 and accepted.fields["message"].startswith("Accepted password for operator7")
+    assert (accepted.fields["outcome"], accepted.fields["user"]) == ("success", "operator7")
+    assert "src_ip" not in sudo.fields
     assert sudo.kind.services == {"syslog", "sudo", "auth"}
     assert "pid" not in sudo.fields
     assert sudo.fields["message"].startswith("operator7 : TTY=pts/0 ;")
@@ -158,3 +166,37 @@ def test_sysmon_for_linux_xml_in_syslog(read, fixtures) -> None:
     assert broken.fields["message"].startswith("<Event><System>")
     assert stats.errors[0][0] == f"{fixtures / 'linux' / 'sysmon-linux.log'}:3"
     assert stats.errors[0][1].startswith("Sysmon for Linux XML unreadable")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "Invalid user oracle from 127.0.0.9 port 40022",
+            {"user": "oracle", "src_ip": "127.0.0.9", "src_port": 40022},
+        ),
+        (
+            "Connection closed by authenticating user root 127.0.0.9 port 40023 [preauth]",
+            {},
+        ),
+        ("Disconnected from user operator7 ::1 port 40024", {}),
+        (
+            "Received disconnect from 127.0.0.9 port 40025:11: Bye Bye [preauth]",
+            {"src_ip": "127.0.0.9", "src_port": 40025},
+        ),
+        (
+            "Failed publickey for git from ::1 port 40026 ssh2: ED25519 SHA256:x",
+            {"src_ip": "::1", "outcome": "failure"},
+        ),
+        ("Server listening on 0.0.0.0 port 22.", {}),
+    ],
+)
+def test_sshd_client_fields(message: str, expected: dict[str, object]) -> None:
+    stats = ReadStats()
+    ctx = Context(source="auth.log", stats=stats, reference=datetime(2026, 11, 21, tzinfo=UTC))
+    event = parse_line(f"Nov 20 02:30:10 jump-01 sshd[2211]: {message}", ctx, 1)
+    assert event is not None
+    got = {k: event.fields[k] for k in ("user", "src_ip", "src_port", "outcome") if k in event.fields}
+    assert {k: got.get(k) for k in expected} == expected
+    if not expected:
+        assert "src_ip" not in event.fields
