@@ -8,17 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from secaudit.baseline import BaselineRun, load_baseline, open_target, run_baseline
+from secaudit import __version__
+from secaudit.baseline import BaselineRun, load_baseline, open_target, run_baseline, run_to_dict
 from secaudit.baseline.drift import (
     DriftItem,
     DriftKind,
     DriftReport,
+    ResultRecord,
     accept,
     compare,
     load_accepted,
     read_all,
+    record_finding,
+    records_from_dict,
 )
 from secaudit.baseline.sca import load_policy, run_policy
 from secaudit.baseline.stage import RESULTS_FILE
@@ -28,6 +32,8 @@ from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.model import StageOutput
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback
+from secaudit.report.junit import CaseStatus, JUnitCase, render_junit_cases
+from secaudit.report.sarif import render_sarif_findings
 
 __all__ = [
     "RESULTS_FILE",
@@ -37,6 +43,8 @@ __all__ = [
     "check_baseline",
     "check_sca",
     "drift_to_dict",
+    "render_check",
+    "render_drift",
     "run_baseline_stage",
 ]
 DRIFT_SCHEMA = "secaudit.baseline-drift/1"
@@ -155,3 +163,156 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
         "counts": {k.value: report.count(k) for k in DriftKind},
         "items": [item(i) for i in report.items],
     }
+
+
+# ---------------------------------------------------------------- JUnit and SARIF
+
+_CASE_STATUS: dict[str, CaseStatus] = {
+    "pass": "pass",
+    "fail": "fail",
+    "error": "error",
+    "notapplicable": "skip",
+    "waived": "skip",
+}
+_DRIFT_TITLE = {
+    DriftKind.NEW_FAILURE: "New failure",
+    DriftKind.CHANGED: "Changed evidence",
+    DriftKind.EXPIRED_WAIVER: "Waiver expired",
+}
+
+
+def _where(record: ResultRecord) -> tuple[str, int]:
+    locations = record.locations()
+    return locations[0] if locations else (record.default_file(), 0)
+
+
+def _detail(record: ResultRecord, *extra: str) -> str:
+    data = record.data
+    lines = [*extra]
+    if data.get("expectation"):
+        lines.append(f"expected: {data['expectation']}")
+    for o, (path, line) in zip(
+        [o for o in data.get("evidence", []) if isinstance(o, dict) and o.get("file")],
+        record.locations(),
+        strict=True,
+    ):
+        value = "(not set)" if o.get("value") is None else o.get("value")
+        note = f" [{o['note']}]" if o.get("note") else ""
+        lines.append(
+            f"evidence: {o.get('subject', '')} = {value}{note} @ {path}:{line}"
+            if line
+            else f"evidence: {o.get('subject', '')} = {value}{note} @ {path}"
+        )
+    waiver = data.get("waiver")
+    if isinstance(waiver, dict):
+        state = "expired" if waiver.get("expired") else waiver.get("kind", "waived")
+        lines.append(
+            f"waiver ({state}, until {str(waiver.get('expires', ''))[:10]}, approved by "
+            f"{waiver.get('approver') or '-'}, {waiver.get('source', '')}): {waiver.get('justification', '')}"
+        )
+    if data.get("remediation"):
+        lines.append(f"remediation: {data['remediation']}")
+    return "\n".join(lines)
+
+
+def _case(record: ResultRecord, status: CaseStatus, message: str, *extra: str) -> JUnitCase:
+    path, line = _where(record)
+    return JUnitCase(
+        name=f"{record.check}: {record.title}",
+        classname=f"{record.baseline}.{record.target}",
+        status=status,
+        message=message,
+        detail=_detail(record, *extra),
+        file=path,
+        line=line,
+    )
+
+
+def check_records(run: BaselineRun, *, source: str) -> list[ResultRecord]:
+    """A run's results as records (host paths for evidence); ``source`` stands in for a results file."""
+    return records_from_dict(run_to_dict(run), Path(source))
+
+
+def render_check(
+    run: BaselineRun, fmt: str, stream: TextIO, *, source: str, base_dir: Path | None = None
+) -> None:
+    """One checked baseline as JUnit (a case per check) or SARIF (a result per failed check).
+
+    ``source`` is the file results without a file of their own point at (the baseline or policy)."""
+    records = check_records(run, source=source)
+    if fmt == "junit":
+        cases = []
+        for r in records:
+            status = _CASE_STATUS.get(r.status, "error")
+            message = str(r.data.get("reason", "")) or r.status
+            if r.status == "fail" and r.waiver_expired:
+                message = f"waiver expired: {message}"
+            cases.append(_case(r, status, message))
+        render_junit_cases(cases, stream, suite=f"secaudit baseline {run.baseline.id} on {run.target}")
+    elif fmt == "sarif":
+        findings = [record_finding(r) for r in records if r.status == "fail"]
+        render_sarif_findings(
+            findings, stream, tool_version=__version__, default_uri=source, base_dir=base_dir or Path.cwd()
+        )
+    else:
+        raise UsageError(f"unknown format {fmt!r}", hint="use junit or sarif")
+
+
+def render_drift(
+    report: DriftReport, fmt: str, stream: TextIO, *, accepted: Path, base_dir: Path | None = None
+) -> None:
+    """Drift as JUnit (a failed case per drifted check; accepted, waived, fixed and missing ones
+    pass or are skipped) or SARIF (a result per drifted check)."""
+    if fmt == "junit":
+        cases: list[JUnitCase] = []
+        for item in report.items:
+            target, baseline, check = item.key
+            if item.current is None:
+                cases.append(
+                    JUnitCase(
+                        name=f"{check}: {item.accepted.title if item.accepted else ''}",
+                        classname=f"{baseline}.{target}",
+                        status="skip",
+                        message=item.why,
+                        file=str(accepted),
+                    )
+                )
+                continue
+            status: CaseStatus = (
+                "fail" if item.kind.is_drift else "error" if item.kind is DriftKind.ERROR else "pass"
+            )
+            if item.kind is DriftKind.WAIVED:
+                status = "skip"
+            cases.append(
+                _case(item.current, status, f"{item.kind.value}: {item.why}", f"drift: {item.kind.value}")
+            )
+        if not cases:
+            cases.append(
+                JUnitCase(
+                    name="baseline drift",
+                    classname="secaudit.drift",
+                    status="pass",
+                    message=f"{report.compared} results as accepted",
+                    file=str(accepted),
+                )
+            )
+        render_junit_cases(cases, stream, suite="secaudit baseline drift")
+    elif fmt == "sarif":
+        findings = [
+            record_finding(
+                i.current,
+                title=f"{_DRIFT_TITLE[i.kind]}: {i.current.title}",
+                description=f"{i.why}. {i.current.data.get('reason', '')}".strip(),
+            )
+            for i in report.drift
+            if i.current is not None
+        ]
+        render_sarif_findings(
+            findings,
+            stream,
+            tool_version=__version__,
+            default_uri=str(accepted),
+            base_dir=base_dir or Path.cwd(),
+        )
+    else:
+        raise UsageError(f"unknown format {fmt!r}", hint="use junit or sarif")

@@ -220,7 +220,11 @@ def _need(data: Any, key: str, kind: type, path: Path, where: str) -> Any:
 
 def read_results(path: Path) -> list[ResultRecord]:
     """Every result in a results file: one run (``check --format json``) or an audit's runs."""
-    data = _read_json(path)
+    return records_from_dict(_read_json(path), path)
+
+
+def records_from_dict(data: Any, path: Path) -> list[ResultRecord]:
+    """The results of ``data`` (parsed results JSON); ``path`` names it in errors and locations."""
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -15,6 +16,8 @@ from secaudit.app.baseline import (
     check_baseline,
     check_sca,
     drift_to_dict,
+    render_check,
+    render_drift,
 )
 from secaudit.baseline import BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
 from secaudit.baseline.drift import DriftKind, DriftReport
@@ -30,8 +33,8 @@ STATUS_STYLE = {
     CheckStatus.WAIVED: "cyan",
 }
 STATUS_LABEL = {CheckStatus.NOT_APPLICABLE: "n/a"}
-DRIFT_FORMATS = ["table", "json"]
-CHECK_FORMATS = ["table", "json"]
+DRIFT_FORMATS = ["table", "json", "junit", "sarif"]
+CHECK_FORMATS = ["table", "json", "junit", "sarif"]
 
 
 @click.group()
@@ -88,7 +91,7 @@ def _fail_on(value: str) -> Severity | None:
     type=click.Choice(CHECK_FORMATS),
     default="table",
     show_default=True,
-    help="table for people; json (every result, with evidence and scores) for machines.",
+    help="table for people; json (every result, with evidence and scores), junit or sarif for CI.",
 )
 @click.option(
     "--fail-on",
@@ -141,7 +144,7 @@ def check(
     type=click.Choice(CHECK_FORMATS),
     default="table",
     show_default=True,
-    help="table for people; json (every result, with evidence) for machines.",
+    help="table for people; json (every result, with evidence), junit or sarif for CI.",
 )
 @click.option(
     "--fail-on",
@@ -192,6 +195,12 @@ def _emit(state: CliState, outcome: CheckOutcome, *, fmt: str, show_all: bool, w
         if waivers:
             data["unused_waivers"] = list(outcome.unused_waivers)
         state.emit_json(data)
+    elif fmt in ("junit", "sarif"):
+        stream = sys.stdout
+        render_check(run, fmt, stream, source=run.baseline.path or run.target)
+        stream.flush()
+        for note in outcome.unused_waivers:
+            state.info(f"note: {escape(note)}")
     else:
         _table(state, run, show_all=show_all)
         for note in outcome.unused_waivers:
@@ -344,6 +353,10 @@ def drift(state: CliState, accepted: Path, current: tuple[Path, ...], fmt: str, 
     report = baseline_drift(accepted, list(current))
     if fmt == "json" or state.json:
         state.emit_json(drift_to_dict(report))
+    elif fmt in ("junit", "sarif"):
+        stream = sys.stdout
+        render_drift(report, fmt, stream, accepted=accepted)
+        stream.flush()
     else:
         _drift_table(state, report, show_all=show_all)
     raise ExitWith(ExitCode.FINDINGS if report.drift else ExitCode.OK)
