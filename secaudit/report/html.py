@@ -365,6 +365,8 @@ class _View:
             "css": _css,
             "cut_note": self._cut_note,
             "factor_label": lambda name: self.L.get(f"factor.{name}", name),
+            # severity and criticality factors hold one of our own labels' keys: translate it
+            "factor_value": lambda name, value: self.L.get(f"{name}.{value}", value),
         }
         if encoded:
             script, script_hash = page_script()

@@ -196,6 +196,7 @@ def test_search_and_filters_narrow_the_rows(
     assert (
         "Evidence of an attack in progress: Sigma detection on the same asset (+10.0 points)" in detail.text
     )
+    assert "Severity of the finding: Critical (+50.0 points)" in detail.text  # a label, translated
     assert "41 failed logons for 38 accounts in 2 minutes" in detail.text
     search.clear()
     search.send_keys("on host 7")

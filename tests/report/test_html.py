@@ -146,8 +146,8 @@ def test_why_it_matters_explains_the_score_in_words(report: Report) -> None:
     body = page.split(f'id="f-{spray.fingerprints[0]}"', 1)[1].split("</tbody>", 1)[0]
     text = Dom(body).joined()
     assert f"Risk score {spray.score:.1f} of 100, decision: Act." in text
-    assert "Severity of the finding: critical (+50.0 points)" in text
-    assert "How much the city depends on the asset: critical (+32.0 points)" in text
+    assert "Severity of the finding: Critical (+50.0 points)" in text
+    assert "How much the city depends on the asset: Critical (+32.0 points)" in text
     assert "Evidence of an attack in progress: Sigma detection on the same asset (+10.0 points)" in text
 
 

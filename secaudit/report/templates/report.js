@@ -51,7 +51,7 @@
       var list = add(td, el("ul", "factors"));
       factors.forEach(function (f) {
         var name = S[f[0]];
-        add(list, el("li", null, label("factor." + name, name) + ": " + S[f[1]] + " (" +
+        add(list, el("li", null, label("factor." + name, name) + ": " + label(name + "." + S[f[1]], S[f[1]]) + " (" +
           fill(L.points, { points: S[f[2]] }) + ")"));
       });
     } else {
