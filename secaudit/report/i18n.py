@@ -211,8 +211,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "next_page": {"en": "Next page", "th": "หน้าถัดไป"},
         "page_of": {"en": "Page {page} of {pages}", "th": "หน้า {page} จาก {pages}"},
         "noscript_note": {
-            "en": "Scripts are off in this browser: the {shown} highest-ranked of {total} findings are shown, "
-            "without filters. findings.json holds every finding.",
+            "en": "Scripts are off in this browser: the {shown} highest-ranked of {total} findings are "
+            "shown, without filters. findings.json holds every finding.",
             "th": "เบราว์เซอร์นี้ปิดการทำงานของสคริปต์ จึงแสดงเฉพาะข้อตรวจพบลำดับสูงสุด {shown} รายการจากทั้งหมด "
             "{total} รายการ และใช้ตัวกรองไม่ได้ ไฟล์ findings.json มีข้อตรวจพบครบทุกรายการ",
         },
