@@ -6,18 +6,13 @@ the file at run time and this module reads it. A policy has ``policy`` (id, name
 ``variables`` (``$name: value``, a comma-separated value is a list of paths) and ``checks``,
 each with a ``condition`` (all / any / none) over ``rules``:
 
-========================================  =====================================================
-``f:/path``                               a file exists (``f:/a,/b``: any of them)
-``f:/path -> CONTENT``                    some line of the file matches CONTENT
-``d:/dir``                                a directory exists
-``d:/dir -> NAME [-> CONTENT]``           a file under the directory (NAME literal or ``r:``)
-                                          exists, and has a line matching CONTENT
-``c:command [-> CONTENT]``                live and ssh targets only: the command runs (a fixed
-                                          argv, never a shell) and exits 0 / prints a line
-                                          matching CONTENT
-``p:name``                                live and ssh targets only: a process runs
-``r:HKEY...``                             Windows registry: not applicable (no live Windows target)
-========================================  =====================================================
+- ``f:/path`` a file exists (``f:/a,/b``: any of them); ``f:/path -> CONTENT`` a line matches;
+- ``d:/dir`` a directory exists; ``d:/dir -> NAME [-> CONTENT]`` a file below it (NAME literal or
+  ``r:REGEX``, searched recursively) exists and has a line matching CONTENT;
+- ``c:command [-> CONTENT]`` (local and ssh targets only) the command, run as a fixed argv and never
+  through a shell, exits 0 or prints a line matching CONTENT;
+- ``p:name`` (local and ssh targets only) a process runs;
+- ``r:HKEY...`` the Windows registry: not applicable (secaudit audits no live Windows target).
 
 CONTENT is one or more expressions joined by `` && `` that must all hold on the *same* line:
 ``r:REGEX`` (case-insensitive, like Wazuh's PCRE2 default), ``n:REGEX compare OP NUMBER`` (the
@@ -275,7 +270,8 @@ def _dir_rule(target: Target, rule: str, parts: list[str]) -> _Verdict:
     for root in existing:
         for path in _walk(target, root):
             base = posixpath.basename(path)
-            if (name_rx.search(base) is None) if name_rx is not None else base != name:
+            wanted = name_rx.search(base) is not None if name_rx is not None else base == name
+            if not wanted:
                 continue
             files.append(path)
             if exprs is None:
