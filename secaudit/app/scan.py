@@ -248,7 +248,7 @@ def diff_scans(
     scan_b: str | None = None,
     history: Path | None = None,
 ) -> ScanDiff:
-    """Drift between two recorded scans of a profile (default: its last two scans)."""
+    """Drift between two recorded scans of a profile (default: its last two completed scans)."""
     profile = load_profile(profile_path, now=now, require_valid_authorization=False)
     path = history_location(profile, history)
     if not path.exists():
@@ -262,10 +262,12 @@ def diff_scans(
             return store.inventory.diff(scan_a, scan_b)
         if scan_a or scan_b:
             raise UsageError("give two scan ids, or none for the last two scans of the profile")
-        scans = store.inventory.list_scans(history_scope(profile), limit=2)
+        # Default: the last two complete scans (a cut-short scan would show hosts as gone).
+        recent = store.inventory.list_scans(history_scope(profile), limit=100)
+        scans = [s for s in recent if s.status == "completed"][:2]
         if len(scans) < 2:
             raise UsageError(
-                f"the history holds {len(scans)} scan(s) of this profile; drift needs two",
+                f"the history holds {len(scans)} completed scan(s) of this profile; drift needs two",
                 location=str(path),
                 hint="run `secaudit scan --profile FILE` again, then compare",
             )

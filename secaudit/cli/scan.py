@@ -168,6 +168,7 @@ def scan(
                 "status": stage.status.value,
                 "errors": list(stage.errors),
                 "hosts_up": stage.items,
+                "history": str(result.history) if result.history else None,
                 "findings": [
                     {
                         "severity": f.severity.label,
@@ -199,6 +200,8 @@ def scan(
             )
         state.out.print(table)
         state.info(f"{stage.items} host(s) up; results in {result.run_dir}")
+        if result.history is not None:
+            state.info(f"inventory: scan {result.run_id} in {result.history} (compare: secaudit scan diff)")
         for error in stage.errors:
             state.err.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
     if stage.status is not RunStatus.COMPLETED:
@@ -215,7 +218,7 @@ def scan(
 @pass_state
 def scan_diff(state: CliState, profile_path: Path, scans: tuple[str, ...], history: Path | None) -> None:
     """What changed between two recorded scans: new and gone hosts, ports opened and closed,
-    service or version changes. Without scan ids: the profile's last two scans.
+    service or version changes. Without scan ids: the profile's last two completed scans.
 
     Only addresses both scans covered are compared. Exit 0 same, 1 different, 2 error (like
     ndiff), so CI can gate on drift.

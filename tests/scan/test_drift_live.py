@@ -110,7 +110,7 @@ def test_diff_errors_exit_2_like_ndiff(tmp_path: Path, capsys: pytest.CaptureFix
     )
     HistoryStore.open(history).close()
     code, err = diff()
-    assert code == 2 and "holds 0 scan(s) of this profile; drift needs two" in err
+    assert code == 2 and "holds 0 completed scan(s) of this profile; drift needs two" in err
     code, err = diff("nope-a", "nope-b")
     assert code == 2 and "no scan 'nope-a' in this history" in err
     code, err = diff("only-one")
