@@ -16,6 +16,7 @@ from secaudit.core.errors import OperationalError
 from secaudit.logs.context import MAX_LINE_BYTES, MAX_RECORD_BYTES, Context, Lines
 
 BLOCK = 1 << 20
+UNCLOSED = "JSON object not closed (the next object or the end of the input came first)"
 
 
 def iter_objects(stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None) -> Lines:
@@ -53,16 +54,24 @@ def iter_objects(stream: IO[bytes], ctx: Context, *, first_line: int = 1, length
         if stripped == b"{":
             close = buf.find(b"\n}", end - 1)
             close_end = -1 if close == -1 else buf.find(b"\n", close + 2)
+            reopen = buf.find(b"\n{", end - 1)
+            if reopen != -1 and (close == -1 or reopen < close):
+                # Another object starts (a "{" at column 0) before this one closes: this one is broken.
+                # Damage stays between two object starts, which is also where shards are cut.
+                ctx.skip(number, UNCLOSED)
+                number += buf.count(b"\n", pos, reopen + 1)
+                pos = reopen + 1
+                continue
             if close_end == -1 and not eof:
                 # Not complete within the buffered bytes, which hold more than the record cap.
                 ctx.skip(number, f"JSON object larger than {MAX_RECORD_BYTES} bytes")
                 number += buf.count(b"\n", pos)
-                skipped, left = _skip_object(stream, ctx, number, left)
-                buf, pos, number = b"", 0, number + skipped
+                skipped, left, pending = _skip_object(stream, ctx, number, left)
+                buf, pos, number = pending, 0, number + skipped
                 continue
             stop = len(buf) if close_end == -1 else close_end + 1
             if close == -1:
-                ctx.skip(number, "JSON object not closed at end of input")
+                ctx.skip(number, UNCLOSED)
                 return
             obj = buf[pos:stop]
             if len(obj) > MAX_RECORD_BYTES:
@@ -80,9 +89,12 @@ def iter_objects(stream: IO[bytes], ctx: Context, *, first_line: int = 1, length
 
 
 def _pretty_open(buf: bytes, pos: int) -> bool:
-    """True when the next unit is a pretty object whose closing line is not buffered yet."""
+    """True when the next unit is a pretty object whose end (its closing line, or the start of the next
+    object) is not buffered yet."""
     newline = buf.find(b"\n", pos)
     if buf[pos:newline].strip() != b"{":
+        return False
+    if buf.find(b"\n{", newline) != -1:
         return False
     close = buf.find(b"\n}", newline)
     return close == -1 or buf.find(b"\n", close + 2) == -1
@@ -113,11 +125,11 @@ def _discard_line(stream: IO[bytes], ctx: Context, number: int, left: int) -> in
     return consumed
 
 
-def _skip_object(stream: IO[bytes], ctx: Context, number: int, left: int) -> tuple[int, int]:
-    """Read past the rest of an over-large pretty object, through its closing ``}`` line.
-
-    Returns (lines read, bytes left)."""
+def _skip_object(stream: IO[bytes], ctx: Context, number: int, left: int) -> tuple[int, int, bytes]:
+    """Read past the rest of an over-large pretty object: through its closing ``}`` line, or up to the
+    next line opening an object (returned, to be read next). Returns (lines passed, bytes left, pending)."""
     lines = 0
+    at_start = True  # the next read begins a line (readline stops at BLOCK bytes inside long lines)
     while left > 0:
         try:
             line = stream.readline(min(BLOCK, left))
@@ -127,8 +139,12 @@ def _skip_object(stream: IO[bytes], ctx: Context, number: int, left: int) -> tup
         if not line:
             break
         left -= len(line)
-        if line.endswith(b"\n"):
+        whole = line.endswith(b"\n")
+        if at_start and whole and line[:1] == b"{":
+            return lines, left, line
+        if whole:
             lines += 1
-            if line[:1] == b"}":
+            if at_start and line[:1] == b"}":
                 break
-    return lines, left
+        at_start = whole
+    return lines, left, b""
