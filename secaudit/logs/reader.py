@@ -28,6 +28,7 @@ from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
 from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
 from secaudit.logs.stats import ReadStats
+from secaudit.logs.transcode import is_utf16, utf16_bytes, utf16_head, utf16_stream
 
 GZIP_MAGIC = b"\x1f\x8b"
 EVTX_IN_MEMORY = 256 << 20  # a compressed or piped EVTX beyond this is spilled to a temporary file
@@ -113,11 +114,19 @@ def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], flo
         stats.files += 1
         stats.unreadable(source, f"cannot open: {e.strerror}")
         return None
+    stream: IO[bytes] = handle
     if handle.read(2) == GZIP_MAGIC:
         handle.close()
-        return cast(IO[bytes], gzip.GzipFile(source, mode="rb")), mtime
-    handle.seek(0)
-    return handle, mtime
+        stream = cast(IO[bytes], gzip.GzipFile(source, mode="rb"))
+    stream.seek(0)
+    try:
+        bom = stream.read(2)
+        stream.seek(0)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        return stream, mtime  # the damage is met (and counted) when the content is read
+    if is_utf16(bom):
+        return utf16_stream(stream), mtime
+    return stream, mtime
 
 
 def _check_format(input_format: str | None) -> None:
@@ -126,6 +135,8 @@ def _check_format(input_format: str | None) -> None:
 
 
 def _head(stream: IO[bytes]) -> bytes:
+    if not stream.seekable():  # a UTF-16 file seen as UTF-8
+        return stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined,no-any-return]
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
     return head
@@ -255,6 +266,9 @@ def read_events(
             if head[:2] == GZIP_MAGIC:
                 stream = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
                 head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+            if is_utf16(head):
+                stream = utf16_stream(stream)
+                head = _head(stream)
         else:
             opened = _open(source, named=source in named, stats=stats)
             if opened is None:
@@ -322,6 +336,8 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             data = sys.stdin.buffer.read()
             if data[:2] == GZIP_MAGIC:
                 data = _gunzip(data)
+            if is_utf16(data):
+                data = utf16_bytes(data)
             problem = None if data else "empty input"
             planned.append(
                 (source, input_format or sniff(data[:SNIFF_BYTES]), len(data), data, None, problem)
@@ -343,6 +359,9 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             continue
         if head[:2] == GZIP_MAGIC:
             planned.append((source, input_format or _sniff_gzip(source), -1, None, mtime, None))
+            continue
+        if is_utf16(head):  # read whole, through the UTF-8 view
+            planned.append((source, input_format or sniff(utf16_head(head)), -1, None, mtime, None))
             continue
         problem = "empty file" if not head else None
         planned.append((source, input_format or sniff(head), size, None, mtime, problem))
@@ -378,7 +397,8 @@ def _gunzip(data: bytes) -> bytes:
 def _sniff_gzip(source: str) -> str | None:
     try:
         with gzip.open(source, "rb") as handle:
-            return sniff(handle.read(SNIFF_BYTES))
+            head = handle.read(SNIFF_BYTES)
+            return sniff(utf16_head(head) if is_utf16(head) else head)
     except (OSError, EOFError, zlib.error):
         return None
 

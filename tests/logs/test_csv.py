@@ -38,3 +38,21 @@ def test_csv_of_unknown_origin_has_an_empty_kind_unless_named(read, fixtures) ->
     named = LogKind("traffic", frozenset({"signal_plan"}), frozenset())
     events, _ = read(fixtures / "csv" / "signals.csv", kind=named)
     assert {e.kind for e in events} == {named}
+
+
+def test_utf16_csv_from_powershell_is_read_as_text(read, fixtures, tmp_path) -> None:
+    """Windows PowerShell 5 writes UTF-16 LE with a BOM and CRLF line ends."""
+    import gzip
+
+    text = (fixtures / "csv" / "sysmon.csv").read_text().replace("\n", "\r\n").replace("whoami", "whoami ไทย")
+    plain = tmp_path / "export.csv"
+    plain.write_bytes(text.encode("utf-16"))
+    packed = tmp_path / "export.csv.gz"
+    packed.write_bytes(gzip.compress(("\ufeff" + text).encode("utf-16-be")))  # big-endian, compressed
+    for path in (plain, packed):
+        events, stats = read(path)
+        assert stats.by_format == {"csv": 1}, path
+        assert [e.record for e in events] == [2, 3]
+        assert events[0].fields["CommandLine"] == 'cmd.exe /c "whoami ไทย /all"'
+        assert events[0].kind.categories == {"process_creation"}
+        assert stats.skipped == 1 and stats.replaced == 0

@@ -175,3 +175,22 @@ def test_truncated_big_evtx_reports_the_same_locations_in_shards(regression, tmp
     assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
     assert stats.errors == direct.errors and stats.skipped == direct.skipped
     assert stats.errors[0][0] == f"{path}:byte {path.stat().st_size}"
+
+
+def test_utf16_files_and_stdin_read_the_same_in_shards(fixtures, tmp_path, monkeypatch) -> None:
+    import io
+    import sys
+
+    text = (fixtures / "linux" / "auth.log").read_text() * 3000
+    path = tmp_path / "auth16.log"
+    path.write_bytes(text.encode("utf-16"))
+    expected, direct = _direct([str(path)])
+    got, stats, shards = _by_shards([str(path)], parts=4)
+    assert len(shards) == 1 and stats.by_format == direct.by_format == {"syslog": 1}
+    assert len(got) == 24_000
+    assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-16"))))
+    piped, _, _ = _by_shards(["-"], parts=4)
+    assert [(e.record, e.fields["message"]) for e in piped] == [
+        (e.record, e.fields["message"]) for e in expected
+    ]
