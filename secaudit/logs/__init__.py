@@ -3,7 +3,8 @@
 ``read_events`` reads inputs in order; ``plan_shards`` + ``read_shard`` read the same events in pieces
 that worker processes can take. Every event is a :class:`secaudit.core.events.LogEvent`; what could not
 be read is counted in :class:`ReadStats`, never raised (only a named input that cannot be opened raises
-``OperationalError``). Formats are detected from content, per file; gzip is read transparently.
+``OperationalError``). Formats are detected from content, per file; gzip and UTF-16 (with a byte-order
+mark) are read transparently. Lines over 1 MiB and multi-line records over 4 MiB are skipped and counted.
 
 ==============  ===========================================  =========================================
 format          kind (product / categories / services)        record, fields

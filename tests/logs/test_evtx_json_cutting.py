@@ -81,3 +81,15 @@ def test_oversized_pretty_object_is_skipped_and_reading_goes_on(read, tmp_path, 
         (f"{path}:{lines + 1}", f"JSON object larger than {MAX_RECORD_BYTES} bytes"),
         (f"{path}:{lines + huge_lines + 1}", "not part of an evtx_dump JSON object"),
     ]
+
+
+def test_ten_megabyte_line_in_evtx_dump_jsonl(read, tmp_path) -> None:
+    from secaudit.logs.context import MAX_LINE_BYTES
+
+    path = tmp_path / "dump.jsonl"
+    huge = orjson.dumps(_event(2, CommandLine="B" * (10 * 1024 * 1024))) + b"\n"
+    path.write_bytes(orjson.dumps(_event(1)) + b"\n" + huge + orjson.dumps(_event(3)) + b"\n")
+    events, stats = read(path)
+    assert [e.record for e in events] == [1, 3]
+    assert stats.errors == [(f"{path}:2", f"line longer than {MAX_LINE_BYTES} bytes")]
+    assert stats.skipped == 1
