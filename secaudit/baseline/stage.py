@@ -27,9 +27,10 @@ from secaudit.core.model import (
 )
 from secaudit.core.profile import BaselineTarget, Profile
 from secaudit.core.report import ProgressCallback, ProgressEvent
-from secaudit.scope import ScopeGuard
+from secaudit.scope import AuditEntry, AuditTrail, ScopeGuard, current_user
 
 RESULTS_FILE = "baseline-results.json"
+AUDIT_FILE = "baseline-audit.jsonl"  # one line per ssh connection attempt, refused ones included
 STAGE = "baseline"
 
 
@@ -140,11 +141,32 @@ def run_baseline_stage(
     items = sum(len(t.baselines) for t in profile.baseline_targets)
     opened: list[Target] = []
     guard = ScopeGuard(profile)
+    trail = AuditTrail(run_dir / AUDIT_FILE)
+    who = current_user()
+    approved: list[tuple[str, str]] = []  # (address, segment) an ssh target was let through to
+
+    def record(spec: str, address: str, segment: str, seconds: float, result: str, detail: str) -> None:
+        trail.append(
+            AuditEntry(
+                who=who,
+                when=now,
+                authorization=profile.authorization.reference,
+                argv=("ssh", spec.split("?", 1)[0]),
+                targets=(address,),
+                duration_s=seconds,
+                result=result,
+                segment=segment,
+                detail=detail,
+            )
+        )
 
     def scope(address: str) -> None:
         """An ssh target's address must lie in an authorized segment, like any scanned host."""
         verdict = guard.check(address, now=now)
-        if not verdict.allowed:
+        if verdict.allowed:
+            approved.append((address, verdict.addresses[0].segment if verdict.addresses else ""))
+        else:
+            record(current, address, "", 0.0, "refused", verdict.explain())
             raise ScopeError(
                 f"not connecting: {verdict.explain()}",
                 location=profile.path,
@@ -153,11 +175,16 @@ def run_baseline_stage(
 
     done = 0
     failed_targets = 0
+    current = ""
     for entry in profile.baseline_targets:
         progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+        current, began = entry.target, time.perf_counter()
+        approved.clear()
         try:
             target = open_target(entry.target, base=base, scope=scope)
         except SecauditError as e:
+            for address, segment in approved:  # let through, but the connection failed
+                record(entry.target, address, segment, time.perf_counter() - began, "failed", str(e))
             errors.append(f"{entry.target}: {e}")
             failed_targets += 1
             done += len(entry.baselines)
@@ -188,6 +215,9 @@ def run_baseline_stage(
                 elif result.status is CheckStatus.ERROR:
                     errors.append(f"{entry.target}: {result.check.id}: {result.reason}")
             progress(ProgressEvent(task=STAGE, done=done, total=items, message=entry.target))
+        for address, segment in approved:
+            detail = f"baselines {', '.join(entry.baselines)}"
+            record(entry.target, address, segment, time.perf_counter() - began, "completed", detail)
     for target in opened:
         target.close()  # ssh connections
     notes = unused_waivers(waivers, done_runs) if waivers is not None else []
@@ -217,6 +247,6 @@ def run_baseline_stage(
             errors=tuple(errors),
             seconds=round(time.perf_counter() - started, 3),
         ),
-        artifacts=(RESULTS_FILE,),
+        artifacts=(RESULTS_FILE, AUDIT_FILE) if trail.path.exists() else (RESULTS_FILE,),
         waived=tuple(waived),
     )

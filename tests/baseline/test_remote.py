@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -210,6 +211,8 @@ baseline_targets:
     baselines: [openssh-server]
   - target: "{sshd.spec(host="127.0.0.9")}"
     baselines: [openssh-server]
+  - target: "{sshd.spec(known_hosts=None, fingerprint="SHA256:" + "B" * 43)}"
+    baselines: [openssh-server]
 """
     )
     profile = load_profile(profile_path)
@@ -217,13 +220,28 @@ baseline_targets:
     out = run_baseline_stage(
         profile, run_dir=tmp_path / "run", now=datetime.now(UTC), progress=lambda event: None
     )
-    assert out.result.skipped == 1
+    assert out.result.skipped == 2
     refused = [e for e in out.result.errors if "127.0.0.9" in e]
     assert len(refused) == 1
     assert "not connecting" in refused[0]
     assert "not in any authorized segment" in refused[0]
-    assert _connections(sshd) == before + 1  # only the in-scope target connected
+    assert _connections(sshd) == before + 2  # only the in-scope targets connected
     assert out.result.findings == len(out.findings)
+    # the audit trail names both attempts: who, under which authorization, what, and how it ended
+    lines = [
+        json.loads(line) for line in (tmp_path / "run" / "baseline-audit.jsonl").read_text().splitlines()
+    ]
+    assert [(e["targets"], e["result"], e["segment"], e["authorization"]) for e in lines] == [
+        (["127.0.0.1"], "completed", "mgmt", "T-1"),
+        (["127.0.0.9"], "refused", "", "T-1"),
+        (["127.0.0.1"], "failed", "mgmt", "T-1"),
+    ]
+    assert "HOST KEY MISMATCH" in lines[2]["detail"]
+    assert lines[0]["argv"] == [
+        "ssh",
+        f"ssh://{sshd.user}@127.0.0.1:{sshd.port}",
+    ]  # options (key paths) left out
+    assert "baseline-audit.jsonl" in out.artifacts
 
 
 def test_local_target_runs_a_fixed_argv_without_a_shell(tmp_path: Path) -> None:
