@@ -264,3 +264,14 @@ def test_local_target_runs_a_fixed_argv_without_a_shell(tmp_path: Path) -> None:
     offline = open_target(f"offline:{tmp_path}")
     with pytest.raises(NotApplicable, match="needs a live target"):
         offline.run(["true"])
+
+
+def test_hashed_known_hosts_entries_are_matched(sshd: Sshd, tmp_path: Path) -> None:
+    import subprocess
+
+    hashed = tmp_path / "known_hosts"
+    hashed.write_text(sshd.known_hosts.read_text())
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(hashed)], check=True, capture_output=True)
+    assert hashed.read_text().startswith("|1|")  # Debian's default HashKnownHosts form
+    with open_target(sshd.spec(known_hosts=str(hashed))) as target:
+        assert target.read_text(str(sshd.config)) == sshd.config.read_text()
