@@ -12,8 +12,8 @@ format          kind (product / categories / services)        record, fields
 evtx            windows / by (channel, EventID) / by channel  EventRecordID; EventData by name + System
 evtx-json       same (evtx_dump, pretty or one per line)      EventRecordID; same fields as evtx
 ecs-json        same (Winlogbeat ``winlog.*``)                line; same fields as evtx
-flat-json       same when EventID + Channel/provider, else    line; keys (nested -> dotted names)
-                empty
+flat-json       same when EventID + Channel/provider; journald    line; keys (nested -> dotted names);
+                entries as syslog; else empty                  journald: + syslog fields
 syslog          linux / - / syslog + program (sshd: sshd,      line; hostname, Computer, program, pid,
                 auth; sudo: sudo, auth; cron; kernel...)       message, facility, severity, msgid, SD
                 Sysmon for Linux XML: linux / Sysmon / sysmon  line; as evtx

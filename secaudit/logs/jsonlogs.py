@@ -5,9 +5,10 @@
 * ``ecs-json``: Winlogbeat events (``winlog.event_data.*``, ``winlog.channel``, ``winlog.event_id``,
   ``@timestamp``), nested or with dotted keys. ``record`` is the line number.
 * ``flat-json``: one object per line with EventData fields and ``EventID``/``Channel`` at top level (NXLog's
-  ``to_json``, many SIEM exports). Objects without ``EventID`` and ``Channel`` are events of unknown
-  origin: their keys are their fields, their kind is empty unless the caller names one. ``record`` is the
-  line number.
+  ``to_json``, many SIEM exports). journald entries (``journalctl -o json``: ``MESSAGE``,
+  ``__REALTIME_TIMESTAMP``) get the syslog fields and kind. Other objects are events of unknown origin:
+  their keys are their fields (nested objects as dotted names), their kind is empty unless the caller
+  names one. ``record`` is the line number.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.linuxsysmon import sysmon_linux_event
+from secaudit.logs.syslog import linux_kind
 from secaudit.logs.windows import data_fields, event_id_of, from_evtx_dict, parse_time, windows_event
 
 EMPTY_KIND = LogKind()
@@ -174,6 +177,8 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
         if time_value is not None:
             break
     timestamp = parse_time(time_value) if isinstance(time_value, str) else epoch_time(time_value)
+    if "MESSAGE" in fields and "__REALTIME_TIMESTAMP" in fields:
+        return journald_event(fields, ctx, number)
     raw_id = fields.get("EventID")
     channel = fields.get("Channel")
     provider = fields.get("Provider_Name")
@@ -204,6 +209,32 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
         timestamp=timestamp,
         kind=ctx.kind,
     )
+
+
+def journald_event(fields: dict[str, object], ctx: Context, number: int) -> LogEvent:
+    """A ``journalctl -o json`` entry: its own keys, plus the syslog fields (message, program, pid,
+    hostname, Computer) and kind; a Sysmon for Linux entry becomes that Sysmon event."""
+    message = fields["MESSAGE"]
+    if isinstance(message, list):  # journald writes non-UTF-8 messages as a byte array
+        message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode("utf-8", "replace")
+    text = str(message) if message is not None else ""
+    program = str(fields.get("SYSLOG_IDENTIFIER") or fields.get("_COMM") or "")
+    stamp = fields.get("__REALTIME_TIMESTAMP")
+    timestamp = epoch_time(int(stamp) / 1_000_000) if isinstance(stamp, str) and stamp.isdigit() else None
+    if text[:7] in ("<Event>", "<Event "):
+        event, _ = sysmon_linux_event(text, source=ctx.source, record=number, kind=ctx.kind)
+        if event is not None:
+            return event
+    fields["message"] = text
+    fields["program"] = program
+    pid = fields.get("SYSLOG_PID") or fields.get("_PID")
+    if isinstance(pid, str) and pid.isdigit():
+        fields["pid"] = int(pid)
+    host = fields.get("_HOSTNAME")
+    if host is not None:
+        fields["hostname"] = host
+        fields["Computer"] = host
+    return LogEvent(fields, ctx.kind or linux_kind(program), ctx.source, number, timestamp)
 
 
 def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:

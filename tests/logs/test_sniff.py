@@ -18,6 +18,7 @@ SAMPLES = {
     "linux/auth.log": "syslog",
     "linux/rfc5424.log": "syslog",
     "linux/sysmon-linux.log": "syslog",
+    "linux/journal.json": "flat-json",
     "network/cisco.log": "syslog",
     "linux/audit.log": "auditd",
     "web/access.log": "access-log",
