@@ -20,7 +20,7 @@ from sigma.rule import SigmaRule
 
 from secaudit.detect import correlate
 from secaudit.detect.documents import split_documents
-from secaudit.detect.ir import literals
+from secaudit.detect.ir import gate
 from secaudit.detect.model import RuleInfo, RuleProblem, UnsupportedRule
 from secaudit.detect.plans import Assembled, FilterPlan, RuleCache, RulePlan, digest
 
@@ -92,7 +92,7 @@ def assemble(entries: Sequence[tuple[str, str, list[tuple[Any, ...]]]], cache: R
         for i, plan in enumerate(plans):
             if _applies(flt, plan):
                 node = ("and", (plan.node, ("sel", f"filter:{flt.id or flt.title}", flt.node)))
-                plans[i] = replace(plan, node=node, literals=literals(node))
+                plans[i] = replace(plan, node=node, gate=gate(node))
                 hit = True
         if not hit:
             problems.append(

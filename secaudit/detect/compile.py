@@ -35,17 +35,9 @@ def compile_node(node: Node) -> Pred:
     if kind == "sel":
         return compile_node(node[2])
     if kind == "and":
-        preds = tuple(compile_node(c) for c in node[1])
-        if len(preds) == 2:
-            a, b = preds
-            return lambda d, low, e: a(d, low, e) and b(d, low, e)
-        return lambda d, low, e: all(p(d, low, e) for p in preds)
+        return _all(tuple(compile_node(c) for c in sorted(node[1], key=cost)))
     if kind == "or":
-        preds = tuple(compile_node(c) for c in node[1])
-        if len(preds) == 2:
-            a, b = preds
-            return lambda d, low, e: a(d, low, e) or b(d, low, e)
-        return lambda d, low, e: any(p(d, low, e) for p in preds)
+        return _any(_grouped(tuple(sorted(node[1], key=cost))))
     if kind == "not":
         inner = compile_node(node[1])
         return lambda d, low, e: not inner(d, low, e)
@@ -57,6 +49,112 @@ def compile_node(node: Node) -> Pred:
     if kind == "field":
         return _field(node[1], node[2])
     raise ValueError(f"unknown IR node {kind!r}")
+
+
+_TEST_COST = {"re": 12, "glob": 3, "cidr": 8, "num": 3, "time": 10, "fieldref": 4}
+
+
+def cost(node: Node) -> int:
+    """A rough relative price of evaluating ``node``: cheap tests go first in AND and OR, which
+    changes nothing but the time (the predicates have no side effects)."""
+    kind = node[0]
+    if kind in ("and", "or"):
+        return sum(cost(c) for c in node[1])
+    if kind == "not":
+        return cost(node[1])
+    if kind == "sel":
+        return cost(node[2])
+    if kind == "kw":
+        return 30 + _TEST_COST.get(node[1][0], 1)
+    if kind == "field":
+        return _TEST_COST.get(node[2][0], 1)
+    return 0
+
+
+def _all(preds: tuple[Pred, ...]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda d, low, e: a(d, low, e) and b(d, low, e)
+
+    def every(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        for p in preds:  # noqa: SIM110 - a plain loop: no generator on the hot path
+            if not p(d, low, e):
+                return False
+        return True
+
+    return every
+
+
+def _any(preds: tuple[Pred, ...]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda d, low, e: a(d, low, e) or b(d, low, e)
+
+    def some(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        for p in preds:  # noqa: SIM110 - a plain loop: no generator on the hot path
+            if p(d, low, e):
+                return True
+        return False
+
+    return some
+
+
+_GROUPABLE = ("eq", "contains", "startswith", "endswith")
+
+
+def _grouped(children: tuple[Node, ...]) -> tuple[Pred, ...]:
+    """OR-ed children, with case-insensitive string tests of one field and one operation merged into
+    a single test (a value list: ``endswith`` over a tuple, ``eq`` as a set lookup)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    others: list[Node] = []
+    for child in children:
+        if child[0] == "field" and child[2][0] in _GROUPABLE and not child[2][2]:
+            groups.setdefault((child[1], child[2][0]), []).append(child[2][1])
+        else:
+            others.append(child)
+    preds = [
+        _field(name, (op, pats[0], False)) if len(pats) == 1 else _field_many(name, op, tuple(pats))
+        for (name, op), pats in groups.items()
+    ]
+    return (*preds, *(compile_node(c) for c in others))
+
+
+def _field_many(name: str, op: str, pats: tuple[str, ...]) -> Pred:
+    if op == "eq":
+        wanted = frozenset(pats)
+
+        def eq_any(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            v = low.get(name)
+            if v.__class__ is str:
+                return v in wanted
+            return v is not None and not wanted.isdisjoint(v)
+
+        return eq_any
+    if op in ("startswith", "endswith"):
+        method = str.startswith if op == "startswith" else str.endswith
+
+        def ends_any(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+            v = low.get(name)
+            if v.__class__ is str:
+                return method(v, pats)
+            return v is not None and any(method(x, pats) for x in v)
+
+        return ends_any
+
+    def contains_any(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
+        v = low.get(name)
+        if v.__class__ is str:
+            for p in pats:  # noqa: SIM110 - a plain loop: no generator on the hot path
+                if p in v:
+                    return True
+            return False
+        return v is not None and any(p in x for x in v for p in pats)
+
+    return contains_any
 
 
 def _lowered_any(name: str, pred: TextPred) -> Pred:
@@ -103,6 +201,8 @@ def _field(name: str, test: Test) -> Pred:
             return v is not None and any(p in x for x in v)
 
         return contains
+    if op in ("startswith", "endswith") and not test[2]:
+        return _field_many(name, op, (test[1],))
     if op == "null":
         return lambda d, low, e: d.get(name) is None
     if op == "exists":
@@ -153,17 +253,12 @@ def _string_op(mode: str) -> Callable[[str, str], bool]:
 
 
 def _keyword(test: Test) -> Pred:
+    # ``low`` holds only the fields field tests read (see engine.lowered): keywords look at all values.
     pred, lowered = text_pred(test)
     if lowered:
 
         def kw_low(d: dict[str, object], low: dict[str, Any], e: LogEvent) -> bool:
-            for v in low.values():
-                if v.__class__ is str:
-                    if pred(v):
-                        return True
-                elif any(pred(x) for x in v):
-                    return True
-            return False
+            return any(pred(t.lower()) for v in d.values() for t in texts(v))
 
         return kw_low
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found]
+import re2  # type: ignore[import-untyped]
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.compile import Pred, compile_node
@@ -23,38 +24,61 @@ from secaudit.detect.reference import matched_fields
 from secaudit.detect.values import sigma_view, text_of
 
 SEPARATOR = "\x00"
+# Starts every haystack and is one of the patterns of every literal set: a search that does not
+# report it did not run to the end (RE2's DFA out of memory), and Aho-Corasick decides instead.
+SENTINEL = "\x01\x02\x03"
+_SET_OPTIONS = re2.Options()
+_SET_OPTIONS.literal = True
+_SET_OPTIONS.case_sensitive = True
+_SET_OPTIONS.log_errors = False
+_SET_OPTIONS.max_mem = 64 << 20
 
 
 @dataclass(slots=True)
 class _Group:
-    """The rules that apply to one LogKind."""
+    """The rules that apply to one LogKind, indexed by their gates."""
 
-    always: tuple[int, ...]  # rules without literals: evaluated on every event of the kind
-    automaton: Any  # ahocorasick.Automaton mapping literal -> tuple of rule indexes, or None
+    always: tuple[int, ...]  # rules without a gate: evaluated on every event of the kind
+    literals: tuple[str, ...]  # every gate literal of the group's rules
+    owners: tuple[tuple[int, ...], ...]  # owners[i]: the rules gated by literals[i]
+    search: Any  # re2.Set over literals plus SENTINEL (index len(literals)); None without literals
+    keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
+    automaton: Any = None  # ahocorasick.Automaton over literals, built when first needed
+
+
+_FLAT = frozenset((str, int, float, bool))
 
 
 def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
     """The event's values as lowercased text (str, or tuple of str for lists; nulls left out), and
-    the same joined by NUL for the prefilter. ``fields`` is the rule's view (values.sigma_view)."""
+    the same joined by NUL after SENTINEL: the haystack of the prefilter. ``fields`` is the rule's
+    view (values.sigma_view).
+
+    The common event (scalars only, no nulls) is done in C: one str() per value, one join, one
+    lower(), one split. Lowering the joined string equals joining the lowered values: NUL is
+    neither a cased nor a case-ignorable character, so even Greek final sigma sees the same context.
+    """
+    values = fields.values()
+    if _FLAT.issuperset(map(type, values)):
+        text = SEPARATOR.join(map(str, values)).lower()  # str(True) is "True": text_of's "true"
+        parts = text.split(SEPARATOR)
+        if len(parts) == len(fields):  # else a value holds NUL itself
+            return dict(zip(fields, parts, strict=True)), SENTINEL + SEPARATOR + text
     low: dict[str, Any] = {}
-    parts: list[str] = []
+    hay: list[str] = [SENTINEL]
     for key, value in fields.items():
-        cls = value.__class__
-        if cls is str:
-            text = value.lower()  # type: ignore[attr-defined]
-        elif value is None:
+        if value is None:
             continue
-        elif cls is list or cls is tuple:
-            items = tuple(t.lower() for t in map(text_of, value) if t is not None)  # type: ignore[call-overload]
+        if isinstance(value, (list, tuple)):
+            items = tuple(t.lower() for t in map(text_of, value) if t is not None)
             low[key] = items
-            parts.extend(items)
-            continue
+            hay.extend(items)
         else:
             text = str(text_of(value)).lower()
-        low[key] = text
-        parts.append(text)
-    return low, SEPARATOR.join(parts)
+            low[key] = text
+            hay.append(text)
+    return low, SEPARATOR.join(hay)
 
 
 class Engine:
@@ -73,37 +97,87 @@ class Engine:
         ]
         always: list[int] = []
         by_literal: dict[str, list[int]] = {}
+        by_key: dict[str, dict[str, list[int]]] = {}
         for i in members:
-            lits = self._plans[i].literals
-            if lits is None:
+            gate = self._plans[i].gate
+            if gate is None:
                 always.append(i)
-            else:
-                for lit in lits:
-                    by_literal.setdefault(lit, []).append(i)
-        automaton = None
-        if by_literal:
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-            for lit, rules in by_literal.items():
-                automaton.add_word(lit, tuple(rules))
-            automaton.make_automaton()
-        group = _Group(always=tuple(always), automaton=automaton, size=len(members))
+                continue
+            for lit in gate[0]:
+                by_literal.setdefault(lit, []).append(i)
+            for field, value in gate[1]:
+                by_key.setdefault(field, {}).setdefault(value, []).append(i)
+        literals = tuple(by_literal)
+        search = None
+        if literals:
+            search = re2.Set.SearchSet(_SET_OPTIONS)
+            for lit in (*literals, SENTINEL):
+                search.Add(lit)
+            search.Compile()
+        group = _Group(
+            always=tuple(always),
+            literals=literals,
+            owners=tuple(tuple(by_literal[lit]) for lit in literals),
+            search=search,
+            keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
+            size=len(members),
+        )
         self._groups[kind] = group
         return group
+
+    @staticmethod
+    def _automaton(group: _Group) -> Any:
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
+        for i, lit in enumerate(group.literals):
+            automaton.add_word(lit, i)
+        automaton.make_automaton()
+        group.automaton = automaton
+        return automaton
+
+    def _gated(self, group: _Group, low: dict[str, Any], hay: str) -> set[int]:
+        found = set(group.always)
+        if group.search is not None:
+            owners = group.owners
+            try:
+                hits = group.search.Match(hay)
+            except UnicodeEncodeError:  # lone surrogates cannot go to RE2 as UTF-8
+                hits = None
+            sentinel = len(owners)
+            if hits is not None and sentinel in hits:
+                for i in hits:
+                    if i != sentinel:
+                        found.update(owners[i])
+            else:
+                automaton = group.automaton or self._automaton(group)
+                for _, i in automaton.iter(hay):
+                    found.update(owners[i])
+        keys = group.keys
+        if keys:
+            for field in keys.keys() & low.keys():
+                value = low[field]
+                index = keys[field]
+                if value.__class__ is str:
+                    rules = index.get(value)
+                    if rules is not None:
+                        found.update(rules)
+                else:
+                    for item in value:
+                        rules = index.get(item)
+                        if rules is not None:
+                            found.update(rules)
+        return found
 
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
-        _, hay = lowered(sigma_view(event.fields))
-        found = set(group.always)
-        if group.automaton is not None:
-            for _, rules in group.automaton.iter(hay):
-                found.update(rules)
-        return sorted(found)
+        low, hay = lowered(sigma_view(event.fields))
+        return sorted(self._gated(group, low, hay))
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
         groups = self._groups
         preds = self._preds
+        gated = self._gated
         for event in events:
             kind = event.kind
             group = groups.get(kind)
@@ -117,17 +191,10 @@ class Engine:
                     fields = sigma_view(fields)
                     break
             low, hay = lowered(fields)
-            automaton = group.automaton
-            if automaton is None:
-                found: Iterable[int] = group.always
-            else:
-                cand = set(group.always)
-                for _, rules in automaton.iter(hay):
-                    cand.update(rules)
-                if not cand:
-                    continue
-                found = sorted(cand) if len(cand) > 1 else cand
-            for i in found:
+            found = gated(group, low, hay)
+            if not found:
+                continue
+            for i in sorted(found) if len(found) > 1 else found:
                 if preds[i](fields, low, event):
                     plan = self._plans[i]
                     yield RuleHit(plan.info, event, matched_fields(plan.node, event))

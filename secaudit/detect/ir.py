@@ -28,6 +28,9 @@ so ``EventID: 4688`` matches both 4688 and "4688".
 from __future__ import annotations
 
 import itertools
+import re
+import re._constants as _c  # type: ignore[import-not-found]
+import re._parser as _re_parser  # type: ignore[import-not-found]
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,6 +58,7 @@ from sigma.types import (
 
 from secaudit.detect.condition import Cond, parse_condition
 from secaudit.detect.model import UnsupportedRule
+from secaudit.detect.values import regex_flags
 
 Node = tuple[Any, ...]
 Test = tuple[Any, ...]
@@ -297,47 +301,169 @@ def selections(node: Node) -> list[Node]:
     return out
 
 
-def literals(node: Node) -> frozenset[str] | None:
-    """Lowercase literals at least one of which occurs in the event's lowercased values whenever
-    ``node`` matches; None when no such set exists (the rule must always be evaluated).
+# A gate is what the prefilter checks before a rule is evaluated exactly: the rule can only match
+# an event that contains one of the literals in its lowercased values, or has one of the
+# (field, lowercased value) pairs. None: no gate, always evaluate.
+Gate = tuple[frozenset[str], frozenset[tuple[str, str]]]
 
-    AND takes its most selective child (longest shortest literal, then fewest), OR the union of its
-    children; NOT, regex, numbers, null/exists, CIDR and field references give no literal.
-    """
+# Substrings found in most Windows process events: as a rule's only literal they let almost every
+# event through, so an AND prefers any other child.
+COMMON_LITERALS = frozenset(
+    (
+        "\\explorer.exe",
+        "explorer.exe",
+        "\\svchost.exe",
+        "svchost.exe",
+        "\\conhost.exe",
+        "c:\\windows\\",
+        "\\windows\\",
+        "\\system32\\",
+        "\\windows\\system32\\",
+        "c:\\windows\\system32\\",
+        "c:\\program files",
+        "\\program files",
+        "\\appdata\\",
+        "\\users\\",
+        "c:\\users\\",
+        ".exe",
+        ".dll",
+    )
+)
+# Fields whose values are shared by whole classes of events: an equality there is a weak gate.
+GENERIC_FIELDS = frozenset(
+    ("EventID", "Channel", "Provider_Name", "Level", "Task", "Opcode", "Keywords", "IntegrityLevel", "Signed")
+)
+MIN_REGEX_LITERAL = 1  # even one rare character ("`") beats evaluating the regex on every event
+
+
+def gate(node: Node) -> Gate | None:
+    """The prefilter gate of ``node``: AND takes its most selective child, OR the union of its
+    children; NOT, numbers, null/exists, CIDR and field references give none."""
     kind = node[0]
     if kind == "sel":
-        return literals(node[2])
+        return gate(node[2])
     if kind in ("field", "kw"):
-        test = node[-1]
-        if test[0] in ("eq", "contains", "startswith", "endswith"):
-            text = test[1].lower()
-            return frozenset((text,)) if text else None
-        if test[0] == "glob":
-            parts = [p.lower() for p in test[1] if isinstance(p, str)]
-            longest = max(parts, key=len, default="")
-            return frozenset((longest,)) if longest else None
-        return None
+        return _leaf_gate(node[1] if kind == "field" else None, node[-1])
     if kind == "const":
-        return None if node[1] else frozenset()
+        return None if node[1] else (frozenset(), frozenset())
     if kind == "or":
-        out: set[str] = set()
+        lits: set[str] = set()
+        keys: set[tuple[str, str]] = set()
         for child in node[1]:
-            sub = literals(child)
+            sub = gate(child)
             if sub is None:
                 return None
-            out |= sub
-        return frozenset(out)
+            lits |= sub[0]
+            keys |= sub[1]
+        return frozenset(lits), frozenset(keys)
     if kind == "and":
-        best: frozenset[str] | None = None
+        best: Gate | None = None
         for child in node[1]:
-            sub = literals(child)
-            if sub is None:
-                continue
-            if best is None or _score(sub) > _score(best):
+            sub = gate(child)
+            if sub is not None and (best is None or _score(sub) > _score(best)):
                 best = sub
         return best
     return None
 
 
-def _score(lits: frozenset[str]) -> tuple[int, int]:
-    return (min((len(s) for s in lits), default=1_000_000), -len(lits))
+def _literal(text: str, cased: bool) -> Gate | None:
+    if cased and not text.isascii():
+        return None  # lowering a cased non-ASCII pattern need not give a substring of the lowered value
+    low = text.lower()
+    return (frozenset((low,)), frozenset()) if low else None
+
+
+def _leaf_gate(field: str | None, test: Test) -> Gate | None:
+    op = test[0]
+    if op == "eq" and field is not None:
+        text = test[1]
+        if test[2] and not text.isascii():
+            return None
+        return frozenset(), frozenset(((field, text.lower()),))
+    if op in ("eq", "contains", "startswith", "endswith"):
+        return _literal(test[1], test[2])
+    if op == "glob":
+        parts = [p for p in test[1] if isinstance(p, str)]
+        return _literal(max(parts, key=len, default=""), test[2])
+    if op == "re":
+        found = regex_literals(test[1], test[2])
+        return (found, frozenset()) if found else None
+    return None
+
+
+def _member_score(member: str | tuple[str, str]) -> int:
+    if isinstance(member, tuple):
+        field, value = member
+        return 3 if field in GENERIC_FIELDS else 20 + len(value)
+    return 2 if any(member in common for common in COMMON_LITERALS) else len(member)
+
+
+def _score(g: Gate) -> tuple[int, int]:
+    members: list[str | tuple[str, str]] = [*g[0], *g[1]]
+    return (min((_member_score(m) for m in members), default=1_000_000), -len(members))
+
+
+def regex_literals(pattern: str, flags: str) -> frozenset[str] | None:
+    """Lowercase literals one of which every match of the regex contains, or None.
+
+    From Python's own parse of the pattern: runs of literal characters in sequence, through groups
+    and repeats of at least one, the union over alternatives. Under case-insensitive matching only
+    ASCII characters outside the Unicode case orbits of k and s (Kelvin sign, long s) are kept.
+    """
+    try:
+        parsed = _re_parser.parse(pattern, regex_flags(flags))
+    except Exception:  # a pattern Python cannot parse: no gate
+        return None
+    icase = bool(parsed.state.flags & re.IGNORECASE) or _has_local_icase(parsed)
+
+    def clean(run: str) -> frozenset[str] | None:
+        pieces = re.split(r"[^\x20-\x7e]|[kKsS]" if icase else r"[^\x00-\x7f]", run)
+        best = max(pieces, key=len).lower()
+        return frozenset((best,)) if len(best) >= MIN_REGEX_LITERAL else None
+
+    def better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+        if b is None:
+            return a
+        if a is None:
+            return b
+        return b if _score((b, frozenset())) > _score((a, frozenset())) else a
+
+    def required(items: Any) -> frozenset[str] | None:
+        best: frozenset[str] | None = None
+        run: list[str] = []
+        for op, av in items:
+            if op is _c.LITERAL:
+                run.append(chr(av))
+                continue
+            if run:
+                best = better(best, clean("".join(run)))
+                run = []
+            sub: frozenset[str] | None = None
+            if op is _c.SUBPATTERN:
+                sub = required(av[3])
+            elif op is _c.ATOMIC_GROUP:
+                sub = required(av)
+            elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+                sub = required(av[2]) if av[0] >= 1 else None
+            elif op is _c.BRANCH:
+                subs = [required(branch) for branch in av[1]]
+                sub = None if any(x is None for x in subs) else frozenset().union(*subs)  # type: ignore[arg-type]
+            best = better(best, sub)
+        if run:
+            best = better(best, clean("".join(run)))
+        return best
+
+    return required(parsed)
+
+
+def _has_local_icase(items: Any) -> bool:
+    for op, av in items:
+        if op is _c.SUBPATTERN and (av[1] & re.IGNORECASE or _has_local_icase(av[3])):
+            return True
+        if op is _c.BRANCH and any(_has_local_icase(b) for b in av[1]):
+            return True
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and _has_local_icase(av[2]):
+            return True
+        if op is _c.ATOMIC_GROUP and _has_local_icase(av):
+            return True
+    return False

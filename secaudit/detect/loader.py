@@ -27,13 +27,13 @@ from sigma.rule import SigmaRule
 from secaudit.core.errors import ConfigError
 from secaudit.detect.assemble import assemble
 from secaudit.detect.documents import split_documents
-from secaudit.detect.ir import IRCompiler, bounded_regexes, literals
+from secaudit.detect.ir import IRCompiler, bounded_regexes, gate
 from secaudit.detect.model import LEVELS, RuleInfo, UnsupportedRule
 from secaudit.detect.plans import Assembled, FilterPlan, RuleCache, RulePlan, RuleSet, digest
 from secaudit.detect.values import BOUNDED_REGEX_INPUT
 
 # Bump when the IR, RuleInfo or the entry layout changes: old cache entries are then never read.
-CACHE_FORMAT = f"secaudit-rules-3/pysigma-{getattr(sigma, '__version__', '1')}/py{sys.version_info[:2]}"
+CACHE_FORMAT = f"secaudit-rules-5/pysigma-{getattr(sigma, '__version__', '1')}/py{sys.version_info[:2]}"
 
 
 def default_cache_dir() -> Path:
@@ -195,7 +195,7 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
             else:
                 det = SigmaRule.from_dict(doc)
                 node = compiler.rule(det)
-                plan = RulePlan(info=info_of(det), node=node, literals=literals(node), name=det.name or "")
+                plan = RulePlan(info=info_of(det), node=node, gate=gate(node), name=det.name or "")
                 out.append(("rule", line, index, plan))
                 if bounded_regexes(node):
                     out.append(_problem(line, BOUNDED_NOTE, doc))

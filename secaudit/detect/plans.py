@@ -10,17 +10,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from secaudit.detect.ir import Node
+from secaudit.detect.ir import Gate, Node
 from secaudit.detect.model import LEVELS, RuleInfo, RuleProblem
 
 
 @dataclass(frozen=True, slots=True)
 class RulePlan:
-    """A detection rule compiled for matching: its IR and its prefilter literals (None: always evaluate)."""
+    """A detection rule compiled for matching: its IR and its prefilter gate (None: always evaluate)."""
 
     info: RuleInfo
     node: Node
-    literals: frozenset[str] | None
+    gate: Gate | None
     name: str = ""  # the rule's Sigma "name", which correlations may reference instead of the id
 
 
