@@ -241,3 +241,38 @@ def test_large_gzipped_evtx_spills_to_a_temporary_file(read, regression, tmp_pat
     path.write_bytes(gzip.compress(_sample(regression, NETEXEC_DIR, ".evtx").read_bytes()))
     events, stats = read(path)
     assert [e.record for e in events] == list(range(129825, 129832)) and stats.skipped == 0
+
+
+def test_security_aliases_are_pysigmas_windows_audit_mapping_reversed() -> None:
+    from secaudit.logs.windows import security_aliases
+
+    general, registry = security_aliases()
+    assert general == {
+        "NewProcessName": "Image",
+        "ParentProcessName": "ParentImage",
+        "NewValue": "Details",
+        "SubjectLogonId": "LogonId",
+    }
+    assert registry == {"ProcessName": "Image", "ObjectName": "TargetObject"}
+
+
+def test_every_sysmon_category_sigmahq_uses_for_windows_is_mapped(regression) -> None:
+    """Each category a SigmaHQ Windows rule names that Sysmon logs is one some Sysmon event id gets."""
+    from secaudit.logs.windows import SYSMON_CATEGORIES
+
+    rules = regression.parent / "rules" / "windows"
+    used = set()
+    for rule in rules.rglob("*.yml"):
+        for line in rule.read_text(encoding="utf-8").splitlines():
+            if line.startswith("    category: "):
+                used.add(line.split(":", 1)[1].strip())
+    mapped = {c for cats in SYSMON_CATEGORIES.values() for c in cats}
+    not_sysmon = {
+        "ps_script",
+        "ps_module",
+        "ps_classic_start",
+        "ps_classic_provider_start",
+        "ps_classic_script",
+    }
+    not_sysmon |= {"file_access", "file_rename"}  # from ETW providers, not Sysmon
+    assert used - mapped - not_sysmon == set()
