@@ -53,7 +53,10 @@ def _scan_preflight(profile: Profile) -> None:
 
 
 def _baseline(ctx: StageContext) -> StageOutput:
-    return run_baseline_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+    waivers = Path(ctx.profile.baseline_waivers) if ctx.profile.baseline_waivers else None
+    return run_baseline_stage(
+        ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress, waivers=waivers
+    )
 
 
 def _has_baseline_targets(profile: Profile) -> bool:

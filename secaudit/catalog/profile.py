@@ -39,6 +39,7 @@ _TOP_KEYS = (
     "segments",
     "assets",
     "baseline_targets",
+    "baseline_waivers",
     "log_sources",
     "detection",
     "report",
@@ -460,6 +461,20 @@ def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSour
     return tuple(out)
 
 
+def _waivers_path(ctx: _Ctx, root: YDict) -> str:
+    if "baseline_waivers" not in root:
+        return ""
+    path = ctx.resolve(ctx.text(root, "baseline_waivers", "baseline waivers"))
+    if not Path(path).is_file():
+        raise ctx.fail(
+            root,
+            "baseline_waivers",
+            f"waivers file not found: {path}",
+            "give the path of a waivers.yaml, relative to this profile",
+        )
+    return path
+
+
 def _detection(ctx: _Ctx, root: YDict) -> DetectionSettings:
     if "detection" not in root:
         return DetectionSettings()
@@ -586,6 +601,7 @@ def load_profile(
         segments=segments,
         assets=assets,
         baseline_targets=_baseline_targets(ctx, root, asset_names),
+        baseline_waivers=_waivers_path(ctx, root),
         log_sources=_log_sources(ctx, root, asset_names),
         detection=_detection(ctx, root),
         report=_report(ctx, root),

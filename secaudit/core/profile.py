@@ -118,6 +118,7 @@ class Profile:
     segments: tuple[Segment, ...]
     assets: tuple[InventoryAsset, ...] = ()
     baseline_targets: tuple[BaselineTarget, ...] = ()
+    baseline_waivers: str = ""  # waivers.yaml for baseline checks (absolute path); empty: none
     log_sources: tuple[LogSource, ...] = ()
     detection: DetectionSettings = DetectionSettings()
     report: ReportSettings = ReportSettings()

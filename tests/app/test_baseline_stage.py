@@ -107,3 +107,22 @@ def test_errors_are_collected_per_target_and_the_rest_runs(tmp_path: Path) -> No
     assert any("no-such-root" in e for e in out.result.errors)
     assert any("unknown baseline 'cisco-iso' (did you mean 'cisco-ios'?)" in e for e in out.result.errors)
     assert {f.rule_id for f in out.findings} >= {"ios-vty-ssh-only", "ios-http-server-off"}
+
+
+def test_demo_waivers_reach_the_audit_stage_as_waived_findings(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from secaudit.app.stages import STAGES, StageContext
+    from secaudit.catalog.profile import load_profile
+    from secaudit.core.model import WaiverKind
+    from tests.conftest import DEMO_PROFILE
+
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    profile = load_profile(DEMO_PROFILE, now=now)
+    stage = next(s for s in STAGES if s.name == "baseline")
+    out = stage.run(StageContext(profile=profile, run_dir=tmp_path, now=now, progress=lambda e: None))
+    waived = {w.finding.rule_id: w for w in out.waived}
+    assert set(waived) == {"ios-cdp-off", "ios-http-server-off"}
+    assert waived["ios-http-server-off"].kind is WaiverKind.ACCEPTED
+    assert waived["ios-cdp-off"].finding.asset.key == "core-rtr-01"
+    assert not {f.rule_id for f in out.findings} & set(waived)

@@ -213,3 +213,16 @@ def test_log_source_formats_are_the_readers_formats() -> None:
     from secaudit.logs import FORMATS
 
     assert ("auto", *FORMATS) == LOG_FORMATS
+
+
+def test_baseline_waivers_path_resolves_or_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "waivers.yaml").write_text("version: 1\nwaivers: []\n")
+    profile = load_profile(_write(tmp_path, BASE + "baseline_waivers: waivers.yaml\n"), now=NOW)
+    assert profile.baseline_waivers == str((tmp_path / "waivers.yaml").resolve())
+    path = _write(tmp_path, BASE + "baseline_waivers: nope.yaml\n")
+    with pytest.raises(ConfigError) as info:
+        load_profile(path, now=NOW)
+    assert info.value.location == f"{path}:25"
+    assert "waivers file not found" in info.value.message
+    demo = load_profile(DEMO_PROFILE, now=NOW)
+    assert Path(demo.baseline_waivers).name == "waivers.yaml"
