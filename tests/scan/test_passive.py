@@ -271,3 +271,10 @@ def test_discovered_hosts_join_the_inventory(city: Path, tmp_path: Path) -> None
     assert (plc.mac, plc.vendor, plc.segment, [s.key for s in plc.services]) == (
         "00:80:f4:11:22:33", "TELEMECANIQUE ELECTRIQUE", "signals", ["tcp/502"],
     )  # fmt: skip
+
+
+def test_the_shipped_fixture_reads_like_a_fresh_capture(city: Path) -> None:
+    shipped = analyze([Path(__file__).resolve().parents[1] / "fixtures" / "pcap" / "city.pcap"])
+    fresh = analyze([city])
+    assert (shipped.packets, shipped.errors) == (61, [])
+    assert (shipped.flows, shipped.ics, shipped.credentials) == (fresh.flows, fresh.ics, fresh.credentials)
