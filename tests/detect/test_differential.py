@@ -133,8 +133,8 @@ def rule_doc(draw: st.DrawFn) -> dict[str, Any]:
 def compile_rules(docs: list[dict[str, Any]]) -> RuleSet:
     compiler = IRCompiler()
     plans = []
-    for n, doc in enumerate(docs):
-        doc = {**doc, "id": f"00000000-0000-4000-8000-{n:012d}"}
+    for n, generated in enumerate(docs):
+        doc = {**generated, "id": f"00000000-0000-4000-8000-{n:012d}"}
         try:
             rule = SigmaRule.from_dict(doc)
             node = compiler.rule(rule)
