@@ -84,7 +84,12 @@ def _fail_on(value: str) -> Severity | None:
 
 @baseline.command("check")
 @click.option("--baseline", "baseline_id", required=True, help="A shipped baseline id or a .yaml file.")
-@click.option("--target", required=True, help="offline:DIR (a root filesystem or snapshot) or file:PATH.")
+@click.option(
+    "--target",
+    required=True,
+    help="offline:DIR (a root filesystem or snapshot, read-only), file:PATH (one config dump), local (this host) "
+    "or ssh://user@host[:port][?key=..&known_hosts=..|fingerprint=SHA256:..] (agentless, key auth).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -129,6 +134,8 @@ def check(
       secaudit baseline check --baseline cisco-ios --target file:samples/snapshots/cc-core-rtr01.cfg
       secaudit baseline check --baseline nginx --target file:samples/snapshots/portal-nginx.conf --format json
       secaudit baseline check --baseline cisco-ios --target file:rtr01.cfg --waivers waivers.yaml
+      secaudit baseline check --baseline openssh-server --target local
+      secaudit baseline check --baseline debian12-server --target 'ssh://audit@cc-app-01?key=~/.ssh/audit_ed25519'
     """
     outcome = check_baseline(baseline_id, target, waivers=waivers)
     _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
