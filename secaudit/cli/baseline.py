@@ -87,8 +87,9 @@ def _fail_on(value: str) -> Severity | None:
 @click.option(
     "--target",
     required=True,
-    help="offline:DIR (a root filesystem or snapshot, read-only), file:PATH (one config dump), local (this host) "
-    "or ssh://user@host[:port][?key=..&known_hosts=..|fingerprint=SHA256:..] (agentless, key auth).",
+    help="offline:DIR (a root filesystem or snapshot, read-only), file:PATH (one config dump), "
+    "local (this host) or ssh://user@host[:port][?key=..&known_hosts=..|fingerprint=SHA256:..] "
+    "(agentless, key auth).",
 )
 @click.option(
     "--format",
