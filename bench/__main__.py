@@ -11,6 +11,7 @@ import io
 import os
 import platform
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from bench.baseline import run as run_baseline_bench
+from bench.hunt import main as hunt_bench
 from bench.scan import run as run_scan_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
@@ -89,6 +91,8 @@ def html_report(report: Report, size: int, lang: str) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["hunt"]:  # python -m bench hunt [options]: only the log-hunting benchmark
+        return hunt_bench(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated finding counts")
     args = parser.parse_args()
@@ -146,6 +150,7 @@ def main() -> None:
             for lang in ("en", "th"):
                 html_report(distinct, size, lang)
             timed(f"report: JSON of {size:,} findings", lambda r=report: render_json(r, io.StringIO()))
+    hunt_bench([])
     run_baseline_bench()
     run_scan_bench()
 
