@@ -15,7 +15,7 @@ from secaudit.core.model import RunStatus, StageOutput
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
-from secaudit.history import HistoryStore, HostRecord, ScanDiff, ScanRecord, ServiceRecord
+from secaudit.history import HistoryStore, HostRecord, InventoryAsset, ScanDiff, ScanRecord, ServiceRecord
 from secaudit.scan import ScanOptions, read_nmap_xml, scan_segments
 from secaudit.scan.nmapxml import NmapRun
 from secaudit.scope import Resolver, ScopeGuard, TargetVerdict, system_resolver
@@ -26,6 +26,7 @@ __all__ = [
     "check_scope",
     "diff_scans",
     "hosts_from_nmap",
+    "inventory",
     "record_scan_inventory",
     "run_scan_stage",
     "scan",
@@ -240,6 +241,25 @@ def record_scan_inventory(
     return list(hosts.values())
 
 
+def inventory(profile_path: Path, *, now: datetime, history: Path | None = None) -> list[InventoryAsset]:
+    """Every address the profile's scans, sweeps and captures have seen, merged, in address order."""
+    profile = load_profile(profile_path, now=now, require_valid_authorization=False)
+    path = _existing_history(profile, history)
+    with HistoryStore.open(path) as store:
+        return store.inventory.assets(history_scope(profile))
+
+
+def _existing_history(profile: Profile, history: Path | None) -> Path:
+    path = history_location(profile, history)
+    if not path.exists():
+        raise UsageError(
+            "no history database here",
+            location=str(path),
+            hint="run `secaudit scan --profile FILE` twice first, or point --history at its history.sqlite",
+        )
+    return path
+
+
 def diff_scans(
     profile_path: Path,
     *,
@@ -250,13 +270,7 @@ def diff_scans(
 ) -> ScanDiff:
     """Drift between two recorded scans of a profile (default: its last two completed scans)."""
     profile = load_profile(profile_path, now=now, require_valid_authorization=False)
-    path = history_location(profile, history)
-    if not path.exists():
-        raise UsageError(
-            "no history database here",
-            location=str(path),
-            hint="run `secaudit scan --profile FILE` twice first, or point --history at its history.sqlite",
-        )
+    path = _existing_history(profile, history)
     with HistoryStore.open(path) as store:
         if scan_a and scan_b:
             return store.inventory.diff(scan_a, scan_b)

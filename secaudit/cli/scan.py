@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from secaudit.app.scan import check_scope, diff_scans
+from secaudit.app.scan import inventory as load_inventory
 from secaudit.app.scan import scan as run_scan
 from secaudit.catalog.profile import load_profile
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
@@ -248,6 +249,58 @@ def scan_diff(state: CliState, profile_path: Path, scans: tuple[str, ...], histo
         _print_diff(state, diff)
     if not diff.same:
         raise ExitWith(ExitCode.FINDINGS)
+
+
+@scan.command("inventory")
+@_PROFILE
+@_HISTORY
+@json_option
+@pass_state
+def scan_inventory(state: CliState, profile_path: Path, history: Path | None) -> None:
+    """Every host the profile's scans, ARP sweeps and captures have seen, merged: address, MAC
+    and vendor, hostname, segment, open services with product, version and CPEs, first and last
+    seen.
+
+    \b
+    Examples:
+      secaudit scan inventory --profile samples/phuket-demo.yaml
+      secaudit scan inventory --profile city.yaml --json
+    """
+    assets = load_inventory(profile_path, now=datetime.now(UTC), history=history)
+    if state.json:
+        state.emit_json(
+            [
+                {
+                    "address": a.host.address,
+                    "mac": a.host.mac,
+                    "vendor": a.host.vendor,
+                    "hostname": a.host.hostname,
+                    "segment": a.host.segment,
+                    "services": [_service(s) for s in a.host.services],
+                    "cpes": list(a.host.cpes),
+                    "first_seen": a.first_seen.isoformat(),
+                    "last_seen": a.last_seen.isoformat(),
+                    "first_scan": a.first_scan_id,
+                    "last_scan": a.last_scan_id,
+                }
+                for a in assets
+            ]
+        )
+        return
+    table = Table(title=f"Inventory ({len(assets)} addresses)")
+    for column in ("address", "mac / vendor", "segment", "services", "first seen", "last seen"):
+        table.add_column(column)
+    for a in assets:
+        h = a.host
+        table.add_row(
+            escape(h.address),
+            escape(" ".join(x for x in (h.mac, f"({h.vendor})" if h.vendor else "") if x)),
+            h.segment,
+            escape(", ".join(f"{s.key} {s.label}".strip() for s in h.services)),
+            f"{a.first_seen:%Y-%m-%d %H:%M}",
+            f"{a.last_seen:%Y-%m-%d %H:%M}",
+        )
+    state.out.print(table)
 
 
 def _service(s: ServiceRecord) -> dict[str, object]:

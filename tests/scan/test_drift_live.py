@@ -93,6 +93,17 @@ def test_a_port_opened_between_two_scans_is_drift(tmp_path: Path) -> None:
     assert asset.first_scan_id == one["run_id"] and asset.last_scan_id == two["run_id"]
     assert asset.first_seen <= asset.last_seen
 
+    listed = CliRunner().invoke(scan, ["inventory", "--profile", str(profile), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {r["address"]: r for r in json.loads(listed.output)}
+    assert list(rows) == ["127.23.1.1", "127.23.1.2", "127.23.2.1", "127.23.2.2"]
+    assert [p["port"] for p in rows["127.23.1.1"]["services"]] == ["tcp/1883", "tcp/8080"]
+    assert (rows["127.23.1.1"]["first_scan"], rows["127.23.1.1"]["last_scan"]) == (
+        one["run_id"],
+        two["run_id"],
+    )
+    assert rows["127.23.2.1"]["last_scan"] == three["run_id"]
+
 
 def test_diff_errors_exit_2_like_ndiff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "profile.yaml"
