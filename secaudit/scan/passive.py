@@ -293,7 +293,7 @@ def _read(capture: CaptureFile, st: _State) -> None:
             l4 = off + ihl
             end = off + ((data[off + 2] << 8) | data[off + 3])  # Ethernet pads short frames
             if (data[off + 6] & 0x1F) or data[off + 7]:  # a later fragment: no transport header
-                proto = -1
+                l4 = len(data)  # counted under its protocol, without ports
         elif etype == 0x86DD:
             if len(data) < off + 40:
                 continue
