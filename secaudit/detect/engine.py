@@ -18,9 +18,10 @@ import re2  # type: ignore[import-untyped]
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.compile import Pred, compile_node
+from secaudit.detect.ir import Node
 from secaudit.detect.model import RuleHit, RuleInfo
 from secaudit.detect.plans import RuleSet
-from secaudit.detect.reference import matched_fields
+from secaudit.detect.reference import fields_of, positive_selections
 from secaudit.detect.values import sigma_view, text_of
 
 SEPARATOR = "\x00"
@@ -81,6 +82,28 @@ def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
     return low, SEPARATOR.join(hay)
 
 
+def _fields_read(node: Node) -> tuple[set[str], bool]:
+    """Every field the node tests (fieldref targets included), and whether it has a keyword."""
+    out: set[str] = set()
+    keyword = False
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        kind = cur[0]
+        if kind in ("and", "or"):
+            stack.extend(cur[1])
+        elif kind == "sel":
+            stack.append(cur[2])
+        elif kind == "kw":
+            keyword = True
+        elif kind == "field":
+            out.add(cur[1])
+            if cur[2][0] == "fieldref":
+                out.add(cur[2][1])
+        # below a "not": the fields there did not match
+    return out, keyword
+
+
 class Engine:
     """Matches a rule set against streams of events. Build once, use in any number of processes."""
 
@@ -90,6 +113,31 @@ class Engine:
         self._infos: tuple[RuleInfo, ...] = tuple(p.info for p in ruleset.plans)
         self._preds: tuple[Pred, ...] = tuple(compile_node(p.node) for p in ruleset.plans)
         self._groups: dict[LogKind, _Group] = {}
+        # per rule, built at its first hit: (predicate, field names or None for keywords, node) of
+        # each selection outside negations, to say which fields matched
+        self._selections: dict[int, list[tuple[Pred, tuple[str, ...] | None, Node]]] = {}
+
+    def _matched_fields(
+        self, i: int, fields: dict[str, object], low: dict[str, Any], event: LogEvent
+    ) -> dict[str, object]:
+        """reference.matched_fields, with the selections compiled."""
+        sels = self._selections.get(i)
+        if sels is None:
+            sels = []
+            for sel in positive_selections(self._plans[i].node):
+                read, keyword = _fields_read(sel)
+                sels.append((compile_node(sel), None if keyword else tuple(sorted(read)), sel))
+            self._selections[i] = sels
+        out: dict[str, object] = {}
+        for pred, names, sel in sels:
+            if pred(fields, low, event):
+                if names is None:
+                    fields_of(sel[2], fields, event, out)
+                else:
+                    for name in names:
+                        if name in fields:
+                            out[name] = fields[name]
+        return out
 
     def _group(self, kind: LogKind) -> _Group:
         members = [
@@ -196,5 +244,4 @@ class Engine:
                 continue
             for i in sorted(found) if len(found) > 1 else found:
                 if preds[i](fields, low, event):
-                    plan = self._plans[i]
-                    yield RuleHit(plan.info, event, matched_fields(plan.node, event))
+                    yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))

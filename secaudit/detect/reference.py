@@ -99,13 +99,14 @@ def _string_passes(op: str, pattern: str, text: str) -> bool:
     return text.endswith(pattern)
 
 
-def _fields_of(node: Node, fields: dict[str, object], event: LogEvent, out: dict[str, object]) -> None:
+def fields_of(node: Node, fields: dict[str, object], event: LogEvent, out: dict[str, object]) -> None:
+    """Add to ``out`` the fields ``node`` refers to that the event has (keywords: the fields that match)."""
     kind = node[0]
     if kind in ("and", "or"):
         for child in node[1]:
-            _fields_of(child, fields, event, out)
+            fields_of(child, fields, event, out)
     elif kind == "sel":
-        _fields_of(node[2], fields, event, out)
+        fields_of(node[2], fields, event, out)
     elif kind == "field":
         test = node[2]
         for name in (node[1], test[1]) if test[0] == "fieldref" else (node[1],):
@@ -122,16 +123,16 @@ def matched_fields(node: Node, event: LogEvent) -> dict[str, object]:
     """The event fields that the rule's satisfied selections (outside any negation) refer to."""
     out: dict[str, object] = {}
     fields = sigma_view(event.fields)
-    for sel in _positive_selections(node):
+    for sel in positive_selections(node):
         if _matches(sel, fields, event):
-            _fields_of(sel[2], fields, event, out)
+            fields_of(sel[2], fields, event, out)
     return out
 
 
-def _positive_selections(node: Node) -> list[Node]:
+def positive_selections(node: Node) -> list[Node]:
     kind = node[0]
     if kind == "sel":
         return [node]
     if kind in ("and", "or"):
-        return [s for child in node[1] for s in _positive_selections(child)]
+        return [s for child in node[1] for s in positive_selections(child)]
     return []

@@ -22,7 +22,7 @@ from secaudit.detect.ir import IRCompiler, gate
 from secaudit.detect.loader import info_of
 from secaudit.detect.model import UnsupportedRule
 from secaudit.detect.plans import RulePlan, RuleSet
-from secaudit.detect.reference import reference_matches
+from secaudit.detect.reference import matched_fields, reference_matches
 
 KIND = LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon"}))
 FIELDS = ("Image", "CommandLine", "User", "Size", "Thread Name")
@@ -165,9 +165,13 @@ def test_engine_agrees_with_reference(docs: list[dict[str, Any]], events: list[d
     evs = [
         LogEvent(fields=f, kind=KIND, source="gen", record=i, timestamp=stamp) for i, f in enumerate(events)
     ]
-    fast = sorted((h.rule.id, h.event.record) for h in Engine(ruleset).match(evs))
+    hits = list(Engine(ruleset).match(evs))
+    fast = sorted((h.rule.id, h.event.record) for h in hits)
     slow = sorted((p.info.id, e.record) for e in evs for p in ruleset.plans if reference_matches(p.node, e))
     assert fast == slow
+    nodes = {p.info.id: p.node for p in ruleset.plans}
+    for hit in hits:
+        assert hit.matched_fields == matched_fields(nodes[hit.rule.id], hit.event)
 
 
 def _hits(doc: dict[str, Any], fields: dict[str, Any]) -> int:
