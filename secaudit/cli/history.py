@@ -10,6 +10,7 @@ from rich.table import Table
 
 from secaudit.app.history import list_runs, load_run_report, rebuild_report, resolve_history
 from secaudit.cli.common import SEVERITY_STYLE, CliState, json_option, pass_state
+from secaudit.cli.es_options import publish_to_es, to_es_option
 from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
 
@@ -150,6 +151,7 @@ def show(state: CliState, run_id: str | None, history_path: Path | None) -> None
     help="Format to write (repeatable; default: the profile's report.formats).",
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the HTML report.")
+@to_es_option
 @pass_state
 def report(
     state: CliState,
@@ -160,6 +162,7 @@ def report(
     output: Path | None,
     formats: tuple[str, ...],
     lang: str | None,
+    to_es: str | None,
 ) -> None:
     """Write the report of a recorded run (default: the latest) again from history.
 
@@ -170,9 +173,14 @@ def report(
       secaudit report --lang th
       secaudit report --run 20261121T020000Z-1a2b --format json --output-dir /tmp/out
       secaudit report --format sarif --output findings.sarif
+      secaudit report --to-es https://es.cc.example:9200
     """
     if run_id and run_option and run_id != run_option:
         raise click.UsageError("give the run once: as an argument or with --run")
+    if to_es is not None:
+        publish_to_es(state, to_es, resolve_history(history_path), run_option or run_id)
+        if not formats and output is None:
+            return
     files = rebuild_report(
         resolve_history(history_path),
         run_option or run_id,

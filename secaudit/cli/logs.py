@@ -14,6 +14,7 @@ from rich.table import Table
 
 from secaudit.app.hunt import Hit, HuntOptions, HuntSummary, describe, hunt, load_placeholders
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.cli.es_options import es_hunt_options, es_requested, run_es_hunt
 from secaudit.core.errors import ExitCode, OperationalError, UsageError
 from secaudit.core.events import LogKind
 from secaudit.detect.model import LEVELS, RuleHit
@@ -110,7 +111,7 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
 
 
 @logs.command("hunt")
-@click.argument("inputs", nargs=-1, required=True, metavar="LOG...")
+@click.argument("inputs", nargs=-1, metavar="LOG...")
 @click.option(
     "--rules",
     "rules",
@@ -146,6 +147,7 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
     "--workers", type=click.IntRange(0, 64), default=0, show_default=True, help="Processes; 0 = one per CPU."
 )
 @click.option("--fail-on", type=click.Choice(LEVELS), help="Exit 1 if any hit is of this level or above.")
+@es_hunt_options
 @json_option
 @pass_state
 def hunt_command(
@@ -161,6 +163,13 @@ def hunt_command(
     placeholders: Path | None,
     workers: int,
     fail_on: str | None,
+    es_url: str | None,
+    es_index: str | None,
+    es_since: str | None,
+    es_from: str | None,
+    es_to: str | None,
+    es_hit_cap: int | None,
+    es_profile: Path | None,
 ) -> None:
     """Match Sigma rules (and correlations) against LOG files, folders (recursive), .gz or '-' (stdin).
 
@@ -173,7 +182,18 @@ def hunt_command(
       secaudit logs hunt /var/log/auth.log /var/log/nginx/access.log.1.gz
       secaudit logs hunt --rules ../sigma/rules --format jsonl -o hits.jsonl evtx/
       secaudit logs hunt --min-level high --fail-on high --timeline timeline.csv logs/
+      secaudit logs hunt --es https://es.cc.example:9200 --index 'city-logs*' --since 24h
     """
+    es = {
+        "es_url": es_url,
+        "es_index": es_index,
+        "es_since": es_since,
+        "es_from": es_from,
+        "es_to": es_to,
+        "es_hit_cap": es_hit_cap,
+        "es_profile": es_profile,
+    }
+    on_cluster = es_requested(es, inputs)
     if "-" in inputs and inputs.count("-") > 1:
         raise UsageError("'-' (stdin) may be given once")
     kind = parse_logsource(logsource) if logsource else None
@@ -204,7 +224,19 @@ def hunt_command(
 
         try:
             with state.progress() as progress:
-                summary = hunt(options, on_hit=on_hit, progress=progress)
+                if on_cluster:
+                    summary = run_es_hunt(
+                        state,
+                        es,
+                        rules=rules,
+                        min_level=min_level,
+                        placeholders=options.placeholders,
+                        on_hit=on_hit,
+                        progress=progress,
+                        to_stderr=hits_to_stdout,
+                    )
+                else:
+                    summary = hunt(options, on_hit=on_hit, progress=progress)
         finally:
             for writer in writers:
                 writer.close()

@@ -1,0 +1,328 @@
+"""Elasticsearch use cases: ingest logs, hunt with Sigma on the cluster, publish findings, check it.
+
+The embedded engine stays the default; these run the same rules and the same readers against a
+cluster. A hunt on the cluster hands on the same :class:`RuleHit` objects as :func:`hunt` (so every
+output format and the summary work unchanged): the rule descriptions come from the embedded loader,
+the queries from pySigma's Elasticsearch backend, and correlation rules are evaluated by secaudit's
+own correlator over their base rules' hits from the cluster (the ES|QL/EQL forms the backend makes
+bucket time in fixed windows, not Sigma's sliding timespan; their conversion is still reported).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from secaudit.app.history import load_run_report
+from secaudit.app.hunt import HitSink, HuntOptions, HuntSummary, default_rules_dir, load_hunt_rules
+from secaudit.catalog.yamlload import YDict, load_yaml
+from secaudit.core.errors import OperationalError, UsageError
+from secaudit.core.events import LogKind
+from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
+from secaudit.detect.correlate import Correlator
+from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
+from secaudit.detect.reference import matched_fields
+from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
+from secaudit.elastic.client import cluster_errors, connect
+from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
+from secaudit.elastic.documents import from_source
+from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
+from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
+from secaudit.elastic.search import PointInTime, RuleQueryError, TimeRange, sort_key
+from secaudit.elastic.settings import EsSettings, parse_settings, resolve
+from secaudit.logs import ReadStats, read_events
+
+DEFAULT_HIT_CAP = 10_000
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+# -- settings and time --------------------------------------------------------------------------
+
+
+def es_settings(url: str | None, *, profile: Path | None = None) -> EsSettings:
+    """The connection settings of a command: --es, the environment, the profile's ``elasticsearch:``."""
+    from_profile = None
+    if profile is not None:
+        root = load_yaml(profile)
+        node = root.get("elasticsearch") if isinstance(root, YDict) else None
+        if node is not None:
+            from_profile = parse_settings(node, profile)
+    return resolve(url, profile=from_profile)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``24h``, ``7d``, ``2w`` (also ``s``) as a timedelta; a usage error otherwise."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"not a duration: {text!r}", hint="write a number and a unit: 30m, 24h, 7d, 2w")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO 8601 date or date-time; naive values are UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as e:
+        raise UsageError(
+            f"{option}: not a date or date-time: {text!r}", hint="write e.g. 2026-11-21T01:00:00+07:00"
+        ) from e
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def time_range(
+    since: str | None, start: str | None, end: str | None, *, now: datetime | None = None
+) -> TimeRange:
+    """--since DURATION, or --from T [--to T]; neither: no bound (undated documents included)."""
+    if since and (start or end):
+        raise UsageError("give --since, or --from/--to, not both")
+    if since:
+        moment = now or datetime.now(UTC)
+        return TimeRange(moment - parse_duration(since), None)
+    window = TimeRange(
+        parse_moment(start, "--from") if start else None, parse_moment(end, "--to") if end else None
+    )
+    if window.start and window.end and window.start > window.end:
+        raise UsageError("--from is after --to")
+    return window
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+def ingest_logs(
+    settings: EsSettings,
+    index: str,
+    inputs: Sequence[str],
+    *,
+    input_format: str | None = None,
+    kind: LogKind | None = None,
+    progress: ProgressCallback = no_progress,
+) -> tuple[IngestResult, ReadStats]:
+    """Read the inputs with the embedded engine's readers and ingest every event (see elastic.ingest)."""
+    check_index_name(index)
+    if "-" in inputs:
+        raise UsageError(
+            "ingest needs files: a document's id is made from its file path and record",
+            hint="save standard input to a file first",
+        )
+    for name in inputs:
+        if not Path(name).exists():
+            raise OperationalError(
+                "log input not found", location=name, hint="check the path (ingest reads files and folders)"
+            )
+    stats = ReadStats()
+    result = IngestResult(index=index)
+    client = connect(settings)
+    with cluster_errors(settings, f"preparing index {index}"):
+        ensure_index(client, index, result)
+    events = read_events(list(inputs), input_format=input_format, kind=kind, stats=stats)
+    try:
+        with cluster_errors(settings, f"ingesting into {index}"):
+            ingest_events(client, index, events, progress=progress, result=result)
+            client.indices.refresh(index=index)
+    except OperationalError as e:
+        if e.location != settings.url:
+            raise  # a log input that could not be read, not the cluster
+        done = result.created + result.existing + result.failed
+        raise OperationalError(
+            f"{e.message}; {done} of {result.events} events were answered before it stopped",
+            location=e.location,
+            hint="run the same ingest again: documents already there are recognised and not added twice",
+        ) from e
+    return result, stats
+
+
+# -- hunt ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EsHuntOptions:
+    settings: EsSettings
+    index: str
+    window: TimeRange = field(default_factory=TimeRange)
+    rules: tuple[Path, ...] = ()
+    min_level: str | None = None
+    placeholders: Mapping[str, Sequence[str]] | None = None
+    hit_cap: int = DEFAULT_HIT_CAP
+    cache_dir: Path | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class EsHunt:
+    """How a hunt on the cluster went, beyond the common :class:`HuntSummary`."""
+
+    summary: HuntSummary
+    version: str = ""
+    indices: int = 0
+    converted: int = 0
+    not_converted: list[Failure] = field(default_factory=list)
+    query_errors: list[RuleProblem] = field(default_factory=list)
+    capped: dict[str, int] = field(default_factory=dict)  # rule id -> the cap it reached
+    correlation_languages: dict[str, str] = field(default_factory=dict)  # rule id -> esql | eql | ""
+
+
+def _problem(failure: Failure) -> RuleProblem:
+    return RuleProblem(
+        location=failure.location,
+        reason=f"not converted for Elasticsearch ({failure.language}): {failure.reason}",
+        rule_id=failure.rule_id,
+        title=failure.title,
+    )
+
+
+def _correlation_languages(conversion: Conversion, rules: Sequence[RuleInfo]) -> dict[str, str]:
+    by_location = conversion.by_location()
+    failed = {f.location: f.language for f in conversion.failures}
+    out = {}
+    for info in rules:
+        converted = by_location.get(info.location)
+        out[info.id] = converted.language if converted else f"{failed.get(info.location, '')} (failed)"
+    return out
+
+
+def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallback = no_progress) -> EsHunt:
+    """Run the rules' converted queries on the cluster and hand every hit to ``on_hit``, ordered by
+    source, record and rule as the embedded engine orders them; correlations last."""
+    started = time.perf_counter()
+    settings = options.settings
+    client = connect(settings)
+    with cluster_errors(settings, f"hunting in {options.index}"):
+        version = str(client.info()["version"]["number"])
+        indices = matching_indices(client, options.index)
+    if not indices:
+        raise OperationalError(
+            f"no index matches {options.index!r}",
+            location=settings.url,
+            hint="ingest logs first (secaudit logs ingest LOG... --index NAME) or check --index",
+        )
+    ruleset = load_hunt_rules(
+        HuntOptions(
+            inputs=(),
+            rules=options.rules,
+            min_level=options.min_level,
+            placeholders=options.placeholders,
+            cache_dir=options.cache_dir,
+        )
+    )
+    conversion = convert_rules(
+        list(options.rules or (default_rules_dir(),)), placeholders=options.placeholders
+    )
+    by_location = conversion.by_location()
+    relevant = {p.info.location for p in ruleset.plans} | {i.location for i in ruleset.correlation_rules}
+    not_converted = [f for f in conversion.failures if f.location in relevant]
+    summary = HuntSummary(
+        rules=len(ruleset.rules),
+        correlations=len(ruleset.correlations),
+        rule_files=ruleset.files,
+        problems=tuple(ruleset.problems) + tuple(_problem(f) for f in not_converted),
+        load_seconds=time.perf_counter() - started,
+    )
+    result = EsHunt(
+        summary=summary,
+        not_converted=not_converted,
+        correlation_languages=_correlation_languages(conversion, ruleset.correlation_rules),
+    )
+    for info in ruleset.rules:
+        summary.rule_info[info.id] = info
+    collected: list[tuple[tuple[str, int, int], int, RuleHit]] = []
+    result.version = version
+    with cluster_errors(settings, f"hunting in {options.index}"):
+        result.indices = summary.read.files = len(indices)
+        bounds = options.window.filter()
+        counted = client.count(index=options.index, query=bounds or {"match_all": {}})
+        summary.read.events = int(counted["count"])
+        pit = PointInTime.open(client, options.index)
+        try:
+            for done, (i, plan) in enumerate(enumerate(ruleset.plans), start=1):
+                converted = by_location.get(plan.info.location)
+                if converted is None or converted.language != LUCENE:
+                    continue
+                result.converted += 1
+                found = 0
+                try:
+                    for source in pit.documents(converted.query, options.window, options.hit_cap):
+                        found += 1
+                        if found > options.hit_cap:
+                            result.capped[plan.info.id] = options.hit_cap
+                            break
+                        event = from_source(source)
+                        seq = int((source.get("secaudit") or {}).get("seq", 0))
+                        hit = RuleHit(plan.info, event, matched_fields(plan.node, event))
+                        collected.append((sort_key(event, seq), i, hit))
+                except RuleQueryError as e:
+                    result.query_errors.append(
+                        RuleProblem(
+                            location=plan.info.location,
+                            reason=f"Elasticsearch refused the query: {e.reason}",
+                            rule_id=plan.info.id,
+                            title=plan.info.title,
+                        )
+                    )
+                progress(ProgressEvent(task="hunt", done=done, total=len(ruleset.plans), message="rules"))
+        finally:
+            pit.close()
+    summary.problems += tuple(result.query_errors)
+    collected.sort(key=lambda item: (item[0], item[1]))
+    correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
+    for _, _, hit in collected:
+        if correlator is not None:
+            correlator.feed(hit)
+        if hit.rule.emit:
+            _count(summary, hit.rule)
+            summary.hits += 1
+            on_hit(hit)
+    if correlator is not None:
+        for chit in correlator.finish():
+            summary.rule_info.setdefault(chit.rule.id, chit.rule)
+            _count(summary, chit.rule)
+            summary.correlation_hits += 1
+            on_hit(chit)
+        summary.untimed = sum(correlator.untimed.values())
+        summary.ungrouped = sum(correlator.ungrouped.values())
+        summary.problems += tuple(correlator.problems)
+    summary.seconds = time.perf_counter() - started
+    return result
+
+
+def _count(summary: HuntSummary, rule: RuleInfo) -> None:
+    summary.by_rule[rule.id] += 1
+    summary.by_level[rule.level or "unknown"] += 1
+
+
+# -- findings and checks ------------------------------------------------------------------------
+
+
+def publish_findings(
+    settings: EsSettings, history: Path, run_id: str | None, *, index: str = FINDINGS_INDEX
+) -> tuple[str, PublishResult]:
+    """A recorded run's findings into the findings index; returns (run id, result)."""
+    report = load_run_report(history, run_id)
+    client = connect(settings)
+    with cluster_errors(settings, f"publishing findings of run {report.run.id} to {index}"):
+        ensure_findings_index(client, index)
+        result = publish(client, report, index)
+    return report.run.id, result
+
+
+def es_check(settings: EsSettings, pattern: str | None) -> ClusterCheck:
+    client = connect(settings, retries=1)
+    with cluster_errors(settings, "checking the cluster"):
+        return check_cluster(client, settings.url, pattern)
+
+
+__all__ = [
+    "DEFAULT_HIT_CAP",
+    "EsHunt",
+    "EsHuntOptions",
+    "es_check",
+    "es_settings",
+    "hunt_es",
+    "ingest_logs",
+    "publish_findings",
+    "time_range",
+]

@@ -1,0 +1,176 @@
+"""The Elasticsearch options other commands carry: ``logs hunt --es ...`` and ``report --to-es URL``.
+
+Kept apart from :mod:`secaudit.cli.es` (which registers its commands on the ``logs`` group) so the
+modules that define those commands can import these without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+
+from secaudit.app.es import (
+    DEFAULT_HIT_CAP,
+    EsHunt,
+    EsHuntOptions,
+    es_settings,
+    hunt_es,
+    publish_findings,
+    time_range,
+)
+from secaudit.app.hunt import HitSink, HuntSummary
+from secaudit.cli.common import CliState
+from secaudit.core.errors import OperationalError, UsageError
+from secaudit.core.report import ProgressCallback
+from secaudit.elastic.convert import LANGUAGE_NAMES
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_PATTERN = "secaudit-logs*"
+_WINDOW_KEYS = ("es_since", "es_from", "es_to", "es_hit_cap")
+
+
+def es_hunt_options(func: F) -> F:
+    """``--es URL --index PATTERN [--since D | --from T --to T] [--hit-cap N] [--es-profile FILE]``."""
+    options = (
+        click.option(
+            "--es",
+            "es_url",
+            metavar="URL",
+            help="Hunt in an Elasticsearch cluster instead of LOG files (with --index; the URL may also "
+            "come from SECAUDIT_ES_URL or --es-profile).",
+        ),
+        click.option(
+            "--index",
+            "es_index",
+            metavar="PATTERN",
+            help=f"Index pattern to hunt in on the cluster (default {DEFAULT_PATTERN}).",
+        ),
+        click.option("--since", "es_since", metavar="DURATION", help="[--es] Only the last 30m, 24h, 7d..."),
+        click.option("--from", "es_from", metavar="TIME", help="[--es] From this ISO date-time on."),
+        click.option("--to", "es_to", metavar="TIME", help="[--es] Up to this ISO date-time."),
+        click.option(
+            "--hit-cap",
+            "es_hit_cap",
+            type=click.IntRange(1, 10_000_000),
+            help=f"[--es] Stop a rule after this many hits (default {DEFAULT_HIT_CAP}; said when reached).",
+        ),
+        click.option(
+            "--es-profile",
+            "es_profile",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="[--es] A profile whose elasticsearch: section gives the URL, credentials and TLS settings.",
+        ),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def es_requested(values: Mapping[str, Any], inputs: tuple[str, ...]) -> bool:
+    """True for a hunt on the cluster; usage errors for mixed or missing inputs."""
+    wanted = bool(values.get("es_url") or values.get("es_index") or values.get("es_profile"))
+    if wanted and inputs:
+        raise UsageError(
+            "give LOG files or --es, not both",
+            hint="ingest files into the cluster with `secaudit logs ingest LOG... --es URL`",
+        )
+    if not wanted:
+        extra = [key for key in _WINDOW_KEYS if values.get(key) is not None]
+        if extra:
+            names = ", ".join("--" + key.removeprefix("es_").replace("_", "-") for key in extra)
+            raise UsageError(f"{names}: for a hunt on Elasticsearch only", hint="add --es URL")
+        if not inputs:
+            raise UsageError("give LOG files, folders or '-' to hunt in, or --es URL to hunt on a cluster")
+    return wanted
+
+
+def run_es_hunt(
+    state: CliState,
+    values: Mapping[str, Any],
+    *,
+    rules: tuple[Path, ...],
+    min_level: str | None,
+    placeholders: Mapping[str, Sequence[str]] | None,
+    on_hit: HitSink,
+    progress: ProgressCallback,
+    to_stderr: bool,
+) -> HuntSummary:
+    """Run ``logs hunt --es`` and say what happened on the cluster; the caller prints the summary."""
+    settings = es_settings(values.get("es_url"), profile=values.get("es_profile"))
+    state.debug(f"Elasticsearch: {escape(settings.describe())}")
+    options = EsHuntOptions(
+        settings=settings,
+        index=values.get("es_index") or DEFAULT_PATTERN,
+        window=time_range(values.get("es_since"), values.get("es_from"), values.get("es_to")),
+        rules=rules,
+        min_level=min_level,
+        placeholders=placeholders,
+        hit_cap=values.get("es_hit_cap") or DEFAULT_HIT_CAP,
+    )
+    result = hunt_es(options, on_hit=on_hit, progress=progress)
+    if not state.quiet and not state.json:
+        _print_es(state, options, result, to_stderr=to_stderr)
+    return result.summary
+
+
+def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_stderr: bool) -> None:
+    console = state.err if to_stderr else state.out
+    console.print(
+        f"Elasticsearch {result.version} at {escape(options.settings.url)}: {result.indices} indices "
+        f"matching {escape(options.index)}, {result.summary.read.events} documents in range; "
+        f"{result.converted} rules run as Lucene queries, {len(result.not_converted)} not converted",
+        highlight=False,
+    )
+    for rule_id, cap in sorted(result.capped.items()):
+        info = result.summary.rule_info.get(rule_id)
+        console.print(
+            f"[yellow]rule {escape(info.title if info else rule_id)} stopped at the hit cap of {cap}[/yellow]"
+            " (raise --hit-cap to see more)",
+            highlight=False,
+        )
+    for rule_id, language in sorted(result.correlation_languages.items()):
+        name = LANGUAGE_NAMES.get(language, language)
+        state.debug(
+            f"correlation {escape(rule_id)}: {escape(name)} on Elasticsearch; "
+            "evaluated here over its rules' hits from the cluster"
+        )
+    if result.query_errors:
+        console.print(
+            f"[yellow]{len(result.query_errors)} rule queries refused by the cluster[/yellow]"
+            + ("" if state.verbose else " (-v lists them)"),
+            highlight=False,
+        )
+
+
+def to_es_option(func: F) -> F:
+    return click.option(
+        "--to-es",
+        "to_es",
+        metavar="URL",
+        help="Publish the run's findings to the secaudit-findings index of this Elasticsearch cluster "
+        "(credentials from SECAUDIT_ES_*); no report files unless --format or --output is also given.",
+    )(func)
+
+
+def publish_to_es(state: CliState, url: str, history: Path, run_id: str | None) -> None:
+    """``report --to-es URL``: the run's findings into the findings index, and what was written."""
+    settings = es_settings(url)
+    rid, result = publish_findings(settings, history, run_id)
+    state.out.print(
+        f"run {rid}: {result.written} findings written to {result.index} at {escape(settings.url)}"
+        + (f", {result.outdated} already newer there" if result.outdated else "")
+        + (f", [red]{result.failed} failed[/red]" if result.failed else ""),
+        highlight=False,
+    )
+    for reason, count in result.failures.most_common(5):
+        state.err.print(f"  {count} x {escape(reason)}", highlight=False)
+    if result.failed:
+        raise OperationalError(
+            f"{result.failed} of {result.documents} findings could not be written",
+            location=settings.url,
+            hint="see the reasons above",
+        )

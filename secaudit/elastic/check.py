@@ -1,0 +1,104 @@
+"""What ``secaudit logs es-check`` reports: the cluster's version and health, and matching indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+
+from secaudit.elastic.documents import has_secaudit_mapping
+
+MIN_VERSION = (8, 3)  # ``subobjects: false`` (the sigma fields) needs 8.3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexInfo:
+    name: str
+    health: str
+    documents: int
+    size: str
+    secaudit_mapping: bool
+
+
+@dataclass(slots=True, kw_only=True)
+class ClusterCheck:
+    url: str
+    version: str
+    cluster_name: str
+    health: str
+    nodes: int
+    supported: bool
+    indices: list[IndexInfo] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "version": self.version,
+            "cluster_name": self.cluster_name,
+            "health": self.health,
+            "nodes": self.nodes,
+            "supported": self.supported,
+            "indices": [
+                {
+                    "name": i.name,
+                    "health": i.health,
+                    "documents": i.documents,
+                    "size": i.size,
+                    "secaudit_mapping": i.secaudit_mapping,
+                }
+                for i in self.indices
+            ],
+        }
+
+
+def version_tuple(text: str) -> tuple[int, int]:
+    parts = [*text.split("-", maxsplit=1)[0].split("."), "0", "0"][:2]
+    try:
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        return 0, 0
+
+
+def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
+    """Open indices matching ``pattern`` (a name, a wildcard pattern or a comma list), sorted by name."""
+    try:
+        rows = client.cat.indices(index=pattern, format="json", h="index,health,docs.count,store.size")
+    except ApiError as e:
+        if e.status_code == 404:
+            return []
+        raise
+    table: list[dict[str, Any]] = [r for r in rows.body if isinstance(r, dict)]
+    names = [str(r["index"]) for r in table]
+    mappings = client.indices.get_mapping(index=",".join(names)).body if names else {}
+    out = []
+    for row in table:
+        name = str(row["index"])
+        mapping = (mappings.get(name) or {}).get("mappings") or {}
+        out.append(
+            IndexInfo(
+                name=name,
+                health=str(row.get("health") or ""),
+                documents=int(row.get("docs.count") or 0),
+                size=str(row.get("store.size") or ""),
+                secaudit_mapping=has_secaudit_mapping(mapping),
+            )
+        )
+    return sorted(out, key=lambda i: i.name)
+
+
+def check_cluster(client: Elasticsearch, url: str, pattern: str | None) -> ClusterCheck:
+    info = client.info()
+    health = client.cluster.health()
+    version = str(info["version"]["number"])
+    check = ClusterCheck(
+        url=url,
+        version=version,
+        cluster_name=str(info.get("cluster_name", "")),
+        health=str(health.get("status", "")),
+        nodes=int(health.get("number_of_nodes", 0)),
+        supported=version_tuple(version) >= MIN_VERSION,
+    )
+    if pattern:
+        check.indices = matching_indices(client, pattern)
+    return check

@@ -1,0 +1,251 @@
+"""Sigma rules converted for Elasticsearch with pySigma's Elasticsearch backend.
+
+Detection rules become Lucene query strings (the stock backend adjusted to secaudit's documents, see
+:mod:`secaudit.elastic.backend`), each prefixed with its logsource condition on the ``secaudit.*``
+fields, so a rule only sees documents of its logsource as in the embedded engine. Correlation rules
+are converted to ES|QL (event_count, value_count, temporal, value_sum...) or EQL (temporal_ordered:
+an ordered sequence) where the backend supports them; the language is said per rule.
+
+Every rule is parsed afresh for each backend (processing pipelines mutate rules in place). Meta
+filters are applied to the rules they target, as the embedded loader does. A rule the backend
+cannot convert becomes a :class:`Failure` with ``file:line``, the rule id and the reason; the
+conversion goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend
+from sigma.backends.elasticsearch.elasticsearch_esql import ESQLBackend
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.filters import SigmaFilter
+from sigma.rule import SigmaRule
+
+from secaudit.detect.documents import split_documents
+from secaudit.detect.loader import info_of, rule_files
+from secaudit.detect.model import RuleInfo
+from secaudit.elastic.backend import SecauditLuceneBackend, pipeline
+from secaudit.elastic.documents import logsource_query
+
+LUCENE = "lucene"
+ESQL = "esql"
+EQL = "eql"
+LANGUAGE_NAMES = {LUCENE: "Lucene", ESQL: "ES|QL", EQL: "EQL"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Converted:
+    """A rule as Elasticsearch runs it: ``query`` in ``language`` (lucene, esql or eql)."""
+
+    info: RuleInfo
+    language: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """A rule (or document) the backend could not convert, and why."""
+
+    location: str
+    rule_id: str
+    title: str
+    language: str
+    reason: str
+
+    @property
+    def kind(self) -> str:
+        """The reason without the rule's own names and values, to group failures by."""
+        return _QUOTED.sub("'…'", self.reason)
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_WHILE = re.compile(r"\s*\(while (?:converting|processing) rule.*\)\s*$", re.DOTALL)
+
+
+@dataclass(slots=True)
+class Conversion:
+    """Everything a conversion produced, in file order."""
+
+    files: int = 0
+    converted: list[Converted] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def by_location(self) -> dict[str, Converted]:
+        return {c.info.location: c for c in self.converted}
+
+    def reasons(self) -> Counter[str]:
+        """Failures counted by :attr:`Failure.kind`."""
+        return Counter(f.kind for f in self.failures)
+
+    def languages(self) -> Counter[str]:
+        return Counter(c.language for c in self.converted)
+
+
+def _reason(error: Exception) -> str:
+    text = _WHILE.sub("", str(error)).strip() or type(error).__name__
+    return f"{type(error).__name__}: {text}"
+
+
+@dataclass(slots=True)
+class _Doc:
+    path: str
+    line: int
+    doc: dict[str, Any]
+
+
+def _documents(files: Sequence[Path], conversion: Conversion) -> list[_Doc]:
+    out: list[_Doc] = []
+    for file in files:
+        conversion.files += 1
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            conversion.failures.append(
+                Failure(location=f"{file}:1", rule_id="", title="", language=LUCENE, reason=_reason(e))
+            )
+            continue
+        for line, doc in split_documents(text):
+            if not isinstance(doc, dict):
+                reason = f"YAML: {getattr(doc, 'problem', None) or doc}" if isinstance(doc, Exception) else ""
+                conversion.failures.append(
+                    Failure(
+                        location=f"{file}:{line}",
+                        rule_id="",
+                        title="",
+                        language=LUCENE,
+                        reason=reason or "a rule document must be a mapping",
+                    )
+                )
+                continue
+            out.append(_Doc(str(file), line, doc))
+    return out
+
+
+def _failure(item: _Doc, language: str, error: Exception) -> Failure:
+    return Failure(
+        location=f"{item.path}:{item.line}",
+        rule_id=str(item.doc.get("id", "")),
+        title=str(item.doc.get("title", "")),
+        language=language,
+        reason=_reason(error),
+    )
+
+
+def _filters(docs: Iterable[_Doc], conversion: Conversion) -> list[SigmaFilter]:
+    out = []
+    for item in docs:
+        if "filter" in item.doc and "detection" not in item.doc:
+            try:
+                out.append(SigmaFilter.from_dict(item.doc))
+            except Exception as e:  # pySigma's errors, and whatever a malformed document provokes
+                conversion.failures.append(_failure(item, LUCENE, e))
+    return out
+
+
+def convert_rules(
+    paths: Sequence[Path], *, placeholders: Mapping[str, Sequence[str]] | None = None
+) -> Conversion:
+    """Convert every rule under ``paths`` (files or folders of *.yml/*.yaml); never raises for a rule."""
+    conversion = Conversion()
+    docs = _documents(rule_files(paths), conversion)
+    filters = _filters(docs, conversion)
+    backend = SecauditLuceneBackend(pipeline(placeholders))
+    correlations: list[_Doc] = []
+    for item in docs:
+        doc = item.doc
+        if "correlation" in doc:
+            correlations.append(item)
+            continue
+        if "filter" in doc and "detection" not in doc:
+            continue
+        try:
+            rule: Any = SigmaRule.from_dict(doc)
+            for flt in filters:
+                rule = flt.apply_on_rule(rule)
+            queries = backend.convert_rule(rule)
+            info = info_of(rule)
+        except Exception as e:  # pySigma's errors, and whatever a malformed document provokes
+            conversion.failures.append(_failure(item, LUCENE, e))
+            continue
+        texts = [str(q) for q in queries]
+        query = texts[0] if len(texts) == 1 else " OR ".join(f"({q})" for q in texts)
+        where = logsource_query(info.product, info.category, info.service)
+        if where:
+            query = f"{where} AND ({query})"
+        conversion.converted.append(Converted(info=_located(info, item), language=LUCENE, query=query))
+    if correlations:
+        _convert_correlations(docs, correlations, conversion, placeholders)
+    return conversion
+
+
+def _located(info: RuleInfo, item: _Doc) -> RuleInfo:
+    return replace(info, location=f"{item.path}:{item.line}")
+
+
+def correlation_language(kind: str) -> str:
+    """EQL for an ordered temporal correlation (a sequence), ES|QL for every other type."""
+    return EQL if kind == "temporal_ordered" else ESQL
+
+
+def _convert_correlations(
+    docs: list[_Doc],
+    correlations: list[_Doc],
+    conversion: Conversion,
+    placeholders: Mapping[str, Sequence[str]] | None,
+) -> None:
+    by_key: dict[str, _Doc] = {}
+    for item in docs:
+        for key in ("id", "name"):
+            if item.doc.get(key) is not None:
+                by_key.setdefault(str(item.doc[key]), item)
+    for item in correlations:
+        body = item.doc.get("correlation")
+        kind = str(body.get("type", "")) if isinstance(body, dict) else ""
+        language = correlation_language(kind)
+        try:
+            needed = _referenced(item, by_key)
+            # Parsed afresh for this backend: its pipeline changes the rules it converts.
+            collection = SigmaCollection.from_dicts([d.doc for d in needed] + [item.doc])
+            rule = next(r for r in collection.rules if isinstance(r, SigmaCorrelationRule))
+            backend = (ESQLBackend if language == ESQL else EqlBackend)(pipeline(placeholders))
+            for base in collection.rules:  # referenced rules first: the correlation query embeds them
+                if isinstance(base, SigmaCorrelationRule):
+                    if base is not rule:
+                        backend.convert_correlation_rule(base)
+                else:
+                    backend.convert_rule(base)
+            queries = backend.convert_correlation_rule(rule)
+            info = info_of(rule, correlation=rule.type.name.lower())
+        except Exception as e:  # pySigma's errors, and whatever a malformed document provokes
+            conversion.failures.append(_failure(item, language, e))
+            continue
+        conversion.converted.append(
+            Converted(info=_located(info, item), language=language, query="\n".join(str(q) for q in queries))
+        )
+
+
+def _referenced(item: _Doc, by_key: Mapping[str, _Doc]) -> list[_Doc]:
+    """The documents a correlation refers to, through chained correlations too (referenced first)."""
+    out: list[_Doc] = []
+    seen: set[int] = {id(item)}
+
+    def visit(doc: _Doc) -> None:
+        body = doc.doc.get("correlation")
+        refs = body.get("rules", []) if isinstance(body, dict) else []
+        for ref in refs if isinstance(refs, list) else [refs]:
+            target = by_key.get(str(ref))
+            if target is None or id(target) in seen:
+                continue
+            seen.add(id(target))
+            visit(target)
+            out.append(target)
+
+    visit(item)
+    return out

@@ -1,0 +1,188 @@
+"""The document each log event becomes in Elasticsearch, its id, and the index template.
+
+Shape (one document per :class:`LogEvent`)::
+
+    {"@timestamp": "2026-11-21T01:02:03+00:00",          # when the log says when; absent otherwise
+     "event": {"code": "4625"},                           # ECS, from EventID when there is one
+     "host": {"name": "ws-01"},                           # ECS, from Computer/hostname/host
+     "log": {"file": {"path": "/abs/path/Security.evtx"}},
+     "secaudit": {"source": "logs/Security.evtx",          # the input path as the user gave it
+                  "record": 1234, "seq": 0,                # EVTX record id or line; seq: events of one record
+                  "product": "windows", "categories": [...], "services": [...],
+                  "aliases": []},                          # names sigma_view added (see below)
+     "sigma": {"EventID": 4625, "TargetUserName": "admin", "id.orig_h": "10.0.0.5", ...}}
+
+``sigma`` holds the event's fields exactly as the embedded engine's readers mapped them (the Sigma
+taxonomy), plus the space-less aliases the engine's rule view adds ("Threat Name" → ThreatName). It is
+an object with ``subobjects: false`` (Elasticsearch 8.3+), so dotted names like Zeek's ``id.orig_h``
+stay single fields and cannot collide with other names. Every ``sigma`` field is mapped by one
+dynamic template: a keyword with a lowercase normalizer (Sigma matches case-insensitively, and the
+normalizer also applies to wildcard and prefix queries), copied into ``secaudit.values`` (the
+keyword-search field: any value of the event), with sub-fields ``cased`` (as read: ``|cased`` and
+case-sensitive regexes), ``num`` (double: ``|gt``, ``|lt``...) and ``ip`` (``|cidr``). Values longer
+than :data:`MAX_TERM_CHARS` are kept in ``_source`` but not indexed (a Lucene term limit).
+
+The ``_id`` is the SHA-256 of the absolute source path, the record and ``seq``: the same file ingested
+again gives the same ids, so nothing is added twice and an interrupted ingest is simply run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.detect.values import sigma_view
+
+TEMPLATE_VERSION = 1
+MAX_TERM_CHARS = 8191  # 4 bytes per character at most: stays under Lucene's 32,766-byte term limit
+NORMALIZER = "secaudit_lowercase"
+_HOST_FIELDS = ("Computer", "hostname", "Hostname", "host", "dvc")
+_ID_FIELDS = ("EventID", "event_id", "EventId")
+
+
+def document_id(event: LogEvent, seq: int = 0) -> str:
+    """The deterministic ``_id`` of an event (see the module doc)."""
+    path = event.source if event.source == "-" else os.path.abspath(event.source)  # noqa: PTH100
+    key = f"{path}\0{event.record}\0{seq}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()
+
+
+def _first_text(fields: dict[str, object], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "":
+            return str(value)
+    return None
+
+
+def _stamp(value: datetime) -> str:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+def to_document(event: LogEvent, seq: int = 0) -> dict[str, Any]:
+    """The document of one event (see the module doc)."""
+    view = sigma_view(event.fields)
+    aliases = sorted(k for k in view if k not in event.fields)
+    doc: dict[str, Any] = {}
+    if event.timestamp is not None:
+        doc["@timestamp"] = _stamp(event.timestamp)
+    code = _first_text(event.fields, _ID_FIELDS)
+    if code is not None:
+        doc["event"] = {"code": code}
+    host = _first_text(event.fields, _HOST_FIELDS)
+    if host is not None:
+        doc["host"] = {"name": host}
+    if event.source != "-":
+        doc["log"] = {"file": {"path": os.path.abspath(event.source)}}  # noqa: PTH100
+    doc["secaudit"] = {
+        "source": event.source,
+        "record": event.record,
+        "seq": seq,
+        "product": event.kind.product,
+        "categories": sorted(event.kind.categories),
+        "services": sorted(event.kind.services),
+        "aliases": aliases,
+    }
+    doc["sigma"] = view
+    return doc
+
+
+def from_source(source: dict[str, Any]) -> LogEvent:
+    """The LogEvent a document was made from (what a hit from the cluster reports)."""
+    meta = source.get("secaudit") or {}
+    fields = dict(source.get("sigma") or {})
+    for alias in meta.get("aliases") or ():
+        fields.pop(alias, None)
+    stamp = source.get("@timestamp")
+    timestamp = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    kind = LogKind(
+        product=str(meta.get("product") or ""),
+        categories=frozenset(meta.get("categories") or ()),
+        services=frozenset(meta.get("services") or ()),
+    )
+    return LogEvent(fields, kind, str(meta.get("source", "")), int(meta.get("record", 0)), timestamp)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def logsource_query(product: str | None, category: str | None, service: str | None) -> str:
+    """The Lucene condition a rule's logsource puts on documents, as LogKind.covers decides it."""
+    parts = []
+    if product is not None:
+        parts.append(f"secaudit.product:{_quoted(product.lower())}")
+    if category is not None:
+        parts.append(f"secaudit.categories:{_quoted(category.lower())}")
+    if service is not None:
+        parts.append(f"secaudit.services:{_quoted(service.lower())}")
+    return " AND ".join(parts)
+
+
+def _keyword(**extra: Any) -> dict[str, Any]:
+    return {"type": "keyword", **extra}
+
+
+def index_template(index: str) -> dict[str, Any]:
+    """The body of the index template for a log index named ``index`` (put_index_template kwargs)."""
+    lowered = _keyword(normalizer=NORMALIZER, ignore_above=MAX_TERM_CHARS)
+    return {
+        "index_patterns": [index],
+        "priority": 500,
+        "_meta": {"managed_by": "secaudit", "version": TEMPLATE_VERSION},
+        "template": {
+            "settings": {
+                "analysis": {"normalizer": {NORMALIZER: {"type": "custom", "filter": ["lowercase"]}}},
+                "index.mapping.total_fields.limit": 20000,
+            },
+            "mappings": {
+                "dynamic_templates": [
+                    {
+                        "sigma_fields": {
+                            "path_match": "sigma.*",
+                            "mapping": {
+                                **lowered,
+                                "copy_to": "secaudit.values",
+                                "fields": {
+                                    "cased": _keyword(ignore_above=MAX_TERM_CHARS),
+                                    "num": {"type": "double", "ignore_malformed": True},
+                                    "ip": {"type": "ip", "ignore_malformed": True},
+                                },
+                            },
+                        }
+                    }
+                ],
+                "properties": {
+                    "@timestamp": {"type": "date"},
+                    "event": {"properties": {"code": _keyword()}},
+                    "host": {"properties": {"name": _keyword()}},
+                    "log": {"properties": {"file": {"properties": {"path": _keyword()}}}},
+                    "secaudit": {
+                        "properties": {
+                            "source": _keyword(),
+                            "record": {"type": "long"},
+                            "seq": {"type": "integer"},
+                            "product": _keyword(),
+                            "categories": _keyword(),
+                            "services": _keyword(),
+                            "aliases": _keyword(),
+                            "values": lowered,
+                        }
+                    },
+                    "sigma": {"type": "object", "subobjects": False},
+                },
+            },
+        },
+    }
+
+
+def has_secaudit_mapping(mapping: dict[str, Any]) -> bool:
+    """True if an index's mapping (``mappings`` of get_mapping) is the one :func:`index_template` makes."""
+    props = mapping.get("properties") or {}
+    sigma = props.get("sigma") or {}
+    templates = mapping.get("dynamic_templates") or []
+    names = {name for entry in templates for name in entry}
+    return sigma.get("subobjects") in (False, "false") and "sigma_fields" in names

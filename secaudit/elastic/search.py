@@ -1,0 +1,133 @@
+"""Converted rules run on the cluster: point-in-time + search_after paging, a time range, a hit cap.
+
+All rules of a hunt search one point in time (a consistent view of the indices, however long the hunt
+takes). Each rule's Lucene query runs in filter context with the time range on ``@timestamp``; pages
+are sorted by time, source, record and sequence (the point in time adds its own tie-breaker), and a
+rule stops at its hit cap (one document more is asked for, to tell "exactly the cap" from "capped").
+Every document found becomes the same :class:`RuleHit` the embedded engine makes: the LogEvent is
+rebuilt from the document and the matched fields are computed by the engine's own reference code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+
+from secaudit.core.events import LogEvent
+from secaudit.elastic.client import describe_error
+
+SORT: list[dict[str, Any]] = [
+    {"@timestamp": {"order": "asc", "unmapped_type": "date", "missing": "_first"}},
+    {"secaudit.source": {"order": "asc", "unmapped_type": "keyword"}},
+    {"secaudit.record": {"order": "asc", "unmapped_type": "long"}},
+    {"secaudit.seq": {"order": "asc", "unmapped_type": "integer"}},
+]
+SOURCE_FIELDS = ["@timestamp", "secaudit.*", "sigma.*"]
+PAGE = 1000
+KEEP_ALIVE = "5m"
+KEYWORD_FIELD = "secaudit.values"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """``start`` <= @timestamp <= ``end``; None on a side leaves it open. Both None: every document,
+    undated ones included."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def filter(self) -> dict[str, Any] | None:
+        if self.start is None and self.end is None:
+            return None
+        bounds: dict[str, str] = {}
+        if self.start is not None:
+            bounds["gte"] = self.start.isoformat()
+        if self.end is not None:
+            bounds["lte"] = self.end.isoformat()
+        return {"range": {"@timestamp": bounds}}
+
+
+def search_body(query: str, window: TimeRange) -> dict[str, Any]:
+    """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values)."""
+    clauses: list[dict[str, Any]] = [
+        {
+            "query_string": {
+                "query": query,
+                "default_field": KEYWORD_FIELD,
+                "allow_leading_wildcard": True,
+                "analyze_wildcard": True,
+            }
+        }
+    ]
+    bounds = window.filter()
+    if bounds is not None:
+        clauses.append(bounds)
+    return {"bool": {"filter": clauses}}
+
+
+class RuleQueryError(Exception):
+    """The cluster refused one rule's query (a regex too complex, too many clauses...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class PointInTime:
+    """An open point in time over an index pattern; ``id`` follows what each response returns."""
+
+    client: Elasticsearch
+    id: str
+
+    @classmethod
+    def open(cls, client: Elasticsearch, index: str) -> PointInTime:
+        response = client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE, ignore_unavailable=True)
+        return cls(client, str(response["id"]))
+
+    def close(self) -> None:
+        with contextlib.suppress(ApiError):  # it expires by itself within KEEP_ALIVE anyway
+            self.client.close_point_in_time(id=self.id)
+
+    def documents(self, query: str, window: TimeRange, cap: int) -> Iterator[dict[str, Any]]:
+        """The ``_source`` of up to ``cap + 1`` matching documents in sort order (module doc).
+
+        Raises RuleQueryError when the cluster refuses the query; transport errors propagate."""
+        body = search_body(query, window)
+        after: list[Any] | None = None
+        wanted = cap + 1
+        seen = 0
+        while seen < wanted:
+            size = min(PAGE, wanted - seen)
+            try:
+                response = self.client.search(
+                    query=body,
+                    size=size,
+                    sort=SORT,
+                    pit={"id": self.id, "keep_alive": KEEP_ALIVE},
+                    search_after=after,
+                    track_total_hits=False,
+                    source_includes=SOURCE_FIELDS,
+                )
+            except ApiError as e:
+                if e.status_code in (400, 500):
+                    raise RuleQueryError(describe_error(e)) from e
+                raise
+            self.id = str(response.body.get("pit_id", self.id))
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            seen += len(hits)
+            if len(hits) < size:
+                return
+            after = hits[-1]["sort"]
+
+
+def sort_key(event: LogEvent, seq: int) -> tuple[str, int, int]:
+    """Where an event stands in its input: the order hits are handed on in, as the embedded engine does."""
+    return event.source, event.record, seq

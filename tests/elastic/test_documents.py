@@ -1,0 +1,112 @@
+"""The document each event becomes: shape, deterministic ids, and the LogEvent rebuilt from it."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.elastic.documents import (
+    document_id,
+    from_source,
+    has_secaudit_mapping,
+    index_template,
+    logsource_query,
+    to_document,
+)
+from secaudit.logs import ReadStats, read_events
+
+REPO = Path(__file__).resolve().parents[2]
+REGRESSION = REPO / ".." / "shared" / "sigmahq" / "regression_data"
+KIND = LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon", "windows-sysmon"}))
+WHEN = datetime(2026, 11, 21, 1, 2, 3, 456000, tzinfo=UTC)
+
+
+def _event(**fields: object) -> LogEvent:
+    return LogEvent(dict(fields), KIND, "logs/sysmon.evtx", 42, WHEN)
+
+
+def test_document_shape() -> None:
+    event = _event(
+        EventID=1, Computer="ws-01.cc.example", Image="C:\\Windows\\cmd.exe", **{"Threat Name": "x"}
+    )
+    doc = to_document(event, seq=2)
+    assert doc["@timestamp"] == "2026-11-21T01:02:03.456000+00:00"
+    assert doc["event"] == {"code": "1"}
+    assert doc["host"] == {"name": "ws-01.cc.example"}
+    assert doc["log"] == {"file": {"path": os.path.abspath("logs/sysmon.evtx")}}
+    assert doc["secaudit"] == {
+        "source": "logs/sysmon.evtx",
+        "record": 42,
+        "seq": 2,
+        "product": "windows",
+        "categories": ["process_creation"],
+        "services": ["sysmon", "windows-sysmon"],
+        "aliases": ["ThreatName"],
+    }
+    assert doc["sigma"] == {
+        "EventID": 1,
+        "Computer": "ws-01.cc.example",
+        "Image": "C:\\Windows\\cmd.exe",
+        "Threat Name": "x",
+        "ThreatName": "x",
+    }
+
+
+def test_the_event_comes_back_from_its_document_through_json() -> None:
+    event = _event(EventID=4625, Tags=["a", "b"], Ratio=0.5, Flag=True, Empty=None, **{"Threat Name": "x"})
+    rebuilt = from_source(orjson.loads(orjson.dumps(to_document(event))))
+    assert rebuilt == event
+    undated = event._replace(timestamp=None)
+    assert from_source(orjson.loads(orjson.dumps(to_document(undated)))) == undated
+
+
+def test_ids_are_deterministic_and_distinct() -> None:
+    event = _event(EventID=1)
+    assert document_id(event) == document_id(event._replace(source=os.path.abspath(event.source)))
+    assert document_id(event) != document_id(event, seq=1)
+    assert document_id(event) != document_id(event._replace(record=43))
+    assert document_id(event) != document_id(event._replace(source="logs/other.evtx"))
+    assert len(document_id(event)) == 64
+
+
+def test_every_regression_event_gets_its_own_id() -> None:
+    if not REGRESSION.is_dir():
+        pytest.skip(f"regression data not found at {REGRESSION}")
+    stats = ReadStats()
+    events = list(read_events([str(REGRESSION)], stats=stats))
+    assert stats.events == len(events) > 400  # the .evtx and the .json copy of each sample
+    ids = set()
+    previous, seq = None, 0
+    for event in events:
+        key = (event.source, event.record)
+        seq = seq + 1 if key == previous else 0
+        previous = key
+        ids.add(document_id(event, seq))
+    assert len(ids) == len(events)
+
+
+def test_logsource_condition_follows_logkind_covers() -> None:
+    assert logsource_query("Windows", "process_creation", None) == (
+        'secaudit.product:"windows" AND secaudit.categories:"process_creation"'
+    )
+    assert logsource_query(None, None, "sshd") == 'secaudit.services:"sshd"'
+    assert logsource_query(None, None, None) == ""
+
+
+def test_template_maps_sigma_fields_flat_and_case_insensitive() -> None:
+    body = index_template("city-logs")
+    assert body["index_patterns"] == ["city-logs"]
+    mappings = body["template"]["mappings"]
+    assert mappings["properties"]["sigma"] == {"type": "object", "subobjects": False}
+    dynamic = mappings["dynamic_templates"][0]["sigma_fields"]
+    assert dynamic["path_match"] == "sigma.*"
+    assert dynamic["mapping"]["normalizer"] == "secaudit_lowercase"
+    assert dynamic["mapping"]["copy_to"] == "secaudit.values"
+    assert set(dynamic["mapping"]["fields"]) == {"cased", "num", "ip"}
+    assert has_secaudit_mapping(mappings)
+    assert not has_secaudit_mapping({"properties": {"sigma": {"properties": {}}}})
