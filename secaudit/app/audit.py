@@ -23,7 +23,7 @@ from secaudit.app.reporting import build_report, ensure_writable, write_reports
 from secaudit.app.stages import Stage, StageContext
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import SecauditError, UsageError
-from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, StageResult
+from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, StageResult, WaivedFinding
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback, Report, no_progress
 from secaudit.history.store import HistoryStore
@@ -159,6 +159,7 @@ def run_audit(
             store.mark_interrupted(run_id)
             raise
         findings: list[Finding] = [f for out in outputs for f in out.findings]
+        waived: list[WaivedFinding] = [w for out in outputs for w in out.waived]
         results = tuple(out.result for out in outputs)
         complete_sources = {
             s.source
@@ -173,7 +174,7 @@ def run_audit(
             status = RunStatus.FAILED
         run = replace(run, status=status, finished_at=clock(), stages=results)
         previous = store.previous_completed_run(scope, run)
-        diff = store.complete_run(run, scope, findings, complete_sources=complete_sources)
+        diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)
         dates = store.finding_dates(scope, [f.fingerprint for f in findings])
     report = build_report(
         run=run,
@@ -184,7 +185,7 @@ def run_audit(
         fixed=diff.fixed,
         previous_run_id=previous.id if previous else "",
         generated_at=run.finished_at or started,
-        waived=[w for out in outputs for w in out.waived],
+        waived=waived,
     )
     formats = options.formats or profile.report.formats
     files = write_reports(

@@ -46,7 +46,7 @@ def latest_run_id(store: HistoryStore) -> str:
 
 
 def load_run_report(history: Path, run_id: str | None) -> Report:
-    """The Report of a recorded run, rebuilt from history (ranking, status, trend)."""
+    """The Report of a recorded run, rebuilt from history (ranking, status, trend, waived findings)."""
     with HistoryStore.open(_existing(history)) as store:
         rid = run_id or latest_run_id(store)
         run = store.get_run(rid)
@@ -59,6 +59,7 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
             new = set(store.diff_runs(previous.id, rid).new)
         dates = store.finding_dates(scope, [f.fingerprint for f in findings])
         fixed = store.fixed_since(scope, rid)
+        waived = store.run_waived(rid)
     try:
         profile = load_profile(Path(run.profile_path), require_valid_authorization=False)
     except ConfigError as e:
@@ -76,6 +77,7 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
         fixed=fixed,
         previous_run_id=previous.id if previous else "",
         generated_at=run.finished_at or run.started_at,
+        waived=waived,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from secaudit.core.model import Finding, Run, RunStatus, Source, StageResult
+from secaudit.core.model import Finding, Run, RunStatus, Source, StageResult, WaivedFinding, WaiverKind
 from secaudit.core.serialize import finding_from_dict, finding_to_dict, stage_from_dict, stage_to_dict
 
 
@@ -38,6 +38,35 @@ def finding_to_json(finding: Finding) -> str:
 
 def finding_from_json(text: str) -> Finding:
     return finding_from_dict(json.loads(text))
+
+
+def waived_to_row(waived: WaivedFinding) -> tuple[str, str, str, str, str | None, str, str]:
+    """(fingerprint, kind, justification, approved_by, expires, source, finding JSON) for ``run_waived``.
+
+    The expiry keeps the offset it was written with (ISO 8601), so a rebuilt report shows the same
+    moment the same way; it is never compared in SQL.
+    """
+    return (
+        waived.finding.fingerprint,
+        waived.kind.value,
+        waived.justification,
+        waived.approved_by,
+        waived.expires.isoformat() if waived.expires else None,
+        waived.source,
+        finding_to_json(waived.finding),
+    )
+
+
+def waived_from_row(row: sqlite3.Row) -> WaivedFinding:
+    """Inverse of :func:`waived_to_row`, from a row with those column names."""
+    return WaivedFinding(
+        finding=finding_from_json(row["finding"]),
+        kind=WaiverKind(row["kind"]),
+        justification=row["justification"],
+        approved_by=row["approved_by"],
+        expires=datetime.fromisoformat(row["expires"]) if row["expires"] else None,
+        source=row["source"],
+    )
 
 
 def stages_to_json(stages: Iterable[StageResult]) -> str:

@@ -125,6 +125,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) STRICT""",
         ),
     ),
+    Migration(
+        version=3,
+        summary="waived and accepted findings per run",
+        statements=(
+            # What each run found but did not count: the finding as found, with the waiver or risk
+            # acceptance that covered it. `seq` keeps the order the run listed them in; a finding
+            # covered twice is kept twice (each waiver is a fact for the auditor).
+            """CREATE TABLE run_waived (
+                run_id        TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                seq           INTEGER NOT NULL CHECK (seq >= 0),
+                fingerprint   TEXT NOT NULL,
+                kind          TEXT NOT NULL CHECK (kind IN ('waived', 'accepted')),
+                justification TEXT NOT NULL,
+                approved_by   TEXT NOT NULL,
+                expires       TEXT,
+                source        TEXT NOT NULL,
+                finding       TEXT NOT NULL CHECK (json_valid(finding)),
+                PRIMARY KEY (run_id, seq)
+            ) STRICT, WITHOUT ROWID""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

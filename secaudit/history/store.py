@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from secaudit.core.errors import HistoryError, UsageError
-from secaudit.core.model import Finding, Run, RunStatus, Source, Status
+from secaudit.core.model import Finding, Run, RunStatus, Source, Status, WaivedFinding
 from secaudit.history.codec import (
     RUN_COLUMNS,
     dump_json,
@@ -33,6 +33,8 @@ from secaudit.history.codec import (
     sources_to_json,
     stages_to_json,
     to_db_time,
+    waived_from_row,
+    waived_to_row,
 )
 from secaudit.history.connection import connect, database_error
 from secaudit.history.inventory import Inventory
@@ -192,6 +194,7 @@ class HistoryStore:
         findings: Sequence[Finding],
         *,
         complete_sources: Collection[Source],
+        waived: Sequence[WaivedFinding] = (),
     ) -> RunDiff:
         """Store the run's findings and outcome, in one transaction, and say what changed.
 
@@ -201,6 +204,11 @@ class HistoryStore:
         fixed). The run row gets ``run.status``, ``run.finished_at`` (now if unset) and
         ``run.stages``. If anything fails, nothing of it is written. A fingerprint given twice
         is stored once (the first occurrence wins).
+
+        ``waived`` are the findings the run found but did not count (waived, or accepted risks):
+        stored with the run in the same transaction, in the given order, each with its waiver, so
+        a report rebuilt from history lists them as the run did. They take no part in the findings'
+        life: a waived finding neither opens, keeps open nor fixes anything.
         """
         if run.status not in FINAL_STATUSES:
             raise ValueError(f"complete_run needs a final status, got {run.status.value}")
@@ -231,6 +239,12 @@ class HistoryStore:
                 "INSERT INTO run_findings (run_id, fingerprint, finding) VALUES (?, ?, ?)",
                 [(run.id, fp, text) for fp, (_, text) in present.items()],
             )
+            if waived:
+                conn.executemany(
+                    "INSERT INTO run_waived (run_id, seq, fingerprint, kind, justification, approved_by,"
+                    " expires, source, finding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run.id, seq, *waived_to_row(w)) for seq, w in enumerate(waived)],
+                )
             # Before the upsert: which of them were known in this scope, and whether still open.
             was_open = {
                 r["fingerprint"]: r["fixed_at"] is None
@@ -372,6 +386,17 @@ class HistoryStore:
             (run_id,),
         )
         return [finding_from_json(r["finding"]) for r in rows]
+
+    def run_waived(self, run_id: str) -> list[WaivedFinding]:
+        """The waived and accepted findings a run recorded, in the order it listed them."""
+        self.get_run(run_id)
+        rows = self._read(
+            "read the waived findings of a run",
+            "SELECT kind, justification, approved_by, expires, source, finding FROM run_waived"
+            " WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        )
+        return [waived_from_row(r) for r in rows]
 
     def finding_dates(self, scope: str, fingerprints: Iterable[str]) -> dict[str, tuple[datetime, datetime]]:
         """(first_seen, last_seen) of each known fingerprint in ``scope``; unknown ones are left out."""
