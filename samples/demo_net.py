@@ -4,6 +4,7 @@ Run as root (ports below 1024)::
 
     python samples/demo_net.py            # start the demo services; stop with Ctrl-C or SIGTERM
     python samples/demo_net.py --list     # print address:port/proto and what each one plants
+    python samples/demo_net.py --service ::1,23,telnet --service 127.20.9.1,502,modbus   # others
 
 Every service binds one address inside 127.20.0.0/16 (the segments of samples/phuket-demo.yaml);
 Linux routes all of 127.0.0.0/8 to the loopback interface, so nothing leaves the machine. The
@@ -11,6 +12,10 @@ protocols are implemented here just far enough to answer nmap's probes and its r
 scripts: Modbus/TCP identification, SNMPv1/v2c GET, a telnet-style login, an FTP banner,
 TLS 1.0, an SSH key-exchange offer, RTSP, VNC and MQTT. Standard library only; the TLS server's
 throw-away certificate comes from the ``openssl`` command.
+
+Services bind loopback addresses only (127.0.0.0/8, ::1). The one exception is for tests that
+build their own network namespaces: 10.213.0.0/16 is accepted when this process itself runs
+inside a namespace made with ``ip netns add`` (never in the machine's own network namespace).
 
 Tests and fixture generators import :func:`start` with their own :class:`Spec` lists.
 """
