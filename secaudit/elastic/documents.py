@@ -132,7 +132,7 @@ def index_template(index: str) -> dict[str, Any]:
     return {
         "index_patterns": [index],
         "priority": 500,
-        "_meta": {"managed_by": "secaudit", "version": TEMPLATE_VERSION},
+        "meta": {"managed_by": "secaudit", "version": TEMPLATE_VERSION},
         "template": {
             "settings": {
                 "analysis": {"normalizer": {NORMALIZER: {"type": "custom", "filter": ["lowercase"]}}},

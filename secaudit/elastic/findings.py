@@ -37,7 +37,7 @@ def findings_template(index: str = FINDINGS_INDEX) -> dict[str, Any]:
     return {
         "index_patterns": [index],
         "priority": 500,
-        "_meta": {"managed_by": "secaudit", "version": 1},
+        "meta": {"managed_by": "secaudit", "version": 1},
         "template": {
             "mappings": {
                 "dynamic": "strict",
