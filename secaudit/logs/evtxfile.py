@@ -143,7 +143,7 @@ def read_evtx(
     else:
         target = io.BufferedReader(_ZeroPadded(raw, real, size, patches))
     parser = evtx.PyEvtxParser(target, number_of_threads=1)
-    seen: set[int] = set()
+    tally = _Tally(chunks)
     failures: list[str] = []
     records = parser.records_json()
     while True:
@@ -160,30 +160,58 @@ def read_evtx(
             continue
         header_id = item.get("event_record_id")
         if isinstance(header_id, int):
-            seen.add(header_id)
+            tally.saw(header_id)
         try:
             event = orjson.loads(item["data"])
             yield from_evtx_dict(event, source, kind, header_id if isinstance(header_id, int) else 0)
         except (orjson.JSONDecodeError, KeyError, TypeError) as e:
             stats.skip(f"{source}:record {header_id}", f"EVTX record of unexpected shape: {e}")
-    _count_missing([(i + skipped_chunks, a, b) for i, a, b in chunks], seen, failures, source, stats)
+    tally.count_missing(failures, source, stats, skipped_chunks)
 
 
-def _count_missing(
-    chunks: list[tuple[int, int, int]], seen: set[int], failures: list[str], source: str, stats: ReadStats
-) -> None:
-    reasons = iter(failures)
-    for index, first, last in chunks:
-        missing = [rid for rid in range(first, last + 1) if rid not in seen]
-        if missing:
-            why = next(reasons, "record cut off or damaged")
-            stats.skip(
-                f"{source}:record {missing[0]}",
-                f"{len(missing)} EVTX record(s) of chunk {index} unreadable: {why}",
-                count=len(missing),
-            )
-    if not chunks and failures:
-        stats.skip(f"{source}:record ?", f"EVTX records unreadable: {failures[0]}", count=len(failures))
+class _Tally:
+    """Which record ids of each intact chunk came out, kept per chunk (not per record).
+
+    Records come out in chunk order, so a pointer follows the chunks: a record belongs to the current
+    chunk while its id fits there and moves on, else to the next chunk whose range holds it.
+    """
+
+    def __init__(self, chunks: list[tuple[int, int, int]]) -> None:
+        self.chunks = chunks
+        self.current = 0
+        self.counts = [0] * len(chunks)
+        self.expected = [first for _, first, _ in chunks]
+        self.first_gap: list[int | None] = [None] * len(chunks)
+
+    def saw(self, record_id: int) -> None:
+        at = self.current
+        while at < len(self.chunks):
+            _, first, last = self.chunks[at]
+            if first <= record_id <= last and record_id >= self.expected[at]:
+                break
+            at += 1
+        else:
+            return  # from a chunk whose header was unreadable
+        self.current = at
+        self.counts[at] += 1
+        if self.first_gap[at] is None and record_id != self.expected[at]:
+            self.first_gap[at] = self.expected[at]
+        self.expected[at] = record_id + 1
+
+    def count_missing(self, failures: list[str], source: str, stats: ReadStats, skipped_chunks: int) -> None:
+        reasons = iter(failures)
+        for at, (index, first, last) in enumerate(self.chunks):
+            missing = last - first + 1 - self.counts[at]
+            if missing > 0:
+                gap = self.first_gap[at]
+                why = next(reasons, "record cut off or damaged")
+                stats.skip(
+                    f"{source}:record {gap if gap is not None else self.expected[at]}",
+                    f"{missing} EVTX record(s) of chunk {index + skipped_chunks} unreadable: {why}",
+                    count=missing,
+                )
+        if not self.chunks and failures:
+            stats.skip(f"{source}:record ?", f"EVTX records unreadable: {failures[0]}", count=len(failures))
 
 
 def chunk_cuts(size: int, target: int) -> list[int]:
