@@ -18,6 +18,9 @@ and the cap bounds the memory a hostile or broken file can take."""
 MAX_RECORD_BYTES = 4 << 20
 """A multi-line record (pretty-printed JSON, auditd) larger than 4 MiB is skipped and counted."""
 
+KIND_CACHE_MAX = 4096
+"""LogKinds are cached per distinct (channel, EventID), program, log type...; a cache this full is emptied."""
+
 Lines = Iterator[tuple[int, bytes]]
 
 

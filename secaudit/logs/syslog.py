@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.context import Context, Lines
+from secaudit.logs.context import KIND_CACHE_MAX, Context, Lines
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.windows import parse_time
 
@@ -97,6 +97,8 @@ def linux_kind(program: str) -> LogKind:
         services = {"syslog", *PROGRAM_SERVICES.get(base, ())}
         if base.startswith("systemd-") and base not in PROGRAM_SERVICES:
             services.add("systemd")
+        if len(_KINDS) >= KIND_CACHE_MAX:  # hostile input with endless distinct names
+            _KINDS.clear()
         kind = _KINDS[program] = LogKind("linux", frozenset(), frozenset(services))
     return kind
 
@@ -107,6 +109,8 @@ def cisco_kind(facility: str) -> LogKind:
     if kind is None:
         first, _, _ = facility.partition("-")
         service = CISCO_SERVICES.get(facility.rpartition("-")[2]) or CISCO_SERVICES.get(first)
+        if len(_KINDS) >= KIND_CACHE_MAX:  # hostile input with endless distinct names
+            _KINDS.clear()
         kind = _KINDS[key] = LogKind("cisco", frozenset(), frozenset({service} if service else ()))
     return kind
 

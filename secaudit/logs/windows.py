@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.context import KIND_CACHE_MAX
 
 SYSMON_CHANNEL = "microsoft-windows-sysmon/operational"
 SYSMON_PROVIDER = "microsoft-windows-sysmon"
@@ -147,6 +148,8 @@ def windows_kind(channel: str, provider: str, event_id: int, subtype: str = "") 
     key = (channel, provider, event_id, subtype)
     kind = _KINDS.get(key)
     if kind is None:
+        if len(_KINDS) >= KIND_CACHE_MAX:  # hostile input with endless distinct names
+            _KINDS.clear()
         kind = _KINDS[key] = _make_kind(channel, provider, event_id, subtype)
     return kind
 

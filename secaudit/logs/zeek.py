@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.context import Context, Lines
+from secaudit.logs.context import KIND_CACHE_MAX, Context, Lines
 from secaudit.logs.jsonlogs import epoch_time, flatten
 from secaudit.logs.windows import parse_time
 
@@ -85,6 +85,8 @@ def zeek_kind(service: str) -> LogKind:
     kind = _KINDS.get(service)
     if kind is None:
         categories = frozenset({"dns"}) if service == "dns" else frozenset()
+        if len(_KINDS) >= KIND_CACHE_MAX:  # hostile input with endless distinct names
+            _KINDS.clear()
         kind = _KINDS[service] = LogKind("zeek", categories, frozenset({service} if service else ()))
     return kind
 

@@ -276,3 +276,17 @@ def test_every_sysmon_category_sigmahq_uses_for_windows_is_mapped(regression) ->
     }
     not_sysmon |= {"file_access", "file_rename"}  # from ETW providers, not Sysmon
     assert used - mapped - not_sysmon == set()
+
+
+def test_kind_cache_stays_bounded_under_endless_distinct_event_ids() -> None:
+    from secaudit.logs import windows
+    from secaudit.logs.context import KIND_CACHE_MAX
+
+    for event_id in range(100_000, 100_000 + 3 * KIND_CACHE_MAX):
+        kind = windows_kind("Security", "", event_id)
+    assert len(windows._KINDS) <= KIND_CACHE_MAX
+    assert (
+        kind
+        == windows_kind("Security", "", event_id)
+        == LogKind("windows", frozenset(), frozenset({"security"}))
+    )
