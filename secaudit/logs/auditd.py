@@ -193,3 +193,25 @@ def parse_auditd(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
         current.records.append((record_type, values))
     if current is not None:
         yield _finish(current, ctx)
+
+
+def audit_record_event(text: str, ctx: Context, number: int) -> LogEvent | None:
+    """One audit record forwarded through syslog (audisp-syslog) as an event of its own, or None.
+
+    Records are not joined here: in a shared syslog file the lines of one audit event may lie far
+    apart, and a file cut into shards must read the same as the whole. An EXECVE record alone still
+    gives ``CommandLine`` (its arguments) and category process_creation.
+    """
+    header = _header(text)
+    if header is None:
+        return None
+    node, record_type, stamp, serial, rest = header
+    event = _Event(number, serial, stamp, node)
+    raw_part, _, enriched = rest.partition("\x1d")
+    values: dict[str, object] = {}
+    _pairs(raw_part, record_type, values)
+    if enriched:
+        _pairs(enriched, record_type, values)
+    event.types.append(record_type)
+    event.records.append((record_type, values))
+    return _finish(event, ctx)

@@ -7,6 +7,8 @@ given, and for RFC 5424 ``msgid`` plus each structured-data parameter as ``<SD-I
 Kind: product ``linux``, services ``syslog`` and the program's (sshd -> sshd + auth, sudo -> sudo + auth,
 su, cron, kernel, systemd, ...; see :data:`PROGRAM_SERVICES`).
 
+Audit records forwarded through syslog (``audisp-syslog``: ``type=... msg=audit(...)`` as the message)
+become auditd events, one per record (:func:`secaudit.logs.auditd.audit_record_event`).
 Sysmon for Linux messages (an XML ``<Event>``) become Sysmon events of product ``linux``
 (:mod:`secaudit.logs.linuxsysmon`).
 
@@ -29,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.auditd import audit_record_event
 from secaudit.logs.context import KIND_CACHE_MAX, Context, Lines
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.windows import parse_time
@@ -269,6 +272,13 @@ def parse_line(text: str, ctx: Context, number: int) -> LogEvent | None:
     else:
         return _cisco(text, ctx, number, {}, None)
     fields["message"] = message
+    if (message[:5] == "type=" or message[:5] == "node=") and "msg=audit(" in message:
+        audit = audit_record_event(message, ctx, number)
+        if audit is not None:
+            if "hostname" in fields:
+                audit.fields.setdefault("hostname", fields["hostname"])
+                audit.fields.setdefault("Computer", fields["hostname"])
+            return audit
     if message[:7] == "<Event>" or message[:7] == "<Event ":
         event, why = sysmon_linux_event(message, source=ctx.source, record=number, kind=ctx.kind)
         if event is not None:

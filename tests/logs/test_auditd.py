@@ -53,3 +53,21 @@ def test_interleaving_broken_lines_are_counted(read, tmp_path) -> None:
     assert first.fields["type"] == ["SYSCALL", "EXECVE"] and first.fields["key"] == "(null)"
     assert first.fields["CommandLine"] == "id"
     assert second.fields["cmd"] == "id" and second.record == 4
+
+
+def test_audit_records_forwarded_through_syslog_are_one_event_each(read, tmp_path) -> None:
+    path = tmp_path / "syslog"
+    path.write_text(
+        "Nov  3 03:35:05 pkt-cc-jump01 audisp-syslog: type=EXECVE msg=audit(1793676905.123:4412): argc=3 "
+        'a0="useradd" a1="-m" a2=7376632073796E63\n'
+        "Nov  3 03:35:05 pkt-cc-jump01 audisp-syslog: node=pkt-cc-jump01 type=SYSCALL msg=audit(1793676905.123:4412): "
+        'syscall=59 success=yes exe="/usr/sbin/useradd" key="user_mod"\n'
+    )
+    (execve, syscall), stats = read(path)
+    assert stats.by_format == {"syslog": 1}
+    assert execve.kind == LogKind("linux", frozenset({"process_creation"}), frozenset({"auditd"}))
+    assert execve.fields["CommandLine"] == "useradd -m svc sync" and execve.fields["type"] == "EXECVE"
+    assert execve.fields["hostname"] == "pkt-cc-jump01" and execve.record == 1
+    assert execve.timestamp == datetime.fromtimestamp(1793676905.123, UTC)
+    assert syscall.kind == LogKind("linux", frozenset(), frozenset({"auditd"}))
+    assert syscall.fields["exe"] == "/usr/sbin/useradd" and syscall.fields["node"] == "pkt-cc-jump01"
