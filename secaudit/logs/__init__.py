@@ -17,6 +17,7 @@ flat-json       same when EventID + Channel/provider; journald    line; keys (ne
 syslog          linux / - / syslog + program (sshd: sshd,      line; hostname, Computer, program, pid,
                 auth; sudo: sudo, auth; cron; kernel...)       message, facility, severity, msgid, SD
                 Sysmon for Linux XML: linux / Sysmon / sysmon  line; as evtx
+                audisp-syslog records: as auditd, one a line   line; as auditd
                 Cisco %FAC-SEV-MNEM: cisco / - / aaa, bgp...   line; facility, severity, mnemonic,
                                                                message, user, src_ip, command...
 auditd          linux / process_creation (EXECVE) / auditd     first line; record fields, type list,

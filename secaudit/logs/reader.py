@@ -40,9 +40,10 @@ class Shard:
     """A piece of one input file that one process can read on its own (picklable).
 
     ``source`` is the path as the user gave it (or found under a folder they gave; "-" for stdin).
-    Bytes ``start``..``end`` (None: to the end) begin at line ``first_line``; ``first`` is the piece that
-    counts the file in ReadStats. ``header`` holds a Zeek TSV file's ``#`` lines for later pieces.
-    ``data`` is the piece's bytes when it came from stdin. ``problem`` says why the file cannot be read.
+    Bytes ``start``..``end`` (None: to the end) begin at line ``first_line`` (for EVTX: a run of whole
+    chunks); ``first`` is the piece that counts the file in ReadStats. ``header`` holds a Zeek TSV
+    file's ``#`` lines for later pieces. ``data`` is the piece's bytes when it came from stdin.
+    ``problem`` says why the file cannot be read.
     """
 
     source: str
