@@ -13,8 +13,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -122,14 +124,22 @@ def _compile_chunk(datas: list[bytes], placeholders: Mapping[str, Sequence[str]]
 def _compile_many(datas: list[bytes], placeholders: Mapping[str, Sequence[str]] | None) -> list[list[Entry]]:
     """Compile files, the second half in a forked process when there are many (YAML and pySigma are
     pure Python past the parser: two cores halve a cold load of the SigmaHQ folders)."""
-    if len(datas) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+    if (
+        len(datas) < PARALLEL_FROM
+        or (os.cpu_count() or 1) < 2
+        or "fork" not in mp.get_all_start_methods()
+        or threading.active_count() > 1  # forking a threaded process can deadlock the child
+    ):
         return _compile_chunk(datas, placeholders)
     half = len(datas) // 2
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
-        second = pool.submit(_compile_chunk, datas[half:], placeholders)
-        first = _compile_chunk(datas[:half], placeholders)
-        rest: list[list[Entry]] = second.result()
-        return first + rest
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
+            second = pool.submit(_compile_chunk, datas[half:], placeholders)
+            first = _compile_chunk(datas[:half], placeholders)
+            rest: list[list[Entry]] = second.result()
+            return first + rest
+    except (OSError, BrokenProcessPool):  # no process to be had, or it died: do it here
+        return _compile_chunk(datas, placeholders)
 
 
 def info_of(rule: Any, *, correlation: str = "") -> RuleInfo:

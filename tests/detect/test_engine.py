@@ -1,0 +1,112 @@
+"""Engine behaviour beyond single modifiers: order, logsource groups, gates and their fallbacks,
+undecodable text, emit=False rules, use after fork."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+from secaudit.core.events import LogKind
+from secaudit.detect.engine import Engine, lowered
+from secaudit.detect.loader import RuleSet
+
+from .helpers import event, load_text, rule_text
+
+A = "aaaaaaaa-0000-4000-8000-000000000001"
+B = "bbbbbbbb-0000-4000-8000-000000000002"
+C = "cccccccc-0000-4000-8000-000000000003"
+FILE_EVENT = LogKind("windows", frozenset({"file_event"}), frozenset({"sysmon"}))
+
+
+def three_rules(tmp_path: Path) -> RuleSet:
+    text = (
+        rule_text("sel:\n  CommandLine|contains: 'mimikatz'\ncondition: sel", rule_id=A)
+        + "---\n"
+        + rule_text("sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel", rule_id=B)
+        + "---\n"
+        + rule_text("sel:\n  CommandLine|re: 'm[i1]m[i1]katz'\ncondition: sel", rule_id=C).replace(
+            "category: process_creation", "category: file_event"
+        )
+    )
+    return load_text(tmp_path, text)
+
+
+EVENTS = [
+    {"Image": "C:\\x\\cmd.exe", "CommandLine": "cmd /c mimikatz"},
+    {"Image": "C:\\x\\notepad.exe", "CommandLine": "notepad"},
+    {"Image": "C:\\x\\CMD.EXE", "CommandLine": "MIMIKATZ"},
+]
+
+
+def test_hits_come_in_event_order_then_rule_order(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    hits = list(Engine(ruleset).match([event(f, record=i) for i, f in enumerate(EVENTS, start=1)]))
+    assert [(h.event.record, h.rule.id) for h in hits] == [(1, A), (1, B), (3, A), (3, B)]
+    assert hits[0].matched_fields == {"CommandLine": "cmd /c mimikatz"}
+    assert hits[1].matched_fields == {"Image": "C:\\x\\cmd.exe"}
+
+
+def test_a_rule_only_sees_its_logsource(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    engine = Engine(ruleset)
+    fields = {"Image": "C:\\x\\cmd.exe", "CommandLine": "m1mikatz"}
+    assert [h.rule.id for h in engine.match([event(fields)])] == [B]
+    assert [h.rule.id for h in engine.match([event(fields, kind=FILE_EVENT)])] == [C]
+    assert list(engine.match([event(fields, kind=LogKind("linux"))])) == []
+
+
+def test_gates_let_through_only_candidates(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    engine = Engine(ruleset)
+    assert engine.candidates(event({"Image": "C:\\x\\notepad.exe", "CommandLine": "notepad"})) == []
+    assert engine.candidates(event({"Image": "C:\\x\\cmd.exe", "CommandLine": "x"})) == [1]
+    # the regex rule's gate is its literal run "katz"
+    assert engine.candidates(event({"CommandLine": "KATZ"}, kind=FILE_EVENT)) == [2]
+
+
+class _FailingSet:
+    """Stands in for an RE2 Set whose DFA ran out of memory: it reports nothing."""
+
+    def Match(self, text: str) -> Any:  # noqa: N802 - the re2.Set method name
+        return None
+
+
+def test_aho_corasick_decides_when_the_set_search_fails(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    engine = Engine(ruleset)
+    events = [event(f, record=i) for i, f in enumerate(EVENTS, start=1)]
+    expected = [(h.event.record, h.rule.id) for h in engine.match(events)]
+    for group in engine._groups.values():
+        group.search = _FailingSet()
+    assert [(h.event.record, h.rule.id) for h in engine.match(events)] == expected
+    assert all(g.automaton is not None for g in engine._groups.values() if g.literals)
+
+
+def test_undecodable_text_is_matched_too(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    fields = {"Image": "C:\\x\\cmd.exe", "CommandLine": "mimikatz \udcff"}  # a lone surrogate
+    hits = Engine(ruleset).match([event(fields), event(fields, kind=FILE_EVENT, record=2)])
+    assert [(h.event.record, h.rule.id) for h in hits] == [(1, A), (1, B), (2, C)]
+
+
+def test_values_holding_nul_and_lists_are_lowered_one_by_one() -> None:
+    low, hay = lowered({"A": "X\x00Y", "B": ["Q", None, 3], "C": None, "D": True})
+    assert low == {"A": "x\x00y", "B": ("q", "3"), "D": "true"}
+    assert hay.endswith("x\x00y\x00q\x003\x00true")
+
+
+def _match_in_child(engine: Engine, fields: dict[str, object], out: Any) -> None:
+    out.put([h.rule.id for h in engine.match([event(fields)])])
+
+
+def test_engine_built_before_fork_works_in_the_child(tmp_path: Path) -> None:
+    engine = Engine(three_rules(tmp_path))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_match_in_child, args=(engine, EVENTS[0], queue))
+    child.start()
+    result = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert result == [A, B]
