@@ -68,7 +68,7 @@ def test_gates_let_through_only_candidates(tmp_path: Path) -> None:
 class _FailingSet:
     """Stands in for an RE2 Set whose DFA ran out of memory: it reports nothing."""
 
-    def Match(self, text: str) -> Any:  # noqa: N802 - the re2.Set method name
+    def Match(self, text: str) -> Any:
         return None
 
 
