@@ -21,13 +21,14 @@ from secaudit.app import stages as stages_module
 from secaudit.app.lock import audit_lock
 from secaudit.app.reporting import build_report, ensure_writable, write_reports
 from secaudit.app.stages import Stage, StageContext
+from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import SecauditError, UsageError
 from secaudit.core.model import Finding, Run, RunStatus, Severity, StageOutput, StageResult, WaivedFinding
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback, Report, no_progress
 from secaudit.history.store import HistoryStore
-from secaudit.risk.model import RISK_MODEL_VERSION
+from secaudit.risk.model import describe_model
 
 Clock = Callable[[], datetime]
 
@@ -124,6 +125,7 @@ def run_audit(
     """Run every applicable stage of the profile, record the run, and write its reports."""
     started = clock()
     profile = load_profile(options.profile_path, now=started)
+    kev = load_kev()  # before anything is recorded: a broken catalogue is a configuration error
     stages = select_stages(profile, options.stages, registry)
     for stage in stages:
         stage.preflight(profile)
@@ -139,7 +141,7 @@ def run_audit(
         organisation=profile.organisation,
         started_at=started,
         tool_version=__version__,
-        risk_model=RISK_MODEL_VERSION,
+        risk_model=describe_model(kev),
         authorization_ref=profile.authorization.reference,
     )
     with (
@@ -186,6 +188,7 @@ def run_audit(
         previous_run_id=previous.id if previous else "",
         generated_at=run.finished_at or started,
         waived=waived,
+        kev=kev,
     )
     formats = options.formats or profile.report.formats
     files = write_reports(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from secaudit.app.reporting import build_report, ensure_writable, write_file, write_reports, writer_for
+from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError, UsageError
 from secaudit.core.model import Run
 from secaudit.core.report import Report
 from secaudit.history.store import HistoryStore
+from secaudit.risk.model import describe_model
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
@@ -68,8 +71,14 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
             location=e.location,
             hint="restore the profile file the run used",
         ) from e
+    # Scored again now, with the KEV catalogue available now; the methodology says which, and
+    # which one the run itself was scored with when that differs.
+    kev = load_kev()
+    used = describe_model(kev)
+    if run.risk_model and run.risk_model != used:
+        used = f"{used}; the run used {run.risk_model}"
     return build_report(
-        run=run,
+        run=replace(run, risk_model=used),
         profile=profile,
         findings=findings,
         new=new,
@@ -78,6 +87,7 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
         previous_run_id=previous.id if previous else "",
         generated_at=run.finished_at or run.started_at,
         waived=waived,
+        kev=kev,
     )
 
 

@@ -12,6 +12,7 @@ from typing import TextIO
 from secaudit.app import stages as stages_module
 from secaudit.baseline.loader import load_baseline
 from secaudit.catalog.compliance import Framework, load_frameworks
+from secaudit.catalog.kev import Kev
 from secaudit.core.errors import ConfigError, OperationalError
 from secaudit.core.model import Finding, Run, RunStatus, Source, Status, WaivedFinding
 from secaudit.core.profile import Profile
@@ -24,7 +25,7 @@ from secaudit.report.markdown import render_markdown
 from secaudit.report.sarif import render_sarif
 from secaudit.risk.aggregate import posture_score, ranked_rows
 from secaudit.risk.compliance import coverage
-from secaudit.risk.model import RiskContext, detections_by_asset
+from secaudit.risk.model import RiskContext, detections_by_asset, with_kev
 from secaudit.scan.rules import load_rules
 
 Writer = Callable[[Report, TextIO], None]
@@ -75,11 +76,12 @@ def build_report(
     waived: Sequence[WaivedFinding] = (),
     frameworks: Sequence[Framework] | None = None,
     ran: Collection[str] | None = None,
+    kev: Kev | None = None,
 ) -> Report:
-    """Score, aggregate and rank the findings (risk model), attach each row's history, and add
-    the waived findings, control coverage and posture score."""
+    """Score, aggregate and rank the findings (risk model, with the KEV catalogue when given),
+    attach each row's history, and add the waived findings, control coverage and posture score."""
     findings = list(findings)
-    ctx = RiskContext(profile=profile, attacked=detections_by_asset(findings))
+    ctx = with_kev(RiskContext(profile=profile, attacked=detections_by_asset(findings)), kev)
 
     def history(fp: str) -> tuple[Status, datetime, datetime]:
         first, last = dates.get(fp, (run.started_at, run.started_at))

@@ -9,7 +9,7 @@ severity       the finding's own severity                                       
 criticality    how much the city depends on the asset                               3 .. 20
 exposure       segment kind (or internet-facing tag), network reachability,         0 .. 25
                reachability across a segment boundary
-exploitability CVE in the KEV snapshot (15), highest CVSS base score (0..10)        0 .. 25
+exploitability CVE in the KEV catalogue (15), highest CVSS base score (0..10)       0 .. 25
 active_attack  the finding is a detection (8), or a detection on the same asset (15) 0 .. 15
 ============== =================================================================== ==========
 
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cvss import CVSS3, CVSS4, CVSSError
 
+from secaudit.catalog.kev import Kev
 from secaudit.core.model import Criticality, Finding, RefKind, SegmentKind, Severity, Source
 from secaudit.core.profile import Profile
 from secaudit.core.report import Decision, RiskFactor
@@ -82,9 +83,10 @@ RISK_ATTRIBUTES = frozenset({"reachable_from", "cross_segment", "cve", "cvss", "
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskContext:
-    """What the model knows beyond one finding: the profile, the KEV snapshot, the run's detections.
+    """What the model knows beyond one finding: the profile, the KEV catalogue, the run's detections.
 
-    ``kev`` answers "is this CVE in the known-exploited catalogue?"; without a snapshot it says no.
+    ``kev`` answers "is this CVE in the known-exploited catalogue?" (see :func:`with_kev`); without a
+    catalogue it says no.
     ``attacked`` maps an asset key to the detection rule ids seen on it in this run.
     """
 
@@ -96,6 +98,19 @@ class RiskContext:
     segments: dict[tuple[str, str], tuple[SegmentKind | None, str]] = field(
         default_factory=dict, compare=False
     )
+
+
+def describe_model(kev: Kev | None) -> str:
+    """What scored a run, as stored with it and shown in a report's methodology:
+    ``risk-2 (KEV 2026.11.18, released 2026-11-18)`` or ``risk-2 (no KEV catalogue)``."""
+    return f"{RISK_MODEL_VERSION} ({kev.description if kev else 'no KEV catalogue'})"
+
+
+def with_kev(ctx: RiskContext, kev: Kev | None) -> RiskContext:
+    """``ctx`` answering KEV questions from ``kev`` (every CVE "not listed" without one)."""
+    if kev is None:
+        return ctx
+    return replace(ctx, kev=kev.contains, kev_label=kev.label)
 
 
 def detections_by_asset(findings: Iterable[Finding]) -> dict[str, tuple[str, ...]]:

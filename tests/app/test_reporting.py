@@ -166,6 +166,7 @@ def audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
         Producer("hunt", Source.DETECTION, [SPRAY]).stage(),
     )
     monkeypatch.setattr("secaudit.app.stages.STAGES", registry)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # no KEV catalogue from the machine
     options = AuditOptions(
         profile_path=profile, output_dir=tmp_path / "reports", history_path=tmp_path / "h.sqlite"
     )
@@ -185,7 +186,7 @@ def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: i
         "summary.md",
     ]
     assert set(result.files) == {"html", "html.th", "json", "sarif", "junit", "csv", "md"}
-    assert result.run.risk_model == "risk-2"
+    assert result.run.risk_model == "risk-2 (no KEV catalogue)"
 
     data = json.loads((folder / "findings.json").read_text())
     jsonschema.Draft202012Validator(json_schema()).validate(data)
