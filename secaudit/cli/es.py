@@ -154,7 +154,7 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
         )
         if check.indices:
             table = Table(title=f"indices matching {pattern}")
-            for column in ("index", "health", "documents", "size", "secaudit mapping"):
+            for column in ("index", "health", "documents", "size", "secaudit log mapping"):
                 table.add_column(column)
             for index in check.indices:
                 table.add_row(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _DIGIT = "0-9"
 _WORD = "0-9A-Za-z_"
@@ -132,10 +133,24 @@ def to_lucene(regex: str, flags: str = "") -> LuceneRegex:
         pattern = pattern[match.end() :]
     if "x" in active:
         raise RegexNotSupported("verbose flag (?x)")
-    out: list[str] = []
-    depth = 0
-    top_alternation = False
-    anchored_start = anchored_end = False
+    tokens = _tokens(pattern)
+    if "m" in active and any(kind in ("caret", "dollar") for kind, _ in tokens):
+        raise RegexNotSupported("line anchors with the multi-line flag")
+    tree, end = _parse_alt(tokens, 0)
+    if end != len(tokens):
+        raise RegexNotSupported("unbalanced parenthesis")
+    text = _alt(tree, lead=True, trail=True)
+    insensitive = "i" in active
+    return LuceneRegex(text.lower() if insensitive else text, insensitive)
+
+
+# -- tokens -------------------------------------------------------------------------------------
+# ("atom", lucene text) ("quant", text) ("open", "") ("close", "") ("alt", "") ("caret", "") ("dollar", "")
+Token = tuple[str, str]
+
+
+def _tokens(pattern: str) -> list[Token]:
+    out: list[Token] = []
     i = 0
     n = len(pattern)
     while i < n:
@@ -145,17 +160,17 @@ def to_lucene(regex: str, flags: str = "") -> LuceneRegex:
                 raise RegexNotSupported("pattern ends with a lone backslash")
             nxt = pattern[i + 1]
             if nxt in _CLASS_ESCAPES:
-                out.append(_class("[\\" + nxt + "]", 0)[0])
+                out.append(("atom", _class("[\\" + nxt + "]", 0)[0]))
                 i += 2
             elif nxt in "DWS":
-                out.append("[^" + _class("[\\" + nxt.lower() + "]", 0)[0][1:])
+                out.append(("atom", "[^" + _class("[\\" + nxt.lower() + "]", 0)[0][1:]))
                 i += 2
             elif nxt in _CONTROL:
-                out.append(_CONTROL[nxt])
+                out.append(("atom", _CONTROL[nxt]))
                 i += 2
             elif nxt in "xuU":
                 value, i = _hex_escape(pattern, i, nxt.lower() if nxt != "U" else "U")
-                out.append(_literal(value))
+                out.append(("atom", _literal(value)))
             elif nxt in _UNSUPPORTED_ESCAPES:
                 raise RegexNotSupported(_UNSUPPORTED_ESCAPES[nxt])
             elif nxt.isdigit():
@@ -163,92 +178,145 @@ def to_lucene(regex: str, flags: str = "") -> LuceneRegex:
             elif nxt.isalnum():
                 raise RegexNotSupported(f"escape \\{nxt}")
             else:
-                out.append("\\" + nxt)
+                out.append(("atom", "\\" + nxt))
                 i += 2
             continue
         if char == "[":
             text, i = _class(pattern, i)
-            out.append(text)
+            out.append(("atom", text))
             continue
         if char == "(":
-            if pattern.startswith("(?", i):
-                if pattern.startswith("(?:", i):
-                    i += 3
-                elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
-                    raise RegexNotSupported("lookaround (?=, (?!, (?<= or (?<!")
-                elif pattern.startswith(("(?P<", "(?<"), i):
-                    close = pattern.find(">", i)
-                    if close == -1:
-                        raise RegexNotSupported("unterminated group name")
-                    i = close + 1
-                elif pattern.startswith("(?#", i):
-                    raise RegexNotSupported("comment group (?#...)")
-                else:
-                    raise RegexNotSupported("inline flags or a group option other than at the start")
-            else:
-                i += 1
-            depth += 1
-            out.append("(")
+            i = _open_group(pattern, i)
+            out.append(("open", ""))
             continue
-        if char == ")":
-            depth -= 1
-            if depth < 0:
-                raise RegexNotSupported("unbalanced parenthesis")
-            out.append(")")
-            i += 1
-            continue
-        if char == "|":
-            if depth == 0:
-                top_alternation = True
-            out.append("|")
-            i += 1
-            continue
-        if char == "^":
-            if i != 0:
-                raise RegexNotSupported("anchor ^ inside the pattern")
-            anchored_start = True
-            i += 1
-            continue
-        if char == "$":
-            if i != n - 1:
-                raise RegexNotSupported("anchor $ inside the pattern")
-            anchored_end = True
+        simple = {")": "close", "|": "alt", "^": "caret", "$": "dollar"}
+        if char in simple:
+            out.append((simple[char], ""))
             i += 1
             continue
         if char in "*+?":
-            if not out:
-                raise RegexNotSupported(f"quantifier {char} with nothing to repeat")
-            out.append(char)
-            i += 1
-            i = _after_quantifier(pattern, i)
+            out.append(("quant", char))
+            i = _after_quantifier(pattern, i + 1)
             continue
         if char == "{":
             match = _QUANTIFIER.match(pattern, i)
-            if match and (match.group(1) or match.group(3)) and out:
+            if match and (match.group(1) or match.group(3)):
                 low = match.group(1) or "0"
-                if match.group(2):
-                    out.append("{" + low + "," + match.group(3) + "}")
-                else:
-                    out.append("{" + low + "}")
+                text = "{" + low + ("," + match.group(3) if match.group(2) else "") + "}"
+                out.append(("quant", text))
                 i = _after_quantifier(pattern, match.end())
                 continue
-            out.append("\\{")
+            out.append(("atom", "\\{"))
             i += 1
             continue
-        out.append("." if char == "." else _literal(char))
+        out.append(("atom", "." if char == "." else _literal(char)))
         i += 1
-    if depth:
-        raise RegexNotSupported("unbalanced parenthesis")
-    if "m" in active and (anchored_start or anchored_end):
-        raise RegexNotSupported("line anchors with the multi-line flag")
-    if top_alternation and (anchored_start or anchored_end):
-        raise RegexNotSupported("an anchor applying to one branch of a top-level alternation")
-    body = "".join(out)
-    if top_alternation:
-        body = "(" + body + ")"
-    text = ("" if anchored_start else ".*") + body + ("" if anchored_end else ".*")
-    insensitive = "i" in active
-    return LuceneRegex(text.lower() if insensitive else text, insensitive)
+    return out
+
+
+def _open_group(pattern: str, i: int) -> int:
+    """The index after a group opening at ``i``; named and non-capturing groups become plain ones."""
+    if not pattern.startswith("(?", i):
+        return i + 1
+    if pattern.startswith("(?:", i):
+        return i + 3
+    if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+        raise RegexNotSupported("lookaround (?=, (?!, (?<= or (?<!")
+    if pattern.startswith(("(?P<", "(?<"), i):
+        close = pattern.find(">", i)
+        if close == -1:
+            raise RegexNotSupported("unterminated group name")
+        return close + 1
+    if pattern.startswith("(?#", i):
+        raise RegexNotSupported("comment group (?#...)")
+    raise RegexNotSupported("inline flags or a group option other than at the start")
+
+
+# -- tree ---------------------------------------------------------------------------------------
+# An alternation is a list of sequences; a sequence a list of items:
+#   ("atom", text, quantifier) ("group", alternation, quantifier) ("caret", "", "") ("dollar", "", "")
+Item = tuple[str, Any, str]
+
+
+def _parse_alt(tokens: list[Token], i: int) -> tuple[list[list[Item]], int]:
+    branches: list[list[Item]] = [[]]
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if kind == "close":
+            return branches, i
+        if kind == "alt":
+            branches.append([])
+            i += 1
+            continue
+        if kind == "open":
+            inner, end = _parse_alt(tokens, i + 1)
+            if end >= len(tokens):
+                raise RegexNotSupported("unbalanced parenthesis")
+            branches[-1].append(("group", inner, ""))
+            i = end + 1
+            continue
+        if kind == "quant":
+            current = branches[-1]
+            if not current or current[-1][0] in ("caret", "dollar"):
+                raise RegexNotSupported(f"quantifier {text} with nothing to repeat")
+            last = current[-1]
+            if last[2]:
+                raise RegexNotSupported("a quantifier on a quantifier")
+            current[-1] = (last[0], last[1], text)
+            i += 1
+            continue
+        branches[-1].append((kind, text, ""))
+        i += 1
+    return branches, i
+
+
+# -- Lucene -------------------------------------------------------------------------------------
+# A Sigma regex searches: it may match anywhere unless anchored. Lucene matches the whole term. So
+# every place where a match may begin (the start of the pattern, and the start of each branch of a
+# group that itself stands at such a place) gets ``.*`` unless a ``^`` stands there, and likewise
+# ``.*`` at every place where a match may end unless a ``$`` does. An anchor anywhere else (inside,
+# or in a repeated group) has no Lucene equivalent and is refused.
+
+
+def _alt(branches: list[list[Item]], *, lead: bool, trail: bool) -> str:
+    return "|".join(_seq(branch, lead=lead, trail=trail) for branch in branches)
+
+
+def _seq(items: list[Item], *, lead: bool, trail: bool) -> str:
+    items = list(items)
+    anchored_start = lead and bool(items) and items[0][0] == "caret"
+    if anchored_start:
+        items = items[1:]
+    anchored_end = trail and bool(items) and items[-1][0] == "dollar"
+    if anchored_end:
+        items = items[:-1]
+    delegate_start = lead and not anchored_start and bool(items) and _open_group_item(items[0])
+    delegate_end = trail and not anchored_end and bool(items) and _open_group_item(items[-1])
+    prefix = ".*" if lead and not anchored_start and not delegate_start else ""
+    suffix = ".*" if trail and not anchored_end and not delegate_end else ""
+    if not items:
+        return ".*" if prefix or suffix else ""
+    parts = []
+    for index, (kind, value, quantifier) in enumerate(items):
+        if kind == "caret":
+            raise RegexNotSupported("anchor ^ inside the pattern")
+        if kind == "dollar":
+            raise RegexNotSupported("anchor $ inside the pattern")
+        if kind == "atom":
+            parts.append(value + quantifier)
+            continue
+        inner = _alt(
+            value,
+            lead=delegate_start and index == 0,
+            trail=delegate_end and index == len(items) - 1,
+        )
+        parts.append("(" + inner + ")" + quantifier)
+    return prefix + "".join(parts) + suffix
+
+
+def _open_group_item(item: Item) -> bool:
+    """A group without a quantifier: the anchors of its branches may stand for the whole pattern's."""
+    return item[0] == "group" and not item[2]
 
 
 def _after_quantifier(pattern: str, i: int) -> int:

@@ -27,7 +27,7 @@ SORT: list[dict[str, Any]] = [
     {"secaudit.record": {"order": "asc", "unmapped_type": "long"}},
     {"secaudit.seq": {"order": "asc", "unmapped_type": "integer"}},
 ]
-SOURCE_FIELDS = ["@timestamp", "secaudit.*", "sigma.*"]
+SOURCE_FIELDS = ["@timestamp", "secaudit", "sigma"]  # whole objects: sigma holds dotted names
 PAGE = 1000
 KEEP_ALIVE = "5m"
 KEYWORD_FIELD = "secaudit.values"

@@ -27,6 +27,11 @@ SIGMAHQ_PATTERNS = [
     (r"\w+`(?:\w+|-|.)`[\w+|\s]", ""),
     (r"\+.*\+.*\+", ""),
     (r"a@b&c<d>e~f#g\"h/", ""),
+    (r"(^|\/)\.[^.\/]", ""),
+    (r"(^0oa.*|[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,10})", ""),
+    (r"(^[a-zA-Z]{4}$)|(^[a-zA-Z]{8}$)|(^[a-zA-Z]{16}$)", ""),
+    (r"^%systemroot%\\[a-zA-Z]{8}\.exe$", ""),
+    (r"x(a|b$)", ""),
 ]
 
 
@@ -34,7 +39,15 @@ def test_unanchored_pattern_is_wrapped_and_anchors_are_dropped() -> None:
     assert to_lucene(r"abc").pattern == ".*abc.*"
     assert to_lucene(r"^abc$").pattern == "abc"
     assert to_lucene(r"^abc").pattern == "abc.*"
-    assert to_lucene(r"a|b").pattern == ".*(a|b).*"
+    assert to_lucene(r"a|b").pattern == ".*a.*|.*b.*"
+
+
+def test_anchors_at_the_edges_of_branches_and_leading_groups() -> None:
+    assert to_lucene(r"(^|/)\.x").pattern == r"(|.*\/)\.x.*"
+    assert to_lucene(r"(^[a-z]{4}$)|(^[a-z]{8}$)").pattern == "([a-z]{4})|([a-z]{8})"
+    assert to_lucene(r"^a|b").pattern == "a.*|.*b.*"
+    assert to_lucene(r"(a|b)$").pattern == "(.*a|.*b)"
+    assert to_lucene(r"(a$|b)").pattern == "(.*a|.*b.*)"
 
 
 def test_escapes_classes_and_quantifiers() -> None:
@@ -57,9 +70,9 @@ def test_case_insensitive_flag_lowers_the_pattern_for_the_normalized_field() -> 
         (r"a(?=b)", "lookaround"),
         (r"(a)\1", "backreference"),
         (r"\bword\b", "word boundary"),
-        (r"(^|/)\.x", "anchor ^ inside"),
-        (r"a$|b", "anchor $ inside"),
-        (r"^a|b", "top-level alternation"),
+        (r"a(^b)", "anchor ^ inside"),
+        (r"(^a)?b", "anchor ^ inside"),
+        (r"a$b", "anchor $ inside"),
         (r"a*+", "possessive"),
         (r"a(?i)b", "inline flags"),
         (r"[[:alpha:]]", "POSIX"),
