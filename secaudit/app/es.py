@@ -25,14 +25,13 @@ from secaudit.core.events import LogKind
 from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.detect.correlate import Correlator
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
-from secaudit.detect.reference import matched_fields
+from secaudit.detect.plans import RuleSet
 from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
 from secaudit.elastic.client import cluster_errors, connect
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
-from secaudit.elastic.documents import from_source
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
-from secaudit.elastic.search import PointInTime, RuleQueryError, TimeRange, sort_key
+from secaudit.elastic.search import Place, PointInTime, RuleQueryError, TimeRange, hit_from_document
 from secaudit.elastic.settings import EsSettings, parse_settings, resolve
 from secaudit.logs import ReadStats, read_events
 
@@ -229,7 +228,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     )
     for info in ruleset.rules:
         summary.rule_info[info.id] = info
-    collected: list[tuple[tuple[str, int, int], int, RuleHit]] = []
+    collected: list[Found] = []
     result.version = version
     with cluster_errors(settings, f"hunting in {options.index}"):
         result.indices = summary.read.files = len(indices)
@@ -250,10 +249,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                         if found > options.hit_cap:
                             result.capped[plan.info.id] = options.hit_cap
                             break
-                        event = from_source(source)
-                        seq = int((source.get("secaudit") or {}).get("seq", 0))
-                        hit = RuleHit(plan.info, event, matched_fields(plan.node, event))
-                        collected.append((sort_key(event, seq), i, hit))
+                        key, hit = hit_from_document(plan.info, plan.node, source)
+                        collected.append((key, i, hit))
                 except RuleQueryError as e:
                     result.query_errors.append(
                         RuleProblem(
@@ -267,9 +264,20 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         finally:
             pit.close()
     summary.problems += tuple(result.query_errors)
-    collected.sort(key=lambda item: (item[0], item[1]))
+    deliver(collected, ruleset, summary, on_hit)
+    summary.seconds = time.perf_counter() - started
+    return result
+
+
+Found = tuple[Place, int, RuleHit]  # (where the event stands among the inputs, rule index, hit)
+
+
+def deliver(found: list[Found], ruleset: RuleSet, summary: HuntSummary, on_hit: HitSink) -> None:
+    """Hand the hits on as a local hunt does: by source, record and rule, each fed to the correlator;
+    then the correlations' hits. Counts go into ``summary``."""
+    found.sort(key=lambda item: (item[0], item[1]))
     correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
-    for _, _, hit in collected:
+    for _, _, hit in found:
         if correlator is not None:
             correlator.feed(hit)
         if hit.rule.emit:
@@ -285,8 +293,6 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         summary.untimed = sum(correlator.untimed.values())
         summary.ungrouped = sum(correlator.ungrouped.values())
         summary.problems += tuple(correlator.problems)
-    summary.seconds = time.perf_counter() - started
-    return result
 
 
 def _count(summary: HuntSummary, rule: RuleInfo) -> None:

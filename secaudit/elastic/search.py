@@ -19,7 +19,11 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch
 
 from secaudit.core.events import LogEvent
+from secaudit.detect.ir import Node
+from secaudit.detect.model import RuleHit, RuleInfo
+from secaudit.detect.reference import matched_fields
 from secaudit.elastic.client import describe_error
+from secaudit.elastic.documents import from_source
 
 SORT: list[dict[str, Any]] = [
     {"@timestamp": {"order": "asc", "unmapped_type": "date", "missing": "_first"}},
@@ -128,6 +132,20 @@ class PointInTime:
             after = hits[-1]["sort"]
 
 
-def sort_key(event: LogEvent, seq: int) -> tuple[str, int, int]:
-    """Where an event stands in its input: the order hits are handed on in, as the embedded engine does."""
-    return event.source, event.record, seq
+Place = tuple[tuple[tuple[int, str], ...], int, int]
+
+
+def sort_key(event: LogEvent, seq: int) -> Place:
+    """Where an event stands among the inputs, in the order a local hunt reads them: a folder's files
+    (sorted) before its sub-folders (sorted, each walked the same way), then record, then seq."""
+    parts = event.source.split("/")
+    walk = (*((1, part) for part in parts[:-1]), (0, parts[-1]))
+    return walk, event.record, seq
+
+
+def hit_from_document(rule: RuleInfo, node: Node, source: dict[str, Any]) -> tuple[Place, RuleHit]:
+    """The hit a matching document makes: the LogEvent rebuilt from it, the matched fields computed by the
+    embedded engine's reference code; with the event's place in its input."""
+    event = from_source(source)
+    seq = int((source.get("secaudit") or {}).get("seq", 0))
+    return sort_key(event, seq), RuleHit(rule, event, matched_fields(node, event))
