@@ -285,22 +285,6 @@ def bounded_regexes(node: Node) -> list[str]:
     return [test[1]] if test and test[0] == "re" and test[3] else []
 
 
-def selections(node: Node) -> list[Node]:
-    """Every ("sel", ...) node under ``node``, outermost first."""
-    out: list[Node] = []
-    stack = [node]
-    while stack:
-        cur = stack.pop()
-        kind = cur[0]
-        if kind == "sel":
-            out.append(cur)
-        elif kind in ("and", "or"):
-            stack.extend(reversed(cur[1]))
-        elif kind == "not":
-            stack.append(cur[1])
-    return out
-
-
 # A gate is what the prefilter checks before a rule is evaluated exactly: the rule can only match
 # an event that contains one of the literals in its lowercased values, or has one of the
 # (field, lowercased value) pairs. None: no gate, always evaluate.

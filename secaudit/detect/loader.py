@@ -172,7 +172,7 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
     """Every document of one rule file compiled, or turned into a problem entry."""
     out: list[Entry] = []
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not part of the rule
     except UnicodeDecodeError as e:
         return [("problem", 1, f"not UTF-8 text (byte {e.start})", "", "")]
     for index, (line, doc) in enumerate(split_documents(text)):
