@@ -101,6 +101,30 @@ def _body(doc: dict[str, Any]) -> bytes:
         return json.dumps(doc, ensure_ascii=True, default=str).encode("ascii")
 
 
+def bulk_actions(
+    index: str, events: Iterable[LogEvent], result: IngestResult, where: dict[str, str]
+) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """(action, document bytes) per event, counting events in ``result`` and noting each id's
+    ``source:record`` in ``where``. ``seq`` numbers the events of one record (consecutive, as readers
+    hand them on), so every event gets its own id and a re-read gives the same ids."""
+    previous: tuple[str, int] | None = None
+    seq = 0
+    for event in events:
+        result.events += 1
+        key = (event.source, event.record)
+        seq = seq + 1 if key == previous else 0
+        previous = key
+        location = f"{event.source}:{event.record}"
+        try:
+            doc_id = document_id(event, seq)
+            body = _body(to_document(event, seq))
+        except (TypeError, ValueError) as e:
+            result.fail(location, f"cannot encode the event: {e}")
+            continue
+        where[doc_id] = location
+        yield {"create": {"_index": index, "_id": doc_id}}, body
+
+
 def ingest_events(
     client: Elasticsearch,
     index: str,
@@ -121,28 +145,9 @@ def ingest_events(
     result.index = index
     started = time.perf_counter()
     where: dict[str, str] = {}  # _id -> "source:record" of the documents in flight
-
-    def actions() -> Iterator[tuple[dict[str, Any], bytes]]:
-        previous: tuple[str, int] | None = None
-        seq = 0
-        for event in events:
-            result.events += 1
-            key = (event.source, event.record)
-            seq = seq + 1 if key == previous else 0
-            previous = key
-            location = f"{event.source}:{event.record}"
-            try:
-                doc_id = document_id(event, seq)
-                body = _body(to_document(event, seq))
-            except (TypeError, ValueError) as e:
-                result.fail(location, f"cannot encode the event: {e}")
-                continue
-            where[doc_id] = location
-            yield {"create": {"_index": index, "_id": doc_id}}, body
-
     for ok, item in streaming_bulk(
         client,
-        actions(),  # type: ignore[arg-type]
+        bulk_actions(index, events, result, where),  # type: ignore[arg-type]
         chunk_size=chunk_size,
         max_retries=max_retries,
         initial_backoff=initial_backoff,
