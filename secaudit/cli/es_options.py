@@ -70,13 +70,25 @@ def es_hunt_options(func: F) -> F:
     return func
 
 
-def es_requested(values: Mapping[str, Any], inputs: tuple[str, ...]) -> bool:
-    """True for a hunt on the cluster; usage errors for mixed or missing inputs."""
+def es_requested(
+    values: Mapping[str, Any],
+    inputs: tuple[str, ...],
+    *,
+    input_format: str | None = None,
+    logsource: str | None = None,
+) -> bool:
+    """True for a hunt on the cluster; usage errors for mixed or missing inputs, and for options that
+    only mean something when reading files."""
     wanted = bool(values.get("es_url") or values.get("es_index") or values.get("es_profile"))
     if wanted and inputs:
         raise UsageError(
             "give LOG files or --es, not both",
             hint="ingest files into the cluster with `secaudit logs ingest LOG... --es URL`",
+        )
+    if wanted and (input_format or logsource):
+        raise UsageError(
+            "--input-format and --logsource apply when reading LOG files",
+            hint="give them to `secaudit logs ingest`: documents on the cluster carry their logsource",
         )
     if not wanted:
         extra = [key for key in _WINDOW_KEYS if values.get(key) is not None]

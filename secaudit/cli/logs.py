@@ -193,7 +193,7 @@ def hunt_command(
         "es_hit_cap": es_hit_cap,
         "es_profile": es_profile,
     }
-    on_cluster = es_requested(es, inputs)
+    on_cluster = es_requested(es, inputs, input_format=input_format, logsource=logsource)
     if "-" in inputs and inputs.count("-") > 1:
         raise UsageError("'-' (stdin) may be given once")
     kind = parse_logsource(logsource) if logsource else None

@@ -86,6 +86,7 @@ def _record_a_run(history: Path) -> None:
         (["logs", "ingest", "--es", f"http://u:{PLANTED}@127.0.0.1:9", LOGS], "carries credentials"),
         (["logs", "hunt", "--es", "{url}", LOGS], "LOG files or --es, not both"),
         (["logs", "hunt", "--hit-cap", "5", LOGS], "for a hunt on Elasticsearch only"),
+        (["logs", "hunt", "--es", "{url}", "--input-format", "syslog"], "apply when reading LOG files"),
         (["logs", "hunt"], "or --es URL"),
         (["logs", "hunt", "--es", "{url}", "--since", "3 days"], "not a duration"),
         (["logs", "hunt", "--es", "{url}", "--since", "1d", "--from", "2026-01-01"], "not both"),
