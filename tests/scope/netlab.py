@@ -146,7 +146,14 @@ class NetLab:
 
     @contextmanager
     def capture(self, path: Path) -> Iterator[Capture]:
-        """tcpdump on the target namespace's interface while the block runs."""
+        """tcpdump on the target namespace's interface while the block runs.
+
+        The neighbour tables are flushed first: the kernel re-validates a neighbour it talked to
+        in an earlier test with ARP probes a few seconds later, which would show up here.
+        """
+        for ns, dev in ((self.scanner_ns, self.scanner_if), (self.target_ns, self.target_if)):
+            _ip("-n", ns, "neigh", "flush", "dev", dev)
+        time.sleep(0.2)
         proc = subprocess.Popen(
             [
                 "ip",

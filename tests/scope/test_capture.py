@@ -91,7 +91,7 @@ def _from_scanner(capture: Capture, lab: NetLab) -> list:  # type: ignore[type-a
     assert any(UDP in p and p[UDP].dport == 9 and float(p.time) >= capture.control_at for p in sent), (
         "the capture saw nothing"
     )
-    return [p for p in sent if float(p.time) < capture.control_at]
+    return [p.summary() for p in sent if float(p.time) < capture.control_at]
 
 
 def test_excluded_host_receives_zero_packets(lab: NetLab, tmp_path: Path) -> None:
