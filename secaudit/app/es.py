@@ -235,16 +235,19 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         bounds = options.window.filter()
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
+        runnable = []
+        for i, plan in enumerate(ruleset.plans):
+            converted = by_location.get(plan.info.location)
+            if converted is not None and converted.language == LUCENE:
+                runnable.append((i, plan, converted.query))
+        result.converted = len(runnable)
         pit = PointInTime.open(client, options.index)
         try:
-            for done, (i, plan) in enumerate(enumerate(ruleset.plans), start=1):
-                converted = by_location.get(plan.info.location)
-                if converted is None or converted.language != LUCENE:
-                    continue
-                result.converted += 1
+            firsts = pit.first_pages([q for _, _, q in runnable], options.window, options.hit_cap)
+            for done, ((i, plan, query), first) in enumerate(zip(runnable, firsts, strict=True), start=1):
                 found = 0
                 try:
-                    for source in pit.documents(converted.query, options.window, options.hit_cap):
+                    for source in pit.documents(query, options.window, options.hit_cap, first):
                         found += 1
                         if found > options.hit_cap:
                             result.capped[plan.info.id] = options.hit_cap
@@ -260,7 +263,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                             title=plan.info.title,
                         )
                     )
-                progress(ProgressEvent(task="hunt", done=done, total=len(ruleset.plans), message="rules"))
+                progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
         finally:
             pit.close()
     summary.problems += tuple(result.query_errors)
