@@ -12,8 +12,8 @@ demo: install
 	@scripts/demo
 
 lint: install
-	$(BIN)/ruff check secaudit tests bench
-	$(BIN)/ruff format --check secaudit tests bench
+	$(BIN)/ruff check secaudit tests bench samples
+	$(BIN)/ruff format --check secaudit tests bench samples
 
 typecheck: install
 	$(BIN)/mypy

@@ -20,6 +20,7 @@ from secaudit import __version__
 from secaudit.app import stages as stages_module
 from secaudit.app.lock import audit_lock
 from secaudit.app.reporting import build_report, ensure_writable, write_reports
+from secaudit.app.scan import record_scan_inventory
 from secaudit.app.stages import Stage, StageContext
 from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
@@ -175,6 +176,17 @@ def run_audit(
         else:
             status = RunStatus.FAILED
         run = replace(run, status=status, finished_at=clock(), stages=results)
+        for stage, out in zip(stages, outputs, strict=True):
+            if stage.name == "scan" and out.result.status is not RunStatus.FAILED:
+                # What the scan saw joins the profile's inventory, so `secaudit scan diff` covers audits too.
+                record_scan_inventory(
+                    store,
+                    profile,
+                    scan_id=run_id,
+                    started_at=started,
+                    output=out,
+                    coverage=[str(net) for seg in profile.segments for net in seg.cidrs],
+                )
         previous = store.previous_completed_run(scope, run)
         diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)
         dates = store.finding_dates(scope, [f.fingerprint for f in findings])

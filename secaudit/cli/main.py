@@ -12,6 +12,7 @@ from secaudit import __version__
 from secaudit.cli.audit import audit
 from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
+from secaudit.cli.discover import discover
 from secaudit.cli.history import history, report
 from secaudit.cli.logs import logs
 from secaudit.cli.profile import profile
@@ -45,7 +46,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, baseline, history, logs, profile, report, rules, scan, schedule, scope):
+for command in (audit, baseline, discover, history, logs, profile, report, rules, scan, schedule, scope):
     cli.add_command(command)
 
 

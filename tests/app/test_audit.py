@@ -267,3 +267,35 @@ def test_missing_nmap_exits_3_with_the_fix_before_anything_is_recorded(
     err = capsys.readouterr().err
     assert "nmap not found" in err and "apt-get install" in err
     assert not out.exists()
+
+
+def test_an_audit_scan_joins_the_inventory(
+    setup: tuple[AuditOptions, Producer, Producer], tmp_path: Path
+) -> None:
+    """What the audit's scan stage saw (its raw nmap XML) is merged into the profile's inventory."""
+    from secaudit.app.audit import history_location, history_scope
+    from secaudit.catalog.profile import load_profile
+    from secaudit.history.store import HistoryStore
+
+    options, base, _ = setup
+    xml = tmp_path / "seen.xml"
+    xml.write_bytes(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "nmap" / "demo-city-data.xml").read_bytes()
+    )
+
+    def scan_run(ctx: StageContext) -> StageOutput:
+        return StageOutput(
+            findings=(),
+            result=StageResult(name="scan", status=RunStatus.COMPLETED, items=1),
+            artifacts=(str(xml),),
+        )
+
+    registry = [base.stage(), Stage(name="scan", source=Source.SCAN, run=scan_run, description="xml")]
+    result = run_audit(options, registry=registry)
+    profile = load_profile(options.profile_path, now=result.run.started_at)
+    path = history_location(profile, options.output_dir, None)
+    with HistoryStore.open(path) as store:
+        assets = store.inventory.assets(history_scope(profile))
+    addresses = {a.host.address for a in assets}
+    assert "127.20.4.10" in addresses
+    assert all(a.first_scan_id == result.run.id for a in assets)
