@@ -105,7 +105,7 @@ def _documents(files: Sequence[Path], conversion: Conversion) -> list[_Doc]:
     for file in files:
         conversion.files += 1
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the rule
         except (OSError, UnicodeDecodeError) as e:
             conversion.failures.append(
                 Failure(location=f"{file}:1", rule_id="", title="", language=LUCENE, reason=_reason(e))

@@ -115,7 +115,7 @@ def test_placeholders_are_expanded_as_the_embedded_engine_expands_them() -> None
 def test_a_broken_document_is_a_failure_with_its_line_and_the_rest_converts(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text("title: [unclosed\n", encoding="utf-8")
     (tmp_path / "b.yml").write_text(
-        "title: fine\nlogsource: {product: linux}\ndetection:\n    k: [evil]\n    condition: k\n",
+        "\ufefftitle: fine\nlogsource: {product: linux}\ndetection:\n    k: [evil]\n    condition: k\n",
         encoding="utf-8",
     )
     result = convert_rules([tmp_path])
