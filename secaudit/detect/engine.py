@@ -28,6 +28,7 @@ SEPARATOR = "\x00"
 # Starts every haystack and is one of the patterns of every literal set: a search that does not
 # report it did not run to the end (RE2's DFA out of memory), and Aho-Corasick decides instead.
 SENTINEL = "\x01\x02\x03"
+MAX_KINDS = 4096
 _SET_OPTIONS = re2.Options()
 _SET_OPTIONS.literal = True
 _SET_OPTIONS.case_sensitive = True
@@ -113,6 +114,9 @@ class Engine:
         self._infos: tuple[RuleInfo, ...] = tuple(p.info for p in ruleset.plans)
         self._preds: tuple[Pred, ...] = tuple(compile_node(p.node) for p in ruleset.plans)
         self._groups: dict[LogKind, _Group] = {}
+        # kinds that select the same rules share one group (and one RE2 Set): memory is bounded by
+        # the rules' logsources, not by how many distinct kinds the input holds
+        self._by_members: dict[tuple[int, ...], _Group] = {}
         # per rule, built at its first hit: (predicate, field names or None for keywords, node) of
         # each selection outside negations, to say which fields matched
         self._selections: dict[int, list[tuple[Pred, tuple[str, ...] | None, Node]]] = {}
@@ -140,9 +144,15 @@ class Engine:
         return out
 
     def _group(self, kind: LogKind) -> _Group:
-        members = [
+        members = tuple(
             i for i, info in enumerate(self._infos) if kind.covers(info.product, info.category, info.service)
-        ]
+        )
+        if len(self._groups) >= MAX_KINDS:  # input with endless distinct kinds: forget the mapping
+            self._groups.clear()
+        shared = self._by_members.get(members)
+        if shared is not None:
+            self._groups[kind] = shared
+            return shared
         always: list[int] = []
         by_literal: dict[str, list[int]] = {}
         by_key: dict[str, dict[str, list[int]]] = {}
@@ -170,7 +180,7 @@ class Engine:
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
         )
-        self._groups[kind] = group
+        self._groups[kind] = self._by_members[members] = group
         return group
 
     @staticmethod

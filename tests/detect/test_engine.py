@@ -56,6 +56,15 @@ def test_a_rule_only_sees_its_logsource(tmp_path: Path) -> None:
     assert list(engine.match([event(fields, kind=LogKind("linux"))])) == []
 
 
+def test_kinds_selecting_the_same_rules_share_one_group(tmp_path: Path) -> None:
+    engine = Engine(three_rules(tmp_path))
+    fields = {"Image": "C:\\x\\cmd.exe"}
+    kinds = [LogKind("windows", frozenset({"process_creation"}), frozenset({f"svc{n}"})) for n in range(50)]
+    assert [[h.rule.id for h in engine.match([event(fields, kind=k)])] for k in kinds] == [[B]] * 50
+    assert len({id(g) for g in engine._groups.values()}) == 1
+    assert len(engine._groups) == 50
+
+
 def test_gates_let_through_only_candidates(tmp_path: Path) -> None:
     ruleset = three_rules(tmp_path)
     engine = Engine(ruleset)
