@@ -93,6 +93,10 @@ def html_report(report: Report, size: int, lang: str) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["hunt"]:  # python -m bench hunt [options]: only the log-hunting benchmark
         return hunt_bench(sys.argv[2:])
+    if sys.argv[1:2] == ["es"]:  # python -m bench es: Elasticsearch, when SECAUDIT_ES_URL points at a cluster
+        from bench.es import main as es_bench  # noqa: PLC0415 - only this case needs the client
+
+        sys.exit(es_bench(sys.argv[2:]))
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated finding counts")
     args = parser.parse_args()

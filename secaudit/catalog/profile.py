@@ -42,6 +42,7 @@ _TOP_KEYS = (
     "baseline_waivers",
     "log_sources",
     "detection",
+    "elasticsearch",  # read by the Elasticsearch commands (secaudit.elastic.settings), secrets from env
     "report",
     "history",
 )

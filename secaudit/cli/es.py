@@ -14,7 +14,7 @@ from rich.table import Table
 
 from secaudit.app.es import es_check, es_settings, ingest_logs
 from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
-from secaudit.cli.logs import logs, parse_logsource
+from secaudit.cli.logs import parse_logsource
 from secaudit.core.errors import ExitCode, OperationalError
 from secaudit.elastic.check import MIN_VERSION
 from secaudit.logs import FORMATS
@@ -174,6 +174,3 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
             highlight=False,
         )
 
-
-logs.add_command(ingest_command)
-logs.add_command(es_check_command)

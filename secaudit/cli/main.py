@@ -13,6 +13,7 @@ from secaudit.cli.audit import audit
 from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.discover import discover
+from secaudit.cli.es import es_check_command, ingest_command
 from secaudit.cli.history import history, report
 from secaudit.cli.logs import logs
 from secaudit.cli.profile import profile
@@ -48,6 +49,8 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
 
 for command in (audit, baseline, discover, history, logs, profile, report, rules, scan, schedule, scope):
     cli.add_command(command)
+logs.add_command(ingest_command)  # `secaudit logs ingest` and `logs es-check`: Elasticsearch
+logs.add_command(es_check_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import secaudit.cli.es  # noqa: F401  (registers logs ingest / es-check until cli/main.py imports it)
 from secaudit.cli.main import run
 
 REPO = Path(__file__).resolve().parents[2]
