@@ -173,4 +173,3 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
             f"{'.'.join(map(str, MIN_VERSION))}: secaudit's log index template needs 8.3 or later[/yellow]",
             highlight=False,
         )
-
