@@ -18,12 +18,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from secaudit.app.history import load_run_report
-from secaudit.app.hunt import HitSink, HuntOptions, HuntSummary, default_rules_dir, load_hunt_rules
+from secaudit.app.hunt import (
+    HitDelivery,
+    HitSink,
+    HuntOptions,
+    HuntSummary,
+    default_rules_dir,
+    load_hunt_rules,
+)
 from secaudit.catalog.yamlload import YDict, load_yaml
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogKind
 from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
-from secaudit.detect.correlate import Correlator
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
 from secaudit.detect.plans import RuleSet
 from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
@@ -279,28 +285,10 @@ def deliver(found: list[Found], ruleset: RuleSet, summary: HuntSummary, on_hit: 
     """Hand the hits on as a local hunt does: by source, record and rule, each fed to the correlator;
     then the correlations' hits. Counts go into ``summary``."""
     found.sort(key=lambda item: (item[0], item[1]))
-    correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
+    delivery = HitDelivery(ruleset, summary, on_hit)
     for _, _, hit in found:
-        if correlator is not None:
-            correlator.feed(hit)
-        if hit.rule.emit:
-            _count(summary, hit.rule)
-            summary.hits += 1
-            on_hit(hit)
-    if correlator is not None:
-        for chit in correlator.finish():
-            summary.rule_info.setdefault(chit.rule.id, chit.rule)
-            _count(summary, chit.rule)
-            summary.correlation_hits += 1
-            on_hit(chit)
-        summary.untimed = sum(correlator.untimed.values())
-        summary.ungrouped = sum(correlator.ungrouped.values())
-        summary.problems += tuple(correlator.problems)
-
-
-def _count(summary: HuntSummary, rule: RuleInfo) -> None:
-    summary.by_rule[rule.id] += 1
-    summary.by_level[rule.level or "unknown"] += 1
+        delivery.deliver(hit)
+    delivery.finish()
 
 
 # -- findings and checks ------------------------------------------------------------------------

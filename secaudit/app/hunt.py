@@ -197,7 +197,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     for info in ruleset.rules:
         summary.rule_info[info.id] = info
     engine = Engine(ruleset)
-    correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
+    delivery = HitDelivery(ruleset, summary, on_hit)
     workers = options.workers or min(2, os.cpu_count() or 1)
     shards = plan_shards(
         list(options.inputs), parts=max(1, workers * SHARDS_PER_WORKER), input_format=options.input_format
@@ -210,26 +210,13 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         for done, (hits, stats) in enumerate(_run_shards(shards, workers, ruleset.rules), start=1):
             summary.read.merge(stats)
             for hit in hits:
-                if correlator is not None:
-                    correlator.feed(hit)
-                if hit.rule.emit:
-                    _count(summary, hit.rule)
-                    summary.hits += 1
-                    on_hit(hit)
+                delivery.deliver(hit)
             progress(
                 ProgressEvent(
                     task="hunt", done=done, total=len(shards), message=f"{summary.read.events} events"
                 )
             )
-        if correlator is not None:
-            for chit in correlator.finish():
-                summary.rule_info.setdefault(chit.rule.id, chit.rule)
-                _count(summary, chit.rule)
-                summary.correlation_hits += 1
-                on_hit(chit)
-            summary.untimed = sum(correlator.untimed.values())
-            summary.ungrouped = sum(correlator.ungrouped.values())
-            summary.problems += tuple(correlator.problems)
+        delivery.finish()
     finally:
         _ENGINE, _KIND = None, None
         _RULE_INDEX.clear()
@@ -237,9 +224,39 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     return summary
 
 
-def _count(summary: HuntSummary, rule: RuleInfo) -> None:
-    summary.by_rule[rule.id] += 1
-    summary.by_level[rule.level or "unknown"] += 1
+class HitDelivery:
+    """Hands rule hits on in order, as every hunt does (local or on a cluster): each hit feeds the
+    correlator; emitted ones are counted and given to the sink; at the end, the correlations' hits."""
+
+    def __init__(self, ruleset: RuleSet, summary: HuntSummary, on_hit: HitSink) -> None:
+        self._summary = summary
+        self._on_hit = on_hit
+        self._correlator = Correlator(ruleset.correlations) if ruleset.correlations else None
+
+    def deliver(self, hit: RuleHit) -> None:
+        if self._correlator is not None:
+            self._correlator.feed(hit)
+        if hit.rule.emit:
+            self._count(hit.rule)
+            self._summary.hits += 1
+            self._on_hit(hit)
+
+    def finish(self) -> None:
+        correlator, summary = self._correlator, self._summary
+        if correlator is None:
+            return
+        for chit in correlator.finish():
+            summary.rule_info.setdefault(chit.rule.id, chit.rule)
+            self._count(chit.rule)
+            summary.correlation_hits += 1
+            self._on_hit(chit)
+        summary.untimed = sum(correlator.untimed.values())
+        summary.ungrouped = sum(correlator.ungrouped.values())
+        summary.problems += tuple(correlator.problems)
+
+    def _count(self, rule: RuleInfo) -> None:
+        self._summary.by_rule[rule.id] += 1
+        self._summary.by_level[rule.level or "unknown"] += 1
 
 
 def collect(options: HuntOptions) -> tuple[list[Hit], HuntSummary]:
