@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench.baseline import run as run_baseline_bench
 from bench.hunt import main as hunt_bench
+from bench.risk import run as run_risk_bench
 from bench.scan import run as run_scan_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
@@ -154,6 +155,7 @@ def main() -> None:
             for lang in ("en", "th"):
                 html_report(distinct, size, lang)
             timed(f"report: JSON of {size:,} findings", lambda r=report: render_json(r, io.StringIO()))
+    run_risk_bench()
     hunt_bench([])
     run_baseline_bench()
     run_scan_bench()

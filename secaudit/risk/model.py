@@ -20,6 +20,7 @@ shows why a finding ranks where it does. The model version is stored with every 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from cvss import CVSS3, CVSS4, CVSSError
 
 from secaudit.catalog.kev import Kev
-from secaudit.core.model import Criticality, Finding, RefKind, SegmentKind, Severity, Source
+from secaudit.core.model import Asset, Criticality, Finding, Reference, RefKind, SegmentKind, Severity, Source
 from secaudit.core.profile import Profile
 from secaudit.core.report import Decision, RiskFactor
 from secaudit.risk.decision import Exploitation, Exposure, Impact, decide
@@ -94,9 +95,39 @@ class RiskContext:
     kev: Callable[[str], bool] = field(default=lambda cve: False)
     kev_label: str = "KEV"
     attacked: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # (segment name, address) -> (segment kind, segment name): a memo, filled as findings are assessed
+    # Memos, filled as findings are assessed. Not constructor arguments, so ``replace()`` (another
+    # profile, another KEV) always starts them empty instead of sharing answers that no longer hold.
+    # (segment name, address) -> (segment kind, segment name)
     segments: dict[tuple[str, str], tuple[SegmentKind | None, str]] = field(
-        default_factory=dict, compare=False
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # asset -> what the model reads from it; equal views are one object (see _asset_view)
+    views: dict[Asset, _AssetView] = field(default_factory=dict, init=False, compare=False, repr=False)
+    interned: dict[tuple[object, ...], _AssetView] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # (segment kind, segment name, internet tag, source, crossed) -> exposure factors and level
+    exposures: dict[tuple[object, ...], tuple[tuple[RiskFactor, ...], Exposure]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # detection rule ids seen on an asset -> the active-attack factor they add
+    attacks: dict[tuple[str, ...], tuple[RiskFactor, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # (severity, criticality, identities of the remembered parts above) -> the verdict
+    verdicts: dict[tuple[object, ...], Assessment] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # cited CVE ids -> the KEV factor; cited vectors -> CVSS factors and exploit maturities
+    kev_parts: dict[tuple[str, ...], tuple[tuple[RiskFactor, ...], bool]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    cvss_parts: dict[tuple[str, ...], tuple[tuple[RiskFactor, ...], frozenset[str]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # (identities of a KEV part and a CVSS part) -> exploitability factors and level
+    exploits: dict[tuple[int, int], tuple[tuple[RiskFactor, ...], Exploitation]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
 
@@ -136,29 +167,62 @@ class Assessment:
     impact_level: int  # 1..5
 
 
-def _segment_kind(finding: Finding, ctx: RiskContext) -> tuple[SegmentKind | None, str]:
+def _segment_kind(asset: Asset, ctx: RiskContext) -> tuple[SegmentKind | None, str]:
     """The kind and name of the asset's segment: named on the asset, else found from its address."""
-    key = (finding.asset.segment, finding.asset.address)
+    key = (asset.segment, asset.address)
     known = ctx.segments.get(key)
     if known is not None:
         return known
     profile = ctx.profile
-    segment = profile.segment(finding.asset.segment) if profile and finding.asset.segment else None
-    if profile and segment is None and finding.asset.address:
-        segment = profile.segment_of(finding.asset.address)
-    found = (segment.kind, segment.name) if segment else (None, finding.asset.segment)
+    segment = profile.segment(asset.segment) if profile and asset.segment else None
+    if profile and segment is None and asset.address:
+        segment = profile.segment_of(asset.address)
+    found = (segment.kind, segment.name) if segment else (None, asset.segment)
     ctx.segments[key] = found
     return found
 
 
-def _attributes(finding: Finding) -> Iterable[tuple[str, str]]:
-    for evidence in finding.evidence:
-        yield from evidence.attributes
+@dataclass(frozen=True, slots=True)
+class _AssetView:
+    """What the model reads from an asset; two assets with equal views get equal verdicts."""
+
+    criticality: Criticality
+    kind: SegmentKind | None
+    segment: str  # its segment's name ('' or an undeclared name when the profile has none)
+    internet: str  # the first internet-facing tag, '' when it has none
+    attack: tuple[RiskFactor, ...]  # the active-attack factor of its findings that are not detections
 
 
-def cross_segment(finding: Finding, own_segment: str) -> str:
-    """The segment the finding says it was reached from, when that is not the asset's own, else ''."""
-    for name, value in _attributes(finding):
+def _asset_view(asset: Asset, ctx: RiskContext) -> _AssetView:
+    view = ctx.views.get(asset)
+    if view is None:
+        kind, segment = _segment_kind(asset, ctx)
+        internet = sorted(INTERNET_TAGS.intersection(asset.tags))
+        attack = _attack_factors(ctx.attacked.get(asset.key), ctx)
+        content = (asset.criticality, kind, segment, internet[0] if internet else "", id(attack))
+        view = ctx.interned.get(content)
+        if view is None:
+            view = ctx.interned[content] = _AssetView(
+                asset.criticality, kind, segment, internet[0] if internet else "", attack
+            )
+        ctx.views[asset] = view
+    return view
+
+
+Attributes = tuple[tuple[str, str], ...]
+
+
+def risk_attributes(finding: Finding) -> Attributes:
+    """The evidence attributes the model reads (:data:`RISK_ATTRIBUTES`), in evidence order."""
+    evidence = finding.evidence
+    if len(evidence) == 1:  # the usual case, and the hot path when ranking 100k findings
+        attributes = evidence[0].attributes
+        return tuple([pair for pair in attributes if pair[0] in RISK_ATTRIBUTES]) if attributes else ()
+    return tuple([pair for item in evidence for pair in item.attributes if pair[0] in RISK_ATTRIBUTES])
+
+
+def _crossed(attributes: Attributes, own_segment: str) -> str:
+    for name, value in attributes:
         if name == "reachable_from" and value and value != own_segment:
             return value
         if name == "cross_segment" and value.strip().lower() in _TRUE:
@@ -166,18 +230,35 @@ def cross_segment(finding: Finding, own_segment: str) -> str:
     return ""
 
 
+def cross_segment(finding: Finding, own_segment: str) -> str:
+    """The segment the finding says it was reached from, when that is not the asset's own, else ''."""
+    return _crossed(risk_attributes(finding), own_segment)
+
+
+def _cves(references: tuple[Reference, ...], attributes: Attributes) -> tuple[str, ...]:
+    if not references and not attributes:
+        return ()
+    found = {r.id.strip().upper() for r in references if r.kind is RefKind.CVE}
+    found |= {v.strip().upper() for k, v in attributes if k == "cve" and v.strip()}
+    return tuple(sorted(found))
+
+
 def cves(finding: Finding) -> list[str]:
     """CVE ids the finding cites (references of kind cve, evidence attributes ``cve``), upper-cased."""
-    found = {r.id.strip().upper() for r in finding.references if r.kind is RefKind.CVE}
-    found |= {v.strip().upper() for k, v in _attributes(finding) if k == "cve" and v.strip()}
-    return sorted(found)
+    return list(_cves(finding.references, risk_attributes(finding)))
+
+
+def _vectors(references: tuple[Reference, ...], attributes: Attributes) -> tuple[str, ...]:
+    if not references and not attributes:
+        return ()
+    found = {r.id.strip() for r in references if r.id.strip().upper().startswith("CVSS:")}
+    found |= {v.strip() for k, v in attributes if k in ("cvss", "cvss_vector") and v.strip()}
+    return tuple(sorted(found))
 
 
 def cvss_vectors(finding: Finding) -> list[str]:
     """CVSS vectors cited in references or evidence attributes (``cvss``, ``cvss_vector``)."""
-    found = {r.id.strip() for r in finding.references if r.id.strip().upper().startswith("CVSS:")}
-    found |= {v.strip() for k, v in _attributes(finding) if k in ("cvss", "cvss_vector") and v.strip()}
-    return sorted(found)
+    return list(_vectors(finding.references, risk_attributes(finding)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +268,7 @@ class _Cvss:
     maturity: str  # the exploit maturity metric, "X" when not given
 
 
+@functools.lru_cache(maxsize=4096)  # a run cites few distinct vectors; the cvss package is slow
 def parse_cvss(vector: str) -> _Cvss | None:
     """Base score and exploit maturity of a CVSS 3.x or 4.0 vector; None when it does not parse."""
     try:
@@ -199,14 +281,18 @@ def parse_cvss(vector: str) -> _Cvss | None:
         return None
 
 
-def _exposure(finding: Finding, ctx: RiskContext) -> tuple[list[RiskFactor], Exposure]:
-    kind, segment_name = _segment_kind(finding, ctx)
+def _exposure(
+    view: _AssetView, source: Source, attributes: Attributes, ctx: RiskContext
+) -> tuple[tuple[RiskFactor, ...], Exposure]:
+    kind, segment_name, internet = view.kind, view.segment, view.internet
+    crossed = _crossed(attributes, segment_name)
+    key = (kind, segment_name, internet, source, crossed)
+    known = ctx.exposures.get(key)
+    if known is not None:
+        return known
     factors: list[RiskFactor] = []
-    internet = sorted(INTERNET_TAGS.intersection(finding.asset.tags))
     if internet:
-        factors.append(
-            RiskFactor(name="exposure", value=f"tagged {internet[0]}", points=INTERNET_FACING_POINTS)
-        )
+        factors.append(RiskFactor(name="exposure", value=f"tagged {internet}", points=INTERNET_FACING_POINTS))
     elif kind is not None:
         factors.append(
             RiskFactor(
@@ -215,42 +301,76 @@ def _exposure(finding: Finding, ctx: RiskContext) -> tuple[list[RiskFactor], Exp
         )
     else:
         factors.append(RiskFactor(name="exposure", value="segment unknown", points=UNKNOWN_SEGMENT_POINTS))
-    network = finding.source in (Source.SCAN, Source.PASSIVE)
+    network = source in (Source.SCAN, Source.PASSIVE)
     if network:
         factors.append(
             RiskFactor(
                 name="exposure", value="service reachable on the network", points=NETWORK_REACHABLE_POINTS
             )
         )
-    elif finding.source is Source.BASELINE:
+    elif source is Source.BASELINE:
         factors.append(RiskFactor(name="exposure", value="configuration only", points=0.0))
-    crossed = cross_segment(finding, segment_name)
     if crossed:
         factors.append(
             RiskFactor(name="exposure", value=f"reachable from {crossed}", points=CROSS_SEGMENT_POINTS)
         )
     if internet or kind is SegmentKind.DMZ or crossed:
         level = Exposure.OPEN
-    elif finding.source is Source.BASELINE:
+    elif source is Source.BASELINE:
         level = Exposure.SMALL
     else:
         level = Exposure.CONTROLLED
-    return _capped(factors, EXPOSURE_CAP), level
+    found = ctx.exposures[key] = (tuple(_capped(factors, EXPOSURE_CAP)), level)
+    return found
 
 
-def _exploitability(finding: Finding, ctx: RiskContext) -> tuple[list[RiskFactor], Exploitation]:
-    factors: list[RiskFactor] = []
-    level = Exploitation.NONE
-    listed = [cve for cve in cves(finding) if ctx.kev(cve)]
-    if listed:
-        factors.append(
-            RiskFactor(
-                name="exploitability", value=f"{', '.join(listed)} in {ctx.kev_label}", points=KEV_POINTS
-            )
-        )
+def _exploitability(
+    finding: Finding, attributes: Attributes, ctx: RiskContext
+) -> tuple[tuple[RiskFactor, ...], Exploitation]:
+    kev_part = _kev_part(_cves(finding.references, attributes), ctx)
+    cvss_part = _cvss_part(_vectors(finding.references, attributes), ctx)
+    key = (id(kev_part), id(cvss_part))  # remembered objects: identity stands for content
+    known = ctx.exploits.get(key)
+    if known is not None:
+        return known
+    kev_factors, listed = kev_part
+    cvss_factors, maturities = cvss_part
+    level = Exploitation.ACTIVE if listed else Exploitation.NONE
+    if "A" in maturities:  # CVSS 4.0: attacked
         level = Exploitation.ACTIVE
+    elif level is Exploitation.NONE and maturities & {"P", "F", "H"}:
+        level = Exploitation.POC
+    found = ctx.exploits[key] = (tuple(_capped([*kev_factors, *cvss_factors], EXPLOITABILITY_CAP)), level)
+    return found
+
+
+def _kev_part(cited: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFactor, ...], bool]:
+    """The KEV factor of the cited CVE ids (none when none is listed), and whether one is."""
+    known = ctx.kev_parts.get(cited)
+    if known is None:
+        listed = [cve for cve in cited if ctx.kev(cve)]
+        factors = (
+            (
+                RiskFactor(
+                    name="exploitability", value=f"{', '.join(listed)} in {ctx.kev_label}", points=KEV_POINTS
+                ),
+            )
+            if listed
+            else ()
+        )
+        known = ctx.kev_parts[cited] = (factors, bool(listed))
+    return known
+
+
+def _cvss_part(vectors: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFactor, ...], frozenset[str]]:
+    """The CVSS factors of the cited vectors (unreadable ones, then the highest base score), and the
+    exploit maturities of the readable ones."""
+    known = ctx.cvss_parts.get(vectors)
+    if known is not None:
+        return known
+    factors = []
     parsed = []
-    for vector in cvss_vectors(finding):
+    for vector in vectors:
         result = parse_cvss(vector)
         if result is None:
             factors.append(
@@ -267,34 +387,32 @@ def _exploitability(finding: Finding, ctx: RiskContext) -> tuple[list[RiskFactor
                 name="exploitability", value=f"CVSS base {best.base:.1f} ({best.vector})", points=best.base
             )
         )
-        maturities = {c.maturity for c in parsed}
-        if "A" in maturities:  # CVSS 4.0: attacked
-            level = Exploitation.ACTIVE
-        elif level is Exploitation.NONE and maturities & {"P", "F", "H"}:
-            level = Exploitation.POC
-    return _capped(factors, EXPLOITABILITY_CAP), level
+    found = ctx.cvss_parts[vectors] = (tuple(factors), frozenset(c.maturity for c in parsed))
+    return found
 
 
-def _active_attack(finding: Finding, ctx: RiskContext) -> list[RiskFactor]:
-    if finding.source is Source.DETECTION:
-        return [
-            RiskFactor(
-                name="active_attack",
-                value="the finding is a detection of activity",
-                points=DETECTION_ITSELF_POINTS,
-            )
-        ]
-    rules = ctx.attacked.get(finding.asset.key, ())
-    if rules:
+_DETECTION_ITSELF = (
+    RiskFactor(
+        name="active_attack", value="the finding is a detection of activity", points=DETECTION_ITSELF_POINTS
+    ),
+)
+
+
+_NO_FACTORS: tuple[RiskFactor, ...] = ()
+
+
+def _attack_factors(rules: tuple[str, ...] | None, ctx: RiskContext) -> tuple[RiskFactor, ...]:
+    """The active-attack factor for an asset with these detection rules (none without)."""
+    if not rules:
+        return _NO_FACTORS
+    known = ctx.attacks.get(rules)
+    if known is None:
         shown = ", ".join(rules[:3]) + (f" +{len(rules) - 3}" if len(rules) > 3 else "")
-        return [
-            RiskFactor(
-                name="active_attack",
-                value=f"detection on the same asset: {shown}",
-                points=ACTIVE_ATTACK_POINTS,
-            )
-        ]
-    return []
+        factor = RiskFactor(
+            name="active_attack", value=f"detection on the same asset: {shown}", points=ACTIVE_ATTACK_POINTS
+        )
+        known = ctx.attacks[rules] = (factor,)
+    return known
 
 
 def _capped(factors: list[RiskFactor], cap: float) -> list[RiskFactor]:
@@ -306,12 +424,11 @@ def _capped(factors: list[RiskFactor], cap: float) -> list[RiskFactor]:
     return factors
 
 
-def _impact(finding: Finding) -> Impact:
-    crit = finding.asset.criticality
+def _impact(severity: Severity, crit: Criticality) -> Impact:
     level = 2 if crit >= Criticality.CRITICAL else 1 if crit is Criticality.HIGH else 0
-    if finding.severity <= Severity.LOW:
+    if severity <= Severity.LOW:
         level -= 1
-    elif finding.severity is Severity.CRITICAL:
+    elif severity is Severity.CRITICAL:
         level += 1
     return (Impact.LOW, Impact.MEDIUM, Impact.HIGH)[max(0, min(2, level))]
 
@@ -320,30 +437,103 @@ _EXPLOITATION_STEP = {Exploitation.NONE: 0, Exploitation.POC: 1, Exploitation.AC
 _EXPOSURE_STEP = {Exposure.SMALL: 0, Exposure.CONTROLLED: 1, Exposure.OPEN: 2}
 
 
-def assessment_key(finding: Finding) -> tuple[object, ...]:
-    """Everything :func:`assess` reads from a finding: equal keys (in one context) give equal verdicts."""
-    attributes = tuple(
-        (name, value)
-        for evidence in finding.evidence
-        for name, value in evidence.attributes
-        if name in RISK_ATTRIBUTES
-    )
+def assessment_key(finding: Finding, attributes: Attributes | None = None) -> tuple[object, ...]:
+    """Everything :func:`assess` reads from a finding: equal keys (in one context) give equal verdicts.
+
+    ``attributes`` is :func:`risk_attributes` of the finding, when the caller has it already.
+    """
+    if attributes is None:
+        attributes = risk_attributes(finding)
     return (finding.severity, finding.source, finding.asset, finding.references, attributes)
 
 
+_SEVERITY_FACTORS = {
+    s: RiskFactor(name="severity", value=s.label, points=points) for s, points in SEVERITY_POINTS.items()
+}
+_CRITICALITY_FACTORS = {
+    c: RiskFactor(name="criticality", value=c.label, points=points)
+    for c, points in CRITICALITY_POINTS.items()
+}
+
+
 def assess(finding: Finding, ctx: RiskContext) -> Assessment:
-    """Score, explain and decide one finding."""
-    factors = [
-        RiskFactor(name="severity", value=finding.severity.label, points=SEVERITY_POINTS[finding.severity]),
-        RiskFactor(
-            name="criticality",
-            value=finding.asset.criticality.label,
-            points=CRITICALITY_POINTS[finding.asset.criticality],
-        ),
-    ]
-    exposure_factors, exposure = _exposure(finding, ctx)
-    exploit_factors, exploitation = _exploitability(finding, ctx)
-    attack_factors = _active_attack(finding, ctx)
+    """Score, explain and decide one finding.
+
+    The parts that many findings share (what the model reads from the asset, where it sits, which
+    CVEs and vectors are cited) are worked out once per context and remembered in it.
+    """
+    return _assess(finding, risk_attributes(finding), _asset_view(finding.asset, ctx), ctx)
+
+
+def assess_all(findings: Iterable[Finding], ctx: RiskContext) -> list[tuple[Finding, Assessment]]:
+    """Every finding with its verdict, in the order given; findings that give the model the same
+    inputs (severity, source, an equal view of the asset, references, risk attributes) are assessed
+    once."""
+    verdicts: dict[tuple[object, ...], Assessment] = {}
+    out: list[tuple[Finding, Assessment]] = []
+    # Producers share one Asset object among a host's findings: look views up by identity first
+    # (hashing an Asset runs Python code). The asset is kept in the entry, so its id stays its own.
+    by_identity: dict[int, tuple[Asset, _AssetView]] = {}
+    known_verdict, append = verdicts.get, out.append  # bound once: this loop runs per finding
+    relevant = RISK_ATTRIBUTES
+    for finding in findings:
+        evidence = finding.evidence  # risk_attributes(), inlined: this loop runs per finding
+        if len(evidence) == 1:
+            pairs = evidence[0].attributes
+            attributes = tuple([pair for pair in pairs if pair[0] in relevant]) if pairs else ()
+        else:
+            attributes = risk_attributes(finding)
+        asset = finding.asset
+        entry = by_identity.get(id(asset))
+        if entry is None or entry[0] is not asset:
+            entry = by_identity[id(asset)] = (asset, _asset_view(asset, ctx))
+        view = entry[1]
+        # Enum members are singletons: id(source) is a cheaper key than the member (hashed in Python).
+        key = (finding.severity, id(finding.source), id(view), finding.references, attributes)
+        verdict = known_verdict(key)
+        if verdict is None:
+            verdict = verdicts[key] = _assess(finding, attributes, view, ctx)
+        append((finding, verdict))
+    return out
+
+
+def _assess(finding: Finding, attributes: Attributes, view: _AssetView, ctx: RiskContext) -> Assessment:
+    source = finding.source
+    exposed = _exposure(view, source, attributes, ctx)
+    exploits = _exploitability(finding, attributes, ctx)
+    attack_factors = _DETECTION_ITSELF if source is Source.DETECTION else view.attack
+    # The parts are remembered objects, so their identities stand for their contents.
+    key = (finding.severity, view.criticality, id(exposed), id(exploits), id(attack_factors))
+    known = ctx.verdicts.get(key)
+    if known is None:
+        known = ctx.verdicts[key] = _verdict(
+            finding.severity, view.criticality, exposed, exploits, attack_factors
+        )
+    return known
+
+
+@functools.cache  # 216 combinations at most
+def _decision_factor(
+    decision: Decision, exploitation: Exploitation, exposure: Exposure, impact: Impact, informational: bool
+) -> RiskFactor:
+    why = f"exploitation {exploitation.value}, exposure {exposure.value}, impact {impact.value}"
+    return RiskFactor(
+        name="decision",
+        value=f"{decision.value}: " + ("informational finding" if informational else why),
+        points=0.0,
+    )
+
+
+def _verdict(
+    severity: Severity,
+    criticality: Criticality,
+    exposed: tuple[tuple[RiskFactor, ...], Exposure],
+    exploits: tuple[tuple[RiskFactor, ...], Exploitation],
+    attack_factors: tuple[RiskFactor, ...],
+) -> Assessment:
+    exposure_factors, exposure = exposed
+    exploit_factors, exploitation = exploits
+    factors = [_SEVERITY_FACTORS[severity], _CRITICALITY_FACTORS[criticality]]
     if attack_factors and exploitation is not Exploitation.ACTIVE:
         exploitation = Exploitation.ACTIVE
     factors += exposure_factors + exploit_factors + attack_factors
@@ -353,18 +543,11 @@ def assess(finding: Finding, ctx: RiskContext) -> Assessment:
         factors.append(
             RiskFactor(name="cap", value=f"score capped at {MAX_SCORE:g}", points=round(MAX_SCORE - total, 1))
         )
-    impact = _impact(finding)
-    crit_level = int(finding.asset.criticality)
-    informational = finding.severity is Severity.INFO
+    impact = _impact(severity, criticality)
+    crit_level = int(criticality)
+    informational = severity is Severity.INFO
     decision = decide(exploitation, exposure, impact, informational=informational)
-    why = f"exploitation {exploitation.value}, exposure {exposure.value}, impact {impact.value}"
-    factors.append(
-        RiskFactor(
-            name="decision",
-            value=f"{decision.value}: " + ("informational finding" if informational else why),
-            points=0.0,
-        )
-    )
+    factors.append(_decision_factor(decision, exploitation, exposure, impact, informational))
     return Assessment(
         score=score,
         factors=tuple(factors),
@@ -373,5 +556,5 @@ def assess(finding: Finding, ctx: RiskContext) -> Assessment:
         impact=impact,
         decision=decision,
         likelihood=1 + _EXPLOITATION_STEP[exploitation] + _EXPOSURE_STEP[exposure],
-        impact_level=max(1, min(5, math.ceil((SEVERITY_LEVEL[finding.severity] + crit_level) / 2))),
+        impact_level=max(1, min(5, math.ceil((SEVERITY_LEVEL[severity] + crit_level) / 2))),
     )

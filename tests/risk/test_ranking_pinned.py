@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.risk.ranking_input import compact, digest, distinct, fixed_findings, rank
+from secaudit.risk.model import RiskContext, assess, assess_all, detections_by_asset, with_kev
+from tests.report.conftest import make_profile
+from tests.risk.ranking_input import KEV, compact, digest, distinct, fixed_findings, rank
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "ranking.json"
 
@@ -65,3 +67,20 @@ if __name__ == "__main__":
     GOLDEN.write_text(
         json.dumps(current(), indent=0, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+
+
+def test_one_finding_at_a_time_agrees_with_the_batch() -> None:
+    """assess() on a fresh context and assess_all() (which shares verdicts between findings) agree on
+    every finding; a context made from another by with_kev() never reuses its remembered answers."""
+    findings = fixed_findings()
+    ctx = RiskContext(profile=make_profile(), attacked=detections_by_asset(findings))
+    batch = assess_all(findings, with_kev(ctx, KEV))
+    assert [f for f, _ in batch] == findings
+    for finding, verdict in batch:
+        assert (
+            assess(finding, with_kev(RiskContext(profile=ctx.profile, attacked=ctx.attacked), KEV)) == verdict
+        )
+    assess_all(findings, ctx)  # fills ctx's memos without KEV...
+    listed = next(f for f, v in batch if any(" in KEV " in x.value for x in v.factors))
+    assert assess(listed, with_kev(ctx, KEV)) == dict(batch)[listed]  # ...which the KEV context does not see
+    assert all(" in KEV " not in x.value for x in assess(listed, ctx).factors)
