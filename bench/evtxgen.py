@@ -9,15 +9,16 @@ the ``evtx`` package (the crate behind secaudit's reader) parses it:
   64-bucket string table and the 32-bucket template table), then records packed as densely as they fit;
 * records: signature ``**\\0\\0``, size, record id, FILETIME, BinXML, the size again.
 
-The BinXML is written the way Windows writes it: every record is a template instance. Each event shape
-(the System part plus the record's EventData names and value types) gets one template, defined inline by
+The BinXML is written the way Windows writes Sysmon events: every record is an instance of a System
+template whose last substitution is a BinXML fragment holding an instance of the event shape's own
+EventData template (one per set of EventData names and value types). A template is defined inline by
 the first record of each chunk that uses it and referenced by offset afterwards; the values travel as
 typed substitutions (strings as UTF-16, EventID/Task as UInt16, Level/Opcode/Version as UInt8, Keywords
 as HexInt64, TimeCreated as FILETIME, EventRecordID as UInt64, the user as a SID, integers of EventData
-as UInt32/UInt64). Element and attribute names are written inline once per chunk and referenced by offset
-after that, and listed in the chunk's string table. One simplification against real Sysmon logs: Windows
-nests EventData as a BinXML substitution holding a second template instance; here System and EventData
-share one template per shape.
+as UInt32/UInt64). Element and attribute names are written inline once per chunk, referenced by offset
+after that and listed in the chunk's string table; records are padded to 8 bytes. Where real Sysmon
+logs type ProcessGuid as a GUID and ports as UInt16, values here keep the type of their flat-JSON form
+(string, integer), so both forms read as the same events.
 
 The event source mirrors bench/hunt.py's JSONL: every 20th event is a SigmaHQ regression event with
 fresh process ids, GUIDs, host names and times, the rest benign noise built on the same Sysmon shapes.
@@ -30,7 +31,7 @@ import random
 import struct
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +57,8 @@ MORE = 0x40  # set on OPEN_START when the element has attributes, on ATTRIBUTE w
 
 # BinXML value types
 STRING, UINT8, UINT16, UINT32, UINT64, INT64 = 0x01, 0x04, 0x06, 0x08, 0x0A, 0x09
-BOOL, GUID, FILETIME, SID, HEXINT64 = 0x0D, 0x0F, 0x11, 0x13, 0x15
+BOOL, GUID, FILETIME, SID, HEXINT64, BINXML = 0x0D, 0x0F, 0x11, 0x13, 0x15, 0x21
+SYSTEM_VALUES = 15  # substitutions of the System template before the EventData fragment
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SYSMON_PROVIDER_GUID = uuid.UUID("5770385F-C22A-43E0-BF4C-06F5698FFBD9")
@@ -233,8 +235,8 @@ def _sub(index: int, kind: int) -> int:
     return index << 8 | kind
 
 
-def _template_body(b: _Builder, kinds: list[int], names: tuple[str, ...]) -> None:
-    """The Event element of a template: System from substitutions 0-14, EventData from 15 on."""
+def _system_body(b: _Builder, kinds: list[int]) -> None:
+    """The outer template: Event with System from substitutions 0-14, then substitution 15 (BinXML)."""
     event = b.element("Event", [("xmlns", EVENT_NS)], None)
     b.out.append(CLOSE_START)
     system = b.element("System", [], None)
@@ -254,12 +256,45 @@ def _template_body(b: _Builder, kinds: list[int], names: tuple[str, ...]) -> Non
     b.end(b.element("Computer", [], _sub(13, kinds[13])))
     b.end(b.element("Security", [("UserID", _sub(14, kinds[14]))], None), empty=True)
     b.end(system)
+    b.value(_sub(SYSTEM_VALUES, BINXML))
+    b.end(event)
+
+
+def _data_body(b: _Builder, kinds: list[int], names: tuple[str, ...]) -> None:
+    """The inner template: EventData with one Data element per name, each value a substitution."""
     data = b.element("EventData", [], None)
     b.out.append(CLOSE_START)
-    for i, name in enumerate(names, start=15):
+    for i, name in enumerate(names):
         b.end(b.element("Data", [("Name", name)], _sub(i, kinds[i])))
     b.end(data)
-    b.end(event)
+
+
+def _instance(b: _Builder, shape: bytes, body: Callable[[_Builder], None]) -> None:
+    """A template instance header; the template is defined inline the first time the chunk uses it."""
+    guid = hashlib.blake2b(shape, digest_size=16).digest()
+    b.out += struct.pack("<BB4s", TEMPLATE_INSTANCE, 1, guid[:4])
+    known = b.tables.templates.get(shape)
+    if known is not None:
+        b.out += struct.pack("<I", known)
+        return
+    offset = b.here + 4
+    bucket = guid[0] % 32
+    b.out += struct.pack("<II16sI", offset, b.tables.template_heads[bucket], guid, 0)
+    start = len(b.out)
+    b.out += FRAGMENT_HEADER
+    body(b)
+    b.out.append(EOF)
+    struct.pack_into("<I", b.out, start - 4, len(b.out) - start)
+    b.tables.templates[shape] = offset
+    b.tables.template_heads[bucket] = offset
+
+
+def _values(b: _Builder, values: list[tuple[int, bytes]]) -> None:
+    b.out += struct.pack("<I", len(values))
+    for kind, data in values:
+        b.out += struct.pack("<HBB", len(data), kind, 0)
+    for _, data in values:
+        b.out += data
 
 
 def record_bytes(
@@ -270,33 +305,28 @@ def record_bytes(
     names: tuple[str, ...],
     values: list[tuple[int, bytes]],
 ) -> bytes:
-    """One record at chunk offset ``base``; ``tables`` is updated with the names and template it defines."""
-    kinds = [kind for kind, _ in values]
-    shape = repr((names, kinds)).encode()
-    guid = hashlib.blake2b(shape, digest_size=16).digest()
+    """One record at chunk offset ``base``; ``tables`` is updated with the names and templates it defines.
+
+    As Windows writes Sysmon events: the outer template (System) takes the EventData as its last
+    substitution, a BinXML fragment holding an instance of the event shape's own template.
+    """
+    system, data = values[:SYSTEM_VALUES], values[SYSTEM_VALUES:]
+    system_kinds, data_kinds = [k for k, _ in system], [k for k, _ in data]
     b = _Builder(base + 24, tables)
     b.out += FRAGMENT_HEADER
-    b.out += struct.pack("<BB4s", TEMPLATE_INSTANCE, 1, guid[:4])
-    known = tables.templates.get(shape)
-    if known is not None:
-        b.out += struct.pack("<I", known)
-    else:
-        offset = b.here + 4
-        bucket = guid[0] % 32
-        b.out += struct.pack("<II16sI", offset, tables.template_heads[bucket], guid, 0)
-        body = len(b.out)
-        b.out += FRAGMENT_HEADER
-        _template_body(b, kinds, names)
-        b.out.append(EOF)
-        struct.pack_into("<I", b.out, body - 4, len(b.out) - body)
-        tables.templates[shape] = offset
-        tables.template_heads[bucket] = offset
-    b.out += struct.pack("<I", len(values))
-    for kind, data in values:
-        b.out += struct.pack("<HBB", len(data), kind, 0)
-    for _, data in values:
-        b.out += data
+    _instance(b, repr(("System", system_kinds)).encode(), lambda t: _system_body(t, system_kinds))
+    # The EventData fragment is the last value: it starts after the count, the descriptors and the
+    # System values, and its names and template offsets are absolute in the chunk.
+    inner = _Builder(b.here + 4 + 4 * (len(system) + 1) + sum(len(v) for _, v in system), tables)
+    inner.out += FRAGMENT_HEADER
+    _instance(
+        inner, repr(("EventData", names, data_kinds)).encode(), lambda t: _data_body(t, data_kinds, names)
+    )
+    _values(inner, data)
+    inner.out.append(EOF)
+    _values(b, [*system, (BINXML, bytes(inner.out))])
     b.out.append(EOF)
+    b.out += bytes(-(24 + len(b.out) + 4) % 8)  # records are 8-byte aligned
     size = 24 + len(b.out) + 4
     return (
         struct.pack("<4sIQQ", b"**\x00\x00", size, record_id, written)

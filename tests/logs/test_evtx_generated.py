@@ -13,7 +13,15 @@ import evtx
 import orjson
 import pytest
 
-from bench.evtxgen import CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE, sysmon_events, write_evtx
+from bench.evtxgen import (
+    CHUNK_HEADER_SIZE,
+    CHUNK_SIZE,
+    FILE_HEADER_SIZE,
+    SYSTEM_KEYS,
+    sysmon_events,
+    typed,
+    write_evtx,
+)
 from secaudit.core.events import LogEvent
 from secaudit.logs import ReadStats, read_events
 
@@ -113,6 +121,7 @@ def test_chunks_are_packed_full(generated: Path) -> None:
         while at < free:
             magic, size, record_id = struct.unpack_from("<4sIQ", chunk, at)
             assert magic == b"**\x00\x00" and struct.unpack_from("<I", chunk, at + size - 4)[0] == size
+            assert size % 8 == 0
             ids.append(record_id)
             last_seen, at = at, at + size
         assert at == free and last_seen == last_offset and ids == list(range(first, last + 1))
@@ -120,3 +129,24 @@ def test_chunks_are_packed_full(generated: Path) -> None:
             # what is left is less than a record (records here run from about 700 bytes to a few KiB)
             assert CHUNK_SIZE - free < 4096
             assert last - first + 1 >= 30
+
+
+def test_one_template_per_event_shape_in_each_chunk(events: list[dict[str, Any]], generated: Path) -> None:
+    """The System template and one EventData template per shape (names and value types) of the events
+    the chunk holds, each defined once in the chunk and listed in its template table."""
+    by_id = {e["EventRecordID"]: e for e in events}
+    data = generated.read_bytes()
+    for at in range(FILE_HEADER_SIZE, len(data), CHUNK_SIZE):
+        chunk = data[at : at + CHUNK_SIZE]
+        first, last = struct.unpack_from("<QQ", chunk, 24)
+        listed = set()
+        for bucket in struct.unpack_from("<32I", chunk, 384):
+            offset = bucket
+            while offset:
+                listed.add(offset)
+                offset = struct.unpack_from("<I", chunk, offset)[0]
+        shapes = {
+            tuple((k, typed(v)[0]) for k, v in by_id[i].items() if k not in SYSTEM_KEYS)
+            for i in range(first, last + 1)
+        }
+        assert len(listed) == len(shapes) + 1
