@@ -419,11 +419,13 @@ def write_evtx(path: Path, events: Iterable[dict[str, Any]]) -> int:
 
 
 def sysmon_events(count: int, seed: int = 20260314, first_record: int = 1) -> Iterator[dict[str, Any]]:
-    """The JSONL benchmark's mix (see bench/hunt.py ``generate``) as dicts, with times to the
-    microsecond (the precision EVTX readers print) and record ids from ``first_record``."""
+    """The JSONL benchmark's events (bench/hunt.py ``generate``, the same values for the same seed) as
+    dicts, with times to the microsecond (the precision EVTX readers print) and record ids from
+    ``first_record``."""
     from bench.hunt import NOISE_EVENT_IDS, SYSMON, _benign, regression_events  # noqa: PLC0415
 
     rng = random.Random(seed)
+    fractions = random.Random(seed + 1)  # kept apart: ``rng`` draws exactly as the JSONL generator's
     base = regression_events()
     sysmon = [e for e in base if e.get("Channel") == SYSMON and e.get("EventID") in NOISE_EVENT_IDS]
     for i in range(count):
@@ -435,7 +437,7 @@ def sysmon_events(count: int, seed: int = 20260314, first_record: int = 1) -> It
             event["ProcessGuid"] = f"{{{rng.getrandbits(128):032X}}}"
         event["Computer"] = f"cc-ws-{i % 300:03d}.phuket.example"
         day, hour, minute = 1 + (i // 40000) % 28, (i // 1800) % 24, (i // 30) % 60
-        micro = rng.randrange(1_000_000)
+        micro = fractions.randrange(1_000_000)
         event["TimeCreated"] = f"2026-03-{day:02d}T{hour:02d}:{minute:02d}:{i % 60:02d}.{micro:06d}Z"
         event["EventRecordID"] = first_record + i
         yield event

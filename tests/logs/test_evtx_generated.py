@@ -22,6 +22,7 @@ from bench.evtxgen import (
     typed,
     write_evtx,
 )
+from bench.hunt import generate
 from secaudit.core.events import LogEvent
 from secaudit.logs import ReadStats, read_events
 
@@ -150,3 +151,14 @@ def test_one_template_per_event_shape_in_each_chunk(events: list[dict[str, Any]]
             for i in range(first, last + 1)
         }
         assert len(listed) == len(shapes) + 1
+
+
+def test_events_are_the_jsonl_benchmarks_events(tmp_path: Path) -> None:
+    """The EVTX data holds the JSONL benchmark's events (same seed, same values), times to the microsecond."""
+    jsonl = tmp_path / "sysmon.jsonl"
+    generate(jsonl, 300)
+    flat = [orjson.loads(line) for line in jsonl.read_bytes().splitlines()]
+    ours = list(sysmon_events(300))
+    assert [e["TimeCreated"][:19] for e in ours] == [e["TimeCreated"][:19] for e in flat]
+    assert all(e["TimeCreated"][19] == "." and e["TimeCreated"][-1] == "Z" for e in ours)
+    assert [{**e, "TimeCreated": ""} for e in ours] == [{**e, "TimeCreated": ""} for e in flat]
