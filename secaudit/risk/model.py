@@ -89,6 +89,10 @@ class RiskContext:
     ``kev`` answers "is this CVE in the known-exploited catalogue?" (see :func:`with_kev`); without a
     catalogue it says no.
     ``attacked`` maps an asset key to the detection rule ids seen on it in this run.
+
+    A context also remembers what it worked out (segments, exposure, KEV and CVSS parts, verdicts),
+    so make one per run's findings: :func:`assess_all` over 100k findings then does the model's work
+    only for the few combinations of inputs that differ.
     """
 
     profile: Profile | None = None
@@ -435,16 +439,6 @@ def _impact(severity: Severity, crit: Criticality) -> Impact:
 
 _EXPLOITATION_STEP = {Exploitation.NONE: 0, Exploitation.POC: 1, Exploitation.ACTIVE: 2}
 _EXPOSURE_STEP = {Exposure.SMALL: 0, Exposure.CONTROLLED: 1, Exposure.OPEN: 2}
-
-
-def assessment_key(finding: Finding, attributes: Attributes | None = None) -> tuple[object, ...]:
-    """Everything :func:`assess` reads from a finding: equal keys (in one context) give equal verdicts.
-
-    ``attributes`` is :func:`risk_attributes` of the finding, when the caller has it already.
-    """
-    if attributes is None:
-        attributes = risk_attributes(finding)
-    return (finding.severity, finding.source, finding.asset, finding.references, attributes)
 
 
 _SEVERITY_FACTORS = {
