@@ -126,7 +126,8 @@ def run_audit(
     """Run every applicable stage of the profile, record the run, and write its reports."""
     started = clock()
     profile = load_profile(options.profile_path, now=started)
-    kev = load_kev()  # before anything is recorded: a broken catalogue is a configuration error
+    # before anything is recorded: a broken catalogue is a configuration error
+    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None)
     stages = select_stages(profile, options.stages, registry)
     for stage in stages:
         stage.preflight(profile)

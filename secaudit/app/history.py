@@ -73,7 +73,7 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
         ) from e
     # Scored again now, with the KEV catalogue available now; the methodology says which, and
     # which one the run itself was scored with when that differs.
-    kev = load_kev()
+    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None)
     used = describe_model(kev)
     if run.risk_model and run.risk_model != used:
         used = f"{used}; the run used {run.risk_model}"

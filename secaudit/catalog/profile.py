@@ -42,6 +42,7 @@ _TOP_KEYS = (
     "baseline_waivers",
     "log_sources",
     "detection",
+    "kev",
     "elasticsearch",  # read by the Elasticsearch commands (secaudit.elastic.settings), secrets from env
     "report",
     "history",
@@ -462,18 +463,19 @@ def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSour
     return tuple(out)
 
 
-def _waivers_path(ctx: _Ctx, root: YDict) -> str:
-    if "baseline_waivers" not in root:
+def _existing_file(ctx: _Ctx, root: YDict, key: str, what: str, example: str) -> str:
+    if key not in root:
         return ""
-    path = ctx.resolve(ctx.text(root, "baseline_waivers", "baseline waivers"))
+    path = ctx.resolve(ctx.text(root, key, what))
     if not Path(path).is_file():
         raise ctx.fail(
-            root,
-            "baseline_waivers",
-            f"waivers file not found: {path}",
-            "give the path of a waivers.yaml, relative to this profile",
+            root, key, f"{what} not found: {path}", f"give the path of {example}, relative to this profile"
         )
     return path
+
+
+def _waivers_path(ctx: _Ctx, root: YDict) -> str:
+    return _existing_file(ctx, root, "baseline_waivers", "waivers file", "a waivers.yaml")
 
 
 def _detection(ctx: _Ctx, root: YDict) -> DetectionSettings:
@@ -603,6 +605,7 @@ def load_profile(
         assets=assets,
         baseline_targets=_baseline_targets(ctx, root, asset_names),
         baseline_waivers=_waivers_path(ctx, root),
+        kev_path=_existing_file(ctx, root, "kev", "KEV catalogue", "a known_exploited_vulnerabilities.json"),
         log_sources=_log_sources(ctx, root, asset_names),
         detection=_detection(ctx, root),
         report=_report(ctx, root),

@@ -15,6 +15,7 @@ from secaudit.cli.common import CliState, ExitWith, make_console
 from secaudit.cli.discover import discover
 from secaudit.cli.es import es_check_command, ingest_command
 from secaudit.cli.history import history, report
+from secaudit.cli.kev import kev
 from secaudit.cli.logs import logs
 from secaudit.cli.profile import profile
 from secaudit.cli.rules import rules
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state.verbose = verbose
 
 
-for command in (audit, baseline, discover, history, logs, profile, report, rules, scan, schedule, scope):
+for command in (audit, baseline, discover, history, kev, logs, profile, report, rules, scan, schedule, scope):
     cli.add_command(command)
 logs.add_command(ingest_command)  # `secaudit logs ingest` and `logs es-check`: Elasticsearch
 logs.add_command(es_check_command)

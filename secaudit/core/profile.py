@@ -119,6 +119,7 @@ class Profile:
     assets: tuple[InventoryAsset, ...] = ()
     baseline_targets: tuple[BaselineTarget, ...] = ()
     baseline_waivers: str = ""  # waivers.yaml for baseline checks (absolute path); empty: none
+    kev_path: str = ""  # a CISA KEV catalogue (absolute path); empty: the one `secaudit kev import` stored
     log_sources: tuple[LogSource, ...] = ()
     detection: DetectionSettings = DetectionSettings()
     report: ReportSettings = ReportSettings()

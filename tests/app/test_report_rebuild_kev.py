@@ -165,3 +165,20 @@ def test_a_broken_catalogue_stops_the_audit_before_anything_is_recorded(city: Pa
         audit(city)
     assert caught.value.location is not None and caught.value.location.startswith(f"{target}:")
     assert not (city / "h.sqlite").exists()
+
+
+def test_a_profile_kev_path_is_used_instead_of_the_imported_copy(city: Path) -> None:
+    released = _released(1)
+    write(city / "kev-profile.json", catalogue(entry(7), version="2099.9", released=released))
+    (city / "city.yaml").write_text(PROFILE + "kev: kev-profile.json\n")
+    result = audit(city)  # nothing was imported into XDG_DATA_HOME: only the profile's catalogue exists
+    assert result.run.risk_model == f"risk-2 (KEV 2099.9, released {released:%Y-%m-%d})"
+    (row,) = result.report.rows
+    assert ("exploitability", "CVE-2099-0007 in KEV 2099.9", 15.0) in [
+        (f.name, f.value, f.points) for f in row.factors
+    ]
+    (city / "city.yaml").write_text(PROFILE + "kev: missing.json\n")
+    with pytest.raises(ConfigError) as info:
+        audit(city)
+    assert "KEV catalogue not found" in info.value.message
+    assert info.value.location == f"{city / 'city.yaml'}:{PROFILE.count(chr(10)) + 1}"
