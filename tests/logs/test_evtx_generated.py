@@ -98,12 +98,19 @@ def test_parser_validates_checksums_and_reports_no_errors(generated: Path) -> No
     assert _crc_problems(generated.read_bytes()) == []
 
 
-def test_checksum_check_reads_real_files_and_finds_damage(generated: Path) -> None:
+def test_checksums_are_checked_for_real(generated: Path, tmp_path: Path) -> None:
+    """Our CRC reading accepts a real file and both it and the parser refuse one flipped bit."""
     real = sorted(REGRESSION.rglob("*.evtx"))[0].read_bytes()
     assert _crc_problems(real) == []
     damaged = bytearray(generated.read_bytes())
     damaged[FILE_HEADER_SIZE + CHUNK_SIZE + 600] ^= 0x20
     assert _crc_problems(bytes(damaged)) == [f"records of chunk at {FILE_HEADER_SIZE + CHUNK_SIZE}"]
+    path = tmp_path / "damaged.evtx"
+    path.write_bytes(damaged)
+    records = evtx.PyEvtxParser(str(path), validate_checksums=True, skip_errors=False).records_json()
+    with pytest.raises(RuntimeError, match="chunk number 1: chunk data CRC32 invalid"):
+        for _ in records:
+            pass
 
 
 def test_chunks_are_packed_full(generated: Path) -> None:
