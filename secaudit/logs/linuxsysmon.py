@@ -17,7 +17,7 @@ from defusedxml import DefusedXmlException
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import KIND_CACHE_MAX
-from secaudit.logs.windows import SYSMON_CATEGORIES, event_id_of, parse_time
+from secaudit.logs.windows import event_id_of, parse_time, sysmon_categories
 
 _KINDS: dict[int, LogKind] = {}
 
@@ -25,7 +25,7 @@ _KINDS: dict[int, LogKind] = {}
 def sysmon_linux_kind(event_id: int) -> LogKind:
     kind = _KINDS.get(event_id)
     if kind is None:
-        categories = frozenset(SYSMON_CATEGORIES.get(event_id, ()))
+        categories = frozenset(sysmon_categories().get(event_id, ()))
         if len(_KINDS) >= KIND_CACHE_MAX:  # hostile input with endless distinct names
             _KINDS.clear()
         kind = _KINDS[event_id] = LogKind("linux", categories, frozenset({"sysmon"}))

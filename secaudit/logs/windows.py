@@ -26,42 +26,28 @@ from secaudit.logs.context import KIND_CACHE_MAX
 SYSMON_CHANNEL = "microsoft-windows-sysmon/operational"
 SYSMON_PROVIDER = "microsoft-windows-sysmon"
 
-# Sysmon event ids -> Sigma categories, as the pySigma Sysmon pipeline (pysigma-pipeline-sysmon) maps
-# generic categories to event ids, read the other way; 26-29 are the newer Sysmon events SigmaHQ names.
-SYSMON_CATEGORIES: dict[int, tuple[str, ...]] = {
-    1: ("process_creation",),
-    2: ("file_change",),
-    3: ("network_connection",),
-    4: ("sysmon_status",),
-    5: ("process_termination",),
-    6: ("driver_load",),
-    7: ("image_load",),
-    8: ("create_remote_thread",),
-    9: ("raw_access_thread",),
-    10: ("process_access",),
-    11: ("file_event",),
-    # The pipeline maps both registry_add and registry_delete to event 12 without looking at EventType;
-    # rules of those categories select the EventType themselves.
-    12: ("registry_add", "registry_delete", "registry_event"),
-    13: ("registry_set", "registry_event"),
-    14: ("registry_rename", "registry_event"),
-    15: ("create_stream_hash",),
-    16: ("sysmon_status",),
-    17: ("pipe_created",),
-    18: ("pipe_created",),
-    19: ("wmi_event",),
-    20: ("wmi_event",),
-    21: ("wmi_event",),
-    22: ("dns_query",),
-    23: ("file_delete",),
-    24: ("clipboard_capture",),
-    25: ("process_tampering",),
-    26: ("file_delete", "file_delete_detected"),
-    27: ("file_block_executable",),
-    28: ("file_block_shredding",),
-    29: ("file_executable_detected",),
-    255: ("sysmon_error",),
-}
+
+@lru_cache(maxsize=1)
+def sysmon_categories() -> dict[int, tuple[str, ...]]:
+    """Sysmon event ids -> Sigma categories: pySigma's Sysmon pipeline (pysigma-pipeline-sysmon) maps
+    generic categories to event ids; this is that table read the other way.
+
+    The pipeline maps registry_add and registry_delete both to event 12 without looking at EventType:
+    rules of those categories select the EventType themselves. One addition: SigmaHQ's file_delete rules
+    also cover Sysmon 26 (FileDeleteDetected), which the pipeline maps to file_delete_detected only.
+    """
+    from sigma.pipelines.sysmon.sysmon import (  # noqa: PLC0415 (pySigma import: only when Sysmon events come)
+        sysmon_generic_logsource_eventid_mapping,
+    )
+
+    out: dict[int, set[str]] = {}
+    for category, ids in sysmon_generic_logsource_eventid_mapping.items():
+        for event_id in ids if isinstance(ids, list) else [ids]:
+            if isinstance(event_id, int):
+                out.setdefault(event_id, set()).add(category)
+    out.setdefault(26, set()).add("file_delete")
+    return {event_id: tuple(sorted(names)) for event_id, names in sorted(out.items())}
+
 
 # SigmaHQ services whose channel the installed pySigma table does not list.
 EXTRA_SERVICES: dict[str, tuple[str, ...]] = {
@@ -160,7 +146,7 @@ def _make_kind(channel: str, provider: str, event_id: int, subtype: str) -> LogK
     categories: set[str] = set()
     if low_channel == SYSMON_CHANNEL or provider.lower() == SYSMON_PROVIDER:
         services.add("sysmon")
-        categories.update(SYSMON_CATEGORIES.get(event_id, ()))
+        categories.update(sysmon_categories().get(event_id, ()))
     for service in services:
         category = category_by_service_event().get((service, event_id))
         if category:

@@ -258,7 +258,7 @@ def test_security_aliases_are_pysigmas_windows_audit_mapping_reversed() -> None:
 
 def test_every_sysmon_category_sigmahq_uses_for_windows_is_mapped(regression) -> None:
     """Each category a SigmaHQ Windows rule names that Sysmon logs is one some Sysmon event id gets."""
-    from secaudit.logs.windows import SYSMON_CATEGORIES
+    from secaudit.logs.windows import sysmon_categories
 
     rules = regression.parent / "rules" / "windows"
     used = set()
@@ -266,7 +266,7 @@ def test_every_sysmon_category_sigmahq_uses_for_windows_is_mapped(regression) ->
         for line in rule.read_text(encoding="utf-8").splitlines():
             if line.startswith("    category: "):
                 used.add(line.split(":", 1)[1].strip())
-    mapped = {c for cats in SYSMON_CATEGORIES.values() for c in cats}
+    mapped = {c for cats in sysmon_categories().values() for c in cats}
     not_sysmon = {
         "ps_script",
         "ps_module",
