@@ -77,6 +77,9 @@ def points_text(points: float) -> str:
     return f"{points:+.1f}"
 
 
+EVIDENCE_INSTANCES = 20  # instances of an aggregated row whose evidence the report shows
+
+
 def row_assets(row: ReportRow) -> tuple[Asset, ...]:
     """The assets a row stands for: the aggregated list, or the finding's own asset."""
     return row.assets or (row.finding.asset,)
@@ -153,12 +156,12 @@ class RowEncoder:
             found = self._times[value] = self.s(self.format_time(value))
         return found
 
-    def _evidence(self, item: Evidence) -> list[Any]:
+    def _evidence(self, item: Evidence, asset: str = "") -> list[Any]:
         s = self.s
         excerpt, full = s.excerpt(item.excerpt)
         return [
             s(item.kind),
-            s(item.summary, PROSE),
+            s(f"{asset}: {item.summary}" if asset else item.summary, PROSE),
             s(item.location),
             excerpt,
             full,
@@ -214,12 +217,24 @@ class RowEncoder:
             [self._asset(a) for a in row_assets(row)],
             s(finding.description, PROSE),
             s(finding.remediation, PROSE),
-            [self._evidence(e) for e in finding.evidence],
+            self._row_evidence(row),
             self._factor_list(row.factors),
             self._references(finding.references),
             self._time(row.first_seen),
             self._time(row.last_seen),
             max(1, len(row.fingerprints)),
+        ]
+
+    def _row_evidence(self, row: ReportRow) -> list[list[Any]]:
+        """The evidence of every instance of an aggregated row (up to EVIDENCE_INSTANCES of them), each
+        summary led by its asset, so an auditor sees where each one was found; a single finding's as is."""
+        instances = row.all_instances
+        if len(instances) == 1:
+            return [self._evidence(e) for e in row.finding.evidence]
+        return [
+            self._evidence(e, asset=instance.asset.key)
+            for instance in instances[:EVIDENCE_INSTANCES]
+            for e in instance.evidence
         ]
 
     def encode_all(self, rows: Iterable[ReportRow]) -> list[list[Any]]:
