@@ -198,7 +198,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         summary.rule_info[info.id] = info
     engine = Engine(ruleset)
     delivery = HitDelivery(ruleset, summary, on_hit)
-    workers = options.workers or min(2, os.cpu_count() or 1)
+    workers = options.workers or (os.cpu_count() or 1)  # 0: one per CPU
     shards = plan_shards(
         list(options.inputs), parts=max(1, workers * SHARDS_PER_WORKER), input_format=options.input_format
     )
