@@ -82,8 +82,12 @@ def count_lines(report: Report, lang: str) -> list[str]:
     L = labels(lang)
     decisions = Counter(r.decision for r in report.rows)
     parts = [f"{L[f'decision.{d.value}']} {decisions[d]}" for d in Decision]
+    # A row aggregates one finding over every asset it was found on; history and the trend count
+    # each asset's finding apart, so when the two differ both are shown, named.
+    instances = sum(len(r.fingerprints) or 1 for r in report.rows)
+    per_asset = f"; {instances} {L['per_asset']}" if instances != len(report.rows) else ""
     lines = [
-        f"{L['total_findings']}: {len(report.rows)} ({', '.join(parts)})",
+        f"{L['total_findings']}: {len(report.rows)} ({', '.join(parts)}){per_asset}",
         f"{L['posture_score']}: {report.posture_score:.1f} / 100",
     ]
     if report.waived:
@@ -91,7 +95,8 @@ def count_lines(report: Report, lang: str) -> list[str]:
     trend = report.trend
     if trend.previous_run_id:
         lines.append(
-            f"{L['trend']} ({printable(trend.previous_run_id)}): {L['status.new']} {trend.new}, "
+            f"{L['trend']} ({printable(trend.previous_run_id)}"
+            f"{', ' + L['per_asset'] if per_asset else ''}): {L['status.new']} {trend.new}, "
             f"{L['status.persisting']} {trend.persisting}, {L['status.fixed']} {trend.fixed}"
         )
     return lines

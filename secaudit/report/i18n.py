@@ -42,6 +42,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "by_severity": {"en": "By severity", "th": "จำแนกตามระดับความรุนแรง"},
         "by_source": {"en": "By source", "th": "จำแนกตามแหล่งที่มา"},
         "trend": {"en": "Since the previous run", "th": "เทียบกับการตรวจครั้งก่อน"},
+        "per_asset": {"en": "counted per asset", "th": "นับแยกตามสินทรัพย์"},
         "previous_run": {"en": "Previous run", "th": "การตรวจครั้งก่อน"},
         "first_run": {"en": "none: this is the first run", "th": "ไม่มี เป็นการตรวจครั้งแรก"},
         "count": {"en": "Count", "th": "จำนวน"},

@@ -95,10 +95,13 @@ def test_thai_titles_are_kept_whole_when_there_is_room() -> None:
 def test_english_summary_counts_and_ranks() -> None:
     report = full_risk_report()
     out = _print(report, "en", 160)
-    assert "Current findings: 5 (Act 1, Attend 3, Track* 0, Track 1)" in out
+    # one row aggregates the same finding on two assets: the per-asset count is named beside it
+    assert "Current findings: 5 (Act 1, Attend 3, Track* 0, Track 1); 6 counted per asset" in out
     assert "Posture score: 61.2 / 100" in out
     assert "Waived or accepted: 2" in out
-    assert "Since the previous run (20260201T020000-pkt): New 4, Persisting 1, Fixed 1" in out
+    assert (
+        "Since the previous run (20260201T020000-pkt, counted per asset): New 4, Persisting 1, Fixed 1" in out
+    )
     assert "Top 5 of 5 risks" in out
     rows = [line for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip()]
     got = [tuple(cell.strip() for cell in line.split("│")[1:6]) for line in rows]
@@ -155,3 +158,11 @@ def test_terminal_control_sequences_and_markup_in_findings_are_printed_inert() -
     out = _print(replace(report, rows=rows), "en", 200)
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[2J\\x1b]0;owned\\x07[bold red]fake[/bold red] \ufffd" in out
+
+
+def test_no_per_asset_count_when_every_row_is_one_finding() -> None:
+    from tests.report.conftest import findings_from_every_source, make_report
+
+    out = _print(make_report(findings_from_every_source()), "en", 160)
+    assert "Current findings: " in out
+    assert "counted per asset" not in out
