@@ -81,21 +81,13 @@ def _host_of(event: LogEvent) -> str:
 
 
 def _inventory_asset(profile: Profile, name: str) -> Asset | None:
+    """The inventory asset named ``name`` (its name, hostname, short hostname or address)."""
     lowered = name.lower()
     for inv in profile.assets:
         names = {inv.name.lower(), inv.hostname.lower(), inv.address}
         short = inv.hostname.lower().split(".")[0] if inv.hostname else ""
         if lowered in names or (short and lowered.split(".")[0] == short):
-            segment = inv.segment or (seg.name if (seg := profile.segment_of(inv.address)) else "")
-            return Asset(
-                key=inv.name,
-                address=inv.address,
-                hostname=inv.hostname or inv.name,
-                role=inv.role,
-                segment=segment,
-                criticality=inv.criticality,
-                tags=inv.tags,
-            )
+            return profile.inventory_asset(inv, hostname=inv.name)
     return None
 
 

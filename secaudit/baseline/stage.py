@@ -39,16 +39,7 @@ def target_asset(profile: Profile, entry: BaselineTarget) -> Asset:
     inv = profile.asset(entry.asset) if entry.asset else None
     if inv is None:
         return Asset(key=entry.target, hostname=entry.asset or entry.target)
-    segment = inv.segment or (seg.name if (seg := profile.segment_of(inv.address)) else "")
-    return Asset(
-        key=inv.name,
-        address=inv.address,
-        hostname=inv.hostname or inv.name,
-        role=inv.role,
-        segment=segment,
-        criticality=inv.criticality,
-        tags=inv.tags,
-    )
+    return profile.inventory_asset(inv, hostname=inv.name)
 
 
 def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: datetime) -> Finding:

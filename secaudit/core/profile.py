@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
-from secaudit.core.model import Criticality, SegmentKind
+from secaudit.core.model import Asset, Criticality, SegmentKind
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -130,6 +130,33 @@ class Profile:
 
     def asset(self, name: str) -> InventoryAsset | None:
         return next((a for a in self.assets if a.name == name), None)
+
+    def inventory_asset(self, inv: InventoryAsset, *, hostname: str = "") -> Asset:
+        """An inventory entry as the asset of a finding; ``hostname`` stands in when it has none."""
+        segment = inv.segment or (seg.name if (seg := self.segment_of(inv.address)) else "")
+        return Asset(
+            key=inv.name,
+            address=inv.address,
+            hostname=inv.hostname or hostname,
+            role=inv.role,
+            segment=segment,
+            criticality=inv.criticality,
+            tags=inv.tags,
+        )
+
+    def address_asset(self, address: str, *, hostname: str = "") -> Asset:
+        """The inventory asset at ``address``, else the address itself with its segment's criticality."""
+        known = next((a for a in self.assets if a.address == address), None)
+        if known is not None:
+            return self.inventory_asset(known, hostname=hostname)
+        segment = self.segment_of(address)
+        return Asset(
+            key=address,
+            address=address,
+            hostname=hostname,
+            segment=segment.name if segment else "",
+            criticality=segment.criticality if segment else Criticality.MEDIUM,
+        )
 
     def segment_of(self, address: str) -> Segment | None:
         """The segment whose CIDRs contain ``address`` (most specific wins), or None."""

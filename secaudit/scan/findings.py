@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from secaudit.core.model import Asset, Criticality, Evidence, Finding, Source
+from secaudit.core.model import Asset, Evidence, Finding, Source
 from secaudit.core.profile import Profile
 from secaudit.scan.nmapxml import Host, NmapRun, Port
 from secaudit.scan.rules import ExposureRule
@@ -16,27 +16,7 @@ EXCERPT_MAX = 600
 
 def asset_for(profile: Profile, host: Host) -> Asset:
     """The inventory asset at this address, else the address itself, with segment and criticality."""
-    address = host.ip
-    segment = profile.segment_of(address)
-    known = next((a for a in profile.assets if a.address == address), None)
-    hostname = host.hostnames[0][0] if host.hostnames else ""
-    if known is not None:
-        return Asset(
-            key=known.name,
-            address=address,
-            hostname=known.hostname or hostname,
-            role=known.role,
-            segment=known.segment or (segment.name if segment else ""),
-            criticality=known.criticality,
-            tags=known.tags,
-        )
-    return Asset(
-        key=address,
-        address=address,
-        hostname=hostname,
-        segment=segment.name if segment else "",
-        criticality=segment.criticality if segment else Criticality.MEDIUM,
-    )
+    return profile.address_asset(host.ip, hostname=host.hostnames[0][0] if host.hostnames else "")
 
 
 def _evidence(host: Host, port: Port, excerpt: str) -> Evidence:

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from secaudit.core.model import (
     Asset,
-    Criticality,
     Evidence,
     Finding,
     Reference,
@@ -31,26 +30,7 @@ _CLEARTEXT_NAMES = {"telnet": "telnet", "ftp": "FTP", "http-basic": "HTTP Basic 
 
 def asset_at(profile: Profile | None, address: str) -> Asset:
     """The inventory asset at ``address``, else the address with its segment's criticality."""
-    if profile is None:
-        return Asset(key=address, address=address)
-    segment = profile.segment_of(address)
-    known = next((a for a in profile.assets if a.address == address), None)
-    if known is not None:
-        return Asset(
-            key=known.name,
-            address=address,
-            hostname=known.hostname,
-            role=known.role,
-            segment=known.segment or (segment.name if segment else ""),
-            criticality=known.criticality,
-            tags=known.tags,
-        )
-    return Asset(
-        key=address,
-        address=address,
-        segment=segment.name if segment else "",
-        criticality=segment.criticality if segment else Criticality.MEDIUM,
-    )
+    return Asset(key=address, address=address) if profile is None else profile.address_asset(address)
 
 
 def passive_findings(
