@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,7 +22,7 @@ from secaudit.app.baseline import (
 )
 from secaudit.baseline import BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
 from secaudit.baseline.drift import DriftKind, DriftReport
-from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, F, json_option, pass_state
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import Severity
 
@@ -82,6 +83,41 @@ def _fail_on(value: str) -> Severity | None:
     return None if value == "none" else Severity.parse(value)
 
 
+def _result_options(*, format_help: str, fail_on_help: str, waivers_help: str) -> Callable[[F], F]:
+    """The options every command that runs checks shares: --format, --fail-on, --waivers, --all, --json."""
+
+    def decorate(func: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "--format",
+                    "fmt",
+                    type=click.Choice(CHECK_FORMATS),
+                    default="table",
+                    show_default=True,
+                    help=format_help,
+                ),
+                click.option(
+                    "--fail-on",
+                    default="info",
+                    show_default=True,
+                    type=click.Choice([*Severity.names(), "none"]),
+                    help=fail_on_help,
+                ),
+                click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help=waivers_help),
+                click.option(
+                    "--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too."
+                ),
+                json_option,
+                pass_state,
+            )
+        ):
+            func = option(func)
+        return func
+
+    return decorate
+
+
 @baseline.command("check")
 @click.option("--baseline", "baseline_id", required=True, help="A shipped baseline id or a .yaml file.")
 @click.option(
@@ -91,29 +127,11 @@ def _fail_on(value: str) -> Severity | None:
     "local (this host) or ssh://user@host[:port][?key=..&known_hosts=..|fingerprint=SHA256:..] "
     "(agentless, key auth).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(CHECK_FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; json (every result, with evidence and scores), junit or sarif for CI.",
+@_result_options(
+    format_help="table for people; json (every result, with evidence and scores), junit or sarif for CI.",
+    fail_on_help="Exit 1 when a check of at least this severity fails; 'none' never does.",
+    waivers_help="A waivers.yaml: failed checks it covers are 'waived'; expired waivers fail again.",
 )
-@click.option(
-    "--fail-on",
-    default="info",
-    show_default=True,
-    type=click.Choice([*Severity.names(), "none"]),
-    help="Exit 1 when a check of at least this severity fails; 'none' never does.",
-)
-@click.option(
-    "--waivers",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A waivers.yaml: failed checks it covers are 'waived'; expired waivers fail again.",
-)
-@click.option("--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too.")
-@json_option
-@pass_state
 def check(
     state: CliState,
     baseline_id: str,
@@ -146,29 +164,11 @@ def check(
 @baseline.command("import-sca")
 @click.argument("policy", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--target", required=True, help="offline:DIR, local or ssh://user@host (not file:).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(CHECK_FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; json (every result, with evidence), junit or sarif for CI.",
+@_result_options(
+    format_help="table for people; json (every result, with evidence), junit or sarif for CI.",
+    fail_on_help="Exit 1 when a check of at least this severity fails (SCA checks are all 'medium').",
+    waivers_help="A waivers.yaml; SCA check ids read sca.<policy id>.<check id>.",
 )
-@click.option(
-    "--fail-on",
-    default="info",
-    show_default=True,
-    type=click.Choice([*Severity.names(), "none"]),
-    help="Exit 1 when a check of at least this severity fails (SCA checks are all 'medium').",
-)
-@click.option(
-    "--waivers",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A waivers.yaml; SCA check ids read sca.<policy id>.<check id>.",
-)
-@click.option("--all", "show_all", is_flag=True, help="Table: list passing and n/a checks too.")
-@json_option
-@pass_state
 def import_sca(
     state: CliState,
     policy: Path,
