@@ -24,6 +24,8 @@ from bench.baseline import run as run_baseline_bench
 from bench.hunt import main as hunt_bench
 from bench.risk import run as run_risk_bench
 from bench.scan import run as run_scan_bench
+from bench.startup import main as startup_bench
+from bench.startup import run as run_startup_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
 from secaudit.core.model import Asset, Criticality, Evidence, Finding, Run, RunStatus, Severity, Source
@@ -94,6 +96,8 @@ def html_report(report: Report, size: int, lang: str) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["hunt"]:  # python -m bench hunt [options]: only the log-hunting benchmark
         return hunt_bench(sys.argv[2:])
+    if sys.argv[1:2] == ["startup"]:  # python -m bench startup [--repeat N]: start-up per command
+        return startup_bench(sys.argv[2:])
     if sys.argv[1:2] == ["es"]:  # python -m bench es: Elasticsearch, when SECAUDIT_ES_URL points at a cluster
         from bench.es import main as es_bench  # noqa: PLC0415 - only this case needs the client
 
@@ -159,6 +163,7 @@ def main() -> None:
     hunt_bench([])
     run_baseline_bench()
     run_scan_bench()
+    run_startup_bench()
 
 
 if __name__ == "__main__":

@@ -17,14 +17,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from secaudit.core.errors import ExitCode
-from secaudit.core.report import ProgressCallback, ProgressEvent
+
+if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` and `--help` need neither
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from secaudit.core.report import ProgressCallback, ProgressEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +67,14 @@ class CliState:
         if self.quiet or self.json or not self.err.is_terminal:
             yield lambda event: None
             return
+        from rich.progress import (  # noqa: PLC0415 (start-up: only commands with progress need it)
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         tasks: dict[str, TaskID] = {}
         with Progress(
             TextColumn("{task.description}"),
@@ -85,6 +96,8 @@ class CliState:
 
 def make_console(*, stderr: bool) -> Console:
     """A rich console; NO_COLOR (any value) turns colour off, as https://no-color.org asks."""
+    from rich.console import Console  # noqa: PLC0415 (start-up: `--version` and `--help` print no console)
+
     no_color = "NO_COLOR" in os.environ
     return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=not stderr)
 

@@ -9,24 +9,69 @@ import click
 from rich.markup import escape
 
 from secaudit import __version__
-from secaudit.cli.audit import audit
-from secaudit.cli.baseline import baseline
 from secaudit.cli.common import CliState, ExitWith, make_console
-from secaudit.cli.discover import discover
-from secaudit.cli.es import es_check_command, ingest_command
-from secaudit.cli.history import history, report
-from secaudit.cli.kev import kev
-from secaudit.cli.logs import logs
-from secaudit.cli.profile import profile
-from secaudit.cli.rules import rules
-from secaudit.cli.scan import scan, scope
-from secaudit.cli.schedule import schedule
+from secaudit.cli.lazy import LazyCommand, LazyGroup
 from secaudit.core.errors import ExitCode, SecauditError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
+# Every command, by name: where it lives and its summary (the first paragraph of its help; a test
+# holds the two equal). A command's module is imported only when that command runs.
+COMMANDS: dict[str, LazyCommand] = {
+    "audit": LazyCommand(
+        "secaudit.cli.audit:audit",
+        "Run every stage of an audit profile, record the run in history, write the report.",
+    ),
+    "baseline": LazyCommand(
+        "secaudit.cli.baseline:baseline",
+        "Configuration baselines: CIS-style checks of servers, routers and web fronts.",
+    ),
+    "discover": LazyCommand(
+        "secaudit.cli.discover:discover",
+        "Discover hosts passively from captures, or actively with an ARP sweep.",
+    ),
+    "history": LazyCommand(
+        "secaudit.cli.history:history",
+        "Earlier runs and their findings, from the history database.",
+    ),
+    "kev": LazyCommand(
+        "secaudit.cli.kev:kev",
+        "CISA's Known Exploited Vulnerabilities (KEV) catalogue, which the risk model reads.",
+    ),
+    "logs": LazyCommand(
+        "secaudit.cli.logs:logs",
+        "Hunt in Windows, Linux, network-device, web and Zeek logs with Sigma rules.",
+        # `logs ingest` and `logs es-check` (Elasticsearch) live beside the hunt's Elasticsearch options
+        extra=("secaudit.cli.es:ingest_command", "secaudit.cli.es:es_check_command"),
+    ),
+    "profile": LazyCommand(
+        "secaudit.cli.profile:profile",
+        "Audit profiles: the authorization, segments, inventory and targets of an audit.",
+    ),
+    "report": LazyCommand(
+        "secaudit.cli.history:report",
+        "Write the report of a recorded run (default: the latest) again from history.",
+    ),
+    "rules": LazyCommand(
+        "secaudit.cli.rules:rules",
+        "Sigma rules: validate them before a hunt or in CI.",
+    ),
+    "scan": LazyCommand(
+        "secaudit.cli.scan:scan",
+        "Scan the profile's segments with nmap, each with its scan profile, and report exposures.",
+    ),
+    "schedule": LazyCommand(
+        "secaudit.cli.schedule:schedule",
+        "Print a ready-to-install schedule for `secaudit audit --profile FILE`.",
+    ),
+    "scope": LazyCommand(
+        "secaudit.cli.scan:scope",
+        "The scope guard: which targets the written authorization covers.",
+    ),
+}
 
-@click.group(context_settings=CONTEXT)
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="secaudit")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
 @click.option("-v", "--verbose", count=True, help="More detail; -vv adds tracebacks of unexpected errors.")
@@ -46,12 +91,6 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     state = ctx.ensure_object(CliState)
     state.quiet = quiet
     state.verbose = verbose
-
-
-for command in (audit, baseline, discover, history, kev, logs, profile, report, rules, scan, schedule, scope):
-    cli.add_command(command)
-logs.add_command(ingest_command)  # `secaudit logs ingest` and `logs es-check`: Elasticsearch
-logs.add_command(es_check_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.cli.kev import kev
-from secaudit.cli.main import cli, run
+from secaudit.cli.main import run
 from tests.risk.kev_files import catalogue, entry, write
 
 
@@ -20,7 +19,6 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setitem(cli.commands, "kev", kev)  # registered in cli/main.py by the lead
     return home
 
 

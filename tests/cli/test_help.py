@@ -17,7 +17,10 @@ SECAUDIT = str(Path(sys.executable).with_name("secaudit"))
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = (*prefix, name)
         if isinstance(command, click.Group):
             found.extend(_commands(command, path))

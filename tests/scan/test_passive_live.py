@@ -17,14 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from secaudit.cli.discover import discover
-from secaudit.cli.main import cli, run
+from secaudit.cli.main import run
 from tests.scan import pcapgen
 from tests.scan.test_stage_live import _demo_net
 from tests.scope.netlab import PYTHON, NetLab, make_lab
 from tests.scope.test_capture import _from_scanner
-
-if "discover" not in cli.commands:  # registered by cli/main.py; tests run either way
-    cli.add_command(discover)
 
 root = pytest.mark.skipif(os.geteuid() != 0, reason="tcpdump, ports < 1024 and namespaces need root")
 ADDRESS = "127.24.0.1"
@@ -171,10 +168,7 @@ report:
 
 SWEEP = """
 import sys
-from secaudit.cli.main import cli, run
-from secaudit.cli.discover import discover
-if "discover" not in cli.commands:
-    cli.add_command(discover)
+from secaudit.cli.main import run
 sys.exit(run(sys.argv[1:]))
 """
 
