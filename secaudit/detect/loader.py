@@ -10,6 +10,9 @@ rebuilt; a cache folder that cannot be written only costs speed.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import multiprocessing as mp
 import os
 import sys
@@ -20,7 +23,6 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import sigma
 import yaml
 from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
@@ -34,8 +36,39 @@ from secaudit.detect.model import LEVELS, RuleInfo, UnsupportedRule
 from secaudit.detect.plans import Assembled, FilterPlan, RuleCache, RulePlan, RuleSet, digest
 from secaudit.detect.values import BOUNDED_REGEX_INPUT
 
-# Bump when the IR, RuleInfo or the entry layout changes: old cache entries are then never read.
-CACHE_FORMAT = f"secaudit-rules-5/pysigma-{getattr(sigma, '__version__', '1')}/py{sys.version_info[:2]}"
+# The code that turns rules into cached plans: the compiler and engine, and the log kinds plans name.
+ENGINE_SOURCES = (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "core" / "events.py")
+
+
+def distribution_version(name: str) -> str:
+    """The installed version of a distribution (pySigma has no ``__version__``), or "absent"."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def engine_fingerprint(sources: Sequence[Path] = ENGINE_SOURCES) -> str:
+    """A hash of every source file of the rule compiler and engine: any change to them is a new key,
+    so cached plans are never read by code other than the code that wrote them (no constant to bump)."""
+    h = hashlib.blake2b(digest_size=12)
+    for source in sources:
+        files = sorted(source.rglob("*.py")) if source.is_dir() else [source]
+        for path in files:
+            name = (path.relative_to(source).as_posix() if source.is_dir() else path.name).encode()
+            data = path.read_bytes()
+            h.update(len(name).to_bytes(4, "little") + name + len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
+
+
+def cache_format(pysigma: str, engine: str) -> str:
+    """What a cached entry depends on besides the rule's own bytes: pySigma, our engine, Python."""
+    return f"secaudit-rules/pysigma-{pysigma}/engine-{engine}/py{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@functools.cache
+def current_cache_format() -> str:
+    return cache_format(distribution_version("pysigma"), engine_fingerprint())
 
 
 def default_cache_dir() -> Path:
@@ -72,17 +105,18 @@ def load_rules(
     if min_level is not None and min_level not in LEVELS:
         raise ConfigError(f"unknown rule level {min_level!r}", hint=f"use one of: {', '.join(LEVELS)}")
     cache = RuleCache(cache_dir if cache_dir is not None else default_cache_dir())
+    fmt = current_cache_format().encode()
     config = repr(sorted((k, list(v)) for k, v in (placeholders or {}).items())).encode()
     files = rule_files(paths)
     contents: list[tuple[str, bytes, str]] = []
     for file in files:
         data = file.read_bytes()
-        contents.append((str(file), data, digest(CACHE_FORMAT.encode(), config, data)))
-    set_key = digest(CACHE_FORMAT.encode(), config, *(f"{p}\0{d}".encode() for p, _, d in contents))
+        contents.append((str(file), data, digest(fmt, config, data)))
+    set_key = digest(fmt, config, *(f"{p}\0{d}".encode() for p, _, d in contents))
     assembled = cache.get("sets", set_key)
     if not isinstance(assembled, Assembled):
         # Entries of the files last loaded from the same roots: only changed files are compiled again.
-        roots = digest(CACHE_FORMAT.encode(), config, *(str(Path(p).resolve()).encode() for p in paths))
+        roots = digest(fmt, config, *(str(Path(p).resolve()).encode() for p in paths))
         known = cache.get("files", roots)
         known = known if isinstance(known, dict) else {}
         todo = [data for _, data, d in contents if d not in known]

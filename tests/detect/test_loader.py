@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from datetime import timedelta
 from pathlib import Path
 
@@ -283,3 +284,57 @@ def test_correlation_with_unknown_reference_is_a_problem(tmp_path: Path) -> None
 
 def test_yaml_is_parsed_with_libyaml() -> None:
     assert documents._LOADER is yaml.CSafeLoader
+
+
+# -- the cache key --------------------------------------------------------------------------------
+
+
+def _cached_sets(cache: Path) -> set[str]:
+    return {p.name for p in (cache / "sets").glob("*.pickle")}
+
+
+def test_cache_key_follows_the_installed_pysigma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pySigma 1.5.1 has no ``__version__``: the key reads the installed distribution instead."""
+    from secaudit.detect import loader
+
+    assert loader.distribution_version("pysigma") == importlib.metadata.version("pysigma")
+    assert loader.distribution_version("no-such-distribution-here") == "absent"
+    key = loader.current_cache_format()
+    assert f"pysigma-{importlib.metadata.version('pysigma')}/" in key
+    assert f"engine-{loader.engine_fingerprint()}/" in key
+    load_text(tmp_path, two_rules())
+    first = _cached_sets(tmp_path / "cache")
+    monkeypatch.setattr(loader, "current_cache_format", lambda: loader.cache_format("99.0.0", "x"))
+    load_text(tmp_path, two_rules())
+    second = _cached_sets(tmp_path / "cache")
+    assert first < second  # another pySigma: another entry, the old one never read for it
+
+
+def test_cache_key_follows_the_engine_source(tmp_path: Path) -> None:
+    from secaudit.detect import loader
+
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    (engine / "ir.py").write_text("X = 1\n", encoding="utf-8")
+    events = tmp_path / "events.py"
+    events.write_text("Y = 1\n", encoding="utf-8")
+    before = loader.engine_fingerprint((engine, events))
+    (engine / "ir.py").write_text("X = 2\n", encoding="utf-8")
+    after_engine = loader.engine_fingerprint((engine, events))
+    events.write_text("Y = 2\n", encoding="utf-8")
+    after_events = loader.engine_fingerprint((engine, events))
+    (engine / "new.py").write_text("", encoding="utf-8")
+    after_new_file = loader.engine_fingerprint((engine, events))
+    assert len({before, after_engine, after_events, after_new_file}) == 4
+    assert loader.engine_fingerprint() == loader.engine_fingerprint(loader.ENGINE_SOURCES)
+    assert loader.cache_format("1.5.1", before) != loader.cache_format("1.5.1", after_engine)
+    assert loader.cache_format("1.5.1", before) != loader.cache_format("1.5.2", before)
+
+
+def test_cache_key_follows_the_rule_content(tmp_path: Path) -> None:
+    load_text(tmp_path, two_rules())
+    first = _cached_sets(tmp_path / "cache")
+    edited = two_rules().replace("a.exe", "c.exe", 1)
+    assert edited != two_rules()
+    load_text(tmp_path, edited)
+    assert first < _cached_sets(tmp_path / "cache")
