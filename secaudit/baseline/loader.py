@@ -17,6 +17,7 @@ A baseline::
         probe: {type: sshd_setting, setting: permitrootlogin}
         expect: {equals: "no"}         # or all:/any:/none: lists of {probe, expect} nodes
         applies_if: {probe: ..., expect: ...}   # optional: otherwise not applicable
+        profiles: [l1_server, l1_workstation]   # CIS profiles; must match the cited recommendation
         targets: [offline, file]       # optional: narrows what the probes support
         remediation: ...
 """
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from secaudit.baseline.benchmarks import PROFILES, profiles_of
 from secaudit.baseline.model import (
     TARGET_KINDS,
     Baseline,
@@ -60,6 +62,7 @@ CHECK_KEYS = {
     "targets",
     "remediation",
     "subject",
+    "profiles",
 }
 EXPECT_KEYS = {
     "present",
@@ -284,6 +287,7 @@ def _check(ctx: _Ctx, node: Any, seen: dict[str, str]) -> Check:
             node,
             hint="references: {cis: [...]} or {cis-controls: [...]}",
         )
+    profiles = _profiles(ctx, node, refs)
     probes = condition.probes()
     return Check(
         id=cid,
@@ -298,7 +302,30 @@ def _check(ctx: _Ctx, node: Any, seen: dict[str, str]) -> Check:
         applies_if=applies_if,
         subject=_text(ctx, node, "subject", required=False) or probes[0].subject,
         location=located(ctx.path, node),
+        profiles=profiles,
     )
+
+
+def _profiles(ctx: _Ctx, node: Mapping[str, Any], refs: tuple[Reference, ...]) -> tuple[str, ...]:
+    """The declared CIS profiles; where the cited benchmark is known, every id must exist in it and
+    the declared profiles must be the recommendation's (derived from it when not declared)."""
+    declared = _strings(ctx, node, "profiles")
+    for p in declared:
+        if p not in PROFILES:
+            raise ctx.err(f"unknown profile '{p}'{suggest(p, PROFILES)}", node, "profiles")
+    try:
+        cited = profiles_of(r.id for r in refs if r.kind is RefKind.CIS)
+    except ValueError as e:
+        raise ctx.err(str(e), node, "references") from e
+    ordered = tuple(p for p in PROFILES if p in declared)
+    if cited is not None and declared and ordered != cited:
+        raise ctx.err(
+            f"profiles {', '.join(ordered)} differ from the cited recommendation's: {', '.join(cited)}",
+            node,
+            "profiles",
+            hint=f"profiles: [{', '.join(cited)}]",
+        )
+    return ordered or cited or ("l1_server", "l1_workstation")
 
 
 def load_baseline_file(path: Path, *, _stack: tuple[str, ...] = ()) -> Baseline:

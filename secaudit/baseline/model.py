@@ -7,7 +7,7 @@ Frozen dataclasses only; loading lives in :mod:`secaudit.baseline.loader`, evalu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -164,6 +164,13 @@ class Check:
     applies_if: Condition | None = None
     subject: str = ""  # evidence key: what the check is about (stable across runs)
     location: str = ""  # baseline file:line
+    # CIS profiles the check belongs to (l1_server, l2_server, l1_workstation, l2_workstation)
+    profiles: tuple[str, ...] = ("l1_server", "l1_workstation")
+
+    def level(self, kind: str = "server") -> int | None:
+        """The check's CIS level in the server or workstation profile; None when not in that profile."""
+        levels = [int(p[1]) for p in self.profiles if p.endswith(f"_{kind}")]
+        return min(levels) if levels else None
 
     @property
     def cis_ids(self) -> tuple[str, ...]:
@@ -181,6 +188,11 @@ class Baseline:
 
     def check(self, check_id: str) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)
+
+    def at_level(self, level: int, kind: str = "server") -> Baseline:
+        """Only the checks of the ``kind`` profile up to ``level``: a Level 1 run holds no Level 2 control."""
+        keep = tuple(c for c in self.checks if (lv := c.level(kind)) is not None and lv <= level)
+        return replace(self, checks=keep)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

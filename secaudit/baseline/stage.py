@@ -185,7 +185,7 @@ def run_baseline_stage(
         for bid in entry.baselines:
             done += 1
             try:
-                baseline = baselines.get(bid) or load_baseline(bid)
+                baseline = baselines.get(bid) or load_baseline(bid).at_level(1)  # CIS Level 1 server
             except SecauditError as e:
                 errors.append(f"{entry.target}: baseline {bid}: {e}")
                 continue

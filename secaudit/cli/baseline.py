@@ -127,6 +127,21 @@ def _result_options(*, format_help: str, fail_on_help: str, waivers_help: str) -
     "local (this host) or ssh://user@host[:port][?key=..&known_hosts=..|fingerprint=SHA256:..] "
     "(agentless, key auth).",
 )
+@click.option(
+    "--level",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="CIS profile level: 1 runs only Level 1 controls; 2 adds the Level 2 ones.",
+)
+@click.option(
+    "--profile",
+    "kind",
+    type=click.Choice(["server", "workstation"]),
+    default="server",
+    show_default=True,
+    help="CIS profile the level refers to.",
+)
 @_result_options(
     format_help="table for people; json (every result, with evidence and scores), junit or sarif for CI.",
     fail_on_help="Exit 1 when a check of at least this severity fails; 'none' never does.",
@@ -136,12 +151,17 @@ def check(
     state: CliState,
     baseline_id: str,
     target: str,
+    level: int,
+    kind: str,
     fmt: str,
     fail_on: str,
     waivers: Path | None,
     show_all: bool,
 ) -> None:
     """Run one baseline against one target and show each check's status and evidence.
+
+    Only the controls of the chosen CIS profile and level run (default: Level 1 server); a Level 1
+    run never reports a Level 2 control.
 
     Offline roots are read strictly read-only: nothing is written or executed, and every symlink
     resolves inside the root. Exit 0 when nothing failed, 1 when a check at or above --fail-on
@@ -150,13 +170,14 @@ def check(
     \b
     Examples:
       secaudit baseline check --baseline debian12-server --target offline:samples/snapshots/cc-app01
+      secaudit baseline check --baseline debian12-server --target offline:/srv/roots/app01 --level 2
       secaudit baseline check --baseline cisco-ios --target file:samples/snapshots/cc-core-rtr01.cfg
       secaudit baseline check --baseline nginx --target file:samples/snapshots/portal-nginx.conf --format json
       secaudit baseline check --baseline cisco-ios --target file:rtr01.cfg --waivers waivers.yaml
       secaudit baseline check --baseline openssh-server --target local
       secaudit baseline check --baseline debian12-server --target 'ssh://audit@cc-app-01?key=~/.ssh/audit_ed25519'
     """
-    outcome = check_baseline(baseline_id, target, waivers=waivers)
+    outcome = check_baseline(baseline_id, target, waivers=waivers, level=level, kind=kind)
     _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
     raise ExitWith(exit_code(outcome.run, _fail_on(fail_on)))
 

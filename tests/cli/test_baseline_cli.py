@@ -96,3 +96,16 @@ def test_check_with_waivers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "did you mean" in captured.err
     assert run([*args[:-1], str(tmp_path / "missing.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_check_level_selects_cis_profile_levels(capsys: pytest.CaptureFixture[str]) -> None:
+    target = f"offline:{REPO / 'samples/snapshots/cc-app01'}"
+    args = ["baseline", "check", "--baseline", "debian12-server", "--target", target, "--format", "json"]
+    run(args)
+    level1 = {r["id"] for r in json.loads(capsys.readouterr().out)["results"]}
+    run([*args, "--level", "2"])
+    level2 = {r["id"] for r in json.loads(capsys.readouterr().out)["results"]}
+    # dccp (3.2.1) and DisableForwarding (5.1.8) are Level 2 server controls in CIS Debian 12 v1.1.0
+    assert {"deb12-kmod-dccp-disabled", "ssh-forwarding-disabled"} <= level2 - level1
+    assert "deb12-perm-shadow" in level1 & level2
+    assert run([*args, "--level", "3"]) == 2
