@@ -19,7 +19,7 @@ from pathlib import Path
 from secaudit import __version__
 from secaudit.app import stages as stages_module
 from secaudit.app.lock import audit_lock
-from secaudit.app.reporting import build_report, ensure_writable, write_reports
+from secaudit.app.reporting import build_report, ensure_writable, with_thai_era, write_reports
 from secaudit.app.scan import record_scan_inventory
 from secaudit.app.stages import Stage, StageContext
 from secaudit.catalog.kev import load_kev
@@ -46,6 +46,7 @@ class AuditOptions:
     stages: tuple[str, ...] = ()  # empty: every stage that applies
     lang: str | None = None
     formats: tuple[str, ...] = ()
+    thai_era: str | None = None  # default: the profile's report.thai_era
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +205,8 @@ def run_audit(
         kev=kev,
     )
     formats = options.formats or profile.report.formats
+    if options.thai_era:
+        report = with_thai_era(report, options.thai_era)
     files = write_reports(
         report,
         run_dir,

@@ -6,7 +6,14 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from secaudit.app.reporting import build_report, ensure_writable, write_file, write_reports, writer_for
+from secaudit.app.reporting import (
+    build_report,
+    ensure_writable,
+    with_thai_era,
+    write_file,
+    write_reports,
+    writer_for,
+)
 from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError, UsageError
@@ -99,10 +106,13 @@ def rebuild_report(
     formats: tuple[str, ...],
     lang: str | None,
     output: Path | None = None,
+    thai_era: str | None = None,
 ) -> dict[str, Path]:
     """Write a recorded run's report again: into ``output_dir/<run id>/`` under the usual names,
     or, with ``output``, one format to exactly that file."""
     report = load_run_report(history, run_id)
+    if thai_era:
+        report = with_thai_era(report, thai_era)
     language = lang or report.profile.report.language
     if output is not None:
         if len(formats) != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -110,6 +111,12 @@ def build_report(
         posture_score=posture_score(rows),
         generated_at=generated_at,
     )
+
+
+def with_thai_era(report: Report, era: str) -> Report:
+    """``report`` with the Thai report's year numbering set to ``era`` (a CLI override)."""
+    settings = replace(report.profile.report, thai_era=era)
+    return replace(report, profile=replace(report.profile, report=settings))
 
 
 def _writers(lang: str) -> dict[str, Writer]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import UTC, date, datetime, time
+import zoneinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from secaudit.core.profile import (
     LANGUAGES,
     REPORT_FORMATS,
     SCAN_PROFILES,
+    THAI_ERAS,
     Authorization,
     BaselineTarget,
     DetectionSettings,
@@ -46,6 +48,7 @@ _TOP_KEYS = (
     "elasticsearch",  # read by the Elasticsearch commands (secaudit.elastic.settings), secrets from env
     "report",
     "history",
+    "timezone",
 )
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9-]{1,63})*\.?$"
@@ -81,6 +84,7 @@ class _Ctx:
     def __init__(self, path: Path) -> None:
         self.path = str(path)
         self.base = path.resolve().parent
+        self.zone: tzinfo = UTC  # the profile's time zone: a date without a time is a day there
 
     def fail(self, node: Any, key: str | int | None, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError(message, location=located(self.path, node, key), hint=hint)
@@ -136,7 +140,7 @@ def _moment(ctx: _Ctx, node: YDict, key: str, *, end_of_day: bool) -> datetime:
         return value.astimezone(UTC)
     if isinstance(value, date):
         clock = time(23, 59, 59) if end_of_day else time(0, 0, 0)
-        return datetime.combine(value, clock, tzinfo=UTC)
+        return datetime.combine(value, clock, tzinfo=ctx.zone).astimezone(UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -147,6 +151,24 @@ def _moment(ctx: _Ctx, node: YDict, key: str, *, end_of_day: bool) -> datetime:
                 raise ctx.fail(node, key, f"'{key}' has no time zone", "add an offset such as +07:00")
             return parsed.astimezone(UTC)
     raise ctx.fail(node, key, f"'{key}' must be a date or date-time, got {value!r}", "write e.g. 2026-12-31")
+
+
+def _timezone(ctx: _Ctx, root: YDict) -> str:
+    """The profile's IANA time zone (default UTC); sets the zone that date-only values mean."""
+    if root.get("timezone") in (None, ""):
+        return "UTC"
+    name = ctx.text(root, "timezone", "the profile")
+    if name == "UTC":
+        return name
+    try:
+        ctx.zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        known = zoneinfo.available_timezones()
+        hint = "use an IANA time zone name, e.g. timezone: Asia/Bangkok"
+        if not known:
+            hint += " (no time zone database found: install the Debian package tzdata)"
+        raise ctx.fail(root, "timezone", f"unknown time zone '{name}'{suggest(name, known)}", hint) from e
+    return name
 
 
 def _network(ctx: _Ctx, seq: YList, index: int, what: str) -> IPNetwork:
@@ -512,7 +534,11 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
     if "report" not in root:
         return ReportSettings()
     node = ctx.mapping(root, "report", "report")
-    check_keys(node, allowed=("language", "languages", "formats", "output_dir", "fail_on"), where="report")
+    check_keys(
+        node,
+        allowed=("language", "languages", "formats", "output_dir", "fail_on", "thai_era"),
+        where="report",
+    )
     language = _enum_value(ctx, node, "language", list(LANGUAGES)) if "language" in node else "en"
     languages: tuple[str, ...] = ()
     if "languages" in node:
@@ -550,12 +576,14 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
     fail_on = ""
     if node.get("fail_on"):
         fail_on = _enum_value(ctx, node, "fail_on", Severity.names())
+    thai_era = _enum_value(ctx, node, "thai_era", list(THAI_ERAS)) if "thai_era" in node else "gregorian"
     return ReportSettings(
         language=language,
         languages=languages,
         formats=tuple(dict.fromkeys(formats)),
         output_dir=ctx.text(node, "output_dir", "report", required=False) or "reports",
         fail_on=fail_on,
+        thai_era=thai_era,
     )
 
 
@@ -592,6 +620,7 @@ def load_profile(
         raise ctx.fail(
             root, "version", f"unsupported profile version {version!r}", f"use version: {PROFILE_VERSION}"
         )
+    timezone = _timezone(ctx, root)
     auth = _authorization(ctx, root, moment, require_valid_authorization)
     segments = _segments(ctx, root, auth)
     assets = _assets(ctx, root, segments)
@@ -610,4 +639,5 @@ def load_profile(
         detection=_detection(ctx, root),
         report=_report(ctx, root),
         history_path=history,
+        timezone=timezone,
     )

@@ -8,7 +8,7 @@ import click
 
 from secaudit.app.audit import AuditOptions, AuditResult, run_audit
 from secaudit.app.stages import STAGES
-from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import CliState, ExitWith, json_option, pass_state, thai_era_option
 from secaudit.cli.summary import print_audit_summary
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import RunStatus, Severity
@@ -56,6 +56,7 @@ def parse_fail_on(value: str | None) -> Severity | None:
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Report language (default: the profile's).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS), help="Report formats.")
+@thai_era_option
 @click.option(
     "--fail-on",
     type=click.Choice([*Severity.names(), "none"]),
@@ -71,6 +72,7 @@ def audit(
     stages: tuple[str, ...],
     lang: str | None,
     formats: tuple[str, ...],
+    thai_era: str | None,
     fail_on: str | None,
 ) -> None:
     """Run every stage of an audit profile, record the run in history, write the report.
@@ -96,6 +98,7 @@ def audit(
         stages=stages,
         lang=lang,
         formats=formats,
+        thai_era=thai_era,
     )
     with state.progress() as progress:
         result = run_audit(options, progress=progress)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from secaudit.core.errors import ExitCode
+from secaudit.core.profile import THAI_ERAS
 
 if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` and `--help` need neither
     from rich.console import Console
@@ -109,6 +110,16 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
         ctx.ensure_object(CliState).json = True
     return value
+
+
+def thai_era_option(func: F) -> F:
+    """``--thai-era``: year numbering of the Thai report (overrides the profile's report.thai_era)."""
+    return click.option(
+        "--thai-era",
+        type=click.Choice(THAI_ERAS),
+        help="Years in the Thai report: gregorian, or buddhist (B.E./พ.ศ., as Thai government "
+        "documents date). Default: the profile's report.thai_era.",
+    )(func)
 
 
 def json_option(func: F) -> F:

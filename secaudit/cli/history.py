@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from secaudit.app.history import list_runs, load_run_report, rebuild_report, resolve_history
-from secaudit.cli.common import SEVERITY_STYLE, CliState, json_option, pass_state
+from secaudit.cli.common import SEVERITY_STYLE, CliState, json_option, pass_state, thai_era_option
 from secaudit.cli.es_options import publish_to_es, to_es_option
 from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
@@ -151,6 +151,7 @@ def show(state: CliState, run_id: str | None, history_path: Path | None) -> None
     help="Format to write (repeatable; default: the profile's report.formats).",
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the HTML report.")
+@thai_era_option
 @to_es_option
 @pass_state
 def report(
@@ -162,6 +163,7 @@ def report(
     output: Path | None,
     formats: tuple[str, ...],
     lang: str | None,
+    thai_era: str | None,
     to_es: str | None,
 ) -> None:
     """Write the report of a recorded run (default: the latest) again from history.
@@ -188,6 +190,7 @@ def report(
         formats=formats,
         lang=lang,
         output=output,
+        thai_era=thai_era,
     )
     for fmt, path in files.items():
         state.out.print(f"{fmt} report: {escape(str(path))}", highlight=False)

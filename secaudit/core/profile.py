@@ -16,6 +16,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REPORT_FORMATS = ("html", "json", "sarif", "junit", "csv", "md")
 LANGUAGES = ("en", "th")
+# Year numbering of the Thai report: Gregorian (2026) or the Buddhist era of Thai government
+# documents (พ.ศ. 2569 = 2026 + 543). The English report is always Gregorian.
+THAI_ERAS = ("gregorian", "buddhist")
 SCAN_PROFILES = ("ot-safe", "standard", "deep")
 
 
@@ -97,6 +100,7 @@ class ReportSettings:
     languages: tuple[str, ...] = ()
     output_dir: str = "reports"
     fail_on: str = ""  # severity name; empty means never fail on findings
+    thai_era: str = "gregorian"  # one of THAI_ERAS: how the Thai report numbers years
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +128,7 @@ class Profile:
     detection: DetectionSettings = DetectionSettings()
     report: ReportSettings = ReportSettings()
     history_path: str = ""  # empty: the default location
+    timezone: str = "UTC"  # IANA name; every time a report shows is in this zone, with its offset
 
     def segment(self, name: str) -> Segment | None:
         return next((s for s in self.segments if s.name == name), None)

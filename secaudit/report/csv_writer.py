@@ -18,6 +18,7 @@ from typing import TextIO
 
 from secaudit.core.model import Finding, RefKind
 from secaudit.core.report import Report, ReportRow
+from secaudit.report.dates import TimeFormat
 from secaudit.report.text import printable
 
 COLUMNS = (
@@ -67,8 +68,9 @@ def _refs(finding: Finding, kinds: Iterable[RefKind]) -> str:
     return "; ".join(str(r) for r in finding.references if r.kind in wanted)
 
 
-def _time(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
+def _time(value: datetime | None, zone: TimeFormat) -> str:
+    """ISO 8601 in the profile's time zone, with its offset (working papers are read locally)."""
+    return zone.local(value).isoformat() if value else ""
 
 
 def _finding_cells(finding: Finding) -> dict[str, str]:
@@ -94,7 +96,7 @@ def _finding_cells(finding: Finding) -> dict[str, str]:
     }
 
 
-def _row_cells(row: ReportRow, finding: Finding) -> dict[str, str]:
+def _row_cells(row: ReportRow, finding: Finding, zone: TimeFormat) -> dict[str, str]:
     cells = _finding_cells(finding)
     cells.update(
         rank=str(row.rank),
@@ -103,8 +105,8 @@ def _row_cells(row: ReportRow, finding: Finding) -> dict[str, str]:
         likelihood=str(row.likelihood),
         impact=str(row.impact),
         status=row.status.value,
-        first_seen=_time(row.first_seen),
-        last_seen=_time(row.last_seen),
+        first_seen=_time(row.first_seen, zone),
+        last_seen=_time(row.last_seen, zone),
     )
     return cells
 
@@ -113,9 +115,10 @@ def render_csv(report: Report, stream: TextIO) -> None:
     """Write every finding instance and every waived finding as CSV with :data:`COLUMNS`."""
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
+    zone = TimeFormat(report.profile.timezone)
     for row in sorted(report.rows, key=lambda r: r.rank):
         for finding in row.all_instances:
-            cells = _row_cells(row, finding)
+            cells = _row_cells(row, finding, zone)
             writer.writerow([safe_cell(cells.get(column, "")) for column in COLUMNS])
     for waived in report.waived:
         cells = _finding_cells(waived.finding)
@@ -123,6 +126,6 @@ def render_csv(report: Report, stream: TextIO) -> None:
             status="waived",
             waiver=waived.kind.value,
             waiver_justification=waived.justification,
-            waiver_expires=_time(waived.expires),
+            waiver_expires=_time(waived.expires, zone),
         )
         writer.writerow([safe_cell(cells.get(column, "")) for column in COLUMNS])

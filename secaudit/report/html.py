@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter, defaultdict
-from datetime import datetime
 from typing import Any, TextIO
 
 import jinja2
@@ -26,6 +25,7 @@ from markupsafe import Markup
 from secaudit.core.model import Criticality, WaivedFinding
 from secaudit.core.report import Report
 from secaudit.report import html_data
+from secaudit.report.dates import TimeFormat
 from secaudit.report.html_data import (
     DECISIONS,
     SEVERITY_KEYS,
@@ -73,19 +73,6 @@ def page_script() -> tuple[str, str]:
     return source, f"'sha256-{digest}'"
 
 
-def format_time(value: datetime | None) -> str:
-    """``2026-03-01 02:00 +07:00``: minutes are enough for a reader; the JSON keeps the rest."""
-    if value is None:
-        return ""
-    text = value.strftime("%Y-%m-%d %H:%M")
-    offset = value.utcoffset()
-    if offset is None:
-        return text
-    if not offset:
-        return f"{text} UTC"
-    return f"{text} {value.strftime('%z')[:3]}:{value.strftime('%z')[3:]}"
-
-
 def _band(likelihood: int, impact: int) -> str:
     product = likelihood * impact
     if product >= 15:
@@ -107,6 +94,7 @@ class _View:
         self.L = labels(lang)
         self.strings = Strings(cut_note=self._cut_note)
         self.segment_of = SegmentResolver(self.profile)
+        self.time = TimeFormat.for_report(self.profile, lang)
 
     def _cut_note(self, shown: int, total: int) -> str:
         return self.L["truncated_note"].replace("{shown}", f"{shown:,}").replace("{total}", f"{total:,}")
@@ -118,7 +106,7 @@ class _View:
         return self.L[f"{family}.{value}"]
 
     def rows(self) -> tuple[list[list[Any]], list[dict[str, Any]]]:
-        encoder = RowEncoder(self.strings, self.segment_of, format_time)
+        encoder = RowEncoder(self.strings, self.segment_of, self.time)
         ordered = sorted(self.report.rows, key=lambda r: r.rank)
         encoded = encoder.encode_all(ordered)
         table = self.strings.table
@@ -201,7 +189,7 @@ class _View:
                 kind=item.kind.value,
                 justification=self.strings.table[self.strings(item.justification, html_data.PROSE)],
                 approved_by=self.text(item.approved_by),
-                expires=format_time(item.expires),
+                expires=self.time(item.expires),
                 expired=expired,
                 source=self.text(item.source),
             )
@@ -270,21 +258,23 @@ class _View:
                 "id": self.text(run.id),
                 "status": self.label("run", run.status.value),
                 "status_key": run.status.value,
-                "started": format_time(run.started_at),
-                "finished": format_time(run.finished_at),
+                "started": self.time(run.started_at),
+                "finished": self.time(run.finished_at),
                 "profile": self.text(run.profile_path or self.profile.path),
                 "tool_version": self.text(run.tool_version),
                 "risk_model": self.text(run.risk_model),
             },
-            "generated": format_time(report.generated_at),
+            "generated": self.time(report.generated_at),
+            "time_zone": self.time.zone_label(report.generated_at, self.L["time_zone_value"]),
+            "buddhist_era": self.time.buddhist,
             "auth": {
                 "reference": self.text(auth.reference),
                 "approver": self.text(auth.approver),
-                "valid_from": format_time(auth.valid_from),
-                "valid_until": format_time(auth.valid_until),
+                "valid_from": self.time(auth.valid_from),
+                "valid_until": self.time(auth.valid_until),
                 "valid_at_start": auth.valid_at(run.started_at),
                 "windows": [
-                    f"{format_time(w.start)} {self.L['date_to']} {format_time(w.end)}"
+                    f"{self.time(w.start)} {self.L['date_to']} {self.time(w.end)}"
                     for w in auth.maintenance_windows
                 ],
             },

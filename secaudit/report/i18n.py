@@ -36,6 +36,9 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "th": "ไม่มีผลขณะเริ่มการตรวจ",
         },
         "date_to": {"en": "to", "th": "ถึง"},
+        "time_zone": {"en": "Times shown in", "th": "เวลาในรายงานนี้"},
+        "time_zone_value": {"en": "{zone} (UTC{offset})", "th": "เขตเวลา {zone} (UTC{offset})"},
+        "buddhist_era_note": {"en": "years in the Buddhist era (B.E.)", "th": "ปีเป็นพุทธศักราช (พ.ศ.)"},
         # Executive summary
         "summary": {"en": "Executive summary", "th": "บทสรุปสำหรับผู้บริหาร"},
         "total_findings": {"en": "Current findings", "th": "ข้อตรวจพบปัจจุบัน"},

@@ -213,5 +213,7 @@ def test_secaudit_report_writes_the_same_waived_list_as_the_audit(
     assert cdp[3] == f"{WAIVED[0].justification} waivers.yaml:4"
     assert http[3] == f"{WAIVED[1].justification} waivers.yaml:11"  # the markup stays text
     assert cdp[4] == "Network Operations" and http[4] == "Director, City Digital Office"
-    assert cdp[5].startswith("2026-12-31 23:59 UTC") and http[5] == "2099-03-31 18:00 +07:00"
+    assert (
+        cdp[5].startswith("2026-12-31 23:59 UTC") and http[5] == "2099-03-31 11:00 UTC"
+    )  # the profile has no timezone: UTC
     assert "<img src=x" not in (again / "report.html").read_text().split('id="waived-table"')[1]

@@ -48,6 +48,7 @@ def make_profile() -> Profile:
     return Profile(
         path="samples/phuket-demo.yaml",
         organisation="Phuket City Municipality — Smart City Command Center",
+        timezone="Asia/Bangkok",  # the report shows every time in the city's zone
         authorization=Authorization(
             reference="PKT-SC-2026-014",
             approver="Director, Phuket Smart City Office",

@@ -72,7 +72,7 @@ def test_formula_cells_are_defused_and_waivers_listed() -> None:
     assert rows[0]["evidence_key"] == "'@A1"
     assert (rows[1]["status"], rows[1]["waiver"], rows[1]["rank"]) == ("waived", "waived", "")
     assert rows[1]["waiver_justification"] == "'-root login needed by the vendor tool"
-    assert rows[1]["waiver_expires"] == "2026-12-01T00:00:00+00:00"
+    assert rows[1]["waiver_expires"] == "2026-12-01T07:00:00+07:00"  # in the profile's zone
 
 
 def test_empty_invalid_utf8_and_huge_cells() -> None:
