@@ -117,6 +117,32 @@ def _run_stage(stage: Stage, ctx: StageContext) -> StageOutput:
     )
 
 
+def _distinct(outputs: Sequence[StageOutput]) -> tuple[list[Finding], tuple[StageResult, ...]]:
+    """The stages' findings, one per fingerprint (the first wins), and their results with each
+    stage's count made a count of the distinct findings it added.
+
+    Two baselines that share a check (debian12-server and openssh-server both test sshd) find the
+    same thing on the same asset: one finding, counted once in the stage table, the summary, the
+    trend and history alike.
+    """
+    seen: set[str] = set()
+    findings: list[Finding] = []
+    results = []
+    for out in outputs:
+        repeated = 0
+        for finding in out.findings:
+            if finding.fingerprint in seen:
+                repeated += 1
+            else:
+                seen.add(finding.fingerprint)
+                findings.append(finding)
+        result = out.result
+        if repeated:
+            result = replace(result, findings=max(0, result.findings - repeated))
+        results.append(result)
+    return findings, tuple(results)
+
+
 def run_audit(
     options: AuditOptions,
     *,
@@ -163,9 +189,8 @@ def run_audit(
         except KeyboardInterrupt:
             store.mark_interrupted(run_id)
             raise
-        findings: list[Finding] = [f for out in outputs for f in out.findings]
+        findings, results = _distinct(outputs)
         waived: list[WaivedFinding] = [w for out in outputs for w in out.waived]
-        results = tuple(out.result for out in outputs)
         complete_sources = {
             s.source
             for s, out in zip(stages, outputs, strict=True)
@@ -192,18 +217,21 @@ def run_audit(
         previous = store.previous_completed_run(scope, run)
         diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)
         dates = store.finding_dates(scope, [f.fingerprint for f in findings])
-    report = build_report(
-        run=run,
-        profile=profile,
-        findings=findings,
-        new=set(diff.new),
-        dates=dates,
-        fixed=diff.fixed,
-        previous_run_id=previous.id if previous else "",
-        generated_at=run.finished_at or started,
-        waived=waived,
-        kev=kev,
-    )
+        # Computed once, here, and stored with the run: `secaudit report --run` reads these figures
+        # back rather than working them out again, so a rebuilt report is this report.
+        report = build_report(
+            run=run,
+            profile=profile,
+            findings=findings,
+            new=set(diff.new),
+            dates=dates,
+            fixed=diff.fixed,
+            previous_run_id=previous.id if previous else "",
+            generated_at=run.finished_at or started,
+            waived=waived,
+            kev=kev,
+        )
+        store.record_report(report)
     formats = options.formats or profile.report.formats
     if options.thai_era:
         report = with_thai_era(report, options.thai_era)

@@ -18,6 +18,7 @@ from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError, UsageError
 from secaudit.core.model import Run
+from secaudit.core.profile import Profile
 from secaudit.core.report import Report
 from secaudit.history.store import HistoryStore
 from secaudit.risk.model import describe_model
@@ -55,11 +56,31 @@ def latest_run_id(store: HistoryStore) -> str:
     return runs[0].id
 
 
+def _run_profile(run: Run) -> Profile:
+    try:
+        return load_profile(Path(run.profile_path), require_valid_authorization=False)
+    except ConfigError as e:
+        raise ConfigError(
+            f"cannot rebuild the report of run {run.id}: its profile no longer loads ({e.message})",
+            location=e.location,
+            hint="restore the profile file the run used",
+        ) from e
+
+
 def load_run_report(history: Path, run_id: str | None) -> Report:
-    """The Report of a recorded run, rebuilt from history (ranking, status, trend, waived findings)."""
+    """The Report of a recorded run, as the run itself reported it.
+
+    A run records its report's figures when it completes (:meth:`HistoryStore.record_report`):
+    they are read back, so the rebuilt report is the original one. A run recorded before those
+    figures were kept is scored again from its findings, and its methodology says so.
+    """
     with HistoryStore.open(_existing(history)) as store:
         rid = run_id or latest_run_id(store)
         run = store.get_run(rid)
+        profile = _run_profile(run)
+        stored = store.run_report(rid, profile)
+        if stored is not None:
+            return stored
         scope = store.run_scope(rid)
         findings = store.run_findings(rid)
         previous = store.previous_completed_run(scope, run)
@@ -70,19 +91,11 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
         dates = store.finding_dates(scope, [f.fingerprint for f in findings])
         fixed = store.fixed_since(scope, rid)
         waived = store.run_waived(rid)
-    try:
-        profile = load_profile(Path(run.profile_path), require_valid_authorization=False)
-    except ConfigError as e:
-        raise ConfigError(
-            f"cannot rebuild the report of run {rid}: its profile no longer loads ({e.message})",
-            location=e.location,
-            hint="restore the profile file the run used",
-        ) from e
-    # Scored again now, with the KEV catalogue available now; the methodology says which, and
-    # which one the run itself was scored with when that differs.
+    # Scored again now, with the KEV catalogue available now; the methodology says so, and which
+    # model the run itself was scored with when that differs.
     kev = load_kev(Path(profile.kev_path) if profile.kev_path else None)
-    used = describe_model(kev)
-    if run.risk_model and run.risk_model != used:
+    used = f"{describe_model(kev)}, scored again when this report was rebuilt"
+    if run.risk_model and run.risk_model != describe_model(kev):
         used = f"{used}; the run used {run.risk_model}"
     return build_report(
         run=replace(run, risk_model=used),

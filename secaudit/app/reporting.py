@@ -64,6 +64,14 @@ def ran_rule_ids(run: Run, profile: Profile, frameworks: Sequence[Framework]) ->
     return ran
 
 
+def distinct_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per fingerprint, the first of each, in the order given (history stores the same)."""
+    first: dict[str, Finding] = {}
+    for finding in findings:
+        first.setdefault(finding.fingerprint, finding)
+    return list(first.values())
+
+
 def build_report(
     *,
     run: Run,
@@ -81,7 +89,7 @@ def build_report(
 ) -> Report:
     """Score, aggregate and rank the findings (risk model, with the KEV catalogue when given),
     attach each row's history, and add the waived findings, control coverage and posture score."""
-    findings = list(findings)
+    findings = distinct_findings(findings)
     ctx = with_kev(RiskContext(profile=profile, attacked=detections_by_asset(findings)), kev)
 
     def history(fp: str) -> tuple[Status, datetime, datetime]:

@@ -146,6 +146,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) STRICT, WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        version=4,
+        summary="each run's report figures, as computed once when the run completed",
+        statements=(
+            # What the run's report showed, worked out once when the run completed: each ranked
+            # row's instances (fingerprints into run_findings), status, dates, score, decision and
+            # factors; the trend, fixed findings, compliance and posture. A report rebuilt from
+            # history reads these back instead of scoring again, so it is the original report.
+            """CREATE TABLE run_reports (
+                run_id  TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+                format  INTEGER NOT NULL CHECK (format >= 1),
+                report  TEXT NOT NULL CHECK (json_valid(report))
+            ) STRICT, WITHOUT ROWID""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -22,6 +22,8 @@ from types import TracebackType
 
 from secaudit.core.errors import HistoryError, UsageError
 from secaudit.core.model import Finding, Run, RunStatus, Source, Status, WaivedFinding
+from secaudit.core.profile import Profile
+from secaudit.core.report import Report
 from secaudit.history.codec import (
     RUN_COLUMNS,
     dump_json,
@@ -38,6 +40,7 @@ from secaudit.history.codec import (
 )
 from secaudit.history.connection import connect, database_error
 from secaudit.history.inventory import Inventory
+from secaudit.history.report_record import RECORD_FORMAT, record_format, record_report, report_from_record
 
 Clock = Callable[[], datetime]
 
@@ -316,6 +319,18 @@ class HistoryStore:
             reopened=tuple(sorted(fp for fp, open_ in was_open.items() if not open_)),
         )
 
+    def record_report(self, report: Report) -> None:
+        """Store the figures of ``report`` with its run (replacing any stored before), in one
+        transaction; see :mod:`secaudit.history.report_record`."""
+        text = record_report(report)
+        with self._write(f"record the report of run {report.run.id}") as conn:
+            self._run_row(conn, report.run.id)
+            conn.execute(
+                "INSERT INTO run_reports (run_id, format, report) VALUES (?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET format = excluded.format, report = excluded.report",
+                (report.run.id, RECORD_FORMAT, text),
+            )
+
     def mark_interrupted(self, run_id: str) -> bool:
         """Mark a running run interrupted (now); False if it had already ended."""
         with self._write(f"mark run {run_id} interrupted") as conn:
@@ -397,6 +412,26 @@ class HistoryStore:
             (run_id,),
         )
         return [waived_from_row(r) for r in rows]
+
+    def run_report(self, run_id: str, profile: Profile) -> Report | None:
+        """The report of ``run_id`` as stored when it completed (with ``profile``), or None when
+        the run has no stored figures (recorded before they were kept, or in a format this
+        secaudit does not know)."""
+        run = self.get_run(run_id)
+        rows = self._read(
+            "read the report of a run", "SELECT report FROM run_reports WHERE run_id = ?", (run_id,)
+        )
+        if not rows or record_format(rows[0]["report"]) != RECORD_FORMAT:
+            return None
+        findings = {f.fingerprint: f for f in self.run_findings(run_id)}
+        return report_from_record(
+            rows[0]["report"],
+            run=run,
+            profile=profile,
+            findings=findings,
+            waived=self.run_waived(run_id),
+            location=str(self._path),
+        )
 
     def finding_dates(self, scope: str, fingerprints: Iterable[str]) -> dict[str, tuple[datetime, datetime]]:
         """(first_seen, last_seen) of each known fingerprint in ``scope``; unknown ones are left out."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -134,23 +136,42 @@ def test_without_a_catalogue_the_methodology_says_so(city: Path) -> None:
     assert row.decision is Decision.TRACK_STAR  # none / open / medium
 
 
-def test_a_rebuilt_report_names_the_catalogue_it_was_scored_with(city: Path) -> None:
+def test_a_rebuilt_report_keeps_the_scores_the_run_reported(city: Path) -> None:
     first = _released(10)
     import_kev(write(city / "a.json", catalogue(entry(1), version="A", released=first)))
     result = audit(city)  # CVE-2099-0007 not listed in A
     assert result.report.rows[0].decision is Decision.TRACK_STAR
-    # Rebuilt with the same catalogue: identical ranking, and the same words.
-    same = load_run_report(city / "h.sqlite", result.run.id)
-    assert same.run.risk_model == result.run.risk_model
-    assert [(r.score, r.decision) for r in same.rows] == [(r.score, r.decision) for r in result.report.rows]
+    used = f"risk-2 (KEV A, released {first:%Y-%m-%d})"
 
+    # A newer catalogue lists the CVE; the run's report was signed as it was: rebuilt, it is the same.
+    second = _released(1)
+    import_kev(write(city / "b.json", catalogue(entry(1), entry(7), version="B", released=second)))
+    files = rebuild_report(
+        city / "h.sqlite", result.run.id, output_dir=city / "again", formats=("html",), lang="en"
+    )
+    assert methodology_model(files["html"]) == used
+    rebuilt = load_run_report(city / "h.sqlite", result.run.id)
+    assert rebuilt.run.risk_model == used
+    assert [(r.score, r.decision, r.factors) for r in rebuilt.rows] == [
+        (r.score, r.decision, r.factors) for r in result.report.rows
+    ]
+
+
+def test_a_run_without_stored_figures_is_scored_again_and_says_so(city: Path) -> None:
+    first = _released(10)
+    import_kev(write(city / "a.json", catalogue(entry(1), version="A", released=first)))
+    result = audit(city)
+    with closing(sqlite3.connect(city / "h.sqlite")) as conn:  # as a history written before figures were kept
+        conn.execute("DELETE FROM run_reports")
+        conn.commit()
     second = _released(1)
     import_kev(write(city / "b.json", catalogue(entry(1), entry(7), version="B", released=second)))
     files = rebuild_report(
         city / "h.sqlite", result.run.id, output_dir=city / "again", formats=("html",), lang="en"
     )
     expected = (
-        f"risk-2 (KEV B, released {second:%Y-%m-%d}); the run used risk-2 (KEV A, released {first:%Y-%m-%d})"
+        f"risk-2 (KEV B, released {second:%Y-%m-%d}), scored again when this report was rebuilt;"
+        f" the run used risk-2 (KEV A, released {first:%Y-%m-%d})"
     )
     assert methodology_model(files["html"]) == expected
     rebuilt = load_run_report(city / "h.sqlite", result.run.id)

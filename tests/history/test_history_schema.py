@@ -36,7 +36,7 @@ def header(path: Path) -> tuple[int, int, str, list[str]]:
 
 def test_migration_steps_are_numbered_one_by_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 4
 
 
 @pytest.mark.parametrize("empty_file", [False, True], ids=["no-file", "zero-byte-file"])
@@ -53,7 +53,17 @@ def test_a_new_history_is_created_at_the_current_version(tmp_path: Path, empty_f
         APPLICATION_ID,
         SCHEMA_VERSION,
         "wal",
-        ["assets", "findings", "run_findings", "run_fixed", "run_waived", "runs", "scan_hosts", "scans"],
+        [
+            "assets",
+            "findings",
+            "run_findings",
+            "run_fixed",
+            "run_reports",
+            "run_waived",
+            "runs",
+            "scan_hosts",
+            "scans",
+        ],
     )
     # Reopening migrates nothing and keeps the data.
     with HistoryStore.open(path) as store:

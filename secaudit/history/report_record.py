@@ -1,0 +1,140 @@
+"""A run's report figures as history stores them: worked out once, read back exactly.
+
+When an audit completes, everything its report shows beyond the findings themselves (each row's
+rank, instances, status, first and last seen, score, decision, factors and heat-map axes; the
+trend, the fixed findings as they were last seen, compliance and the posture score) is stored in
+``run_reports`` as one JSON document. ``secaudit report --run`` reads it back with the run's own
+findings and waived findings, so a rebuilt report is the original report: nothing is scored again
+against a newer KEV catalogue, a later history or a changed profile.
+
+The document's ``format`` is :data:`RECORD_FORMAT`; a reader that meets a format it does not know
+treats the run as having no stored figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from secaudit.core.errors import HistoryError
+from secaudit.core.model import Finding, Run, Status, WaivedFinding
+from secaudit.core.profile import Profile
+from secaudit.core.report import ControlCoverage, Decision, Report, ReportRow, RiskFactor, Trend
+from secaudit.core.serialize import finding_from_dict, finding_to_dict
+from secaudit.history.codec import dump_json
+
+RECORD_FORMAT = 1
+
+
+def _row(row: ReportRow) -> dict[str, Any]:
+    return {
+        "rank": row.rank,
+        "fingerprints": [f.fingerprint for f in row.all_instances],
+        "status": row.status.value,
+        "first_seen": row.first_seen.isoformat(),
+        "last_seen": row.last_seen.isoformat(),
+        "score": row.score,
+        "decision": row.decision.value,
+        "factors": [[f.name, f.value, f.points] for f in row.factors],
+        "likelihood": row.likelihood,
+        "impact": row.impact,
+    }
+
+
+def _control(control: ControlCoverage) -> dict[str, Any]:
+    return {f.name: getattr(control, f.name) for f in fields(ControlCoverage)}
+
+
+def record_report(report: Report) -> str:
+    """The JSON text stored for ``report`` (compact, key-sorted: the same report gives the same text)."""
+    trend = report.trend
+    return dump_json(
+        {
+            "format": RECORD_FORMAT,
+            "generated_at": report.generated_at.isoformat(),
+            "risk_model": report.run.risk_model,
+            "posture_score": report.posture_score,
+            "trend": {
+                "previous_run_id": trend.previous_run_id,
+                "new": trend.new,
+                "persisting": trend.persisting,
+                "fixed": trend.fixed,
+            },
+            "rows": [_row(row) for row in report.rows],
+            "fixed": [finding_to_dict(f) for f in report.fixed],
+            "compliance": [_control(c) for c in report.compliance],
+        }
+    )
+
+
+def record_format(text: str) -> int:
+    """The ``format`` of a stored document (0 when it has none)."""
+    data = json.loads(text)
+    return int(data.get("format", 0)) if isinstance(data, dict) else 0
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def report_from_record(
+    text: str,
+    *,
+    run: Run,
+    profile: Profile,
+    findings: Mapping[str, Finding],
+    waived: Sequence[WaivedFinding],
+    location: str,
+) -> Report:
+    """The report of ``run`` from its stored document, its findings (by fingerprint) and its
+    waived findings. A row naming a fingerprint the run did not record is a damaged history."""
+    data = json.loads(text)
+    rows = []
+    for entry in data["rows"]:
+        try:
+            instances = tuple(findings[fp] for fp in entry["fingerprints"])
+        except KeyError as e:
+            raise HistoryError(
+                f"the stored report of run {run.id} names finding {e.args[0]} that the run did not record",
+                location=location,
+                hint="the history is damaged; restore it from a backup",
+            ) from e
+        rows.append(
+            ReportRow(
+                rank=entry["rank"],
+                finding=instances[0],
+                status=Status(entry["status"]),
+                first_seen=datetime.fromisoformat(entry["first_seen"]),
+                last_seen=datetime.fromisoformat(entry["last_seen"]),
+                score=entry["score"],
+                decision=Decision(entry["decision"]),
+                factors=tuple(RiskFactor(name=n, value=v, points=p) for n, v, p in entry["factors"]),
+                likelihood=entry["likelihood"],
+                impact=entry["impact"],
+                assets=tuple(f.asset for f in instances),
+                fingerprints=tuple(f.fingerprint for f in instances),
+                instances=instances,
+            )
+        )
+    trend = data["trend"]
+    return Report(
+        run=run,
+        profile=profile,
+        rows=tuple(rows),
+        fixed=tuple(finding_from_dict(f) for f in data["fixed"]),
+        waived=tuple(waived),
+        trend=Trend(
+            previous_run_id=trend["previous_run_id"],
+            new=trend["new"],
+            persisting=trend["persisting"],
+            fixed=trend["fixed"],
+        ),
+        compliance=tuple(
+            ControlCoverage(**{k: _tupled(v) for k, v in c.items()}) for c in data["compliance"]
+        ),
+        posture_score=data["posture_score"],
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+    )
