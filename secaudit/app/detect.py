@@ -191,6 +191,7 @@ def run_detect_stage(
     groups: dict[tuple[str, str], _Group] = {}
     errors: list[str] = []
     events = skipped = 0
+    rules_not_run: dict[str, str] = {}  # location -> message; the same rules for every log source
     run_dir.mkdir(parents=True, exist_ok=True)
     hits_path = run_dir / HITS_FILE
     with hits_path.open("w", encoding="utf-8") as stream:
@@ -224,12 +225,20 @@ def run_detect_stage(
                 continue
             events += summary.read.events
             skipped += summary.read.skipped
+            for problem in summary.skipped_rules:
+                name = problem.title or problem.rule_id or "(unnamed)"
+                rules_not_run.setdefault(
+                    problem.location,
+                    f"rule could not run ({problem.level or 'unknown level'}): {name} "
+                    f"({problem.location}): {problem.reason}",
+                )
             if summary.nothing_read:
                 errors.append(
                     f"log source {source.name}: no event could be read from {', '.join(source.paths)}"
                 )
             errors.extend(f"{source.name}: {loc}: {why}" for loc, why in summary.read.errors[:3])
         writer.close()
+    errors.extend(rules_not_run.values())
     findings = tuple(group_finding(g) for g in groups.values())
     hard_failures = sum(1 for e in errors if "no event could be read" in e or e.startswith("log source "))
     status = (

@@ -24,7 +24,7 @@ from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.detect.correlate import Correlator
 from secaudit.detect.engine import Engine
 from secaudit.detect.loader import RuleSet, load_rules
-from secaudit.detect.model import CorrelationHit, RuleHit, RuleInfo, RuleProblem
+from secaudit.detect.model import LEVELS, CorrelationHit, RuleHit, RuleInfo, RuleProblem
 from secaudit.logs import ReadStats, Shard, plan_shards, read_shard
 
 Hit = RuleHit | CorrelationHit
@@ -73,6 +73,17 @@ class HuntSummary:
     workers: int = 1
     load_seconds: float = 0.0
     seconds: float = 0.0
+
+    @property
+    def skipped_rules(self) -> tuple[RuleProblem, ...]:
+        """The rules that did not run at all (a construct the engine lacks, a placeholder without values,
+        a broken document): a hunt with these is not the hunt that was asked for."""
+        return tuple(p for p in self.problems if p.skipped)
+
+    def skipped_at_or_above(self, level: str) -> tuple[RuleProblem, ...]:
+        """Skipped rules whose declared level is ``level`` or higher (a --fail-on gate)."""
+        wanted = set(LEVELS[LEVELS.index(level) :])
+        return tuple(p for p in self.skipped_rules if p.level in wanted)
 
     @property
     def nothing_read(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import click
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,7 +19,7 @@ from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option,
 from secaudit.cli.es_options import es_hunt_options, es_requested, run_es_hunt
 from secaudit.core.errors import ExitCode, OperationalError, UsageError
 from secaudit.core.events import LogKind
-from secaudit.detect.model import LEVELS, RuleHit
+from secaudit.detect.model import LEVELS, RuleHit, RuleProblem
 from secaudit.logs import FORMATS
 from secaudit.report.hits import CsvHitWriter, JsonlHitWriter, TimelineWriter
 
@@ -146,7 +148,16 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
 @click.option(
     "--workers", type=click.IntRange(0, 64), default=0, show_default=True, help="Processes; 0 = one per CPU."
 )
-@click.option("--fail-on", type=click.Choice(LEVELS), help="Exit 1 if any hit is of this level or above.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(LEVELS),
+    help="Exit 1 if any hit is of this level or above, or a rule of this level or above could not run.",
+)
+@click.option(
+    "--allow-skipped-rules",
+    is_flag=True,
+    help="Let --fail-on pass although rules at or above its level could not run (they are still listed).",
+)
 @es_hunt_options
 @json_option
 @pass_state
@@ -163,6 +174,7 @@ def hunt_command(
     placeholders: Path | None,
     workers: int,
     fail_on: str | None,
+    allow_skipped_rules: bool,
     es_url: str | None,
     es_index: str | None,
     es_since: str | None,
@@ -244,6 +256,8 @@ def hunt_command(
         state.emit_json(summary_dict(summary))
     elif not state.quiet:
         _print_summary(state, summary, to_stderr=hits_to_stdout)
+    if summary.skipped_rules and (state.quiet or state.json):
+        _print_skipped(state, summary)  # even under -q and --json (on stderr): a hunt that lost rules says so
     if summary.nothing_read:
         raise OperationalError(
             f"no event could be read from {len(inputs)} input(s): {summary.read.skipped} records skipped, "
@@ -252,6 +266,14 @@ def hunt_command(
             hint=summary.read.errors[0][1] if summary.read.errors else "check the paths and --input-format",
         )
     if fail_on and any(summary.by_level[lvl] for lvl in LEVELS[LEVELS.index(fail_on) :]):
+        raise ExitWith(ExitCode.FINDINGS)
+    gate_skipped = summary.skipped_at_or_above(fail_on) if fail_on else ()
+    if gate_skipped and not allow_skipped_rules:
+        state.err.print(
+            f"[red]exit 1: {len(gate_skipped)} rule(s) at or above {fail_on} could not run, so the hunt "
+            "cannot show there is nothing at that level[/red] (fix them, or pass --allow-skipped-rules)",
+            highlight=False,
+        )
         raise ExitWith(ExitCode.FINDINGS)
 
 
@@ -263,9 +285,17 @@ def summary_dict(summary: HuntSummary) -> dict[str, object]:
         "correlations": summary.correlations,
         "rule_files": summary.rule_files,
         "rule_problems": [
-            {"location": p.location, "rule_id": p.rule_id, "title": p.title, "reason": p.reason}
+            {
+                "location": p.location,
+                "rule_id": p.rule_id,
+                "title": p.title,
+                "level": p.level,
+                "skipped": p.skipped,
+                "reason": p.reason,
+            }
             for p in summary.problems
         ],
+        "rules_skipped": len(summary.skipped_rules),
         "files": read.files,
         "events": read.events,
         "skipped": read.skipped,
@@ -347,11 +377,36 @@ def _print_summary(state: CliState, summary: HuntSummary, *, to_stderr: bool) ->
             f"{summary.ungrouped} without their group-by field[/yellow]",
             highlight=False,
         )
-    if summary.problems:
+    if summary.skipped_rules:
+        _print_skipped(state, summary, console=console)
+    limited = [p for p in summary.problems if not p.skipped]
+    if limited:
         console.print(
-            f"[yellow]{len(summary.problems)} rules not loaded or only in part[/yellow]"
+            f"[yellow]{len(limited)} rules run with a limit, or filters that apply to nothing[/yellow]"
             + ("" if state.verbose else " (-v lists them)"),
             highlight=False,
         )
-        for problem in summary.problems if state.verbose else ():
+        for problem in limited if state.verbose else ():
             console.print(f"  {escape(problem.location)}: {escape(problem.reason)}", highlight=False)
+
+
+def _most_severe_first(problem: RuleProblem) -> tuple[int, str]:
+    return (-LEVELS.index(problem.level) if problem.level else 1, problem.location)
+
+
+def _print_skipped(state: CliState, summary: HuntSummary, *, console: Console | None = None) -> None:
+    """The rules that did not run, by level, the most severe first; each named (up to 10 without -v)."""
+    console = console or state.err
+    skipped = sorted(summary.skipped_rules, key=_most_severe_first)
+    levels = Counter(p.level or "unknown level" for p in skipped)
+    by_level = ", ".join(f"{count} {level}" for level, count in levels.items())
+    console.print(f"[yellow]{len(skipped)} rules could not run ({by_level}):[/yellow]", highlight=False)
+    shown = skipped if state.verbose else skipped[:10]
+    for problem in shown:
+        name = problem.title or problem.rule_id or "(unnamed)"
+        level = f"{problem.level}: " if problem.level else ""
+        console.print(
+            f"  {level}{escape(name)} ({escape(problem.location)}): {escape(problem.reason)}", highlight=False
+        )
+    if len(shown) < len(skipped):
+        console.print(f"  ... and {len(skipped) - len(shown)} more (-v lists them)", highlight=False)

@@ -84,7 +84,14 @@ def assemble(entries: Sequence[tuple[str, str, list[tuple[Any, ...]]]], cache: R
                 corrs.append(_Corr(path, file_digest, line, item[2], doc, info, _refs(doc), generate))
             else:
                 problems.append(
-                    RuleProblem(location=location, reason=item[2], rule_id=item[3], title=item[4])
+                    RuleProblem(
+                        location=location,
+                        reason=item[2],
+                        rule_id=item[3],
+                        title=item[4],
+                        level=item[5],
+                        skipped=item[6],
+                    )
                 )
 
     for location, flt in filters:
@@ -101,6 +108,7 @@ def assemble(entries: Sequence[tuple[str, str, list[tuple[Any, ...]]]], cache: R
                     reason="meta filter targets no loaded rule",
                     rule_id=flt.id,
                     title=flt.title,
+                    skipped=False,  # no detection is lost: the filter only narrows nothing
                 )
             )
 
@@ -200,7 +208,9 @@ def _correlations(
 
 
 def _problem(info: RuleInfo, reason: str) -> RuleProblem:
-    return RuleProblem(location=info.location, reason=reason, rule_id=info.id, title=info.title)
+    return RuleProblem(
+        location=info.location, reason=reason, rule_id=info.id, title=info.title, level=info.level
+    )
 
 
 def _compile(

@@ -347,6 +347,7 @@ class Correlator:
                     reason="correlation references itself through a chain of correlations; not evaluated",
                     rule_id=rid,
                     title=plan.info.title,
+                    level=plan.info.level,
                 )
             )
         return [p for p in order if p.id not in cyclic]

@@ -139,7 +139,7 @@ def load_rules(
 #   ("rule", line, doc_index, RulePlan without location)
 #   ("filter", line, FilterPlan)
 #   ("correlation", line, doc_index, document dict, RuleInfo without location)
-#   ("problem", line, reason, rule_id, title)
+#   ("problem", line, reason, rule_id, title, level, skipped)
 Entry = tuple[Any, ...]
 
 
@@ -196,10 +196,12 @@ def info_of(rule: Any, *, correlation: str = "") -> RuleInfo:
     )
 
 
-def _problem(line: int, reason: str, doc: Any) -> Entry:
+def _problem(line: int, reason: str, doc: Any, *, skipped: bool = True) -> Entry:
     rule_id = str(doc.get("id", "")) if isinstance(doc, dict) else ""
     title = str(doc.get("title", "")) if isinstance(doc, dict) else ""
-    return ("problem", line, reason, rule_id, title)
+    level = doc.get("level") if isinstance(doc, dict) else None
+    level = level.lower() if isinstance(level, str) and level.lower() in LEVELS else ""
+    return ("problem", line, reason, rule_id, title, level, skipped)
 
 
 def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
@@ -208,13 +210,13 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not part of the rule
     except UnicodeDecodeError as e:
-        return [("problem", 1, f"not UTF-8 text (byte {e.start})", "", "")]
+        return [("problem", 1, f"not UTF-8 text (byte {e.start})", "", "", "", True)]
     for index, (line, doc) in enumerate(split_documents(text)):
         if isinstance(doc, yaml.YAMLError):
-            out.append(("problem", line, f"YAML: {getattr(doc, 'problem', None) or doc}", "", ""))
+            out.append(("problem", line, f"YAML: {getattr(doc, 'problem', None) or doc}", "", "", "", True))
             continue
         if not isinstance(doc, dict):
-            out.append(("problem", line, "a rule document must be a mapping", "", ""))
+            out.append(("problem", line, "a rule document must be a mapping", "", "", "", True))
             continue
         try:
             if "correlation" in doc:
@@ -242,7 +244,7 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
                 plan = RulePlan(info=info_of(det), node=node, gate=gate(node), name=det.name or "")
                 out.append(("rule", line, index, plan))
                 if bounded_regexes(node):
-                    out.append(_problem(line, BOUNDED_NOTE, doc))
+                    out.append(_problem(line, BOUNDED_NOTE, doc, skipped=False))
         except UnsupportedRule as e:
             out.append(_problem(line, f"unsupported: {e.reason}", doc))
         except Exception as e:  # pySigma's errors, and anything a malformed document provokes

@@ -49,12 +49,17 @@ class UnsupportedRule(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleProblem:
-    """A rule that could not be loaded, or loaded only in part. Reported; never aborts a run."""
+    """A rule that could not be loaded, or loaded only in part. Reported; never aborts a run.
+
+    ``skipped`` is true when the rule does not run at all (a hunt names these even under -q, and a
+    --fail-on gate at or below ``level`` fails on them); false for a rule that runs with a limit."""
 
     location: str  # "path:line"
     reason: str
     rule_id: str = ""
     title: str = ""
+    level: str = ""  # the rule's declared level, "" when it could not be read
+    skipped: bool = True
 
 
 @dataclass(frozen=True, slots=True)

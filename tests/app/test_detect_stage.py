@@ -4,6 +4,7 @@ placeholders, one finding per rule and asset with the matches as evidence."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,3 +62,21 @@ def test_identical_runs_give_identical_fingerprints(tmp_path: Path) -> None:
     second = run_detect_stage(profile, run_dir=tmp_path / "b", now=NOW, progress=lambda event: None)
     assert sorted(f.fingerprint for f in first.findings) == sorted(f.fingerprint for f in second.findings)
     assert len({f.fingerprint for f in first.findings}) == len(EXPECTED)
+
+
+def test_rules_that_cannot_run_are_named_once_in_the_stage_errors(tmp_path: Path) -> None:
+    """Without its placeholder values the Modbus rule cannot run: the stage says so (once, not once per
+    log source) instead of reporting a clean detection over five sources."""
+    profile = load_profile(DEMO_PROFILE, now=NOW)
+    bare = replace(profile, detection=replace(profile.detection, placeholders={}))
+    out = run_detect_stage(bare, run_dir=tmp_path, now=NOW, progress=lambda event: None)
+    not_run = [e for e in out.result.errors if e.startswith("rule could not run")]
+    assert len(profile.log_sources) > 1
+    assert len(not_run) == 2, out.result.errors
+    assert any(
+        "(critical): Modbus Write from a Host Other Than an Engineering Workstation" in e for e in not_run
+    )
+    assert all("%ot_engineering_workstations%" in e for e in not_run)
+    assert "Modbus Write from a Host Other Than an Engineering Workstation" not in {
+        f.title for f in out.findings
+    }
