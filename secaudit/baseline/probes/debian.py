@@ -78,10 +78,15 @@ def systemd_unit(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     return [Observation(subject=unit, value=None, note="unit not installed")]
 
 
-@probe("fstab_mount", targets=TREES, params=(Param(name="mountpoint", type=str, required=True),))
+@probe(
+    "fstab_mount",
+    targets=TREES,
+    params=(Param(name="mountpoint", type=str, required=True), Param(name="default", type=str, default="")),
+)
 def fstab_mount(target: Target, p: Mapping[str, Any]) -> list[Observation]:
-    """The mount options of a mount point in /etc/fstab (or a systemd .mount unit in /etc), unset when
-    it is not a separate mount."""
+    """The mount options of a mount point in /etc/fstab (or a systemd .mount unit in /etc); when
+    neither lists it, ``default`` (the options systemd itself mounts an API filesystem such as
+    /dev/shm with), else unset: not a separate mount."""
     mountpoint = p["mountpoint"].rstrip("/") or "/"
     text = target.read_text("/etc/fstab")
     if text is None:
@@ -114,7 +119,11 @@ def fstab_mount(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             if key.strip() == "Options":
                 return [Observation(subject=mountpoint, value=value.strip(), file=path, line=number)]
         return [Observation(subject=mountpoint, value="defaults", file=path)]
-    return [Observation(subject=mountpoint, value=None, file="/etc/fstab", note="not a separate mount")]
+    if p.get("default"):
+        note = "not in /etc/fstab: systemd mounts it itself with these options"
+        return [Observation(subject=mountpoint, value=p["default"], file="/etc/fstab", note=note)]
+    note = "not a separate mount, so mount options cannot restrict it"
+    return [Observation(subject=mountpoint, value=None, file="/etc/fstab", note=note)]
 
 
 def _enabled_mount(target: Target, unit: str) -> bool:
