@@ -21,6 +21,7 @@ from secaudit.core.model import (
     Asset,
     Evidence,
     Finding,
+    LocalText,
     Reference,
     RefKind,
     RunStatus,
@@ -31,6 +32,7 @@ from secaudit.core.model import (
 )
 from secaudit.core.profile import LogSource, Profile
 from secaudit.core.report import ProgressCallback, ProgressEvent
+from secaudit.detect.explain import explain_th
 from secaudit.detect.model import RuleHit, RuleInfo
 from secaudit.report.hits import JsonlHitWriter
 
@@ -144,6 +146,24 @@ def _remediation(rule: RuleInfo) -> str:
     return text
 
 
+def _thai(group: _Group) -> LocalText:
+    """The finding in Thai: the rule's own ``th:`` text, else an explanation built from what the
+    rule declares (:func:`~secaudit.detect.explain.explain_th`); the match count as in English."""
+    rule = group.rule
+    own = next((t for t in rule.texts if t.lang == "th"), None)
+    text = own or explain_th(rule)
+    span = ""
+    if group.first and group.last:
+        span = f" ระหว่าง {group.first.isoformat()} ถึง {group.last.isoformat()}"
+    return LocalText(
+        lang="th",
+        title=text.title,
+        description=f"{text.description}\n\nตรงกับกฎ {group.count} ครั้ง{span} "
+        f"กฎโดย {rule.author or 'ไม่ทราบผู้เขียน'} ({rule.location})",
+        remediation=text.remediation,
+    )
+
+
 def group_finding(group: _Group) -> Finding:
     rule = group.rule
     span = ""
@@ -174,6 +194,7 @@ def group_finding(group: _Group) -> Finding:
         references=rule_references(rule),
         observed_at=group.last,
         producer="sigma",
+        texts=(_thai(group),),
     )
 
 

@@ -20,6 +20,8 @@ A baseline::
         profiles: [l1_server, l1_workstation]   # CIS profiles; must match the cited recommendation
         targets: [offline, file]       # optional: narrows what the probes support
         remediation: ...
+        th: {title: ..., rationale: ..., remediation: ...}   # the same in Thai (optional; see
+                                       # secaudit.catalog.localtext)
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from secaudit.baseline.model import (
     ProbeCall,
 )
 from secaudit.baseline.probes import REGISTRY, ProbeSpec
+from secaudit.catalog.localtext import CHECK_KEYS as THAI_KEYS
+from secaudit.catalog.localtext import read_thai
 from secaudit.catalog.yamlload import check_keys, load_yaml, located, suggest
 from secaudit.core.errors import ConfigError
 from secaudit.core.model import Reference, RefKind, Severity
@@ -63,6 +67,7 @@ CHECK_KEYS = {
     "remediation",
     "subject",
     "profiles",
+    "th",
 }
 EXPECT_KEYS = {
     "present",
@@ -303,6 +308,7 @@ def _check(ctx: _Ctx, node: Any, seen: dict[str, str]) -> Check:
         subject=_text(ctx, node, "subject", required=False) or probes[0].subject,
         location=located(ctx.path, node),
         profiles=profiles,
+        texts=read_thai(node, THAI_KEYS, f"check {cid}"),
     )
 
 

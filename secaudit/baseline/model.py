@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from secaudit.core.model import Reference, Severity, WaiverKind
+from secaudit.core.model import LocalText, Reference, Severity, WaiverKind
 
 TARGET_KINDS = ("offline", "file", "local", "ssh")
 
@@ -166,6 +166,8 @@ class Check:
     location: str = ""  # baseline file:line
     # CIS profiles the check belongs to (l1_server, l2_server, l1_workstation, l2_workstation)
     profiles: tuple[str, ...] = ("l1_server", "l1_workstation")
+    # title, rationale (as description) and remediation in Thai: the check's ``th:`` block
+    texts: tuple[LocalText, ...] = ()
 
     def level(self, kind: str = "server") -> int | None:
         """The check's CIS level in the server or workstation profile; None when not in that profile."""

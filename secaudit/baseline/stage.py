@@ -19,6 +19,7 @@ from secaudit.core.model import (
     Asset,
     Evidence,
     Finding,
+    LocalText,
     RunStatus,
     Source,
     StageOutput,
@@ -63,10 +64,20 @@ def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: dat
             attributes=attrs,
         ),
     )
-    expired = ""
+    expired = expired_th = ""
     if result.waiver is not None and result.waiver_expired:
         w = result.waiver
         expired = f" The waiver at {w.location} expired on {w.expires.date().isoformat()}."
+        expired_th = f" การยกเว้นที่ {w.location} หมดอายุแล้วเมื่อ {w.expires.date().isoformat()}"
+    texts = tuple(
+        LocalText(
+            lang=t.lang,
+            title=f"ไม่ผ่าน: {t.title}",
+            description=f"{t.description} สิ่งที่พบ: {result.reason}{expired_th}",
+            remediation=t.remediation,
+        )
+        for t in check.texts
+    )
     return Finding(
         rule_id=check.id,
         source=Source.BASELINE,
@@ -80,6 +91,7 @@ def result_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: dat
         references=check.references,
         observed_at=now,
         producer=f"baseline:{run.baseline.id}",
+        texts=texts,
     )
 
 

@@ -185,6 +185,18 @@ def fingerprint(rule_id: str, asset_key: str, evidence_key: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LocalText:
+    """A finding's words in one more language than English (``lang`` is ``th``), written beside the
+    English in the content file that made the finding. ``description`` is the "why it matters"
+    text; commands and configuration lines in ``remediation`` stay as the English has them."""
+
+    lang: str
+    title: str
+    description: str = ""
+    remediation: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One problem on one asset, produced by one rule or check.
 
@@ -205,10 +217,28 @@ class Finding:
     references: tuple[Reference, ...] = ()
     observed_at: datetime | None = field(default=None, compare=False)
     producer: str = field(default="", compare=False)
+    # The same title, description and remediation in other languages; presentation only, so
+    # not part of a finding's identity.
+    texts: tuple[LocalText, ...] = field(default=(), compare=False)
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.rule_id, self.asset.key, self.evidence_key)
+
+    def text_in(self, lang: str) -> LocalText:
+        """Title, description and remediation in ``lang``: its own text where the content has one,
+        else the English (a missing part of a translation falls back part by part)."""
+        for text in self.texts:
+            if text.lang == lang:
+                return LocalText(
+                    lang=lang,
+                    title=text.title or self.title,
+                    description=text.description or self.description,
+                    remediation=text.remediation or self.remediation,
+                )
+        return LocalText(
+            lang="en", title=self.title, description=self.description, remediation=self.remediation
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

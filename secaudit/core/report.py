@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -27,6 +27,11 @@ class RiskFactor:
     name: str  # severity | criticality | exposure | exploitability | active_attack
     value: str  # what was observed, in words ("public-safety-critical", "CVE-2024-1234 in KEV")
     points: float  # what it added to the score
+    # ``value`` as a message key and its arguments, so a report can say it in another language:
+    # key "exposure.segment", args (("kind", "ot"), ("segment", "signals")); "" for a bare label.
+    # (Derived from ``value``: not part of a factor's identity.)
+    key: str = field(default="", compare=False)
+    args: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

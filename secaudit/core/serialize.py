@@ -11,6 +11,7 @@ from secaudit.core.model import (
     Criticality,
     Evidence,
     Finding,
+    LocalText,
     Reference,
     RefKind,
     RunStatus,
@@ -77,7 +78,27 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "references": [{"kind": r.kind.value, "id": r.id, "url": r.url} for r in finding.references],
         "observed_at": _time(finding.observed_at),
         "producer": finding.producer,
+        **({"texts": texts_to_dict(finding.texts)} if finding.texts else {}),
     }
+
+
+def texts_to_dict(texts: tuple[LocalText, ...]) -> dict[str, dict[str, str]]:
+    """``{"th": {"title": ..., "description": ..., "remediation": ...}}``."""
+    return {
+        t.lang: {"title": t.title, "description": t.description, "remediation": t.remediation} for t in texts
+    }
+
+
+def texts_from_dict(data: Mapping[str, Any] | None) -> tuple[LocalText, ...]:
+    return tuple(
+        LocalText(
+            lang=str(lang),
+            title=str(text.get("title", "")),
+            description=str(text.get("description", "")),
+            remediation=str(text.get("remediation", "")),
+        )
+        for lang, text in sorted((data or {}).items())
+    )
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
@@ -107,6 +128,7 @@ def finding_from_dict(data: Mapping[str, Any]) -> Finding:
         ),
         observed_at=_parse_time(data.get("observed_at")),
         producer=data.get("producer", ""),
+        texts=texts_from_dict(data.get("texts")),
     )
 
 

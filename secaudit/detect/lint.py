@@ -3,7 +3,8 @@
 What is checked, per document: YAML syntax and duplicate keys; required fields (title, id as a UUID,
 status, level, logsource, detection with a condition; for correlations the correlation section);
 allowed values (status, level, dates); tag syntax per namespace (attack, cve, car, tlp, detection,
-stp, d3fend); value modifiers pySigma knows; selections a condition names but the detection lacks;
+stp, d3fend); our custom ``th:`` attribute (title, description and remediation, each with Thai
+script); value modifiers pySigma knows; selections a condition names but the detection lacks;
 everything pySigma's parser reports; and pySigma's own offline validators (dangling detections,
 modifier combinations, wildcards, duplicate tags...). Across files: duplicate ids and names, and
 correlation references to rules not among the checked files. Nothing is downloaded: the validators

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from secaudit.catalog.localtext import RULE_KEYS as THAI_KEYS
+from secaudit.catalog.localtext import thai_problem
 from secaudit.detect.lint_yaml import Doc, LintProblem, LList, LMap, plain
 from secaudit.detect.model import LEVELS
 
@@ -147,6 +149,12 @@ class Checker:
                 self.add(
                     self.line(key), f"{key} '{data[key]}' is not a date", "write it as YYYY-MM-DD", "value"
                 )
+        if "th" in data:  # our custom attribute: the rule's Thai (secaudit.catalog.localtext)
+            problem = thai_problem(data["th"], THAI_KEYS)
+            if problem is not None:
+                message, wrong, hint = problem
+                line = self.line("th", wrong) if wrong else self.line("th")
+                self.add(line, message, hint, "thai")
         self.tags()
 
     def tags(self) -> None:

@@ -28,7 +28,10 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
+from secaudit.catalog.localtext import RULE_KEYS as THAI_KEYS
+from secaudit.catalog.localtext import thai_problem
 from secaudit.core.errors import ConfigError
+from secaudit.core.model import LocalText
 from secaudit.detect.assemble import assemble
 from secaudit.detect.documents import split_documents
 from secaudit.detect.ir import IRCompiler, bounded_regexes, gate
@@ -176,6 +179,34 @@ def _compile_many(datas: list[bytes], placeholders: Mapping[str, Sequence[str]] 
         return _compile_chunk(datas, placeholders)
 
 
+def thai_block(rule: Any) -> tuple[LocalText, ...]:
+    """A rule's Thai: the custom top-level attribute ``th: {title, description, remediation}`` that
+    Sigma allows beside the standard fields (pySigma keeps it in ``custom_attributes``). ``()`` when
+    the rule has none or it is malformed (:func:`thai_note` says what is wrong)."""
+    block = (getattr(rule, "custom_attributes", None) or {}).get("th")
+    if block is None or thai_problem(block, THAI_KEYS) is not None:
+        return ()
+    return (
+        LocalText(
+            lang="th",
+            title=" ".join(block["title"].split()),
+            description=" ".join(block["description"].split()),
+            remediation=" ".join(block["remediation"].split()),
+        ),
+    )
+
+
+def thai_note(doc: Mapping[str, Any]) -> str | None:
+    """What is wrong with a rule document's ``th:`` block (the rule still loads, in English only)."""
+    if "th" not in doc:
+        return None
+    problem = thai_problem(doc["th"], THAI_KEYS)
+    if problem is None:
+        return None
+    message, _key, hint = problem
+    return f"loaded without its Thai text: {message} ({hint})"
+
+
 def info_of(rule: Any, *, correlation: str = "") -> RuleInfo:
     logsource = getattr(rule, "logsource", None)
     return RuleInfo(
@@ -193,6 +224,7 @@ def info_of(rule: Any, *, correlation: str = "") -> RuleInfo:
         category=getattr(logsource, "category", None),
         service=getattr(logsource, "service", None),
         correlation=correlation,
+        texts=thai_block(rule),
     )
 
 
@@ -218,6 +250,9 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
         if not isinstance(doc, dict):
             out.append(("problem", line, "a rule document must be a mapping", "", "", "", True))
             continue
+        note = thai_note(doc)
+        if note is not None:
+            out.append(_problem(line, note, doc))
         try:
             if "correlation" in doc:
                 rule = SigmaCorrelationRule.from_dict(doc)

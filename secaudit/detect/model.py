@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from secaudit.core.events import LogEvent
+from secaudit.core.model import LocalText
 
 LEVELS: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
 
@@ -37,6 +38,7 @@ class RuleInfo:
     location: str = ""
     correlation: str = ""  # the correlation type for a correlation rule, "" for a detection rule
     emit: bool = True
+    texts: tuple[LocalText, ...] = ()  # the rule's own ``th:`` block (our rules; see thai_block)
 
 
 class UnsupportedRule(Exception):

@@ -106,7 +106,7 @@ class _View:
         return self.L[f"{family}.{value}"]
 
     def rows(self) -> tuple[list[list[Any]], list[dict[str, Any]]]:
-        encoder = RowEncoder(self.strings, self.segment_of, self.time)
+        encoder = RowEncoder(self.strings, self.segment_of, self.time, self.lang)
         ordered = sorted(self.report.rows, key=lambda r: r.rank)
         encoded = encoder.encode_all(ordered)
         table = self.strings.table
@@ -183,7 +183,7 @@ class _View:
 
         view = []
         for item in sorted(self.report.waived, key=order)[:LISTED]:
-            line = html_data.finding_line(item.finding, self.strings, self.segment_of)
+            line = html_data.finding_line(item.finding, self.strings, self.segment_of, self.lang)
             expired = item.expires is not None and item.expires < self.report.generated_at
             line.update(
                 kind=item.kind.value,
@@ -246,7 +246,10 @@ class _View:
         row_strings = list(self.strings.table)  # the script needs only what the rows point at
         decisions = Counter(r.decision for r in report.rows)
         assets, asset_total = self.asset_view()
-        fixed = [html_data.finding_line(f, self.strings, self.segment_of) for f in fixed_in_order(report)]
+        fixed = [
+            html_data.finding_line(f, self.strings, self.segment_of, self.lang)
+            for f in fixed_in_order(report)
+        ]
         waived = self.waived()
         segments = self.segment_view()
         statuses = Counter(r.status for r in report.rows)

@@ -25,6 +25,7 @@ import orjson
 from secaudit.core.model import Asset, Evidence, Finding, Reference, Severity, Source, Status
 from secaudit.core.profile import Profile
 from secaudit.core.report import Decision, ReportRow, RiskFactor
+from secaudit.report.i18n import factor_text
 from secaudit.report.text import clip, printable
 
 DECISIONS: tuple[Decision, ...] = tuple(Decision)  # act, attend, track*, track: most urgent first
@@ -140,10 +141,17 @@ class SegmentResolver:
 class RowEncoder:
     """Turns report rows into compact arrays (see :data:`ROW_FIELDS`)."""
 
-    def __init__(self, strings: Strings, segment_of: SegmentResolver, format_time: Callable[[Any], str]):
+    def __init__(
+        self,
+        strings: Strings,
+        segment_of: SegmentResolver,
+        format_time: Callable[[Any], str],
+        lang: str = "en",
+    ):
         self.s = strings
         self.segment_of = segment_of
         self.format_time = format_time
+        self.lang = lang  # title, description and remediation in this language where the content has it
         self._times: dict[Any, int] = {}
         # Assets, factor lists and references repeat across rows: encode each once.
         self._assets: dict[Asset, list[Any]] = {}
@@ -187,7 +195,7 @@ class RowEncoder:
         if found is None:
             s = self.s
             found = self._factors[factors] = [
-                [s(f.name), s(f.value), s(points_text(f.points))] for f in factors
+                [s(f.name), s(factor_text(f, self.lang)), s(points_text(f.points))] for f in factors
             ]
         return found
 
@@ -200,6 +208,7 @@ class RowEncoder:
 
     def encode(self, row: ReportRow) -> list[Any]:
         s, finding = self.s, row.finding
+        words = finding.text_in(self.lang)
         # tuple.index compares enum members by identity, in C: cheaper than hashing them.
         return [
             row.rank,
@@ -211,12 +220,12 @@ class RowEncoder:
             STATUSES.index(row.status),
             min(5, max(1, row.likelihood)),
             min(5, max(1, row.impact)),
-            s(finding.title),
+            s(words.title),
             s(finding.rule_id),
             row.fingerprints[0] if row.fingerprints else finding.fingerprint,
             [self._asset(a) for a in row_assets(row)],
-            s(finding.description, PROSE),
-            s(finding.remediation, PROSE),
+            s(words.description, PROSE),
+            s(words.remediation, PROSE),
             self._row_evidence(row),
             self._factor_list(row.factors),
             self._references(finding.references),
@@ -289,12 +298,14 @@ def expand(encoded: list[Any], strings: list[str]) -> dict[str, Any]:
     return row
 
 
-def finding_line(finding: Finding, strings: Strings, segment_of: SegmentResolver) -> dict[str, Any]:
+def finding_line(
+    finding: Finding, strings: Strings, segment_of: SegmentResolver, lang: str = "en"
+) -> dict[str, Any]:
     """The few facts a list of fixed or waived findings shows, cleaned and cut like the rows."""
     table = strings.table
     asset = finding.asset
     return {
-        "title": table[strings(finding.title)],
+        "title": table[strings(finding.text_in(lang).title)],
         "rule_id": table[strings(finding.rule_id)],
         "severity_key": finding.severity.label,
         "source_key": finding.source.value,

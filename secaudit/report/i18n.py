@@ -9,11 +9,13 @@ Enum values have keys of the form ``<family>.<value>``: ``severity.high``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from secaudit.core.errors import UsageError
 from secaudit.core.profile import LANGUAGES
+from secaudit.core.report import RiskFactor
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -194,7 +196,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "en": "How much the city depends on the asset",
             "th": "ความสำคัญของสินทรัพย์ต่อเมือง",
         },
-        "factor.exposure": {"en": "Exposure on the network", "th": "การเปิดเผยต่อเครือข่าย"},
+        "factor.exposure": {"en": "Exposure on the network", "th": "การเปิดให้เข้าถึงทางเครือข่าย"},
         "factor.exploitability": {"en": "Exploitability", "th": "ความง่ายในการโจมตี"},
         "factor.active_attack": {
             "en": "Evidence of an attack in progress",
@@ -346,6 +348,65 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 
+# What a risk factor observed (RiskFactor.key -> wording), for languages other than English: the
+# English is the factor's own ``value``. Placeholders are the factor's ``args``; an argument with a
+# label of its own ("kind" "ot" -> "kind.ot", "decision" "act" -> "decision.act") is shown by it.
+FACTOR_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "exposure.tagged": {"th": "สินทรัพย์ติดแท็ก {tag}"},
+        "exposure.segment": {"th": "อยู่ในส่วนเครือข่าย {segment} ประเภท{kind}"},
+        "exposure.unknown_segment": {"th": "ไม่ทราบว่าอยู่ในส่วนเครือข่ายใด"},
+        "exposure.network": {"th": "บริการเข้าถึงได้ทางเครือข่าย"},
+        "exposure.configuration": {"th": "เป็นข้อบกพร่องของการตั้งค่าเท่านั้น"},
+        "exposure.crossed": {"th": "เข้าถึงได้ข้ามส่วนเครือข่ายจาก {from}"},
+        "exploitability.kev": {"th": "{cves} อยู่ในรายการช่องโหว่ที่ถูกใช้โจมตีจริง ({catalogue})"},
+        "exploitability.bad_vector": {"th": "ไม่นำเวกเตอร์ CVSS ที่อ่านไม่ได้มาคิดคะแนน: {vector}"},
+        "exploitability.cvss": {"th": "คะแนนพื้นฐาน CVSS {base} ({vector})"},
+        "active_attack.detection": {"th": "ข้อตรวจพบนี้คือการตรวจจับกิจกรรมที่เกิดขึ้นจริง"},
+        "active_attack.same_asset": {"th": "มีการตรวจจับบนสินทรัพย์เดียวกัน: {rules}"},
+        "cap.part": {"th": "จำกัดคะแนนด้าน{factor}ไว้ที่ {cap}"},
+        "cap.score": {"th": "จำกัดคะแนนรวมไว้ที่ {cap}"},
+        "decision.informational": {"th": "{decision}: เป็นข้อตรวจพบระดับข้อมูล"},
+        "decision.table": {
+            "th": "{decision}: การใช้ประโยชน์จากช่องโหว่ {exploitation} การเปิดให้เข้าถึง {exposure} ผลกระทบ {impact}"
+        },
+    }
+)
+
+# The words of the decision table's inputs (secaudit.risk.decision), for FACTOR_TEXT arguments.
+FACTOR_ARGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "exploitation.none": {"th": "ยังไม่พบ"},
+        "exploitation.poc": {"th": "มีโค้ดสาธิตการโจมตีเผยแพร่"},
+        "exploitation.active": {"th": "ถูกใช้โจมตีจริงแล้ว"},
+        "exposure.small": {"th": "จำกัด"},
+        "exposure.controlled": {"th": "อยู่ในเครือข่ายภายในที่ควบคุมได้"},
+        "exposure.open": {"th": "เปิดกว้าง"},
+        "impact.low": {"th": "ต่ำ"},
+        "impact.medium": {"th": "ปานกลาง"},
+        "impact.high": {"th": "สูง"},
+    }
+)
+
+
+def factor_text(factor: RiskFactor, lang: str) -> str:
+    """What a risk factor observed, in ``lang``: its ``value`` in English (or when no wording exists),
+    else :data:`FACTOR_TEXT`'s with the arguments filled in."""
+    if lang == "en":
+        return factor.value
+    L = _labels(lang)
+    if not factor.key:  # severity and criticality factors hold one of our own labels' keys
+        return L.get(f"{factor.name}.{factor.value}", factor.value)
+    template = FACTOR_TEXT.get(factor.key, {}).get(lang)
+    if template is None:
+        return factor.value
+    words = {}
+    for name, value in factor.args:
+        key = f"{name}.{value}"
+        words[name] = FACTOR_ARGS.get(key, {}).get(lang) or L.get(key) or value
+    return template.format_map(words)
+
+
 def labels(lang: str) -> dict[str, str]:
     """Every label in ``lang``; raise :class:`UsageError` for a language we do not write."""
     if lang not in LANGUAGES:
@@ -354,3 +415,8 @@ def labels(lang: str) -> dict[str, str]:
             hint=f"use one of: {', '.join(LANGUAGES)}",
         )
     return {key: texts[lang] for key, texts in CATALOGUE.items()}
+
+
+@functools.cache
+def _labels(lang: str) -> Mapping[str, str]:
+    return MappingProxyType(labels(lang))

@@ -296,27 +296,57 @@ def _exposure(
         return known
     factors: list[RiskFactor] = []
     if internet:
-        factors.append(RiskFactor(name="exposure", value=f"tagged {internet}", points=INTERNET_FACING_POINTS))
+        factors.append(
+            RiskFactor(
+                name="exposure",
+                value=f"tagged {internet}",
+                points=INTERNET_FACING_POINTS,
+                key="exposure.tagged",
+                args=(("tag", internet),),
+            )
+        )
     elif kind is not None:
         factors.append(
             RiskFactor(
-                name="exposure", value=f"{kind.value} segment {segment_name}", points=SEGMENT_POINTS[kind]
+                name="exposure",
+                value=f"{kind.value} segment {segment_name}",
+                points=SEGMENT_POINTS[kind],
+                key="exposure.segment",
+                args=(("kind", kind.value), ("segment", segment_name)),
             )
         )
     else:
-        factors.append(RiskFactor(name="exposure", value="segment unknown", points=UNKNOWN_SEGMENT_POINTS))
+        factors.append(
+            RiskFactor(
+                name="exposure",
+                value="segment unknown",
+                points=UNKNOWN_SEGMENT_POINTS,
+                key="exposure.unknown_segment",
+            )
+        )
     network = source in (Source.SCAN, Source.PASSIVE)
     if network:
         factors.append(
             RiskFactor(
-                name="exposure", value="service reachable on the network", points=NETWORK_REACHABLE_POINTS
+                name="exposure",
+                value="service reachable on the network",
+                points=NETWORK_REACHABLE_POINTS,
+                key="exposure.network",
             )
         )
     elif source is Source.BASELINE:
-        factors.append(RiskFactor(name="exposure", value="configuration only", points=0.0))
+        factors.append(
+            RiskFactor(name="exposure", value="configuration only", points=0.0, key="exposure.configuration")
+        )
     if crossed:
         factors.append(
-            RiskFactor(name="exposure", value=f"reachable from {crossed}", points=CROSS_SEGMENT_POINTS)
+            RiskFactor(
+                name="exposure",
+                value=f"reachable from {crossed}",
+                points=CROSS_SEGMENT_POINTS,
+                key="exposure.crossed",
+                args=(("from", crossed),),
+            )
         )
     if internet or kind is SegmentKind.DMZ or crossed:
         level = Exposure.OPEN
@@ -356,7 +386,11 @@ def _kev_part(cited: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFacto
         factors = (
             (
                 RiskFactor(
-                    name="exploitability", value=f"{', '.join(listed)} in {ctx.kev_label}", points=KEV_POINTS
+                    name="exploitability",
+                    value=f"{', '.join(listed)} in {ctx.kev_label}",
+                    points=KEV_POINTS,
+                    key="exploitability.kev",
+                    args=(("cves", ", ".join(listed)), ("catalogue", ctx.kev_label)),
                 ),
             )
             if listed
@@ -379,7 +413,11 @@ def _cvss_part(vectors: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFa
         if result is None:
             factors.append(
                 RiskFactor(
-                    name="exploitability", value=f"unreadable CVSS vector ignored: {vector[:80]}", points=0.0
+                    name="exploitability",
+                    value=f"unreadable CVSS vector ignored: {vector[:80]}",
+                    points=0.0,
+                    key="exploitability.bad_vector",
+                    args=(("vector", vector[:80]),),
                 )
             )
         else:
@@ -388,7 +426,11 @@ def _cvss_part(vectors: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFa
         best = max(parsed, key=lambda c: (c.base, c.vector))
         factors.append(
             RiskFactor(
-                name="exploitability", value=f"CVSS base {best.base:.1f} ({best.vector})", points=best.base
+                name="exploitability",
+                value=f"CVSS base {best.base:.1f} ({best.vector})",
+                points=best.base,
+                key="exploitability.cvss",
+                args=(("base", f"{best.base:.1f}"), ("vector", best.vector)),
             )
         )
     found = ctx.cvss_parts[vectors] = (tuple(factors), frozenset(c.maturity for c in parsed))
@@ -397,7 +439,10 @@ def _cvss_part(vectors: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFa
 
 _DETECTION_ITSELF = (
     RiskFactor(
-        name="active_attack", value="the finding is a detection of activity", points=DETECTION_ITSELF_POINTS
+        name="active_attack",
+        value="the finding is a detection of activity",
+        points=DETECTION_ITSELF_POINTS,
+        key="active_attack.detection",
     ),
 )
 
@@ -413,7 +458,11 @@ def _attack_factors(rules: tuple[str, ...] | None, ctx: RiskContext) -> tuple[Ri
     if known is None:
         shown = ", ".join(rules[:3]) + (f" +{len(rules) - 3}" if len(rules) > 3 else "")
         factor = RiskFactor(
-            name="active_attack", value=f"detection on the same asset: {shown}", points=ACTIVE_ATTACK_POINTS
+            name="active_attack",
+            value=f"detection on the same asset: {shown}",
+            points=ACTIVE_ATTACK_POINTS,
+            key="active_attack.same_asset",
+            args=(("rules", shown),),
         )
         known = ctx.attacks[rules] = (factor,)
     return known
@@ -424,7 +473,15 @@ def _capped(factors: list[RiskFactor], cap: float) -> list[RiskFactor]:
     total = sum(f.points for f in factors)
     if total > cap:
         name = factors[0].name
-        factors.append(RiskFactor(name=name, value=f"{name} capped at {cap:g}", points=cap - total))
+        factors.append(
+            RiskFactor(
+                name=name,
+                value=f"{name} capped at {cap:g}",
+                points=cap - total,
+                key="cap.part",
+                args=(("factor", name), ("cap", f"{cap:g}")),
+            )
+        )
     return factors
 
 
@@ -511,10 +568,25 @@ def _decision_factor(
     decision: Decision, exploitation: Exploitation, exposure: Exposure, impact: Impact, informational: bool
 ) -> RiskFactor:
     why = f"exploitation {exploitation.value}, exposure {exposure.value}, impact {impact.value}"
+    if informational:
+        return RiskFactor(
+            name="decision",
+            value=f"{decision.value}: informational finding",
+            points=0.0,
+            key="decision.informational",
+            args=(("decision", decision.value),),
+        )
     return RiskFactor(
         name="decision",
-        value=f"{decision.value}: " + ("informational finding" if informational else why),
+        value=f"{decision.value}: {why}",
         points=0.0,
+        key="decision.table",
+        args=(
+            ("decision", decision.value),
+            ("exploitation", exploitation.value),
+            ("exposure", exposure.value),
+            ("impact", impact.value),
+        ),
     )
 
 
@@ -535,7 +607,13 @@ def _verdict(
     score = round(min(MAX_SCORE, max(0.0, total)), 1)
     if total > MAX_SCORE:
         factors.append(
-            RiskFactor(name="cap", value=f"score capped at {MAX_SCORE:g}", points=round(MAX_SCORE - total, 1))
+            RiskFactor(
+                name="cap",
+                value=f"score capped at {MAX_SCORE:g}",
+                points=round(MAX_SCORE - total, 1),
+                key="cap.score",
+                args=(("cap", f"{MAX_SCORE:g}"),),
+            )
         )
     impact = _impact(severity, criticality)
     crit_level = int(criticality)

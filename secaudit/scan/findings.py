@@ -78,6 +78,7 @@ def findings_for(
                         references=rule.references,
                         observed_at=host.ended or run.ended or observed_at,
                         producer=PRODUCER,
+                        texts=rule.texts,
                     )
                 )
     out.sort(key=lambda f: (f.asset.key, f.evidence_key, f.rule_id))

@@ -10,6 +10,7 @@ from secaudit.core.model import (
     Asset,
     Evidence,
     Finding,
+    LocalText,
     Reference,
     RefKind,
     SegmentKind,
@@ -26,6 +27,7 @@ SNMP_ID = "PASSIVE-SNMP-COMMUNITY"
 MODBUS_WRITE_ID = "PASSIVE-MODBUS-WRITE"
 FLOW_ID = "PASSIVE-FLOW-NOT-ALLOWED"
 _CLEARTEXT_NAMES = {"telnet": "telnet", "ftp": "FTP", "http-basic": "HTTP Basic authentication"}
+_CLEARTEXT_NAMES_TH = {"telnet": "telnet", "ftp": "FTP", "http-basic": "การยืนยันตัวตนแบบ HTTP Basic"}
 
 
 def asset_at(profile: Profile | None, address: str) -> Asset:
@@ -79,6 +81,21 @@ def _modbus_writes(ops: list[IcsOperation], profile: Profile | None, at: datetim
                 references=(Reference(kind=RefKind.ATTACK, id="T0855"),),
                 observed_at=at,
                 producer=PRODUCER,
+                texts=(
+                    LocalText(
+                        lang="th",
+                        title="มีการส่งคำสั่งเขียนค่า Modbus ไปยังอุปกรณ์",
+                        description=(
+                            f"{client} ส่งคำสั่งเขียนค่า Modbus/TCP ไปยัง {server} โปรโตคอล Modbus ไม่มีการยืนยันตัวตน "
+                            "เครื่องใดก็ตามที่เข้าถึงพอร์ตนี้ได้จึงเปลี่ยนค่า coil และ register ของอุปกรณ์ได้"
+                        ),
+                        remediation=(
+                            "ยืนยันว่าเครื่องต้นทางคือเครื่องวิศวกรรม (engineering workstation) หรือเซิร์ฟเวอร์ SCADA "
+                            "ที่ได้รับอนุญาตให้เขียนค่า แล้วอนุญาตคำสั่งเขียน Modbus จากเครื่องนั้นเท่านั้น "
+                            "(กำหนด conduit ที่ไฟร์วอลล์ หรือใช้ตัวกรองที่เข้าใจ Modbus)"
+                        ),
+                    ),
+                ),
             )
         )
     return out
@@ -112,9 +129,24 @@ def _credential(c: Credential, profile: Profile | None, at: datetime) -> Finding
             references=(Reference(kind=RefKind.CWE, id="CWE-319"),),
             observed_at=at,
             producer=PRODUCER,
+            texts=(
+                LocalText(
+                    lang="th",
+                    title="มีการส่ง community string ของ SNMP โดยไม่เข้ารหัส"
+                    + (" (เป็นค่าเริ่มต้นที่รู้กันทั่วไป)" if default else ""),
+                    description=(
+                        f"{c.client} สอบถามข้อมูลจาก {c.server} ด้วย {c.detail or 'SNMP v1/v2c'} "
+                        "community string ถูกส่งผ่านเครือข่ายโดยไม่เข้ารหัส ผู้ใดที่ดักเห็นค่านี้ก็เข้าถึงอุปกรณ์ได้"
+                    ),
+                    remediation="เปลี่ยนอุปกรณ์ไปใช้ SNMPv3 ที่เปิดการยืนยันตัวตนและการเข้ารหัส (authPriv) "
+                    "แล้วยกเลิก community ของ v1/v2c",
+                ),
+            ),
         )
     name = _CLEARTEXT_NAMES.get(c.protocol, c.protocol)
+    name_th = _CLEARTEXT_NAMES_TH.get(c.protocol, c.protocol)
     user = f"user '{c.user}'" if c.user else "an empty user name"
+    user_th = f"บัญชีผู้ใช้ '{c.user}'" if c.user else "ชื่อผู้ใช้ว่าง"
     request = f" on {c.detail}" if c.detail else ""
     return Finding(
         rule_id=CLEARTEXT_ID,
@@ -142,6 +174,20 @@ def _credential(c: Credential, profile: Profile | None, at: datetime) -> Finding
         references=(Reference(kind=RefKind.CWE, id="CWE-319"), Reference(kind=RefKind.ATTACK, id="T1040")),
         observed_at=at,
         producer=PRODUCER,
+        texts=(
+            LocalText(
+                lang="th",
+                title=f"มีการส่งข้อมูลรับรองโดยไม่เข้ารหัสผ่าน {name_th}",
+                description=(
+                    f"{c.client} เข้าสู่ระบบ {c.server} ผ่าน {name_th} ด้วย{user_th} "
+                    "รหัสผ่านถูกส่งผ่านเครือข่ายโดยไม่เข้ารหัส ผู้ใดที่อยู่บนเส้นทางเครือข่ายก็อ่านได้"
+                ),
+                remediation=(
+                    "เปลี่ยนรหัสผ่านที่รั่วไหลทันที แล้วเปลี่ยนไปใช้โปรโตคอลที่เข้ารหัส "
+                    "(SSH แทน telnet, SFTP/FTPS แทน FTP, HTTPS แทน HTTP)"
+                ),
+            ),
+        ),
     )
 
 
@@ -181,6 +227,20 @@ def _flows(flows: list[Flow], profile: Profile, policy: FlowPolicy, at: datetime
                 ),
                 observed_at=at,
                 producer=PRODUCER,
+                texts=(
+                    LocalText(
+                        lang="th",
+                        title=f"มีการรับส่งข้อมูลข้ามส่วนเครือข่ายที่นโยบายการรับส่งข้อมูลไม่อนุญาต ({flow.service})",
+                        description=(
+                            f"{flow.client} (ส่วนเครือข่าย {client_seg.name}) ติดต่อกับ {flow.server} (ส่วนเครือข่าย "
+                            f"{server_seg.name}) ผ่าน {flow.key} ซึ่งนโยบายไม่อนุญาต: {why}"
+                        ),
+                        remediation=(
+                            "ปิดกั้นการรับส่งข้อมูลนี้ที่ขอบของส่วนเครือข่าย หรือหากจำเป็นต้องใช้ ให้อนุมัติเป็น conduit "
+                            "ในนโยบายการรับส่งข้อมูล (flow policy) พร้อมระบุพอร์ตที่ใช้"
+                        ),
+                    ),
+                ),
             )
         )
     return out

@@ -8,6 +8,7 @@ A rule file (``rules/exposure/*.yaml``) holds ``rules:``, a list of rules::
       description: ...
       remediation: ...               # required: what to change
       references: [{kind: cwe, id: CWE-319}]
+      th: {title: ..., description: ..., remediation: ...}   # the same in Thai (optional)
       match:                         # every given condition must hold for one port
         protocol: tcp                # tcp | udp
         services: [telnet]           # names nmap *probed*; a probed other name never matches
@@ -33,13 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from secaudit.catalog.localtext import RULE_KEYS as THAI_KEYS
+from secaudit.catalog.localtext import read_thai
 from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located, suggest
 from secaudit.core.errors import ConfigError
-from secaudit.core.model import Reference, RefKind, SegmentKind, Severity
+from secaudit.core.model import LocalText, Reference, RefKind, SegmentKind, Severity
 from secaudit.scan.nmapxml import Port, Script
 
 RULE_ID = re.compile(r"^EXP-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
-_RULE_KEYS = ("id", "title", "severity", "description", "remediation", "references", "match")
+_RULE_KEYS = ("id", "title", "severity", "description", "remediation", "references", "match", "th")
 _MATCH_KEYS = ("protocol", "services", "ports", "tunnel", "segment_kinds", "not_segment_kinds", "script")
 _SCRIPT_KEYS = ("id", "keys", "under", "values", "pattern")
 _KINDS = [k.value for k in SegmentKind]
@@ -101,6 +104,7 @@ class ExposureRule:
     references: tuple[Reference, ...]
     match: Match
     location: str  # file:line of the rule, for messages
+    texts: tuple[LocalText, ...] = ()  # title, description and remediation in Thai
 
     def matches(self, port: Port, segment_kind: SegmentKind | None) -> tuple[bool, str]:
         """Whether this rule flags ``port`` on a host of ``segment_kind``, and the script excerpt."""
@@ -268,6 +272,7 @@ def _rule(node: Any, path: str) -> ExposureRule:
         references=_references(node["references"], path) if "references" in node else (),
         match=_match(node["match"], path),
         location=located(path, node),
+        texts=read_thai(node, THAI_KEYS, f"rule {rule_id}"),
     )
 
 
