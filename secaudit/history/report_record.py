@@ -38,10 +38,26 @@ def _row(row: ReportRow) -> dict[str, Any]:
         "last_seen": row.last_seen.isoformat(),
         "score": row.score,
         "decision": row.decision.value,
-        "factors": [[f.name, f.value, f.points] for f in row.factors],
+        "factors": [_factor(f) for f in row.factors],
         "likelihood": row.likelihood,
         "impact": row.impact,
     }
+
+
+def _factor(factor: RiskFactor) -> list[Any]:
+    """``[name, value, points]``, then the message key and arguments a translated report words it by."""
+    out: list[Any] = [factor.name, factor.value, factor.points]
+    if factor.key:
+        out += [factor.key, [list(pair) for pair in factor.args]]
+    return out
+
+
+def _factor_back(entry: Sequence[Any]) -> RiskFactor:
+    name, value, points = entry[0], entry[1], entry[2]
+    if len(entry) < 5:
+        return RiskFactor(name=name, value=value, points=points)
+    args = tuple((str(k), str(v)) for k, v in entry[4])
+    return RiskFactor(name=name, value=value, points=points, key=str(entry[3]), args=args)
 
 
 def _control(control: ControlCoverage) -> dict[str, Any]:
@@ -111,7 +127,7 @@ def report_from_record(
                 last_seen=datetime.fromisoformat(entry["last_seen"]),
                 score=entry["score"],
                 decision=Decision(entry["decision"]),
-                factors=tuple(RiskFactor(name=n, value=v, points=p) for n, v, p in entry["factors"]),
+                factors=tuple(_factor_back(f) for f in entry["factors"]),
                 likelihood=entry["likelihood"],
                 impact=entry["impact"],
                 assets=tuple(f.asset for f in instances),

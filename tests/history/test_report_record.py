@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from secaudit.core.errors import HistoryError
-from secaudit.core.model import Status
+from secaudit.core.model import LocalText, Status
 from secaudit.core.profile import Authorization, Profile
 from secaudit.core.report import ControlCoverage, Decision, Report, ReportRow, RiskFactor, Trend
 from secaudit.history import HistoryStore
@@ -80,6 +81,39 @@ def stored_report(store: HistoryStore) -> Report:
 def test_a_recorded_report_reads_back_equal(store: HistoryStore) -> None:
     report = stored_report(store)
     assert store.run_report("r1", PROFILE) == report
+
+
+def test_thai_words_of_findings_and_factors_read_back(store: HistoryStore) -> None:
+    """Equality ignores a finding's texts and a factor's key and arguments: compare them by hand."""
+    thai = LocalText(lang="th", title="ชื่อ", description="คำอธิบาย", remediation="วิธีแก้ไข")
+    factor = RiskFactor(
+        name="exposure",
+        value="ot segment signals",
+        points=12.0,
+        key="exposure.segment",
+        args=(("kind", "ot"), ("segment", "signals")),
+    )
+    snmp = replace(SNMP, texts=(thai,))
+    r = done(run("r1", 0))
+    store.begin_run(run("r1", 0), "s")
+    store.complete_run(r, "s", [snmp], complete_sources=ALL_SOURCES)
+    row = ReportRow(
+        rank=1,
+        finding=snmp,
+        status=Status.NEW,
+        first_seen=at(0),
+        last_seen=at(0),
+        factors=(factor,),
+        assets=(snmp.asset,),
+        fingerprints=(snmp.fingerprint,),
+        instances=(snmp,),
+    )
+    store.record_report(Report(run=r, profile=PROFILE, rows=(row,), generated_at=at(1)))
+    back = store.run_report("r1", PROFILE)
+    assert back is not None
+    [read] = back.rows
+    assert read.finding.texts == (thai,)
+    assert (read.factors[0].key, read.factors[0].args) == (factor.key, factor.args)
 
 
 def test_a_run_without_a_record_has_none(store: HistoryStore) -> None:
