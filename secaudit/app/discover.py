@@ -11,6 +11,7 @@ from pathlib import Path
 
 from secaudit.app.scan import history_location, history_scope
 from secaudit.catalog.profile import load_profile
+from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.model import Finding, RunStatus
 from secaudit.core.profile import Profile
@@ -103,7 +104,7 @@ def _passive_hosts(result: PassiveResult, profile: Profile) -> list[HostRecord]:
         )
         out.append(
             HostRecord(
-                address=host.address,
+                address=canonical_text(host.address),
                 mac=host.macs[0] if host.macs else "",
                 vendor=host.vendor,
                 segment=segment.name if segment else "",

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from secaudit.catalog.profile import load_profile
+from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, ScopeError, SecauditError, UsageError
 from secaudit.core.model import RunStatus, StageOutput
 from secaudit.core.profile import Profile
@@ -47,9 +48,12 @@ def run_scan_stage(
     Findings carry asset, segment and criticality; raw nmap XML lands in ``run_dir/scan/`` and
     every attempt in ``run_dir/scan-audit.jsonl``. Errors are collected per segment.
     """
-    return scan_segments(
+    output = scan_segments(
         profile, run_dir=run_dir, now=now, progress=progress, segments=segments, options=options
     )
+    if output.result.status is RunStatus.INTERRUPTED:
+        raise KeyboardInterrupt  # the audit stops; the raw XML of what was scanned is in run_dir/scan
+    return output
 
 
 def check_scope(
@@ -96,7 +100,7 @@ def scan(
         raise ScopeError(
             f"scan refused, nothing was sent: {problem}",
             location=profile.path,
-            hint="renew the authorization and update authorization.valid_until in the profile",
+            hint=guard.authorization_hint(now),
         )
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
     run_dir = output or Path(profile.report.output_dir) / run_id
@@ -124,6 +128,7 @@ def scan(
     except OSError as e:
         raise OperationalError(f"cannot write scan results: {e.strerror}", location=str(findings_file)) from e
     history_path = None
+    # An interrupted scan is recorded too (as incomplete): what it saw is kept.
     if record and result.result.status is not RunStatus.FAILED:
         history_path = history_location(profile, history)
         coverage = _coverage(profile, segments, targets, now, options)
@@ -186,7 +191,7 @@ def hosts_from_nmap(run: NmapRun, profile: Profile) -> list[HostRecord]:
         )
         out.append(
             HostRecord(
-                address=host.ip,
+                address=canonical_text(host.ip),
                 mac=mac.addr.lower() if mac else "",
                 vendor=mac.vendor if mac else "",
                 hostname=host.hostnames[0][0] if host.hostnames else "",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located, suggest
+from secaudit.core.addresses import address_problem, network_problem
 from secaudit.core.errors import ConfigError
 from secaudit.core.model import Criticality, SegmentKind, Severity
 from secaudit.core.profile import (
@@ -174,7 +175,7 @@ def _timezone(ctx: _Ctx, root: YDict) -> str:
 def _network(ctx: _Ctx, seq: YList, index: int, what: str) -> IPNetwork:
     raw = seq[index]
     try:
-        return ipaddress.ip_network(str(raw).strip(), strict=True)
+        net = ipaddress.ip_network(str(raw).strip(), strict=True)
     except ValueError as e:
         hint = "write an address or CIDR such as 10.20.0.0/24 or 2001:db8::/64"
         try:
@@ -184,6 +185,12 @@ def _network(ctx: _Ctx, seq: YList, index: int, what: str) -> IPNetwork:
         else:
             hint = f"host bits are set; did you mean {loose}?"
         raise ctx.fail(seq, index, f"{what}: '{raw}' is not a valid network", hint) from e
+    # One host, one spelling: an IPv4-mapped segment would let ::ffff:10.0.0.3 slip past an
+    # exclusion of 10.0.0.3 (secaudit.core.addresses).
+    problem = network_problem(net)
+    if problem:
+        raise ctx.fail(seq, index, f"{what}: {problem}", "use the canonical form, so exclusions hold")
+    return net
 
 
 def _authorization(ctx: _Ctx, root: YDict, now: datetime, require_valid: bool) -> Authorization:
@@ -368,11 +375,13 @@ def _assets(ctx: _Ctx, root: YDict, segments: tuple[Segment, ...]) -> tuple[Inve
             raise ctx.fail(node, None, f"asset '{name}' has neither address nor hostname", "add one of them")
         if address:
             try:
-                ipaddress.ip_address(address)
+                problem = address_problem(address)
             except ValueError:
                 raise ctx.fail(
                     node, "address", f"'{address}' is not an IP address", "put names under 'hostname'"
                 ) from None
+            if problem:
+                raise ctx.fail(node, "address", problem, "one host has one spelling in the profile")
         if hostname and not _HOSTNAME.match(hostname):
             raise ctx.fail(node, "hostname", f"'{hostname}' is not a valid hostname")
         segment = ctx.text(node, "segment", "asset", required=False)

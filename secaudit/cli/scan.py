@@ -205,6 +205,8 @@ def scan(
             state.info(f"inventory: scan {result.run_id} in {result.history} (compare: secaudit scan diff)")
         for error in stage.errors:
             state.err.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
+    if stage.status is RunStatus.INTERRUPTED:
+        raise ExitWith(ExitCode.INTERRUPTED)
     if stage.status is not RunStatus.COMPLETED:
         raise ExitWith(ExitCode.OPERATIONAL)
     if fail_on and any(f.severity >= Severity.parse(fail_on) for f in findings):

@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
+from secaudit.core.addresses import canonical_text, parse_address
 from secaudit.core.model import Asset, Criticality, SegmentKind
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -151,6 +152,7 @@ class Profile:
 
     def address_asset(self, address: str, *, hostname: str = "") -> Asset:
         """The inventory asset at ``address``, else the address itself with its segment's criticality."""
+        address = canonical_text(address)
         known = next((a for a in self.assets if a.address == address), None)
         if known is not None:
             return self.inventory_asset(known, hostname=hostname)
@@ -166,7 +168,7 @@ class Profile:
     def segment_of(self, address: str) -> Segment | None:
         """The segment whose CIDRs contain ``address`` (most specific wins), or None."""
         try:
-            ip = ipaddress.ip_address(address)
+            ip = parse_address(address)  # canonical: ::ffff:10.0.0.3 lies where 10.0.0.3 lies
         except ValueError:
             return None
         best: tuple[int, Segment] | None = None

@@ -4,7 +4,14 @@ from secaudit.scan.findings import asset_for, findings_for
 from secaudit.scan.nmapxml import NmapRun, parse_nmap_xml, read_nmap_xml
 from secaudit.scan.profiles import ALLOWED_SCRIPTS, PROFILES, ScanProfile, build_args, check_args, get_profile
 from secaudit.scan.rules import ExposureRule, default_rules_dir, load_rule_file, load_rules
-from secaudit.scan.runner import NmapOutput, NmapRunner, PythonNmapRunner, find_nmap, is_privileged
+from secaudit.scan.runner import (
+    NmapOutput,
+    NmapRunner,
+    ProcessNmapRunner,
+    PythonNmapRunner,
+    find_nmap,
+    is_privileged,
+)
 from secaudit.scan.stage import ScanOptions, scan_segments
 
 __all__ = [
@@ -14,6 +21,7 @@ __all__ = [
     "NmapOutput",
     "NmapRun",
     "NmapRunner",
+    "ProcessNmapRunner",
     "PythonNmapRunner",
     "ScanOptions",
     "ScanProfile",

@@ -1,7 +1,12 @@
-"""The nmap adapter: python-nmap runs the binary; we keep its raw XML and parse it ourselves.
+"""The nmap adapters: they run the binary with checked arguments and return its raw XML.
 
-Everything python-specific about python-nmap stays here: its warnings (which it emits through
-``warnings.warn``), its exceptions and its habit of dropping output on timeout.
+:class:`ProcessNmapRunner` (the default) runs nmap itself and reads its XML as nmap writes it:
+nmap flushes each finished host group, so when the run is stopped (timeout, end of the
+authorization, Ctrl-C) the hosts already scanned are kept. It stops nmap with SIGKILL, which
+ends it between two packets: nothing is sent after the stop.
+
+:class:`PythonNmapRunner` goes through python-nmap (kept for comparison in bench/): it loses
+every result on timeout, so the scan stage does not use it.
 """
 
 from __future__ import annotations
@@ -9,6 +14,9 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
+import subprocess
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -32,12 +40,16 @@ class NmapOutput:
     duration_s: float
     stderr_lines: tuple[str, ...] = ()
     error: str = ""
+    stopped: bool = False  # nmap was killed (timeout or interrupt); ``xml`` holds what it had written
+    interrupted: bool = False  # the stop was a Ctrl-C (KeyboardInterrupt) of ours
 
 
 class NmapRunner(Protocol):
     """Runs nmap with already-checked arguments. Injected so tests and benchmarks can time it."""
 
-    def run(self, args: Sequence[str], *, timeout_s: int) -> NmapOutput: ...
+    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
+        """Run nmap; stop it after ``timeout_s`` seconds and return what it wrote by then."""
+        ...
 
 
 def find_nmap(path: str | None = None) -> str:
@@ -67,7 +79,7 @@ class PythonNmapRunner:
         major, minor = self._scanner.nmap_version()
         return f"{major}.{minor}"
 
-    def run(self, args: Sequence[str], *, timeout_s: int) -> NmapOutput:
+    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
         check_args(args)
         text = args_string(args)
         # python-nmap builds [nmap, -oX, -] + hosts + shlex.split(arguments); we pass no hosts
@@ -79,7 +91,7 @@ class PythonNmapRunner:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                result = self._scanner.scan(hosts="", arguments=text, timeout=timeout_s)
+                result = self._scanner.scan(hosts="", arguments=text, timeout=int(timeout_s))
             except nmap.PortScannerTimeout:
                 error = f"nmap did not finish within {timeout_s} s and was stopped"
                 result = {}
@@ -96,3 +108,102 @@ class PythonNmapRunner:
         return NmapOutput(
             argv=argv, xml=xml, duration_s=duration, stderr_lines=tuple(s for s in stderr if s), error=error
         )
+
+
+class ProcessNmapRunner:
+    """Runs the nmap binary in its own session and collects its XML as it comes."""
+
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = find_nmap(binary)
+
+    def version(self) -> str:
+        try:
+            done = subprocess.run(
+                [self.binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise OperationalError(f"nmap at {self.binary} does not run: {e}", hint=INSTALL_HINT) from e
+        words = done.stdout.split()
+        return words[2] if len(words) > 2 and words[:2] == ["Nmap", "version"] else "unknown"
+
+    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
+        check_args(args)
+        argv = (self.binary, "-oX", "-", *args)
+        started = time.monotonic()
+        if timeout_s <= 0:
+            return NmapOutput(
+                argv=argv, xml=b"", duration_s=0.0, error="no time left to run nmap", stopped=True
+            )
+        try:
+            # Own session: a Ctrl-C at the terminal reaches us, and we stop nmap ourselves
+            # after taking what it wrote.
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise OperationalError(f"cannot start nmap: {e}", hint=INSTALL_HINT) from e
+        out: list[bytes] = []
+        err: list[bytes] = []
+        readers = [
+            threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
+            threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        error = ""
+        stopped = interrupted = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            stopped = True
+            error = f"nmap did not finish within {timeout_s:.0f} s and was stopped"
+        except KeyboardInterrupt:
+            _kill(proc)
+            stopped = interrupted = True
+            error = "interrupted (Ctrl-C): nmap was stopped"
+        finally:
+            if proc.poll() is None:  # any other exception: never leave nmap running
+                _kill(proc)
+        for reader in readers:
+            reader.join(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        duration = time.monotonic() - started
+        stderr = tuple(
+            line.strip() for line in b"".join(err).decode("utf-8", "replace").splitlines() if line.strip()
+        )
+        if not stopped and proc.returncode != 0:
+            error = f"nmap failed (exit {proc.returncode}): {' '.join(stderr)[:500] or 'no message'}"
+        return NmapOutput(
+            argv=argv,
+            xml=b"".join(out),
+            duration_s=duration,
+            stderr_lines=stderr,
+            error=error,
+            stopped=stopped,
+            interrupted=interrupted,
+        )
+
+
+def _drain(stream: object, into: list[bytes]) -> None:
+    read = getattr(stream, "read1", None) or stream.read  # type: ignore[attr-defined]
+    while True:
+        chunk = read(65536)
+        if not chunk:
+            return
+        into.append(chunk)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL nmap's whole session (nmap and any helper), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()

@@ -6,14 +6,21 @@ runs with an ``-iL`` file of those addresses and an ``--excludefile`` of the exc
 XML is kept in the run folder; the exposure rules turn open ports into findings. Each attempt,
 refused ones included, is appended to the audit trail. A failed segment is an error in the
 stage result; the other segments still run.
+
+The authorization holds for the whole scan, not only its start: each nmap run is given the time
+left until ``valid_until`` (and, for ``deep``, until its maintenance window closes), less a safety
+margin, and is stopped (SIGKILL) when it runs out. The hosts nmap finished by then are kept; the
+stage says why it stopped, and segments not yet begun are not started. Time is measured from the
+injected ``now`` with a monotonic clock, so a scan started at ``now`` ends where it should even if
+the wall clock jumps.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from secaudit.core.errors import ConfigError, OperationalError, ScopeError, SecauditError, UsageError
@@ -24,7 +31,7 @@ from secaudit.scan.findings import findings_for
 from secaudit.scan.nmapxml import parse_nmap_xml
 from secaudit.scan.profiles import PROFILES, ScanProfile, build_args
 from secaudit.scan.rules import ExposureRule, load_rules
-from secaudit.scan.runner import NmapRunner, PythonNmapRunner, is_privileged
+from secaudit.scan.runner import NmapRunner, ProcessNmapRunner, is_privileged
 from secaudit.scope import (
     AuditEntry,
     AuditTrail,
@@ -50,8 +57,11 @@ class ScanOptions:
     profiles: dict[str, ScanProfile] = field(default_factory=lambda: dict(PROFILES))
     audit: AuditTrail | None = None
     who: str = ""
-    timeout_s: int = 4 * 3600
+    timeout_s: float = 4 * 3600
     resolver: Resolver | None = None  # hostname targets; default: the operating system
+    #: nmap is stopped this long before the authorization or maintenance window ends, so packets
+    #: already queued leave before the end, never after it.
+    stop_margin_s: float = 1.0
 
 
 @dataclass
@@ -101,9 +111,10 @@ def scan_segments(
                 hint="drop --segment, or name the segments of every target",
             )
         chosen = [name for name in chosen if name in only]
+    _refuse_if_no_window(profile, guard, opts, chosen, now, trail, who)
     errors: list[str] = []
     rules = list(opts.rules) if opts.rules is not None else _shipped_rules(errors)
-    runner = opts.runner or PythonNmapRunner()
+    runner = opts.runner or ProcessNmapRunner()
     privileged = is_privileged() if opts.privileged is None else opts.privileged
     scan_dir = run_dir / SCAN_DIR
     try:
@@ -114,17 +125,22 @@ def scan_segments(
     findings: list[Finding] = []
     artifacts: list[str] = []
     hosts = skipped = failed = 0
+    clock = _Clock(now)
+    interrupted = False
     for i, name in enumerate(chosen):
         progress(ProgressEvent(task=STAGE, done=i, total=len(chosen), message=name))
         segment = profile.segment(name)
         assert segment is not None
-        context = _Context(profile, guard, opts, runner, trail, who, scan_dir, now, privileged)
+        context = _Context(profile, guard, opts, runner, trail, who, scan_dir, clock, privileged)
         try:
             result = context.scan(segment, rules, None if only is None else only[name])
         except SecauditError as e:
             failed += 1
             errors.append(f"segment {name}: {_one_line(e)}")
             continue
+        except KeyboardInterrupt:
+            interrupted = True
+            result = context.last
         if not result.artifacts and not result.errors:
             skipped += 1
         if result.errors and (not result.artifacts or result.unusable):
@@ -133,8 +149,15 @@ def scan_segments(
         errors.extend(f"segment {name}: {m}" for m in result.errors)
         artifacts.extend(result.artifacts)
         hosts += result.hosts
+        if interrupted:
+            left = chosen[i + 1 :]
+            if left:
+                errors.append(f"interrupted: segment(s) {', '.join(left)} not scanned")
+            break
     progress(ProgressEvent(task=STAGE, done=len(chosen), total=len(chosen), message="done"))
-    if failed == len(chosen) and chosen:
+    if interrupted:
+        status = RunStatus.INTERRUPTED
+    elif failed == len(chosen) and chosen:
         status = RunStatus.FAILED
     elif errors:
         status = RunStatus.INCOMPLETE
@@ -186,6 +209,54 @@ def _target_groups(
     return groups
 
 
+def _refuse_if_no_window(
+    profile: Profile,
+    guard: ScopeGuard,
+    opts: ScanOptions,
+    chosen: Sequence[str],
+    now: datetime,
+    trail: AuditTrail,
+    who: str,
+) -> None:
+    """:class:`ScopeError` before any packet when every chosen segment needs a maintenance
+    window and none is open (with some segments allowed, the others are refused one by one)."""
+    if not chosen or guard.maintenance_window(now) is not None:
+        return
+    needing = [
+        name
+        for name in chosen
+        if (seg := profile.segment(name)) is not None
+        and (p := opts.profiles.get(seg.scan_profile)) is not None
+        and p.needs_maintenance_window
+    ]
+    if len(needing) < len(chosen):
+        return
+    reason = (
+        f"segment(s) {', '.join(needing)} use a scan profile allowed only inside a maintenance window "
+        f"of authorization {profile.authorization.reference}, and none covers {now.isoformat()}"
+    )
+    trail.append(
+        AuditEntry(
+            who=who,
+            when=now,
+            authorization=profile.authorization.reference,
+            argv=(),
+            targets=tuple(needing),
+            duration_s=0.0,
+            result="refused",
+            detail=reason,
+        )
+    )
+    windows = profile.authorization.maintenance_windows
+    upcoming = sorted(w.start for w in windows if w.start > now)
+    raise ScopeError(
+        reason + "; nothing was sent",
+        location=profile.path,
+        hint=(f"run from {upcoming[0].isoformat()} (next window)" if upcoming else "add a maintenance window")
+        + ", or set the segment's scan_profile to 'standard'",
+    )
+
+
 def _shipped_rules(errors: list[str]) -> list[ExposureRule]:
     rules, problems = load_rules()
     errors.extend(f"exposure rules: {_one_line(p)}" for p in problems)
@@ -197,6 +268,17 @@ def _one_line(error: SecauditError) -> str:
     return text + (f" (hint: {error.hint})" if error.hint else "")
 
 
+class _Clock:
+    """The moment of the scan: the injected start plus monotonic time elapsed since."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+
+
 @dataclass
 class _Context:
     profile: Profile
@@ -206,14 +288,15 @@ class _Context:
     trail: AuditTrail
     who: str
     scan_dir: Path
-    now: datetime
+    clock: _Clock
     privileged: bool
+    last: _Segment = field(default_factory=_Segment)  # kept when a Ctrl-C cuts scan() short
 
     def refuse(self, segment: Segment, targets: Sequence[str], reason: str) -> None:
         self.trail.append(
             AuditEntry(
                 who=self.who,
-                when=self.now,
+                when=self.clock.now(),
                 authorization=self.profile.authorization.reference,
                 argv=(),
                 targets=tuple(targets),
@@ -227,23 +310,35 @@ class _Context:
     def scan(
         self, segment: Segment, rules: Sequence[ExposureRule], only: list[ScopedAddress] | None
     ) -> _Segment:
-        out = _Segment()
+        out = self.last = _Segment()
+        now = self.clock.now()
         targets = [str(c) for c in segment.cidrs] if only is None else [str(a.address) for a in only]
         addresses: tuple[ScopedAddress, ...] = tuple(only or ())
+        problem = self.guard.authorization_problem(now)
+        if problem:  # the authorization ran out while earlier segments were scanned
+            self.refuse(segment, targets, problem)
+            raise ScopeError(
+                f"not scanned, nothing was sent: {problem}",
+                location=self.profile.path,
+                hint=self.guard.authorization_hint(now),
+            )
         if only is None:
             try:
-                addresses = self.guard.segment_plan([segment.name], now=self.now).addresses
+                addresses = self.guard.segment_plan([segment.name], now=now).addresses
             except ScopeError as e:
                 self.refuse(segment, targets, e.message)
                 raise
         scan_profile = self.opts.profiles.get(segment.scan_profile)
         if scan_profile is None:
             raise ConfigError(f"unknown scan profile '{segment.scan_profile}'", location=self.profile.path)
-        if scan_profile.needs_maintenance_window and self.guard.maintenance_window(self.now) is None:
+        auth = self.profile.authorization
+        end, why = auth.valid_until, f"authorization {auth.reference} ends at {auth.valid_until.isoformat()}"
+        window = self.guard.maintenance_window(now)
+        if scan_profile.needs_maintenance_window and window is None:
             reason = (
                 f"scan profile '{scan_profile.name}' is allowed only inside a maintenance window of "
                 f"authorization {self.profile.authorization.reference}, "
-                f"and none covers {self.now.isoformat()}"
+                f"and none covers {now.isoformat()}"
             )
             self.refuse(segment, targets, reason)
             raise ScopeError(
@@ -251,13 +346,15 @@ class _Context:
                 location=self.profile.path,
                 hint="run in a maintenance window, or set the segment's scan_profile to 'standard'",
             )
+        if scan_profile.needs_maintenance_window and window is not None and window.end < end:
+            end, why = window.end, f"the maintenance window ends at {window.end.isoformat()}"
         if not addresses:
             out.errors.append("no address left to scan after exclusions")
             return out
         for version in (4, 6):
             group = [a for a in addresses if a.address.version == version]
             if group:
-                self._run(segment, scan_profile, group, version, rules, out)
+                self._run(segment, scan_profile, group, version, rules, out, end=end, why=why)
         return out
 
     def _run(
@@ -268,6 +365,9 @@ class _Context:
         version: int,
         rules: Sequence[ExposureRule],
         out: _Segment,
+        *,
+        end: datetime,
+        why: str,
     ) -> None:
         stem = segment.name + ("-v6" if version == 6 else "")
         targets_file = self.scan_dir / f"{stem}.targets"
@@ -290,7 +390,26 @@ class _Context:
             privileged=self.privileged,
         )
         out.errors.extend(plan.notes)
-        output = self.runner.run(plan.args, timeout_s=self.opts.timeout_s)
+        started_at = self.clock.now()
+        left = (end - started_at).total_seconds() - self.opts.stop_margin_s
+        cut = left < self.opts.timeout_s  # the authorization, not the timeout, bounds this run
+        if left <= 0:
+            reason = f"not scanned, nothing was sent: {why}"
+            self.refuse(segment, addresses, reason)
+            out.errors.append(reason)
+            out.unusable = True
+            return
+        try:
+            output = self.runner.run(plan.args, timeout_s=min(left, self.opts.timeout_s))
+        except KeyboardInterrupt:
+            out.errors.append("interrupted (Ctrl-C) before nmap returned its output")
+            raise
+        if output.stopped and not output.interrupted and cut:
+            output = replace(
+                output,
+                error=f"stopped at {self.clock.now().isoformat(timespec='seconds')}, before the end of "
+                f"the authorization: {why}; hosts finished before the stop are kept",
+            )
         xml_path = self.scan_dir / f"{stem}.xml"
         if output.xml:
             xml_path.write_bytes(output.xml)
@@ -310,22 +429,28 @@ class _Context:
                     result, detail = ("partial" if run.hosts else "failed"), run.error
                     out.unusable = out.unusable or not run.hosts
                 out.hosts += len(run.up_hosts())
-                out.findings.extend(findings_for(run, self.profile, rules, observed_at=self.now))
+                out.findings.extend(findings_for(run, self.profile, rules, observed_at=started_at))
         else:
             result = "failed"
         if output.error:
             out.errors.append(output.error)
             result = "failed" if result != "partial" else result
+        if output.stopped and output.xml and result != "failed":
+            result = "partial"
+        if output.interrupted:
+            result = "interrupted"
         self.trail.append(
             AuditEntry(
                 who=self.who,
-                when=self.now,
+                when=started_at,
                 authorization=self.profile.authorization.reference,
                 argv=output.argv,
                 targets=tuple(addresses),
                 duration_s=output.duration_s,
                 result=result,
                 segment=segment.name,
-                detail="; ".join(x for x in (detail, *output.stderr_lines) if x)[:2000],
+                detail="; ".join(x for x in (output.error or detail, *output.stderr_lines) if x)[:2000],
             )
         )
+        if output.interrupted:
+            raise KeyboardInterrupt

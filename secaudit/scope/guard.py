@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from secaudit.core.addresses import canonical_address, tunnel_ipv4
 from secaudit.core.errors import ScopeError, UsageError
 from secaudit.core.profile import Authorization, IPNetwork, MaintenanceWindow, Profile, Segment
 from secaudit.scope.targets import IPAddress, Target, TargetKind, parse_target
@@ -23,6 +24,7 @@ from secaudit.scope.targets import IPAddress, Target, TargetKind, parse_target
 Resolver = Callable[[str], Sequence[str]]
 
 _SHOWN = 5  # refused addresses named per target before "and N more"
+RENEW_HINT = "renew the authorization and update authorization.valid_until in the profile"
 
 
 def system_resolver(name: str) -> list[str]:
@@ -115,6 +117,16 @@ class ScopeGuard:
             )
         return ""
 
+    def authorization_hint(self, now: datetime) -> str:
+        """What to do about :meth:`authorization_problem` at ``now``."""
+        auth = self.profile.authorization
+        if auth.reference and now < auth.valid_from:
+            return (
+                f"the authorization starts at {auth.valid_from.isoformat()}: scan from then on, "
+                "or correct authorization.valid_from if the written authorization says otherwise"
+            )
+        return RENEW_HINT
+
     def maintenance_window(self, now: datetime) -> MaintenanceWindow | None:
         """The maintenance window covering ``now``, if any (deep scans need one)."""
         return next(
@@ -124,20 +136,43 @@ class ScopeGuard:
 
     # -- single addresses and targets ---------------------------------------------------------
     def check_address(self, ip: IPAddress) -> AddressVerdict:
+        """Where ``ip`` lies and whether it may be scanned, judged on its canonical form.
+
+        ``::ffff:10.254.7.3``, ``::10.254.7.3``, and ``64:ff9b::afe:703`` all
+        reach the same host, so all are judged (and reported) as ``10.254.7.3``; a zone id is
+        dropped (``fe80::1%eth0`` is ``fe80::1``).
+        """
+        written = ip
+        ip = canonical_address(ip)
+        spelled = f" (written {written})" if ip != written else ""
         segment = self.profile.segment_of(str(ip))
         if segment is None:
-            return AddressVerdict(address=str(ip), allowed=False, reason="is not in any authorized segment")
+            return AddressVerdict(
+                address=str(ip), allowed=False, reason=f"is not in any authorized segment{spelled}"
+            )
+        edge = _edge_of(ip, segment)
+        if edge:
+            return AddressVerdict(address=str(ip), segment=segment.name, allowed=False, reason=edge + spelled)
         for seg in self.profile.segments:
-            if not any(ip.version == net.version and ip in net for net in seg.cidrs):
+            if not any(_within(ip, net) for net in seg.cidrs):
                 continue
             for net in seg.exclusions:
-                if ip.version == net.version and ip in net:
+                if _within(ip, net):
                     return AddressVerdict(
                         address=str(ip),
                         segment=seg.name,
                         allowed=False,
-                        reason=f"is excluded by segment '{seg.name}' exclusion {net}",
+                        reason=f"is excluded by segment '{seg.name}' exclusion {net}{spelled}",
                     )
+        for carried in tunnel_ipv4(ip):
+            excluded = self.check_address(carried)
+            if excluded.segment and not excluded.allowed:
+                return AddressVerdict(
+                    address=str(ip),
+                    segment=segment.name,
+                    allowed=False,
+                    reason=f"carries packets to {carried} (6to4/Teredo), which {excluded.reason}",
+                )
         return AddressVerdict(address=str(ip), segment=segment.name, allowed=True)
 
     def check(self, target: str, *, now: datetime) -> TargetVerdict:
@@ -151,6 +186,12 @@ class ScopeGuard:
         if problem:
             return TargetVerdict(target=parsed.text, kind=parsed.kind.value, allowed=False, reason=problem)
         addresses, reason = self._expand(parsed)
+        if parsed.kind in (TargetKind.CIDR, TargetKind.RANGE):
+            # A CIDR or range stands for its hosts: the segment's network and broadcast addresses
+            # (which would reach every host of the link) are left out, as nmap's own sweeps would not.
+            addresses = [ip for ip in addresses if not _edge_of(ip, self.profile.segment_of(str(ip)))]
+            if not addresses and not reason:
+                reason = "holds only network or broadcast addresses of its segment"
         if reason:
             return TargetVerdict(target=parsed.text, kind=parsed.kind.value, allowed=False, reason=reason)
         verdicts = tuple(self.check_address(ip) for ip in addresses)
@@ -163,7 +204,7 @@ class ScopeGuard:
 
     def _expand(self, target: Target) -> tuple[list[IPAddress], str]:
         if target.kind is not TargetKind.HOSTNAME:
-            return list(target.addresses()), ""
+            return list(dict.fromkeys(canonical_address(ip) for ip in target.addresses())), ""
         try:
             raw = list(self.resolver(target.text))
         except (OSError, UnicodeError) as e:
@@ -173,7 +214,7 @@ class ScopeGuard:
         out: list[IPAddress] = []
         for text in raw:
             try:
-                out.append(ipaddress.ip_address(text))
+                out.append(canonical_address(ipaddress.ip_address(text)))
             except ValueError:
                 return [], f"resolver returned {text!r}, which is not an address"
         return list(dict.fromkeys(out)), ""
@@ -189,7 +230,7 @@ class ScopeGuard:
             raise ScopeError(
                 "out of scope, nothing was sent:\n  " + "\n  ".join(v.explain() for v in refused),
                 location=self.profile.path,
-                hint=_hint(refused),
+                hint=self.authorization_hint(now) if self.authorization_problem(now) else _hint(refused),
             )
         scoped: dict[IPAddress, ScopedAddress] = {}
         for verdict in verdicts:
@@ -209,7 +250,7 @@ class ScopeGuard:
                 f"scan of segment(s) {', '.join(s.name for s in chosen)} refused, "
                 f"nothing was sent: {problem}",
                 location=self.profile.path,
-                hint="renew the authorization and update authorization.valid_until in the profile",
+                hint=self.authorization_hint(now),
             )
         scoped: dict[IPAddress, ScopedAddress] = {}
         for seg in chosen:
@@ -223,7 +264,7 @@ class ScopeGuard:
                     )
                 hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
                 for host in hosts:
-                    ip = ipaddress.ip_address(str(host))
+                    ip = canonical_address(ipaddress.ip_address(str(host)))
                     verdict = self.check_address(ip)
                     # Another, more specific segment may own the address: it is scanned with that one.
                     if verdict.allowed and verdict.segment == seg.name:
@@ -258,9 +299,24 @@ class ScopeGuard:
         )
 
 
+def _within(ip: IPAddress, net: IPNetwork) -> bool:
+    return ip.version == net.version and ip in net
+
+
+def _edge_of(ip: IPAddress, segment: Segment | None) -> str:
+    """Why ``ip`` is no host of its segment (network or broadcast address), else ``""``."""
+    if segment is None or ip.version != 4:
+        return ""
+    nets = [n for n in segment.cidrs if _within(ip, n) and n.prefixlen <= 30]
+    for net in sorted(nets, key=lambda n: -n.prefixlen)[:1]:
+        if ip == net.network_address:
+            return f"is the network address of segment '{segment.name}' CIDR {net}, not a host"
+        if ip == net.broadcast_address:
+            return f"is the broadcast address of segment '{segment.name}' CIDR {net}: it reaches every host"
+    return ""
+
+
 def _hint(refused: list[TargetVerdict]) -> str:
-    if any("authorization" in v.reason for v in refused):
-        return "renew the authorization and update authorization.valid_until in the profile"
     if any(v.kind == "hostname" for v in refused):
         return "scan only names that resolve inside authorized segments, or scan the in-scope addresses"
     return (

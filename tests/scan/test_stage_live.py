@@ -20,10 +20,11 @@ from types import ModuleType
 
 import pytest
 
+from secaudit.core.errors import ScopeError
 from secaudit.core.model import Criticality, RunStatus, SegmentKind, Severity
 from secaudit.core.profile import Authorization, MaintenanceWindow, Profile, Segment
 from secaudit.core.report import ProgressEvent
-from secaudit.scan import PROFILES, NmapOutput, PythonNmapRunner, ScanOptions, scan_segments
+from secaudit.scan import PROFILES, NmapOutput, ProcessNmapRunner, ScanOptions, scan_segments
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -78,10 +79,10 @@ class CountingRunner:
     """The real runner, counting invocations (to prove refusals happen before any nmap run)."""
 
     def __init__(self) -> None:
-        self.real = PythonNmapRunner()
+        self.real = ProcessNmapRunner()
         self.calls: list[tuple[str, ...]] = []
 
-    def run(self, args: Sequence[str], *, timeout_s: int) -> NmapOutput:
+    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
         self.calls.append(tuple(args))
         return self.real.run(args, timeout_s=timeout_s)
 
@@ -186,16 +187,33 @@ def test_expired_authorization_is_refused_before_any_nmap_run(tmp_path: Path) ->
 
 def test_deep_outside_a_maintenance_window_is_refused(tmp_path: Path) -> None:
     runner = CountingRunner()
+    # Every chosen segment refused: a scope error (exit 2) before anything, not an empty scan.
+    with pytest.raises(ScopeError, match="only inside a maintenance window") as info:
+        scan_segments(
+            live_profile(deep=True),
+            run_dir=tmp_path,
+            now=NOW,
+            progress=lambda e: None,
+            segments=["office"],
+            options=ScanOptions(runner=runner),
+        )
+    assert runner.calls == []
+    assert info.value.exit_code == 2
+    assert "nothing was sent" in info.value.message
+    # With another segment allowed, the deep one is refused on its own and the rest scan.
+    quick = dict(PROFILES)
+    quick["ot-safe"] = replace(PROFILES["ot-safe"], tcp_ports="502", scripts=(), scan_delay="", max_rate=0)
     out = scan_segments(
         live_profile(deep=True),
         run_dir=tmp_path,
         now=NOW,
         progress=lambda e: None,
-        segments=["office"],
-        options=ScanOptions(runner=runner),
+        segments=["office", "signals"],
+        options=ScanOptions(runner=runner, privileged=False, profiles=quick),
     )
-    assert runner.calls == []
+    assert len(runner.calls) == 1
     assert "only inside a maintenance window" in out.result.errors[0]
+    assert out.result.status is RunStatus.INCOMPLETE
 
 
 @needs_root

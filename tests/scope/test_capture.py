@@ -9,9 +9,11 @@ the wire.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,119 @@ def test_a_target_inside_scope_is_scanned_alone(lab: NetLab, tmp_path: Path) -> 
     packets = capture.packets()
     assert _to(packets, lab.address(2))
     assert _to(packets, lab.address(3)) == []
+
+
+# -- one host, every spelling ---------------------------------------------------------------------
+def test_an_excluded_host_written_in_ipv6_forms_receives_zero_packets(lab: NetLab, tmp_path: Path) -> None:
+    """IPv4-mapped, NAT64 and compatible spellings of the excluded host are refused before any
+    packet; a mapped spelling of the allowed host is scanned as its IPv4 address."""
+    profile = _profile(tmp_path, lab)
+    excluded, allowed = lab.address(3), lab.address(2)
+    spellings = [f"::ffff:{excluded}", f"64:ff9b::{excluded}", f"::{excluded}", f"::ffff:{allowed}/127"]
+    with lab.capture(tmp_path / "forms.pcap") as capture:
+        refused = [lab.secaudit("scan", "--profile", str(profile), "--target", t) for t in spellings]
+        done = lab.secaudit(
+            "scan", "--profile", str(profile), "--target", f"::ffff:{allowed}",
+            "--output", str(tmp_path / "mapped"), "--json",
+        )  # fmt: skip
+        lab.control(capture)
+    for target, result in zip(spellings, refused, strict=True):
+        assert result.returncode == 2, (target, result.stderr)
+        assert f"{excluded} is excluded by segment 'lab'" in result.stderr, target
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "mapped" / "scan" / "lab.targets").read_text().split() == [allowed]
+    assert not (tmp_path / "mapped" / "scan" / "lab-v6.targets").exists()
+    assert [f["asset"] for f in json.loads(done.stdout)["findings"]] == [allowed]
+    packets = capture.packets()
+    assert _to(packets, allowed)
+    assert _to(packets, excluded) == []
+
+
+def test_a_segment_written_in_mapped_form_is_refused_at_load(lab: NetLab, tmp_path: Path) -> None:
+    path = tmp_path / "mapped.yaml"
+    path.write_text(
+        PROFILE.format(
+            until="2030-12-31",
+            cidr=f"'::ffff:{lab.address(2)}/127'",
+            excluded=lab.address(3),
+            out=tmp_path / "reports",
+        )
+    )
+    with lab.capture(tmp_path / "mapped.pcap") as capture:
+        done = lab.secaudit("scan", "--profile", str(path))
+        lab.control(capture)
+    assert done.returncode == 2, done.stderr
+    assert f"is an IPv4-mapped spelling of IPv4 network {lab.address(2)}/31" in done.stderr
+    assert _from_scanner(capture, lab) == []
+
+
+# -- the authorization holds for the whole scan -----------------------------------------------------
+SLOW_HOSTS = range(10, 31)  # extra addresses of the target namespace for the cut-short scans
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", ["valid_until", "maintenance_window"])
+def test_no_packet_leaves_after_the_authorization_or_window_ends(
+    lab: NetLab, tmp_path: Path, limit: str
+) -> None:
+    """A scan that would take 35 s is given 20 s: it stops before the end, keeps the hosts
+    it finished, says why, exits 3, and tcpdump sees nothing from the scanner after the end."""
+    for host in SLOW_HOSTS:
+        lab.run(lab.target_ns, "ip", "addr", "replace", f"{lab.address(host)}/24", "dev", lab.target_if)
+    start = datetime.now(UTC)
+    end = start + timedelta(seconds=20)
+    stamp = end.isoformat(timespec="seconds")
+    until, window, scan_profile = stamp, "", "ot-safe"
+    if limit == "maintenance_window":
+        until, scan_profile = "2030-12-31", "deep"
+        window = f"  maintenance_windows:\n    - start: {start.isoformat(timespec='seconds')}\n      end: {stamp}\n"
+    path = tmp_path / "cut.yaml"
+    path.write_text(
+        PROFILE.format(until=until, cidr=f"{lab.address(0)}/27", excluded=lab.address(3), out=tmp_path)
+        .replace("scan_profile: standard", f"scan_profile: {scan_profile}")
+        .replace("segments:\n", window + "segments:\n")
+    )
+    end_epoch = datetime.fromisoformat(stamp).timestamp()
+    try:
+        with lab.capture(tmp_path / "cut.pcap") as capture:
+            done = lab.secaudit(
+                "scan", "--profile", str(path), "--output", str(tmp_path / "run"), "--json", timeout=120
+            )
+            lab.control(capture)
+    finally:
+        for host in SLOW_HOSTS:
+            lab.run(lab.target_ns, "ip", "addr", "del", f"{lab.address(host)}/24", "dev", lab.target_if)
+    assert done.returncode == 3, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "incomplete", (result, (tmp_path / "run" / "scan-audit.jsonl").read_text())
+    assert any("stopped at" in e and "before the end of the authorization" in e for e in result["errors"])
+    sent = _sent_by(capture, lab.address(1))
+    assert len(sent) > 20  # the scan did run until the stop
+    late = [round(t - end_epoch, 3) for t in sent if t >= end_epoch]
+    assert late == []
+    trail = [json.loads(line) for line in (tmp_path / "run" / "scan-audit.jsonl").read_text().splitlines()]
+    assert trail[-1]["result"] in ("partial", "failed")
+    assert "stopped at" in trail[-1]["detail"]
+
+
+def _sent_by(capture: Capture, address: str) -> list[float]:
+    """Times of the frames ``address`` sent (IPv4 source or ARP sender) before the control
+    datagram, which must itself be in the capture. Read raw: a deep scan leaves ~10^5 frames,
+    too many for scapy's decoder."""
+    from secaudit.scan.pcap import CaptureFile
+
+    source = ipaddress.IPv4Address(address).packed
+    times: list[float] = []
+    control = False
+    with CaptureFile.open(capture.path) as pcap:
+        for ts, _link, frame in pcap.records():
+            kind = frame[12:14]
+            if kind == b"\x08\x00" and frame[26:30] == source:
+                if frame[23] == 17 and frame[36:38] == (9).to_bytes(2, "big") and ts >= capture.control_at:
+                    control = True
+                elif ts < capture.control_at:
+                    times.append(ts)
+            elif kind == b"\x08\x06" and frame[28:32] == source and ts < capture.control_at:
+                times.append(ts)
+    assert control, "the capture saw nothing"
+    return times
