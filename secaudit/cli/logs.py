@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import heapq
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -18,10 +21,11 @@ from secaudit.app.hunt import Hit, HuntOptions, HuntSummary, describe, hunt, loa
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
 from secaudit.cli.es_options import es_hunt_options, es_requested, run_es_hunt
 from secaudit.core.errors import ExitCode, OperationalError, UsageError
-from secaudit.core.events import LogKind
+from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.model import LEVELS, RuleHit, RuleProblem
 from secaudit.logs import FORMATS
-from secaudit.report.hits import CsvHitWriter, JsonlHitWriter, TimelineWriter
+from secaudit.report.hitdigest import HitDigest, top_hosts
+from secaudit.report.hits import CsvHitWriter, JsonlHitWriter, TimelineWriter, event_host
 
 _LEVEL_STYLE = {**SEVERITY_STYLE, "informational": "dim"}
 
@@ -57,46 +61,70 @@ def parse_logsource(text: str) -> LogKind:
 
 
 class _TableWriter:
-    """Hits as a rich table on the terminal (capped; the summary still counts everything)."""
+    """Hits on the terminal in time order, one line each where the terminal allows: time, level, host,
+    rule and the file (its name) with the record; -v adds the matched fields. At most ``max_rows``
+    are shown (0: all): the most severe are kept, then the earliest; the summary still counts every
+    hit, and --output writes them all with full paths."""
 
-    LIMIT = 500
-
-    def __init__(self, state: CliState) -> None:
+    def __init__(self, state: CliState, *, max_rows: int) -> None:
         self._state = state
-        self._table = Table(title="Sigma hits", show_lines=False)
-        for name in ("time", "level", "rule", "source:record", "matched"):
-            self._table.add_column(name, overflow="fold")
+        self._max_rows = max_rows
+        self._kept: list[tuple[tuple[int, float, int], tuple[str, ...]]] = []  # a min-heap when capped
         self.rows = 0
 
     def write(self, hit: Hit) -> None:
         self.rows += 1
-        if self.rows > self.LIMIT:
-            return
+        event: LogEvent | None
         if isinstance(hit, RuleHit):
-            when, where, matched = (
-                hit.event.timestamp,
-                f"{hit.event.source}:{hit.event.record}",
-                hit.matched_fields,
-            )
+            when, event, matched = hit.event.timestamp, hit.event, dict(hit.matched_fields)
         else:
-            first = hit.events[0] if hit.events else None
-            when = hit.first
-            where = f"{first.source}:{first.record}" if first else ""
+            when, event = hit.first, hit.events[0] if hit.events else None
             matched = {**dict(hit.group), hit.rule.correlation: hit.value}
         level = hit.rule.level or "-"
-        self._table.add_row(
+        # what to keep when capped: a higher level, then an earlier time, then an earlier hit
+        order = when.timestamp() if when else float("inf")
+        keep = (_LEVEL_RANK.get(level, -1), -order, -self.rows)
+        short = _SHORT_LEVEL.get(level, level)
+        row = (
             when.strftime("%Y-%m-%d %H:%M:%S") if when else "-",
-            f"[{_LEVEL_STYLE.get(level, '')}]{level}[/]" if level in _LEVEL_STYLE else level,
+            f"[{_LEVEL_STYLE[level]}]{short}[/]" if level in _LEVEL_STYLE else escape(short),
+            escape(event_host(event.fields) if event else "") or "-",
             escape(hit.rule.title),
-            escape(where),
-            escape(describe(matched)),
+            escape(f"{Path(event.source).name}:{event.record}" if event else ""),
+            *((escape(describe(matched)),) if self._state.verbose else ()),
         )
+        if not self._max_rows:
+            self._kept.append((keep, row))
+        elif len(self._kept) < self._max_rows:
+            heapq.heappush(self._kept, (keep, row))
+        elif keep > self._kept[0][0]:
+            heapq.heapreplace(self._kept, (keep, row))
 
     def close(self) -> None:
-        if self.rows:
-            self._state.out.print(self._table)
-        if self.rows > self.LIMIT:
-            self._state.out.print(f"... {self.rows - self.LIMIT} more hits: use --output FILE --format jsonl")
+        if not self.rows:
+            return
+        table = Table(title=self._title(), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("time", no_wrap=True)
+        table.add_column("level", no_wrap=True)
+        for name in ("host", "rule", "file:record", *(("matched",) if self._state.verbose else ())):
+            table.add_column(name, overflow="fold")
+        # time order (undated last), arrival order among equal times
+        for _key, row in sorted(self._kept, key=lambda item: (-item[0][1], -item[0][2])):
+            table.add_row(*row)
+        self._state.out.print(table)
+
+    def _title(self) -> str:
+        if len(self._kept) == self.rows:
+            return f"{self.rows} hits in time order"
+        return (
+            f"{len(self._kept)} of {self.rows} hits in time order (the most severe kept; "
+            "--max-rows 0 shows all, --output FILE writes every hit)"
+        )
+
+
+_LEVEL_RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
+_SHORT_LEVEL = {"informational": "info", "critical": "crit", "medium": "med"}
+TOP_RULES = 10  # rules listed in the summary without -v
 
 
 @contextmanager
@@ -132,6 +160,13 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
     "--output", "-o", type=click.Path(path_type=Path), help="Write hits to this file ('-': stdout)."
 )
 @click.option("--timeline", type=click.Path(path_type=Path), help="Also write a timeline CSV sorted by time.")
+@click.option(
+    "--max-rows",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Hits shown in the terminal table (the most severe kept); 0 shows all.",
+)
 @click.option(
     "--input-format", type=click.Choice(FORMATS), help="Read every input as this format (default: detect)."
 )
@@ -169,6 +204,7 @@ def hunt_command(
     fmt: str | None,
     output: Path | None,
     timeline: Path | None,
+    max_rows: int,
     input_format: str | None,
     logsource: str | None,
     placeholders: Path | None,
@@ -220,10 +256,11 @@ def hunt_command(
         workers=workers,
     )
     hits_to_stdout = fmt != "table" and (output is None or str(output) == "-")
+    digest = HitDigest()
     with ExitStack() as stack:
-        writers: list[_Writer] = []
+        writers: list[_Writer] = [digest]
         if fmt == "table":
-            writers.append(_TableWriter(state))
+            writers.append(_TableWriter(state, max_rows=max_rows))
         else:
             stream = stack.enter_context(_open_output(output))
             writers.append(JsonlHitWriter(stream) if fmt == "jsonl" else CsvHitWriter(stream))
@@ -253,15 +290,15 @@ def hunt_command(
             for writer in writers:
                 writer.close()
     if state.json and not hits_to_stdout:
-        state.emit_json(summary_dict(summary))
+        state.emit_json(summary_dict(summary, digest))
     elif not state.quiet:
-        _print_summary(state, summary, to_stderr=hits_to_stdout)
+        _print_summary(state, summary, digest, to_stderr=hits_to_stdout)
     if summary.skipped_rules and (state.quiet or state.json):
         _print_skipped(state, summary)  # even under -q and --json (on stderr): a hunt that lost rules says so
     if summary.nothing_read:
         raise OperationalError(
             f"no event could be read from {len(inputs)} input(s): {summary.read.skipped} records skipped, "
-            f"{summary.read.unreadable_files} files unreadable",
+            f"{summary.read.unreadable_files} files unreadable, {summary.read.not_logs} files not logs",
             location=summary.read.errors[0][0] if summary.read.errors else None,
             hint=summary.read.errors[0][1] if summary.read.errors else "check the paths and --input-format",
         )
@@ -277,8 +314,8 @@ def hunt_command(
         raise ExitWith(ExitCode.FINDINGS)
 
 
-def summary_dict(summary: HuntSummary) -> dict[str, object]:
-    """The hunt summary as JSON-safe data (``--json``)."""
+def summary_dict(summary: HuntSummary, digest: HitDigest | None = None) -> dict[str, object]:
+    """The hunt summary as JSON-safe data (``--json``); with the digest, hits by level, host and day."""
     read = summary.read
     return {
         "rules": summary.rules,
@@ -300,6 +337,7 @@ def summary_dict(summary: HuntSummary) -> dict[str, object]:
         "events": read.events,
         "skipped": read.skipped,
         "unreadable_files": read.unreadable_files,
+        "not_logs": read.not_logs,
         "formats": dict(read.by_format),
         "read_errors": [{"location": loc, "reason": why} for loc, why in read.errors],
         "hits": summary.hits,
@@ -319,48 +357,46 @@ def summary_dict(summary: HuntSummary) -> dict[str, object]:
         "workers": summary.workers,
         "load_seconds": round(summary.load_seconds, 3),
         "seconds": round(summary.seconds, 3),
+        **({"digest": digest.to_dict()} if digest is not None else {}),
     }
 
 
-def _print_summary(state: CliState, summary: HuntSummary, *, to_stderr: bool) -> None:
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _print_summary(state: CliState, summary: HuntSummary, digest: HitDigest, *, to_stderr: bool) -> None:
+    """The hunt at a glance (what Hayabusa and Chainsaw analysts expect), in about 40 lines whatever
+    the number of hits: what was read, hits and rules by level with their top hosts, the share of
+    events with hits, the time span and busiest days, the top rules; then what went wrong."""
     console = state.err if to_stderr else state.out
     read = summary.read
     rate = read.events / summary.seconds if summary.seconds > 0 else 0.0
+    not_logs = f"; {read.not_logs:,} other files are not logs (left out)" if read.not_logs else ""
     console.print(
-        f"{read.events} events from {read.files} files in {summary.seconds:.1f}s ({rate:,.0f} events/s, "
-        f"{summary.workers} worker(s)); {summary.rules} rules, {summary.correlations} correlations "
-        f"from {summary.rule_files} files",
+        f"Read {read.events:,} events from {read.files:,} files in {summary.seconds:.1f} s "
+        f"({rate:,.0f} events/s, {summary.workers} worker(s)){not_logs}",
         highlight=False,
     )
-    if summary.by_rule:
-        table = Table(title="Hits by rule")
-        table.add_column("hits", justify="right")
-        table.add_column("level")
-        table.add_column("rule", overflow="fold")
-        table.add_column("id", overflow="fold")
-        order = {lvl: i for i, lvl in enumerate(reversed(LEVELS))}
-        ranked = sorted(
-            summary.by_rule.items(),
-            key=lambda item: (
-                order.get(summary.rule_info[item[0]].level if item[0] in summary.rule_info else "", 99),
-                -item[1],
-                item[0],
-            ),
-        )
-        for rule_id, count in ranked:
-            info = summary.rule_info.get(rule_id)
-            level = info.level if info else ""
-            table.add_row(
-                str(count),
-                f"[{_LEVEL_STYLE[level]}]{level}[/]" if level in _LEVEL_STYLE else escape(level or "-"),
-                escape(info.title if info else ""),
-                rule_id,
+    console.print(
+        f"Rules: {summary.rules:,} rules and {summary.correlations:,} correlations "
+        f"from {summary.rule_files:,} files",
+        highlight=False,
+    )
+    if digest.hits:
+        with_hits = len(digest.events_with_hits)
+        share = f" ({100 * with_hits / read.events:.1f} %)" if read.events else ""
+        console.print(f"Events with hits: {with_hits:,} of {read.events:,}{share}", highlight=False)
+        if digest.first and digest.last:
+            untimed = f"; {digest.untimed:,} hits without a time" if digest.untimed else ""
+            console.print(
+                f"Hits from {_when(digest.first)} to {_when(digest.last)}{untimed}", highlight=False
             )
-        console.print(table)
-        levels = ", ".join(
-            f"{lvl} {summary.by_level[lvl]}" for lvl in reversed(LEVELS) if summary.by_level[lvl]
-        )
-        console.print(f"{summary.hits + summary.correlation_hits} hits: {levels}", highlight=False)
+        _print_levels(console, digest)
+        days = ", ".join(f"{day.isoformat()} ({count:,})" for day, count in digest.top_days(3))
+        if days:
+            console.print(f"Days with most hits: {days}", highlight=False)
+        _print_top_rules(state, console, summary)
     else:
         console.print("no hits", highlight=False)
     if read.skipped or read.unreadable_files:
@@ -388,6 +424,52 @@ def _print_summary(state: CliState, summary: HuntSummary, *, to_stderr: bool) ->
         )
         for problem in limited if state.verbose else ():
             console.print(f"  {escape(problem.location)}: {escape(problem.reason)}", highlight=False)
+
+
+def _print_levels(console: Console, digest: HitDigest) -> None:
+    table = Table(title="Hits by level", title_justify="left")
+    table.add_column("level")
+    table.add_column("hits", justify="right")
+    table.add_column("rules", justify="right")
+    table.add_column("top hosts", overflow="fold")
+    for level, d in digest.ordered_levels():
+        hosts = ", ".join(f"{escape(host)} ({count:,})" for host, count in top_hosts(d, 3))
+        style = _LEVEL_STYLE.get(level)
+        table.add_row(
+            f"[{style}]{level}[/]" if style else escape(level), f"{d.hits:,}", f"{len(d.rules):,}", hosts
+        )
+    table.add_row("all", f"{digest.hits:,}", f"{sum(len(d.rules) for _, d in digest.ordered_levels()):,}", "")
+    console.print(table)
+
+
+def _print_top_rules(state: CliState, console: Console, summary: HuntSummary) -> None:
+    order = {lvl: i for i, lvl in enumerate(reversed(LEVELS))}
+
+    def level_of(rule_id: str) -> str:
+        return summary.rule_info[rule_id].level if rule_id in summary.rule_info else ""
+
+    ranked = sorted(
+        summary.by_rule.items(), key=lambda item: (order.get(level_of(item[0]), 99), -item[1], item[0])
+    )
+    shown = ranked if state.verbose else ranked[:TOP_RULES]
+    title = (
+        "Rules with hits"
+        if len(shown) == len(ranked)
+        else f"Top {len(shown)} of {len(ranked)} rules (-v: all)"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("hits", justify="right")
+    table.add_column("level")
+    table.add_column("rule", overflow="fold")
+    for rule_id, count in shown:
+        info = summary.rule_info.get(rule_id)
+        level = info.level if info else ""
+        table.add_row(
+            f"{count:,}",
+            f"[{_LEVEL_STYLE[level]}]{level}[/]" if level in _LEVEL_STYLE else escape(level or "-"),
+            escape(info.title if info else rule_id),
+        )
+    console.print(table)
 
 
 def _most_severe_first(problem: RuleProblem) -> tuple[int, str]:

@@ -224,8 +224,25 @@ def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
             yield from read_evtx(memory, source=ctx.source, kind=ctx.kind, stats=ctx.stats)
 
 
+# Names of files that are not logs: met in folders of samples (SigmaHQ's info.yml beside each .evtx).
+# A file of no log format with one of these suffixes is left out quietly (counted as not a log).
+NOT_LOG_SUFFIXES = frozenset(
+    {".yml", ".yaml", ".md", ".rst", ".html", ".htm", ".pdf", ".png", ".jpg", ".jpeg", ".gif", ".svg"}
+)
+
+
+def _not_a_log(stats: ReadStats, source: str, fmt: str | None) -> bool:
+    """True (and counted) when ``source`` has no log format and its name says it is something else."""
+    if fmt is None and Path(source).suffix.lower() in NOT_LOG_SUFFIXES:
+        stats.not_logs += 1
+        return True
+    return False
+
+
 def _begin(stats: ReadStats, source: str, fmt: str | None, head: bytes) -> bool:
     """Count a file; False (and counted unreadable) when it is empty or of no known format."""
+    if head and _not_a_log(stats, source, fmt):
+        return False
     stats.files += 1
     if not head:
         stats.unreadable(source, "empty file")
@@ -468,6 +485,8 @@ def _zeek_header(head: bytes) -> tuple[bytes, ...]:
 
 def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -> Iterator[LogEvent]:
     """The events of one shard; problems are counted in ``stats``, never raised for content."""
+    if shard.problem is None and _not_a_log(stats, shard.source, shard.fmt):
+        return
     if shard.first:
         stats.files += 1
     if shard.problem is not None:

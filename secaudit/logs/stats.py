@@ -16,8 +16,11 @@ class ReadStats:
     on. ``skipped``: records that could not be read (broken JSON, over-long lines, truncated EVTX
     records...). ``unreadable_files``: files of no known format, empty files, files that vanished
     while reading. ``replaced``: records with invalid UTF-8, decoded with U+FFFD and still handed on.
-    ``by_format``: files per detected format. ``errors``: the first :data:`MAX_ERRORS` problems as
-    (location, reason), location being ``path:line`` or ``path:record N``; ``error_count`` counts them all.
+    ``not_logs``: files of no log format whose names say they are something else (rule metadata,
+    documents, images: ``info.yml`` beside a sample), left out without counting as a problem and not
+    counted in ``files``. ``by_format``: files per detected format. ``errors``: the first
+    :data:`MAX_ERRORS` problems as (location, reason), location being ``path:line`` or
+    ``path:record N``; ``error_count`` counts them all.
     """
 
     files: int = 0
@@ -25,6 +28,7 @@ class ReadStats:
     skipped: int = 0
     unreadable_files: int = 0
     replaced: int = 0
+    not_logs: int = 0
     by_format: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[str, str]] = field(default_factory=list)
     error_count: int = 0
@@ -52,6 +56,7 @@ class ReadStats:
         self.skipped += other.skipped
         self.unreadable_files += other.unreadable_files
         self.replaced += other.replaced
+        self.not_logs += other.not_logs
         self.by_format.update(other.by_format)
         room = MAX_ERRORS - len(self.errors)
         if room > 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -129,7 +130,8 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _computer(fields: dict[str, object]) -> str:
+def event_host(fields: Mapping[str, object]) -> str:
+    """The host an event was logged on (Computer, hostname, ...), or "" when it names none."""
     for name in _HOST_FIELDS:
         value = fields.get(name)
         if value not in (None, ""):
@@ -160,7 +162,7 @@ class CsvHitWriter:
             rec["rule_author"],
             rec["source"],
             rec["record"],
-            _computer(fields),
+            event_host(fields),
             _json_text(rec["matched_fields"]),
             " ".join(rec["tags"]),
         )
@@ -192,7 +194,7 @@ class TimelineWriter:
             hit.rule.level,
             hit.rule.title,
             hit.rule.id,
-            _computer(fields),
+            event_host(fields),
             source,
             record,
             _json_text(details),
