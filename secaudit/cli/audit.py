@@ -14,6 +14,7 @@ from secaudit.core.errors import ExitCode
 from secaudit.core.model import RunStatus, Severity
 from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
 from secaudit.core.serialize import stage_to_dict
+from secaudit.report.summary import at_or_above, summarize
 
 
 def exit_code_for(result: AuditResult, fail_on: Severity | None) -> ExitCode:
@@ -21,8 +22,7 @@ def exit_code_for(result: AuditResult, fail_on: Severity | None) -> ExitCode:
     reaches ``fail_on``, else 0."""
     if result.run.status is not RunStatus.COMPLETED:
         return ExitCode.OPERATIONAL
-    worst = result.worst()
-    if fail_on is not None and worst is not None and worst >= fail_on:
+    if fail_on is not None and at_or_above(result.report, fail_on):
         return ExitCode.FINDINGS
     return ExitCode.OK
 
@@ -114,13 +114,15 @@ def audit(
 
 def _as_json(result: AuditResult, code: ExitCode) -> dict[str, object]:
     report = result.report
+    summary = summarize(report)
     return {
         "run_id": result.run.id,
         "status": result.run.status.value,
         "exit_code": int(code),
         "stages": [stage_to_dict(s) for s in result.run.stages],
-        "findings": len(report.rows),
-        "by_severity": {s.label: sum(1 for r in report.rows if r.finding.severity is s) for s in Severity},
+        "findings": summary.findings,
+        "rows": summary.rows,
+        "by_severity": {s.label: n for s, n in summary.by_severity_findings},
         "trend": {
             "previous_run_id": report.trend.previous_run_id,
             "new": report.trend.new,

@@ -15,7 +15,6 @@ without knowing the terminal.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rich.text import Text
 from secaudit.core.model import RunStatus, Severity
 from secaudit.core.report import Decision, Report, ReportRow
 from secaudit.report.i18n import labels
+from secaudit.report.summary import at_or_above, summarize
 from secaudit.report.text import printable
 
 TOP = 10
@@ -52,8 +52,21 @@ def _asset(row: ReportRow, L: Mapping[str, str]) -> str:
     return text
 
 
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
 def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
-    """The ``top`` highest-ranked rows: rank, decision, score, title and asset."""
+    """The ``top`` highest-ranked rows: rank, decision, score, severity, title and asset.
+
+    Titles and assets fold onto more lines rather than being cut: an address or identifier is
+    printed whole at any width, on a terminal or piped.
+    """
     L = labels(lang)
     rows = sorted(report.rows, key=lambda r: r.rank)[:top]
     table = Table(
@@ -62,15 +75,18 @@ def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
         highlight=False,
     )
     table.add_column(L["rank"], justify="right", no_wrap=True)
-    table.add_column(L["decision"], no_wrap=True)
+    table.add_column(L["decision"], overflow="fold")
     table.add_column(L["score"], justify="right", no_wrap=True)
+    table.add_column(L["severity"], overflow="fold")
     table.add_column(L["finding"], ratio=3, overflow="fold")
     table.add_column(L["asset"], ratio=2, overflow="fold")
     for row in rows:
+        severity = row.finding.severity
         table.add_row(
             str(row.rank),
             Text(L[f"decision.{row.decision.value}"], style=DECISION_STYLE[row.decision]),
             f"{row.score:.1f}",
+            Text(L[f"severity.{severity.label}"], style=SEVERITY_STYLE[severity]),
             Text(printable(row.finding.title)),
             Text(_asset(row, L)),
         )
@@ -78,28 +94,39 @@ def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
 
 
 def count_lines(report: Report, lang: str) -> list[str]:
-    """Findings by decision, the posture score, waivers, and the trend against the previous run."""
+    """Findings and rows (both named), rows by decision, the posture score, waivers, and the trend
+    against the previous run (in findings)."""
     L = labels(lang)
-    decisions = Counter(r.decision for r in report.rows)
-    parts = [f"{L[f'decision.{d.value}']} {decisions[d]}" for d in Decision]
-    # A row aggregates one finding over every asset it was found on; history and the trend count
-    # each asset's finding apart, so when the two differ both are shown, named.
-    instances = sum(len(r.fingerprints) or 1 for r in report.rows)
-    per_asset = f"; {instances} {L['per_asset']}" if instances != len(report.rows) else ""
+    summary = summarize(report)
+    parts = [f"{L[f'decision.{d.value}']} {n}" for d, n in summary.by_decision]
     lines = [
-        f"{L['total_findings']}: {len(report.rows)} ({', '.join(parts)}){per_asset}",
+        f"{L['total_findings']}: "
+        + _fill(L["findings_in_rows"], findings=summary.findings, rows=summary.rows),
+        f"{L['rows_by_decision']}: {', '.join(parts)}",
         f"{L['posture_score']}: {report.posture_score:.1f} / 100",
     ]
     if report.waived:
-        lines.append(f"{L['waived_or_accepted']}: {len(report.waived)}")
+        lines.append(f"{L['waived_or_accepted']}: {_fill(L['n_findings'], n=len(report.waived))}")
     trend = report.trend
     if trend.previous_run_id:
         lines.append(
-            f"{L['trend']} ({printable(trend.previous_run_id)}"
-            f"{', ' + L['per_asset'] if per_asset else ''}): {L['status.new']} {trend.new}, "
-            f"{L['status.persisting']} {trend.persisting}, {L['status.fixed']} {trend.fixed}"
+            f"{_fill(L['trend_in_findings'], run=printable(trend.previous_run_id))}: "
+            f"{L['status.new']} {trend.new}, {L['status.persisting']} {trend.persisting}, "
+            f"{L['status.fixed']} {trend.fixed}"
         )
     return lines
+
+
+def gate_line(report: Report, lang: str, threshold: Severity | None) -> str:
+    """Whether the --fail-on gate tripped and why, as the exit code says it (see ``exit_code_for``)."""
+    L = labels(lang)
+    if report.run.status is not RunStatus.COMPLETED:
+        return L["gate_incomplete"]
+    if threshold is None:
+        return L["gate_off"]
+    severity = L[f"severity.{threshold.label}"]
+    n = at_or_above(report, threshold)
+    return _fill(L["gate_tripped"] if n else L["gate_clear"], n=n, severity=severity)
 
 
 def print_audit_summary(
@@ -112,7 +139,8 @@ def print_audit_summary(
     quiet: bool = False,
     top: int = TOP,
 ) -> None:
-    """What ``secaudit audit`` prints: the run and its stages, counts, top risks, fail-on, files.
+    """What ``secaudit audit`` prints: the run and its stages, counts, top risks, files, and last
+    the gate: which exit code and why.
 
     Under ``quiet`` only the report files are printed.
     """
@@ -130,10 +158,10 @@ def print_audit_summary(
             console.print(Text(line))
         if report.rows:
             console.print(top_risks(report, lang, top=top))
-        if threshold is not None:
-            console.print(Text(_fill(L["fail_on_line"], severity=L[f"severity.{threshold.label}"])))
     for fmt, path in files.items():
         console.print(Text(_fill(L["report_file"], format=fmt, path=path)), soft_wrap=True)
+    if not quiet:
+        console.print(Text(gate_line(report, lang, threshold)), soft_wrap=True)
 
 
 def _print_stage(

@@ -125,7 +125,8 @@ class _View:
         stats: dict[str, dict[str, Any]] = {}
         order = [s.name for s in self.profile.segments]
         for row in self.report.rows:
-            for name in {self.segment_of(a) for a in row_assets(row)}:
+            # Counted in findings (one per asset), like the per-asset view and the trend.
+            for name in [self.segment_of(a) for a in row_assets(row)]:
                 entry = stats.setdefault(name, {"count": 0, "decisions": Counter(), "max": 0.0})
                 entry["count"] += 1
                 entry["decisions"][row.decision] += 1
@@ -244,7 +245,10 @@ class _View:
         summary = summarize(report)
         encoded, first_page = self.rows()
         row_strings = list(self.strings.table)  # the script needs only what the rows point at
-        decisions = Counter(r.decision for r in report.rows)
+        decisions = dict(summary.by_decision)
+        decision_findings = dict(summary.by_decision_findings)
+        severity_findings = dict(summary.by_severity_findings)
+        source_findings = dict(summary.by_source_findings)
         assets, asset_total = self.asset_view()
         fixed = [
             html_data.finding_line(f, self.strings, self.segment_of, self.lang)
@@ -283,6 +287,11 @@ class _View:
             },
             "summary": {
                 "total": summary.total,
+                "findings": summary.findings,
+                "grouped": summary.grouped,
+                "findings_in_rows": self.L["findings_in_rows"]
+                .replace("{findings}", str(summary.findings))
+                .replace("{rows}", str(summary.rows)),
                 "partial": summary.partial,
                 "posture": score_text(report.posture_score),
                 "posture_pct": f"{min(100.0, max(0.0, report.posture_score)):.1f}",
@@ -295,15 +304,26 @@ class _View:
                         "label": self.label("decision", d.value),
                         "help": self.label("decision_help", d.value),
                         "count": decisions[d],
+                        "findings_text": self.L["n_findings"].replace("{n}", str(decision_findings[d])),
                     }
                     for d in DECISIONS
                 ],
                 "by_severity": [
-                    {"key": s.label, "label": self.label("severity", s.label), "count": n}
+                    {
+                        "key": s.label,
+                        "label": self.label("severity", s.label),
+                        "count": n,
+                        "findings": severity_findings[s],
+                    }
                     for s, n in summary.by_severity
                 ],
                 "by_source": [
-                    {"key": s.value, "label": self.label("source", s.value), "count": n}
+                    {
+                        "key": s.value,
+                        "label": self.label("source", s.value),
+                        "count": n,
+                        "findings": source_findings[s],
+                    }
                     for s, n in summary.by_source
                 ],
             },

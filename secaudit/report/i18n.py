@@ -48,6 +48,33 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "by_source": {"en": "By source", "th": "จำแนกตามแหล่งที่มา"},
         "trend": {"en": "Since the previous run", "th": "เทียบกับการตรวจครั้งก่อน"},
         "per_asset": {"en": "counted per asset", "th": "นับแยกตามสินทรัพย์"},
+        "findings_in_rows": {
+            "en": "{findings}, in {rows} ranked rows",
+            "th": "{findings} รายการ ใน {rows} แถวของรายการจัดอันดับ",
+        },
+        "units_note": {
+            "en": "A finding is one check or rule that failed on one asset. A row of the ranked list "
+            "groups the same finding on several assets. Counts by decision, severity and source are "
+            "rows (the list below), with the findings in them; history, the trend, the stage table and "
+            "the posture score count findings.",
+            "th": "ข้อตรวจพบหนึ่งรายการคือรายการตรวจหรือกฎหนึ่งข้อที่ไม่ผ่านบนสินทรัพย์หนึ่งรายการ "
+            "แถวหนึ่งในรายการจัดอันดับรวมข้อตรวจพบเดียวกันที่พบบนหลายสินทรัพย์ไว้ด้วยกัน "
+            "จำนวนตามการตัดสินใจ ความรุนแรง และแหล่งที่มานับเป็นแถว (ตามรายการด้านล่าง) "
+            "พร้อมจำนวนข้อตรวจพบในแถวเหล่านั้น ส่วนประวัติ แนวโน้ม ตารางขั้นตอน "
+            "และคะแนนสถานะนับเป็นข้อตรวจพบ",
+        },
+        "rows_unit": {"en": "Rows", "th": "แถว"},
+        "findings_unit": {"en": "Findings", "th": "ข้อตรวจพบ"},
+        "n_findings": {"en": "{n} findings", "th": "ข้อตรวจพบ {n} รายการ"},
+        "rows_by_decision": {"en": "Rows by decision", "th": "แถวจำแนกตามการตัดสินใจ"},
+        "trend_in_findings": {
+            "en": "Since the previous run ({run}), in findings",
+            "th": "เทียบกับการตรวจครั้งก่อน ({run}) นับเป็นข้อตรวจพบ",
+        },
+        "trend_first_run": {
+            "en": "First run of this profile: every finding is new",
+            "th": "การตรวจครั้งแรกของโปรไฟล์นี้ ข้อตรวจพบทุกรายการเป็นรายการใหม่",
+        },
         "previous_run": {"en": "Previous run", "th": "การตรวจครั้งก่อน"},
         "first_run": {"en": "none: this is the first run", "th": "ไม่มี เป็นการตรวจครั้งแรก"},
         "count": {"en": "Count", "th": "จำนวน"},
@@ -307,6 +334,22 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "th": "ถือว่าไม่ผ่านเมื่อพบความรุนแรงระดับ {severity} ขึ้นไป",
         },
         "report_file": {"en": "Report ({format}): {path}", "th": "รายงาน ({format}): {path}"},
+        "gate_tripped": {
+            "en": "exit 1: {n} findings at or above {severity}",
+            "th": "รหัสออก 1: พบข้อตรวจพบ {n} รายการที่ความรุนแรงระดับ {severity} ขึ้นไป",
+        },
+        "gate_clear": {
+            "en": "gate: none at or above {severity} (exit 0)",
+            "th": "เกณฑ์: ไม่พบข้อตรวจพบที่ความรุนแรงระดับ {severity} ขึ้นไป (รหัสออก 0)",
+        },
+        "gate_off": {
+            "en": "gate: off, no --fail-on severity set (exit 0)",
+            "th": "เกณฑ์: ไม่ได้กำหนดระดับ --fail-on (รหัสออก 0)",
+        },
+        "gate_incomplete": {
+            "en": "exit 3: the run did not complete; findings that are absent prove nothing",
+            "th": "รหัสออก 3: การตรวจไม่สมบูรณ์ การไม่พบข้อตรวจพบจึงไม่ได้ยืนยันว่าไม่มีปัญหา",
+        },
         # Severity
         "severity.critical": {"en": "Critical", "th": "วิกฤต"},
         "severity.high": {"en": "High", "th": "สูง"},

@@ -11,7 +11,8 @@ Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative des
       "authorization": {reference, approver, valid_from, valid_until},
       "trend": {previous_run_id: str | null, new, persisting, fixed},
       "summary": {total, instances, fixed, waived, partial, by_severity: {critical..info},
-                  by_source: {...}, by_decision: {act, attend, track*, track}},
+                  by_source: {...}, by_decision: {act, attend, track*, track},
+                  by_severity_findings, by_source_findings, by_decision_findings},
       "posture_score": 0..100 (higher is better),
       "findings": [{rank, status, first_seen, last_seen, score, decision, likelihood, impact,
                     factors: [{name, value, points}], assets: [{...}], fingerprints: [str],
@@ -25,6 +26,11 @@ Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative des
 Version 2 adds the risk (score, decision, factors, heat-map axes), aggregation (one entry per
 group of identical findings: ``assets`` and ``fingerprints`` list every instance, the entry's own
 ``asset`` and ``fingerprint`` are the highest-risk instance's), waived findings and compliance.
+
+Counts come in two units (see :class:`~secaudit.report.summary.Summary`): a *finding* is one check
+or rule on one asset, a *row* (an entry of ``findings``) groups identical findings across assets.
+``summary.total`` and ``by_severity``/``by_source``/``by_decision`` count rows; ``summary.instances``
+and the ``*_findings`` maps count findings, as ``trend`` and history do.
 
 ``findings`` are in rank order (``rank`` starts at 1). Each finding entry is
 :func:`secaudit.core.serialize.finding_to_dict` plus the row's history fields, so
@@ -43,7 +49,7 @@ from typing import Any, TextIO
 import orjson
 
 from secaudit.core.model import WaivedFinding
-from secaudit.core.report import Decision, Report, ReportRow
+from secaudit.core.report import Report, ReportRow
 from secaudit.core.serialize import asset_to_dict, finding_to_dict, stage_to_dict
 from secaudit.report.summary import fixed_in_order, summarize
 from secaudit.report.text import encodable_data
@@ -91,9 +97,6 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     run = report.run
     auth = report.profile.authorization
     summary = summarize(report)
-    decisions = dict.fromkeys(Decision, 0)
-    for row in report.rows:
-        decisions[row.decision] += 1
     return {
         "schema": SCHEMA_ID,
         "generated_at": _time(report.generated_at),
@@ -122,13 +125,16 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "summary": {
             "total": summary.total,
-            "instances": sum(len(row.fingerprints) or 1 for row in report.rows),
+            "instances": summary.findings,
             "fixed": summary.fixed,
             "waived": len(report.waived),
             "partial": summary.partial,
             "by_severity": {severity.label: count for severity, count in summary.by_severity},
             "by_source": {source.value: count for source, count in summary.by_source},
-            "by_decision": {decision.value: count for decision, count in decisions.items()},
+            "by_decision": {decision.value: count for decision, count in summary.by_decision},
+            "by_severity_findings": {s.label: count for s, count in summary.by_severity_findings},
+            "by_source_findings": {s.value: count for s, count in summary.by_source_findings},
+            "by_decision_findings": {d.value: count for d, count in summary.by_decision_findings},
         },
         "posture_score": round(report.posture_score, 1),
         "findings": [_row(row) for row in sorted(report.rows, key=lambda r: r.rank)],

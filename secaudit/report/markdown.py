@@ -50,25 +50,29 @@ def render_markdown(report: Report, stream: TextIO) -> None:
             "> **Partial run:** a stage did not complete or reported errors; absent findings prove nothing.",
             "",
         ]
-    decisions = dict.fromkeys(Decision, 0)
-    for row in report.rows:
-        decisions[row.decision] += 1
     out += [
         f"**Posture score: {report.posture_score:.1f} / 100**",
         "",
-        "| Act | Attend | Track* | Track | waived |",
-        "| ---: | ---: | ---: | ---: | ---: |",
-        "| " + " | ".join(str(decisions[d]) for d in Decision) + f" | {len(report.waived)} |",
+        f"{summary.findings} findings (a finding is one check or rule on one asset), in {summary.rows} "
+        "ranked rows (a row groups the same finding on several assets).",
         "",
-        "| " + " | ".join(s.label for s, _ in summary.by_severity) + " |",
-        "|" + " ---: |" * len(summary.by_severity),
-        "| " + " | ".join(str(n) for _, n in summary.by_severity) + " |",
+        "| unit | Act | Attend | Track* | Track | waived |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| rows | " + " | ".join(str(n) for _, n in summary.by_decision) + " | - |",
+        "| findings | "
+        + " | ".join(str(n) for _, n in summary.by_decision_findings)
+        + f" | {len(report.waived)} |",
+        "",
+        "| unit | " + " | ".join(s.label for s, _ in summary.by_severity) + " |",
+        "| --- |" + " ---: |" * len(summary.by_severity),
+        "| rows | " + " | ".join(str(n) for _, n in summary.by_severity) + " |",
+        "| findings | " + " | ".join(str(n) for _, n in summary.by_severity_findings) + " |",
         "",
     ]
     trend = report.trend
     if trend.previous_run_id:
         out.append(
-            f"Against run `{md_text(trend.previous_run_id)}`: {trend.new} new, "
+            f"Against run `{md_text(trend.previous_run_id)}`, in findings: {trend.new} new, "
             f"{trend.persisting} persisting, {trend.fixed} fixed."
         )
     else:

@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from secaudit.cli.summary import print_audit_summary, top_risks
-from secaudit.core.model import Severity
+from secaudit.core.model import RunStatus, Severity
 from secaudit.core.report import Report, ReportRow
 from secaudit.report.i18n import labels
 from tests.report.htmlreport import full_risk_report
@@ -95,23 +95,32 @@ def test_thai_titles_are_kept_whole_when_there_is_room() -> None:
 def test_english_summary_counts_and_ranks() -> None:
     report = full_risk_report()
     out = _print(report, "en", 160)
-    # one row aggregates the same finding on two assets: the per-asset count is named beside it
-    assert "Current findings: 5 (Act 1, Attend 3, Track* 0, Track 1); 6 counted per asset" in out
+    # one row aggregates the same finding on two assets: both units are named
+    assert "Current findings: 6, in 5 ranked rows" in out
+    assert "Rows by decision: Act 1, Attend 3, Track* 0, Track 1" in out
     assert "Posture score: 61.2 / 100" in out
-    assert "Waived or accepted: 2" in out
-    assert (
-        "Since the previous run (20260201T020000-pkt, counted per asset): New 4, Persisting 1, Fixed 1" in out
-    )
+    assert "Waived or accepted: 2 findings" in out
+    assert "Since the previous run (20260201T020000-pkt), in findings: New 4, Persisting 1, Fixed 1" in out
     assert "Top 5 of 5 risks" in out
     rows = [line for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip()]
-    got = [tuple(cell.strip() for cell in line.split("│")[1:6]) for line in rows]
+    got = [tuple(cell.strip() for cell in line.split("│")[1:7]) for line in rows]
     assert got == [
-        (str(r.rank), r.decision.value.capitalize(), f"{r.score:.1f}", r.finding.title, _asset(r))
+        (
+            str(r.rank),
+            r.decision.value.capitalize(),
+            f"{r.score:.1f}",
+            r.finding.severity.label.capitalize(),
+            r.finding.title,
+            _asset(r),
+        )
         for r in report.rows
     ]
     assert "  Completed scan: findings: 2, items checked: 12, 93.2 s" in out
-    assert "Fails at severity: High or above" in out
-    assert out.rstrip().endswith("Report (html): /reports/r1/report.html")
+    # the last line is the gate: the exit code and why (four findings, one row of them on two assets)
+    assert out.rstrip().splitlines()[-2:] == [
+        "Report (html): /reports/r1/report.html",
+        "exit 1: 4 findings at or above High",
+    ]
 
 
 def _asset(row: ReportRow) -> str:
@@ -145,7 +154,7 @@ def test_thai_summary_has_thai_labels_only() -> None:
         assert th[key] in out, key
     for key in ("total_findings", "posture_score", "waived_or_accepted", "trend", "rank", "finding", "asset"):
         assert en[key] not in out, key
-    assert "ถือว่าไม่ผ่านเมื่อพบความรุนแรงระดับ สูง ขึ้นไป" in out
+    assert out.rstrip().endswith("รหัสออก 1: พบข้อตรวจพบ 4 รายการที่ความรุนแรงระดับ สูง ขึ้นไป")
     assert "รายงาน (html): /reports/r1/report.html" in out
     assert " Act " not in out and "Completed" not in out
 
@@ -166,3 +175,56 @@ def test_no_per_asset_count_when_every_row_is_one_finding() -> None:
     out = _print(make_report(findings_from_every_source()), "en", 160)
     assert "Current findings: " in out
     assert "counted per asset" not in out
+
+
+def _column(out: str, index: int) -> list[str]:
+    """The cells of one column of the top-risks table, each row's folded lines joined back (spaces
+    dropped: where a line breaks is rich's choice)."""
+    cells: list[str] = []
+    for line in out.splitlines():
+        if not line.startswith("│"):
+            continue
+        parts = line.split("│")
+        if parts[1].strip():  # a rank: a new row
+            cells.append("")
+        cells[-1] += "".join(parts[index].split())
+    return cells
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_identifiers_and_addresses_are_folded_never_cut(width: int) -> None:
+    long_host = "signal-controller-patong-junction-0001.traffic.phuket-demo.example"
+    report = full_risk_report()
+    first = report.rows[0]
+    asset = replace(first.finding.asset, hostname=long_host, address="127.20.1.250")
+    rule = "EXP-SNMP-DEFAULT-COMMUNITY-ON-SIGNAL-CONTROLLER"
+    finding = replace(first.finding, asset=asset, rule_id=rule, title=f"{rule} on 127.20.1.250")
+    rows = (replace(first, finding=finding, assets=(asset,)), *report.rows[1:])
+    out = _print(replace(report, rows=rows), "en", width)
+    assert "…" not in out
+    assert _column(out, 5)[0] == f"{rule}on127.20.1.250"  # folded lines joined: every character kept
+    assert _column(out, 6)[0] == f"{long_host}(127.20.1.250)"
+
+
+def test_the_gate_line_says_which_exit_and_why() -> None:
+    report = full_risk_report()
+    assert _print(report, "en", 120).rstrip().endswith("exit 1: 4 findings at or above High")
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    for threshold, line in (
+        (Severity.CRITICAL, "exit 1: 1 findings at or above Critical"),
+        (None, "gate: off, no --fail-on severity set (exit 0)"),
+    ):
+        print_audit_summary(console, report, lang="en", files={}, threshold=threshold)
+        assert console.file.getvalue().rstrip().endswith(line)  # type: ignore[attr-defined]
+    clean = replace(report, rows=tuple(r for r in report.rows if r.finding.severity < Severity.HIGH))
+    print_audit_summary(console, clean, lang="en", files={}, threshold=Severity.HIGH)
+    assert console.file.getvalue().rstrip().endswith("gate: none at or above High (exit 0)")  # type: ignore[attr-defined]
+    partial = replace(report, run=replace(report.run, status=RunStatus.INCOMPLETE))
+    print_audit_summary(console, partial, lang="en", files={}, threshold=Severity.HIGH)
+    assert (
+        console.file.getvalue()
+        .rstrip()
+        .endswith(  # type: ignore[attr-defined]
+            "exit 3: the run did not complete; findings that are absent prove nothing"
+        )
+    )

@@ -71,8 +71,9 @@ def profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_audit_prints_the_summary_in_the_language_asked(
-    profile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    profile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # titles on one line each; folding has its own test
     out_dir = tmp_path / "reports"
     args = ["audit", "--profile", str(profile), "--output-dir", str(out_dir), "--fail-on", "none"]
     assert cli_run([*args, "--lang", "th"]) == 0

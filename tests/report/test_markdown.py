@@ -23,7 +23,7 @@ def test_summary_has_posture_decisions_trend_and_top_rows() -> None:
     text = _render(report)
     assert f"**Posture score: {report.posture_score:.1f} / 100**" in text
     assert "| 1 | 2 | 1 | 1 | 0 |" in text  # act, attend, track*, track, waived
-    assert "Against run `20260201T020000-pkt`: 5 new, 0 persisting, 1 fixed." in text
+    assert "Against run `20260201T020000-pkt`, in findings: 5 new, 0 persisting, 1 fixed." in text
     lines = [line for line in text.splitlines() if line.startswith("| 1 | Act")]
     assert lines == [
         "| 1 | Act | 66.0 | critical | Password spraying against the domain controller | cc-dc-01 | new |"
