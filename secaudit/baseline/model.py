@@ -263,6 +263,16 @@ class BaselineRun:
     target: str
     results: tuple[CheckResult, ...]
     seconds: float = field(default=0.0, compare=False)
+    # why the run as a whole decided nothing it was meant to (e.g. an SCA policy's requirements
+    # cannot be evaluated on this target); empty when the run went as designed
+    incomplete: str = ""
+
+    @property
+    def decided(self) -> int:
+        """Checks that reached a verdict (pass, fail or waived)."""
+        return sum(
+            1 for r in self.results if r.status in (CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WAIVED)
+        )
 
     def count(self, status: CheckStatus) -> int:
         return sum(1 for r in self.results if r.status is status)

@@ -63,4 +63,5 @@ def run_to_dict(run: BaselineRun) -> dict[str, Any]:
         "score": _score(run.score),
         "sections": [_score(s) for s in run.sections()],
         "results": [result_to_dict(r) for r in run.results],
+        **({"incomplete": run.incomplete} if run.incomplete else {}),
     }

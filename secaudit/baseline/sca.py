@@ -45,6 +45,7 @@ from secaudit.baseline.model import (
     Observation,
     ProbeCall,
 )
+from secaudit.baseline.pcre import PcreUnsupported, compile_pcre
 from secaudit.baseline.probes import REGISTRY
 from secaudit.baseline.target import CommandNotFound, FileTarget, NotApplicable, ProbeError, Target
 from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located
@@ -71,7 +72,9 @@ COMPLIANCE = {
     "cis_csc_v7": RefKind.CIS_CONTROLS,
     "cis_csc_v8": RefKind.CIS_CONTROLS,
     "nist_sp_800-53": RefKind.NIST,
+    "nist_800_53": RefKind.NIST,
     "iso_27001-2013": RefKind.ISO27001,
+    "iso_27001": RefKind.ISO27001,
     "iso_27001-2022": RefKind.ISO27001,
     "mitre_techniques": RefKind.ATTACK,
 }
@@ -134,10 +137,11 @@ class _Expr:
 
 
 def _regex(text: str) -> re.Pattern[str]:
+    """A PCRE2 pattern (caseless, as Wazuh runs it) translated for Python's ``re``."""
     try:
-        return re.compile(text, re.IGNORECASE)
-    except re.error as e:
-        raise Unsupported(f"regex /{text}/ is not valid here: {e}") from e
+        return compile_pcre(text)
+    except PcreUnsupported as e:
+        raise Unsupported(str(e)) from e
 
 
 def parse_content(text: str) -> tuple[_Expr, ...]:
@@ -190,18 +194,49 @@ def _split_rule(rule: str) -> tuple[bool, str, list[str]]:
     return negate, kind, [p.strip() for p in rest.split(" -> ")]
 
 
-def _expand(text: str, variables: Mapping[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(0)
-        if name not in variables:
-            raise Unsupported(f"variable {name} is not defined in the policy's variables")
-        return variables[name]
+def _expand(text: str, variables: Mapping[str, str], *, strict: bool = False) -> str:
+    """Substitute the policy's ``$variables``. Only defined names are variables: ``\\$word`` is an
+    escaped dollar in a regex and an undefined ``$word`` in content stays as written, as in
+    Wazuh. ``strict`` (what a rule looks at: a path or command) refuses an undefined one, which
+    is a typo there, not a file named ``$word``."""
 
-    return re.sub(r"\$[A-Za-z_][A-Za-z0-9_]*", sub, text)
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):  # escaped: a literal dollar sign
+            return m.group(0)
+        if strict and m.group(2) not in variables:
+            raise Unsupported(f"variable {m.group(2)} is not defined in the policy's variables")
+        return variables.get(m.group(2), m.group(2))
+
+    return re.sub(r"(\\)?(\$[A-Za-z_][A-Za-z0-9_]*)", sub, text)
+
+
+# A Linux root filesystem read offline has no /proc; what these files would say is known.
+OFFLINE_EQUIVALENTS = {"/proc/sys/kernel/ostype": "Linux"}
+LINUX_ROOT_MARKS = ("/etc/os-release", "/usr/lib/os-release", "/etc/passwd")
+
+
+def _offline_equivalent(target: Target, rule: str, path: str, exprs: tuple[_Expr, ...]) -> _Verdict | None:
+    """The verdict on a /proc file an offline Linux root cannot have but whose content is known."""
+    known = OFFLINE_EQUIVALENTS.get(path)
+    if known is None or target.kind != "offline" or target.info(path) is not None:
+        return None
+    mark = next((m for m in LINUX_ROOT_MARKS if target.info(m) is not None), None)
+    if mark is None:
+        return None
+    note = (
+        f"offline root: no /proc; a Linux root filesystem ({mark} present) runs a kernel whose {path} reads"
+    )
+    hit = all(e.holds(known) for e in exprs)
+    return _Verdict(
+        hit,
+        (Observation(subject=rule, value=known if hit else None, file=path, note=f"{note} '{known}'"),),
+    )
 
 
 def _file_rule(target: Target, rule: str, paths: list[str], content: str | None) -> _Verdict:
     exprs = parse_content(content) if content is not None else ()
+    if len(paths) == 1 and (known := _offline_equivalent(target, rule, paths[0], exprs)) is not None:
+        return known
     evidence: list[Observation] = []
     missing = []
     for path in paths:
@@ -358,7 +393,8 @@ def _process_rule(target: Target, rule: str, parts: list[str]) -> _Verdict:
 def eval_rule(target: Target, rule: str, variables: Mapping[str, str]) -> _Verdict:
     """One rule on one target. Raises Unsupported for constructs we do not run, ProbeError for
     what could not be read (binary, too large, permission denied, a command that timed out)."""
-    negate, kind, parts = _split_rule(_expand(rule, variables))
+    negate, kind, parts = _split_rule(rule)
+    parts = [_expand(part, variables, strict=index == 0) for index, part in enumerate(parts)]
     if kind == "r":
         return _Verdict(
             None, reason="registry rules need a live Windows target, which secaudit does not audit"
@@ -435,16 +471,22 @@ def run_policy(policy: ScaPolicy, target: Target) -> BaselineRun:
             hint="give offline:DIR (a root or snapshot), local or ssh://user@host",
         )
     started = time.perf_counter()
-    gate = ""
+    gate = incomplete = ""
     if policy.requirements is not None:
         try:
             status, _, reason = evaluate(policy.requirements, target, policy.variables)
         except (Unsupported, ProbeError) as e:
             status, reason = CheckStatus.ERROR, str(e)
-        if status is not CheckStatus.PASS:
-            gate = f"the policy's requirements ({policy.requirements_text}) are not met" + (
-                f": {reason}" if reason else ""
+        said = f": {reason}" if reason else ""
+        if status is CheckStatus.FAIL:
+            gate = f"the policy's requirements ({policy.requirements_text}) are not met{said}"
+        elif status is not CheckStatus.PASS:
+            gate = (
+                f"the policy's requirements ({policy.requirements_text}) cannot be evaluated on this "
+                f"{target.kind} target{said}"
             )
+        if gate:
+            incomplete = f"{gate}; no check of the policy was run"
     results = []
     for check in policy.baseline.checks:
         if check.id in policy.problems:
@@ -467,6 +509,7 @@ def run_policy(policy: ScaPolicy, target: Target) -> BaselineRun:
         target=target.label,
         results=tuple(results),
         seconds=time.perf_counter() - started,
+        incomplete=incomplete,
     )
 
 
@@ -496,7 +539,12 @@ def _condition(op: Any, rules: Any, where: str) -> Condition:
 def _references(node: YDict) -> tuple[Reference, ...]:
     refs: list[Reference] = []
     compliance = node.get("compliance")
-    for entry in compliance if isinstance(compliance, list) else []:
+    entries = [compliance] if isinstance(compliance, dict) else compliance
+    mitre = node.get("mitre")  # current policies: mitre: {technique: {id: [...], name: [...]}}
+    if isinstance(mitre, dict) and isinstance(mitre.get("technique"), dict):
+        ids = mitre["technique"].get("id")
+        refs.extend(Reference(kind=RefKind.ATTACK, id=str(t)) for t in ids if isinstance(ids, list))
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
         for key, values in entry.items():
@@ -558,7 +606,7 @@ def load_policy(path: Path) -> ScaPolicy:
             raise ConfigError(
                 f"requirements: {e}", location=located(name, req), hint="fix the requirements"
             ) from e
-        requirements_text = str(req.get("title") or "requirements")
+        requirements_text = str(req.get("name") or req.get("title") or "requirements")
     checks_node = data["checks"]
     if not isinstance(checks_node, YList):
         raise ConfigError("'checks' must be a list", location=located(name, data, "checks"))
@@ -583,7 +631,7 @@ def load_policy(path: Path) -> ScaPolicy:
         checks.append(
             Check(
                 id=check_id,
-                title=str(node.get("title") or check_id),
+                title=str(node.get("name") or node.get("title") or check_id),
                 rationale=str(node.get("rationale") or node.get("description") or ""),
                 section=str(meta.get("name") or policy_id),
                 severity=Severity.MEDIUM,  # SCA policies carry no severity

@@ -185,6 +185,12 @@ def check(
 @baseline.command("import-sca")
 @click.argument("policy", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--target", required=True, help="offline:DIR, local or ssh://user@host (not file:).")
+@click.option(
+    "--allow-undecided",
+    is_flag=True,
+    help="Exit as the results say even when the policy's requirements cannot be evaluated here or "
+    "no check reached a verdict (default: exit 3, since nothing was checked).",
+)
 @_result_options(
     format_help="table for people; json (every result, with evidence), junit or sarif for CI.",
     fail_on_help="Exit 1 when a check of at least this severity fails (SCA checks are all 'medium').",
@@ -194,6 +200,7 @@ def import_sca(
     state: CliState,
     policy: Path,
     target: str,
+    allow_undecided: bool,
     fmt: str,
     fail_on: str,
     waivers: Path | None,
@@ -205,7 +212,11 @@ def import_sca(
     ssh targets only, never through a shell) and p: (process; live only) map onto secaudit's
     targets; r: (registry) is not applicable. A construct secaudit does not run makes that check
     "error" with the reason. Wazuh's own policies are GPL-2.0: secaudit reads them, never ships them.
-    Exit codes as for 'baseline check'.
+    Checks are named by 'name' (current Wazuh) or 'title' (older policies); regexes are PCRE2,
+    translated (\\h, \\H, POSIX classes, ...). On an offline Linux root the requirement
+    'f:/proc/sys/kernel/ostype -> r:Linux' holds (the root's kernel type is known).
+    Exit codes as for 'baseline check'; and 3 when the requirements cannot be evaluated or no
+    check reached a verdict, unless --allow-undecided.
 
     \b
     Examples:
@@ -214,7 +225,18 @@ def import_sca(
     """
     outcome = check_sca(policy, target, waivers=waivers)
     _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
-    raise ExitWith(exit_code(outcome.run, _fail_on(fail_on)))
+    run = outcome.run
+    undecided = run.incomplete or (
+        "" if run.decided else f"none of the {len(run.results)} checks reached a pass or fail verdict"
+    )
+    if undecided:
+        where = "ignored (--allow-undecided)" if allow_undecided else "exit 3"
+        state.err.print(
+            f"[bold red]NOTHING CHECKED:[/bold red] {escape(undecided)}. {where}", highlight=False
+        )
+        if not allow_undecided:
+            raise ExitWith(ExitCode.OPERATIONAL)
+    raise ExitWith(exit_code(run, _fail_on(fail_on)))
 
 
 def _emit(state: CliState, outcome: CheckOutcome, *, fmt: str, show_all: bool, waivers: bool) -> None:
