@@ -26,7 +26,7 @@ from secaudit.scan.passive_findings import passive_findings
 from tests.report.conftest import make_profile
 
 # Baselines whose Thai is written; the others follow file by file.
-THAI_BASELINES: frozenset[str] = frozenset({"cisco-ios", "nginx", "openssh-server"})
+THAI_BASELINES: frozenset[str] = frozenset({"cisco-ios", "debian12-server", "nginx", "openssh-server"})
 PLACEHOLDERS = {"ot_engineering_workstations": ["127.20.2.5"]}  # the OT rules load only with it
 PATH = re.compile(r"(?<![\w.])/(?:etc|var|usr|boot|proc|lib|run)/[\w./*-]+")
 
