@@ -8,7 +8,6 @@ consistent and every earlier report untouched.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from secaudit import __version__
 from secaudit.app import stages as stages_module
+from secaudit.app.locations import history_location, history_scope
 from secaudit.app.lock import audit_lock
 from secaudit.app.reporting import build_report, ensure_writable, with_thai_era, write_reports
 from secaudit.app.scan import record_scan_inventory
@@ -63,22 +63,6 @@ class AuditResult:
 def new_run_id(moment: datetime) -> str:
     """Sortable and unique: UTC time to the second plus 4 random hex digits."""
     return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
-
-
-def history_location(profile: Profile, output_dir: Path, override: Path | None) -> Path:
-    if override is not None:
-        return override
-    env = os.environ.get("SECAUDIT_HISTORY")
-    if env:
-        return Path(env)
-    if profile.history_path:
-        return Path(profile.history_path)
-    return output_dir / "history.sqlite"
-
-
-def history_scope(profile: Profile) -> str:
-    """Findings are tracked per profile file: one audited estate per profile."""
-    return str(Path(profile.path).resolve())
 
 
 def select_stages(

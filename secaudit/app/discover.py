@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from secaudit.app.scan import history_location, history_scope
+from secaudit.app.locations import history_scope
+from secaudit.app.scan import history_location
 from secaudit.catalog.profile import load_profile
 from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, UsageError

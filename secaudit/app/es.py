@@ -23,9 +23,9 @@ from secaudit.app.hunt import (
     HitSink,
     HuntOptions,
     HuntSummary,
-    default_rules_dir,
     load_hunt_rules,
 )
+from secaudit.app.locations import default_rules_dir
 from secaudit.catalog.yamlload import YDict, load_yaml
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogKind

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secaudit.app.locations import default_rules_dir
 from secaudit.catalog.yamlload import YDict, YList, load_yaml, located
 from secaudit.core.errors import ConfigError
 from secaudit.core.events import LogEvent, LogKind
@@ -31,13 +32,6 @@ Hit = RuleHit | CorrelationHit
 HitSink = Callable[[Hit], None]
 
 SHARDS_PER_WORKER = 8  # small shards keep both workers busy to the end and results flowing in order
-
-
-def default_rules_dir() -> Path:
-    """Our own Sigma rules: ``rules/sigma`` in a checkout, ``secaudit/_content/rules/sigma`` installed."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[2] / "rules" / "sigma"
-    return checkout if checkout.is_dir() else here.parents[1] / "_content" / "rules" / "sigma"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from secaudit.app import locations
+from secaudit.app.locations import history_scope
 from secaudit.catalog.profile import load_profile
 from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, ScopeError, SecauditError, UsageError
@@ -143,15 +145,7 @@ def scan(
 
 def history_location(profile: Profile, history: Path | None) -> Path:
     """Where the audit keeps this profile's history (the same rule as ``secaudit audit``)."""
-    from secaudit.app import audit  # noqa: PLC0415 (app.audit imports the stages, which import us)
-
-    return audit.history_location(profile, Path(profile.report.output_dir), history)
-
-
-def history_scope(profile: Profile) -> str:
-    from secaudit.app import audit  # noqa: PLC0415 (see history_location)
-
-    return audit.history_scope(profile)
+    return locations.history_location(profile, Path(profile.report.output_dir), history)
 
 
 def _coverage(

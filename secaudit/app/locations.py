@@ -1,0 +1,33 @@
+"""Where an audit keeps its things: the history database and the default rules. One place, light to
+import (``profile validate`` reads it without loading any stage)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from secaudit.core.profile import Profile
+
+
+def history_location(profile: Profile, output_dir: Path, override: Path | None) -> Path:
+    """--history, else $SECAUDIT_HISTORY, else the profile's ``history``, else <output_dir>/history.sqlite."""
+    if override is not None:
+        return override
+    env = os.environ.get("SECAUDIT_HISTORY")
+    if env:
+        return Path(env)
+    if profile.history_path:
+        return Path(profile.history_path)
+    return output_dir / "history.sqlite"
+
+
+def history_scope(profile: Profile) -> str:
+    """Findings are tracked per profile file: one audited estate per profile."""
+    return str(Path(profile.path).resolve())
+
+
+def default_rules_dir() -> Path:
+    """Our own Sigma rules: ``rules/sigma`` in a checkout, ``secaudit/_content/rules/sigma`` installed."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "rules" / "sigma"
+    return checkout if checkout.is_dir() else here.parents[1] / "_content" / "rules" / "sigma"

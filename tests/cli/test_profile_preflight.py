@@ -1,0 +1,165 @@
+"""`profile validate` checks what the audit will need, and `profile init` writes a starter that
+validates once the authorization is filled in (issue 17, item 2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from secaudit.cli.main import run
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+
+
+@pytest.fixture(autouse=True)
+def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("SECAUDIT_HISTORY", raising=False)
+
+
+def demo() -> dict[str, Any]:
+    """The demo profile with every path made absolute, so a copy can live anywhere."""
+    data: dict[str, Any] = yaml.safe_load((SAMPLES / "phuket-demo.yaml").read_text(encoding="utf-8"))
+    for target in data["baseline_targets"]:
+        scheme, _, rest = target["target"].partition(":")
+        target["target"] = f"{scheme}:{SAMPLES / rest}"
+    for source in data["log_sources"]:
+        source["paths"] = [str(SAMPLES / p) for p in source["paths"]]
+    data["baseline_waivers"] = str(SAMPLES / data["baseline_waivers"])
+    return data
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "profile.yaml") -> Path:
+    data.setdefault("report", {})["output_dir"] = str(tmp_path / "reports")
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def test_the_demo_profile_has_what_its_audit_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, demo())
+    assert run(["profile", "validate", "--json", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["valid"] is True
+    assert out["problems"] == []
+
+
+def test_a_misspelled_baseline_is_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo()
+    data["baseline_targets"][1]["baselines"] = ["cisco-iso"]
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line_of(path, 'cisco-iso')}: baseline 'cisco-iso'" in err
+    assert "cisco-ios" in err  # the suggestion
+
+
+def test_a_missing_log_path_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = demo()
+    data["log_sources"][0]["paths"] = [str(tmp_path / "nowhere" / "auth.log")]
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line_of(path, 'nowhere')}: log source 'cc-app-01-auth'" in err
+    assert "does not exist" in err
+
+
+def test_rules_needing_placeholder_values_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo()
+    del data["detection"]
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", "--json", str(path)]) == 2
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert len(problems) == 1
+    assert "%ot_engineering_workstations%" in problems[0]["message"]
+    assert (
+        "Modbus Write from a Host Other Than an Engineering Workstation (critical)" in problems[0]["message"]
+    )
+    assert "detection.placeholders" in problems[0]["hint"]
+
+
+def test_an_unwritable_report_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    data = demo()
+    path = write(tmp_path, data)
+    data["report"]["output_dir"] = str(blocker / "reports")
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert run(["profile", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "report folder" in err
+    assert "history folder" in err  # the history lives beside the reports by default
+
+
+def test_a_broken_waivers_file_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - check: deb12-x\n    reason: x\n    expires: not-a-date\n", encoding="utf-8"
+    )
+    data = demo()
+    data["baseline_waivers"] = str(waivers)
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", str(path)]) == 2
+    assert str(waivers) in capsys.readouterr().err
+
+
+def test_an_authorization_ending_soon_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo()
+    data["authorization"]["valid_until"] = (datetime.now(UTC) + timedelta(days=5)).date()
+    data["authorization"].pop("maintenance_windows")  # the demo's window lies past that date
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}:{line_of(path, 'valid_until')}: the authorization ends in" in err
+    assert run(["profile", "validate", "--warn-days", "3", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_init_writes_a_starter_that_validates_once_authorized(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    segments = ["--segment", "cc=10.10.1.0/24", "--segment", "signals=10.20.0.0/24,10.20.1.0/24:ot"]
+    bare = tmp_path / "bare.yaml"
+    assert run(["profile", "init", "--organisation", "Phuket City", *segments, "-o", str(bare)]) == 0
+    assert run(["profile", "validate", str(bare)]) == 2  # no written authorization yet
+    assert f"{bare}:{line_of(bare, 'valid_until:')}" in capsys.readouterr().err
+
+    until = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
+    full = tmp_path / "full.yaml"
+    auth = ["--authorization", "PKT-2027-01", "--approver", "Director", "--valid-until", until]
+    assert run(["profile", "init", "--organisation", "Phuket City", *segments, *auth, "-o", str(full)]) == 0
+    assert run(["profile", "validate", "--json", str(full)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["valid"] is True
+    kinds = {s["name"]: (s["kind"], s["scan_profile"], s["cidrs"]) for s in out["segments"]}
+    assert kinds == {
+        "cc": ("it", "standard", ["10.10.1.0/24"]),
+        "signals": ("ot", "ot-safe", ["10.20.0.0/24", "10.20.1.0/24"]),
+    }
+    text = full.read_text(encoding="utf-8")
+    assert "ขอบเขตการตรวจ" in text  # a Thai line beside each section
+
+    assert run(["profile", "init", "--organisation", "X", *segments, "-o", str(full)]) == 2  # no overwrite
+    assert run(["profile", "init", "--organisation", "X", "--segment", "bad=10.1.1.1/24", "-o", "-"]) == 2
+    assert run(["profile", "init", "--organisation", "X", "--segment", "a=10.1.0.0/24:plc", "-o", "-"]) == 2
