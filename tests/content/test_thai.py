@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.baseline import load_baseline
+from secaudit.baseline import baseline_ids, load_baseline
 from secaudit.catalog.localtext import has_thai
 from secaudit.core.model import LocalText
 from secaudit.detect.lint import default_rules_path, lint_paths
@@ -25,8 +25,6 @@ from secaudit.scan.passive import Credential, Flow, IcsOperation, PassiveResult
 from secaudit.scan.passive_findings import passive_findings
 from tests.report.conftest import make_profile
 
-# Baselines whose Thai is written; the others follow file by file.
-THAI_BASELINES: frozenset[str] = frozenset({"cisco-ios", "debian12-server", "nginx", "openssh-server"})
 PLACEHOLDERS = {"ot_engineering_workstations": ["127.20.2.5"]}  # the OT rules load only with it
 PATH = re.compile(r"(?<![\w.])/(?:etc|var|usr|boot|proc|lib|run)/[\w./*-]+")
 
@@ -46,7 +44,7 @@ def _keeps_paths(english: str, thai: str, what: str) -> None:
         assert path.rstrip(".") in thai, f"{what}: the Thai remediation lost {path!r}"
 
 
-@pytest.mark.parametrize("baseline_id", sorted(THAI_BASELINES))
+@pytest.mark.parametrize("baseline_id", baseline_ids())
 def test_every_own_check_of_the_baseline_has_thai(baseline_id: str) -> None:
     baseline = load_baseline(baseline_id)
     own = [c for c in baseline.checks if c.location.startswith(baseline.path)]
