@@ -204,7 +204,7 @@ def sweep_segment(
     interface: str | None = None,
     history: Path | None = None,
     audit_file: Path | None = None,
-    timeout_s: float = 2.0,
+    timeout_s: float = 1.0,
     oui: OuiTable | None = None,
 ) -> SweepRun:
     """ARP-sweep one authorized segment (root); the guard refuses before any packet otherwise."""
@@ -230,7 +230,7 @@ def sweep_segment(
                 scope=history_scope(profile),
                 source="arp",
                 started_at=now,
-                status="completed",
+                status="incomplete" if sweep.stopped else "completed",
                 coverage=tuple(sweep.coverage),
             ),
             [_arp_host(h) for h in sweep.hosts],

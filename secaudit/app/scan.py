@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from secaudit.catalog.profile import load_profile
 from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, ScopeError, SecauditError, UsageError
 from secaudit.core.model import RunStatus, StageOutput
-from secaudit.core.profile import Profile
+from secaudit.core.profile import IPNetwork, Profile
 from secaudit.core.report import ProgressCallback
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
 from secaudit.history import HistoryStore, HostRecord, InventoryAsset, ScanDiff, ScanRecord, ServiceRecord
@@ -272,7 +273,7 @@ def diff_scans(
     path = _existing_history(profile, history)
     with HistoryStore.open(path) as store:
         if scan_a and scan_b:
-            return store.inventory.diff(scan_a, scan_b)
+            return _comparable(store.inventory.diff(scan_a, scan_b))
         if scan_a or scan_b:
             raise UsageError("give two scan ids, or none for the last two scans of the profile")
         # Default: the last two complete scans (a cut-short scan would show hosts as gone).
@@ -284,4 +285,27 @@ def diff_scans(
                 location=str(path),
                 hint="run `secaudit scan --profile FILE` again, then compare",
             )
-        return store.inventory.diff(scans[1].id, scans[0].id)
+        return _comparable(store.inventory.diff(scans[1].id, scans[0].id))
+
+
+def _comparable(diff: ScanDiff) -> ScanDiff:
+    """The diff, unless the two scans covered no address in common: then "no change" would be a
+    false all-clear, so it is a usage error (exit 2) naming what each covered."""
+    a, b = _networks(diff.a.coverage), _networks(diff.b.coverage)
+    if a and b and not any(x.version == y.version and x.overlaps(y) for x in a for y in b):
+        raise UsageError(
+            f"scans {diff.a.id} and {diff.b.id} covered no address in common "
+            f"({', '.join(diff.a.coverage[:3])} vs {', '.join(diff.b.coverage[:3])}): nothing to compare",
+            hint="compare two scans of the same segments or targets",
+        )
+    return diff
+
+
+def _networks(coverage: Sequence[str]) -> list[IPNetwork]:
+    out: list[IPNetwork] = []
+    for text in coverage:
+        try:
+            out.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            continue
+    return out

@@ -102,6 +102,8 @@ def discover(
                         {"address": h.address, "mac": h.mac, "vendor": h.vendor} for h in run.sweep.hosts
                     ],
                     "ignored": run.sweep.ignored,
+                    "interval_s": run.sweep.interval_s,
+                    "stopped": run.sweep.stopped,
                 }
             )
         else:
@@ -114,6 +116,10 @@ def discover(
             state.info(
                 f"{len(run.sweep.hosts)} of {run.sweep.asked} addresses answered; inventory: {run.history}"
             )
+            if run.sweep.stopped:
+                state.err.print(f"[yellow]warning:[/yellow] {escape(run.sweep.stopped)}", highlight=False)
+        if run.sweep.stopped:
+            raise ExitWith(ExitCode.OPERATIONAL)  # cut short: the answers so far are kept
         return
     if not pcaps:
         raise UsageError("nothing to do", hint="give --pcap FILE (passive) or --arp SEGMENT --profile FILE")

@@ -3,12 +3,16 @@
 The scope guard turns the segment into explicit addresses (exclusions removed, authorization
 checked) before anything is sent; only those addresses are asked for. The sweep refuses a
 segment the machine does not sit on (ARP does not cross routers: the kernel's route to the
-segment must have no gateway). Every attempt, refused ones included, goes to the audit trail.
-scapy does the packet work behind :class:`ArpTransport`, imported only when a sweep runs.
+segment must have no gateway), and an ``interface`` that is not the one the kernel's route to
+the segment uses. Requests are paced like the segment's scan profile (``ot-safe``: at most 20
+per second) and the sweep is cut to what fits before the authorization ends. Every attempt,
+refused ones included, goes to the audit trail. scapy does the packet work behind
+:class:`ArpTransport`, imported only when a sweep runs.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +22,9 @@ from typing import Protocol
 
 from secaudit.core.errors import OperationalError, ScopeError, UsageError
 from secaudit.core.profile import Profile
+from secaudit.scan.profiles import PROFILES
 from secaudit.scope import AuditEntry, AuditTrail, ScopeGuard, current_user
+from secaudit.scope.guard import RENEW_HINT
 
 MAX_SWEEP = 4096  # addresses per sweep: a /20 at most
 
@@ -40,6 +46,8 @@ class ArpSweep:
     coverage: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # answers from addresses we did not ask for
     duration_s: float = 0.0
+    interval_s: float = 0.0  # pause between two requests (the scan profile's rate)
+    stopped: str = ""  # why the sweep asked fewer than all addresses ("" when it asked all)
 
 
 class ArpTransport(Protocol):
@@ -47,8 +55,11 @@ class ArpTransport(Protocol):
         """``(interface, gateway)`` the kernel would use for ``address`` (gateway "" when direct)."""
         ...
 
-    def sweep(self, interface: str, addresses: Sequence[str], timeout_s: float) -> list[tuple[str, str]]:
-        """``(address, mac)`` of each ARP reply to requests for ``addresses`` on ``interface``."""
+    def sweep(
+        self, interface: str, addresses: Sequence[str], timeout_s: float, *, interval_s: float, retries: int
+    ) -> list[tuple[str, str]]:
+        """``(address, mac)`` of each ARP reply to requests for ``addresses`` on ``interface``,
+        one request every ``interval_s`` seconds, unanswered ones asked ``retries`` times more."""
         ...
 
 
@@ -65,7 +76,9 @@ class ScapyArp:
         direct = gateway in ("0.0.0.0", "", None)  # noqa: S104 (scapy's "no gateway", not a bind)
         return str(interface), "" if direct else str(gateway)
 
-    def sweep(self, interface: str, addresses: Sequence[str], timeout_s: float) -> list[tuple[str, str]]:
+    def sweep(
+        self, interface: str, addresses: Sequence[str], timeout_s: float, *, interval_s: float, retries: int
+    ) -> list[tuple[str, str]]:
         from scapy.layers.l2 import ARP, Ether  # noqa: PLC0415 (see route)
         from scapy.sendrecv import srp  # noqa: PLC0415
 
@@ -73,10 +86,17 @@ class ScapyArp:
             Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, pdst=list(addresses)),
             iface=interface,
             timeout=timeout_s,
-            retry=1,
+            inter=interval_s,
+            retry=retries,
             verbose=0,
         )
         return [(str(reply.psrc), str(reply.hwsrc).lower()) for _sent, reply in answered]
+
+
+def _pace(scan_profile: str) -> float:
+    """Seconds between two ARP requests: the scan profile's packet rate (0: not limited)."""
+    profile = PROFILES.get(scan_profile)
+    return 1.0 / profile.max_rate if profile is not None and profile.max_rate else 0.0
 
 
 def arp_sweep(
@@ -86,12 +106,18 @@ def arp_sweep(
     now: datetime,
     trail: AuditTrail,
     interface: str | None = None,
-    timeout_s: float = 2.0,
+    timeout_s: float = 1.0,
     transport: ArpTransport | None = None,
     vendor_of: Callable[[str], str] = lambda mac: "",
     who: str = "",
+    margin_s: float = 1.0,
 ) -> ArpSweep:
-    """Ask every in-scope IPv4 address of ``segment`` who has it; return the hosts that answered."""
+    """Ask every in-scope IPv4 address of ``segment`` who has it; return the hosts that answered.
+
+    The last request leaves at least ``margin_s`` before the authorization ends: when the whole
+    sweep would not fit, only the addresses that fit are asked and ``stopped`` says why.
+    """
+    started = time.monotonic()
     who = who or current_user()
     guard = ScopeGuard(profile)
     seg = guard.select_segments([segment])[0]
@@ -132,26 +158,79 @@ def arp_sweep(
             reason, hint="run as root, or use `secaudit scan` (connect scans work unprivileged)"
         )
     arp = transport or ScapyArp()
-    route_if, gateway = arp.route(addresses[0])
-    if gateway:
+    firsts = [next((a for a in addresses if ipaddress.ip_address(a) in net), "") for net in seg.cidrs]
+    routes = {arp.route(a) for a in firsts if a}
+    for _route_if, gateway in sorted(routes):
+        if gateway:
+            reason = (
+                f"segment '{segment}' is reached through gateway {gateway}: ARP only works on a local segment"
+            )
+            refuse(reason)
+            raise ScopeError(
+                reason + "; nothing was sent", location=profile.path, hint="run the sweep from a host on it"
+            )
+    route_ifs = sorted({r[0] for r in routes})
+    if interface and route_ifs != [interface]:
         reason = (
-            f"segment '{segment}' is reached through gateway {gateway}: ARP only works on a local segment"
+            f"interface {interface} does not carry the route to segment '{segment}' "
+            f"(the kernel reaches it through {', '.join(route_ifs)}): "
+            "ARP requests there would go onto another link"
         )
         refuse(reason)
         raise ScopeError(
-            reason + "; nothing was sent", location=profile.path, hint="run the sweep from a host on it"
+            reason + "; nothing was sent",
+            location=profile.path,
+            hint=f"leave out --interface, or name {', '.join(route_ifs)}",
         )
-    iface = interface or route_if
-    started = time.monotonic()
+    if len(route_ifs) != 1:
+        reason = f"segment '{segment}' is reached through several interfaces ({', '.join(route_ifs)})"
+        refuse(reason)
+        raise ScopeError(
+            reason + "; nothing was sent",
+            location=profile.path,
+            hint="split the segment so each of its CIDRs lies on one link",
+        )
+    iface = route_ifs[0]
+    pace = _pace(seg.scan_profile)
+    retries = 1
+    # Cut the sweep to what fits before the authorization ends (each round: the requests,
+    # paced, then the wait for late answers; unanswered addresses are asked again once).
+    elapsed = time.monotonic() - started
+    left = (profile.authorization.valid_until - now).total_seconds() - elapsed - margin_s
+    per_round = left / (1 + retries) - timeout_s
+    fit = len(addresses) if pace == 0 else max(0, int(per_round / pace) + 1) if per_round >= 0 else 0
+    stopped = ""
+    if per_round < 0 or fit == 0:
+        reason = (
+            f"authorization {profile.authorization.reference} ends at "
+            f"{profile.authorization.valid_until.isoformat()}: no time left for an ARP sweep"
+        )
+        refuse(reason)
+        raise ScopeError(reason + "; nothing was sent", location=profile.path, hint=RENEW_HINT)
+    if fit < len(addresses):
+        stopped = (
+            f"only {fit} of {len(addresses)} addresses asked: authorization "
+            f"{profile.authorization.reference} ends at {profile.authorization.valid_until.isoformat()}"
+        )
+        addresses = addresses[:fit]
+    sweep_started = time.monotonic()
     try:
-        replies = arp.sweep(iface, addresses, timeout_s)
+        replies = arp.sweep(iface, addresses, timeout_s, interval_s=pace, retries=retries)
     except OSError as e:
         raise OperationalError(f"ARP sweep on {iface} failed: {e}", hint="check the interface name") from e
     finally:
-        duration = time.monotonic() - started
+        duration = time.monotonic() - sweep_started
     asked = set(addresses)
-    sweep = ArpSweep(segment=segment, interface=iface, asked=len(addresses), duration_s=duration)
-    sweep.coverage = [str(c) for c in seg.cidrs]
+    sweep = ArpSweep(
+        segment=segment,
+        interface=iface,
+        asked=len(addresses),
+        duration_s=duration,
+        interval_s=pace,
+        stopped=stopped,
+    )
+    # Coverage: what was asked (a cut sweep covers only its addresses).
+    sweep.coverage = [str(c) for c in seg.cidrs] if not stopped else list(addresses)
     seen: dict[str, ArpHost] = {}
     for address, mac in replies:
         if address not in asked:
@@ -167,9 +246,17 @@ def arp_sweep(
             argv=("arp-sweep", segment, iface),
             targets=tuple(addresses),
             duration_s=duration,
-            result="completed",
+            result="partial" if stopped else "completed",
             segment=segment,
-            detail=f"{len(sweep.hosts)} of {len(addresses)} addresses answered",
+            detail="; ".join(
+                x
+                for x in (
+                    f"{len(sweep.hosts)} of {len(addresses)} addresses answered",
+                    f"one request every {pace:.3f} s" if pace else "",
+                    stopped,
+                )
+                if x
+            ),
         )
     )
     return sweep

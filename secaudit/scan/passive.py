@@ -99,6 +99,8 @@ class Flow:
     service: str
     packets: int
     bytes: int
+    first_seen: float = 0.0  # capture time (epoch seconds) of the flow's first and last packet
+    last_seen: float = 0.0
 
     @property
     def key(self) -> str:
@@ -115,6 +117,8 @@ class IcsOperation:
     name: str
     write: bool
     count: int
+    first_seen: float = 0.0  # capture time (epoch seconds) of the first and last such request
+    last_seen: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +133,8 @@ class Credential:
     secret: str
     detail: str = ""
     count: int = 1
+    first_seen: float = 0.0  # capture time (epoch seconds) of the first and last sighting
+    last_seen: float = 0.0
 
 
 @dataclass
@@ -162,25 +168,44 @@ class _State:
     """Everything gathered so far; bytes-keyed until the end for speed."""
 
     def __init__(self) -> None:
-        self.flows: dict[tuple[bytes, bytes, int, int, int], list[int]] = {}
+        self.flows: dict[
+            tuple[bytes, bytes, int, int, int], list[float]
+        ] = {}  # n, bytes, from server, first, last
         self.macs: set[tuple[bytes, bytes]] = set()
         self.modbus: Counter[tuple[bytes, bytes, int, int]] = Counter()
         self.creds: Counter[tuple[str, bytes, bytes, int, str, str, str]] = Counter()
+        self.seen: dict[tuple[object, ...], list[float]] = {}  # ICS/credential key -> [first, last]
+        self.now = 0.0  # capture time of the packet being read (set only before payload handlers)
         self.ftp_user: dict[tuple[bytes, bytes, int], str] = {}
         self.telnet: dict[tuple[bytes, bytes, int], list[tuple[bool, bytes]]] = {}
         self.telnet_size: Counter[tuple[bytes, bytes, int]] = Counter()
+        self.telnet_times: dict[tuple[bytes, bytes, int], float] = {}  # first packet of a conversation
         self.packets = 0
         self.decoded = 0
+
+    def saw(self, key: tuple[object, ...]) -> None:
+        times = self.seen.get(key)
+        if times is None:
+            self.seen[key] = [self.now, self.now]
+        else:
+            times[0] = min(times[0], self.now)
+            times[1] = max(times[1], self.now)
+
+    def times(self, key: tuple[object, ...]) -> dict[str, float]:
+        first, last = self.seen.get(key, (0.0, 0.0))
+        return {"first_seen": first, "last_seen": last}
 
     # -- payload handlers (called for a tiny share of packets) -----------------------------
     def tcp_payload(self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> None:
         if dport == 502:
             for unit, function in decoders.modbus_requests(payload):
                 self.modbus[(src, dst, unit, function)] += 1
+                self.saw((src, dst, unit, function))
         elif dport == 23 or sport == 23:
             key = (src, dst, sport) if dport == 23 else (dst, src, dport)
             if self.telnet_size[key] < _TELNET_CAP:
                 self.telnet.setdefault(key, []).append((dport == 23, payload))
+                self.telnet_times.setdefault(key, self.now)
                 self.telnet_size[key] += len(payload)
         elif dport == 21:
             for command, argument in decoders.ftp_commands(payload):
@@ -189,21 +214,25 @@ class _State:
                     self.ftp_user[conn] = argument
                 else:
                     user = self.ftp_user.get(conn, "")
-                    self.creds[("ftp", src, dst, dport, user, decoders.redact(argument), "")] += 1
+                    cred = ("ftp", src, dst, dport, user, decoders.redact(argument), "")
+                    self.creds[cred] += 1
+                    self.saw(cred)
         if payload[:4] in _HTTP_METHODS:
             found = decoders.http_basic(payload)
             if found is not None:
                 user, password, request = found
-                self.creds[("http-basic", src, dst, dport, user, decoders.redact(password), request)] += 1
+                cred = ("http-basic", src, dst, dport, user, decoders.redact(password), request)
+                self.creds[cred] += 1
+                self.saw(cred)
 
     def udp_payload(self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> None:
         found = decoders.snmp_community(payload)
         if found is not None and dport in (161, 162):
             version, community = found
             default = " (a well-known default community)" if community in ("public", "private") else ""
-            self.creds[
-                ("snmp", src, dst, dport, "", decoders.redact(community), f"SNMP{version}{default}")
-            ] += 1
+            key = ("snmp", src, dst, dport, "", decoders.redact(community), f"SNMP{version}{default}")
+            self.creds[key] += 1
+            self.saw(key)
 
 
 def _link_offset(linktype: int, data: bytes) -> tuple[int, int, bytes]:
@@ -270,7 +299,7 @@ def _read(capture: CaptureFile, st: _State) -> None:
     known_tcp, known_udp, http_methods = _KNOWN_TCP, _KNOWN_UDP, _HTTP_METHODS
     unpack_ports = struct.Struct("!HH").unpack_from
     packets = decoded = 0
-    for _, linktype, data in capture.records():
+    for ts, linktype, data in capture.records():
         packets += 1
         if linktype == LINK_ETHERNET:
             if len(data) < 14:
@@ -318,6 +347,7 @@ def _read(capture: CaptureFile, st: _State) -> None:
             if end > start and (
                 dport in (502, 23, 21) or sport == 23 or data[start : start + 4] in http_methods
             ):
+                st.now = ts
                 tcp_payload(src, dst, sport, dport, data[start:end])
             if sport in known_tcp and dport not in known_tcp:
                 key = (dst, src, 6, dport, sport)  # client first, server port last
@@ -328,6 +358,7 @@ def _read(capture: CaptureFile, st: _State) -> None:
         elif proto == 17 and len(data) >= l4 + 8:
             sport, dport = unpack_ports(data, l4)
             if dport in (161, 162):
+                st.now = ts
                 udp_payload(src, dst, sport, dport, data[l4 + 8 : end])
             if sport in known_udp and dport not in known_udp:
                 key = (dst, src, 17, dport, sport)
@@ -339,9 +370,13 @@ def _read(capture: CaptureFile, st: _State) -> None:
             key = (src, dst, proto, 0, 0)
         counts = flows.get(key)
         if counts is None:
-            counts = flows[key] = [0, 0, 0]
+            counts = flows[key] = [0, 0, 0, ts, ts]
         counts[0] += 1
         counts[1] += len(data)
+        if ts > counts[4]:
+            counts[4] = ts
+        elif ts < counts[3]:
+            counts[3] = ts
         if key[0] is dst:
             counts[2] += 1  # a packet from the server side
     st.packets += packets
@@ -351,19 +386,21 @@ def _read(capture: CaptureFile, st: _State) -> None:
 def _finish(st: _State, result: PassiveResult, vendor_of: Callable[[str], str]) -> None:
     result.packets, result.decoded = st.packets, st.decoded
     # Flows: one per (client, server, protocol, server port); client source ports merged.
-    merged: dict[tuple[bytes, bytes, int, int], list[int]] = {}
+    merged: dict[tuple[bytes, bytes, int, int], list[float]] = {}  # n, bytes, first, last
     sent: Counter[bytes] = Counter()
     received: Counter[bytes] = Counter()
-    for (client, server, proto, _cport, sport), (n, size, from_server) in st.flows.items():
-        m = merged.setdefault((client, server, proto, sport), [0, 0])
+    for (client, server, proto, _cport, sport), (nf, sizef, from_serverf, first, last) in st.flows.items():
+        n, size, from_server = int(nf), int(sizef), int(from_serverf)
+        m = merged.setdefault((client, server, proto, sport), [0, 0, first, last])
         m[0] += n
         m[1] += size
+        m[2], m[3] = min(m[2], first), max(m[3], last)
         sent[client] += n - from_server
         received[server] += n - from_server
         sent[server] += from_server
         received[client] += from_server
     services: dict[bytes, set[str]] = {}
-    for (client, server, proto, port), (n, size) in merged.items():
+    for (client, server, proto, port), (nm, sizem, first, last) in merged.items():
         pname = _PROTO.get(proto, f"ip-{proto}")
         service = PORT_NAMES.get((pname, port), f"{pname}/{port}" if port else pname)
         result.flows.append(
@@ -373,8 +410,10 @@ def _finish(st: _State, result: PassiveResult, vendor_of: Callable[[str], str]) 
                 protocol=pname,
                 port=port,
                 service=service,
-                packets=n,
-                bytes=size,
+                packets=int(nm),
+                bytes=int(sizem),
+                first_seen=first,
+                last_seen=last,
             )
         )
         if port and pname in ("tcp", "udp") and (pname, port) in PORT_NAMES:
@@ -415,11 +454,15 @@ def _finish(st: _State, result: PassiveResult, vendor_of: Callable[[str], str]) 
                 name=decoders.MODBUS_FUNCTIONS.get(function, f"function {function}"),
                 write=function in decoders.MODBUS_WRITES,
                 count=count,
+                **st.times((client, server, unit, function)),
             )
         )
     for (client, server, _cport), events in st.telnet.items():
         for user, password in decoders.telnet_logins(events):
-            st.creds[("telnet", client, server, 23, user, decoders.redact(password), "")] += 1
+            key = ("telnet", client, server, 23, user, decoders.redact(password), "")
+            st.creds[key] += 1
+            st.now = st.telnet_times.get((client, server, _cport), 0.0)
+            st.saw(key)
     for (kind, client, server, port, user, secret, detail), count in sorted(st.creds.items()):
         result.credentials.append(
             Credential(
@@ -431,6 +474,7 @@ def _finish(st: _State, result: PassiveResult, vendor_of: Callable[[str], str]) 
                 secret=secret,
                 detail=detail,
                 count=count,
+                **st.times((kind, client, server, port, user, secret, detail)),
             )
         )
 

@@ -4,7 +4,7 @@ SNMP communities in use, and flows between segments that the flow policy does no
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from secaudit.core.model import (
     Asset,
@@ -75,11 +75,15 @@ def _modbus_writes(ops: list[IcsOperation], profile: Profile | None, at: datetim
                         kind="capture",
                         summary=f"Modbus writes from {client}: {counts}",
                         location=f"{server}:502/tcp",
-                        attributes=tuple(sorted(("function", str(op.function)) for op in found)),
+                        # Every function code seen, in one attribute (attributes are keyed by name).
+                        attributes=(
+                            ("functions", ", ".join(str(f) for f in sorted({op.function for op in found}))),
+                            *_seen(min(op.first_seen for op in found), max(op.last_seen for op in found)),
+                        ),
                     ),
                 ),
                 references=(Reference(kind=RefKind.ATTACK, id="T0855"),),
-                observed_at=at,
+                observed_at=_when(min(op.first_seen for op in found), at),
                 producer=PRODUCER,
                 texts=(
                     LocalText(
@@ -124,10 +128,11 @@ def _credential(c: Credential, profile: Profile | None, at: datetime) -> Finding
                     summary=f"{c.detail or 'SNMP'} community {c.secret} from {c.client} "
                     f"({c.count} message(s))",
                     location=where,
+                    attributes=_seen(c.first_seen, c.last_seen),
                 ),
             ),
             references=(Reference(kind=RefKind.CWE, id="CWE-319"),),
-            observed_at=at,
+            observed_at=_when(c.first_seen, at),
             producer=PRODUCER,
             texts=(
                 LocalText(
@@ -168,11 +173,15 @@ def _credential(c: Credential, profile: Profile | None, at: datetime) -> Finding
                 kind="capture",
                 summary=f"{name} login from {c.client}: {user}, password {c.secret}{request}",
                 location=where,
-                attributes=(("protocol", c.protocol), ("times_seen", str(c.count))),
+                attributes=(
+                    ("protocol", c.protocol),
+                    ("times_seen", str(c.count)),
+                    *_seen(c.first_seen, c.last_seen),
+                ),
             ),
         ),
         references=(Reference(kind=RefKind.CWE, id="CWE-319"), Reference(kind=RefKind.ATTACK, id="T1040")),
-        observed_at=at,
+        observed_at=_when(c.first_seen, at),
         producer=PRODUCER,
         texts=(
             LocalText(
@@ -222,10 +231,14 @@ def _flows(flows: list[Flow], profile: Profile, policy: FlowPolicy, at: datetime
                         kind="capture",
                         summary=f"{flow.packets} packets, {flow.bytes} bytes {flow.client} -> {flow.key}",
                         location=f"{flow.server}:{flow.port}/{flow.protocol}",
-                        attributes=(("client_segment", client_seg.name), ("server_segment", server_seg.name)),
+                        attributes=(
+                            ("client_segment", client_seg.name),
+                            ("server_segment", server_seg.name),
+                            *_seen(flow.first_seen, flow.last_seen),
+                        ),
                     ),
                 ),
-                observed_at=at,
+                observed_at=_when(flow.first_seen, at),
                 producer=PRODUCER,
                 texts=(
                     LocalText(
@@ -244,3 +257,18 @@ def _flows(flows: list[Flow], profile: Profile, policy: FlowPolicy, at: datetime
             )
         )
     return out
+
+
+def _when(capture_time: float, fallback: datetime) -> datetime:
+    """A finding is observed when the capture saw it, not when it was analysed (the analysis
+    time stands in only for records without a timestamp)."""
+    return datetime.fromtimestamp(capture_time, UTC) if capture_time > 0 else fallback
+
+
+def _seen(first: float, last: float) -> tuple[tuple[str, str], ...]:
+    if first <= 0:
+        return ()
+    return (
+        ("first_seen", _when(first, datetime.min).isoformat(timespec="seconds")),
+        ("last_seen", _when(last, datetime.min).isoformat(timespec="seconds")),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 
 from secaudit.cli.main import run
 from secaudit.cli.scan import scan
-from secaudit.history import HistoryStore
+from secaudit.history import HistoryStore, ScanRecord
 from tests.scan.test_stage_live import _demo_net
 
 PROFILE = """version: 1
@@ -79,10 +80,9 @@ def test_a_port_opened_between_two_scans_is_drift(tmp_path: Path) -> None:
     same_code, same = _diff(profile, two["run_id"], two["run_id"])
     assert (same_code, same["same"]) == (0, True)
 
-    # Default: the last two scans (two, three); they share no address, so nothing differs.
+    # Default: the last two scans (two, three); plant, which both covered, did not change.
     last_code, last = _diff(profile)
     assert (last_code, last["a"]["scan"], last["b"]["scan"]) == (0, two["run_id"], three["run_id"])
-
     with HistoryStore.open(tmp_path / "reports" / "history.sqlite") as store:
         assets = {a.host.address: a for a in store.inventory.assets(str(profile.resolve()))}
     # Every loopback address answers, so all four are hosts; only .1 has services.
@@ -129,3 +129,30 @@ def test_diff_errors_exit_2_like_ndiff(tmp_path: Path, capsys: pytest.CaptureFix
     history.write_bytes(b"not a database at all" * 100)
     code, err = diff()
     assert code == 2 and "not an intact SQLite database" in err  # a HistoryError (3) becomes 2 here
+
+
+def test_scans_with_no_address_in_common_are_not_called_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two scans of different segments have nothing to compare: exit 2, not "no change"."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.format(out=tmp_path / "reports"))
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with HistoryStore.open(tmp_path / "reports" / "history.sqlite") as store:
+        for n, cidr in ((1, "127.23.1.0/30"), (2, "127.23.2.0/30")):
+            store.inventory.record_scan(
+                ScanRecord(
+                    id=f"scan-{n}",
+                    scope=str(profile.resolve()),
+                    source="scan",
+                    started_at=at + timedelta(hours=n),
+                    status="completed",
+                    coverage=(cidr,),
+                ),
+                [],
+            )
+    for argv in ((), ("scan-1", "scan-2")):
+        code = run(["scan", "diff", "--profile", str(profile), *argv])
+        text = " ".join(capsys.readouterr().err.split())
+        assert code == 2, text
+        assert "scans scan-1 and scan-2 covered no address in common (127.23.1.0/30 vs 127.23.2.0/30)" in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import struct
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -201,7 +202,17 @@ def test_pcapng_gives_the_same_results(city: Path, tmp_path: Path) -> None:
             writer.write(packet)
     a, b = analyze([city]), analyze([path])
     assert (b.packets, b.errors) == (61, [])
-    assert (b.flows, b.ics, b.credentials) == (a.flows, a.ics, a.credentials)
+    assert _untimed(b) == _untimed(a)
+    assert all(0 < f.first_seen <= f.last_seen for f in b.flows)
+
+
+def _untimed(result):  # type: ignore[no-untyped-def]
+    """Flows, ICS operations and credentials without capture times (two captures of the same
+    packets written at different moments)."""
+    return tuple(
+        [replace(x, first_seen=0.0, last_seen=0.0) for x in items]
+        for items in (result.flows, result.ics, result.credentials)
+    )
 
 
 def test_a_capture_cut_short_keeps_the_packets_before_the_cut(city: Path, tmp_path: Path) -> None:
@@ -277,4 +288,22 @@ def test_the_shipped_fixture_reads_like_a_fresh_capture(city: Path) -> None:
     shipped = analyze([Path(__file__).resolve().parents[1] / "fixtures" / "pcap" / "city.pcap"])
     fresh = analyze([city])
     assert (shipped.packets, shipped.errors) == (61, [])
-    assert (shipped.flows, shipped.ics, shipped.credentials) == (fresh.flows, fresh.ics, fresh.credentials)
+    assert _untimed(shipped) == _untimed(fresh)
+
+
+def test_findings_carry_capture_times_and_every_modbus_function_code(city: Path) -> None:
+    """Observed when the capture saw it (not when analysed); a write finding lists each code."""
+    result = analyze([city])
+    analysed = datetime(2030, 1, 1, tzinfo=UTC)
+    findings = passive_findings(result, profile=None, policy=None, observed_at=analysed)
+    assert findings
+    first_packet = min(f.first_seen for f in result.flows)
+    for f in findings:
+        assert f.observed_at < analysed
+        assert f.observed_at.timestamp() >= first_packet - 1e-3
+        attrs = dict(f.evidence[0].attributes)
+        assert attrs["first_seen"] <= attrs["last_seen"]
+    writes = [f for f in findings if f.rule_id == "PASSIVE-MODBUS-WRITE"]
+    codes = sorted({op.function for op in result.ics if op.write})
+    assert len(codes) > 1
+    assert [dict(f.evidence[0].attributes)["functions"] for f in writes] == [", ".join(map(str, codes))]

@@ -185,8 +185,10 @@ def lab() -> Iterator[NetLab]:
 @root
 def test_arp_sweep_finds_hosts_and_never_asks_for_the_excluded_one(lab: NetLab, tmp_path: Path) -> None:
     profile = tmp_path / "arp.yaml"
-    profile.write_text(
-        SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports")
+    profile.write_text(  # a DMZ segment: the standard profile does not pace ARP
+        SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports").replace(
+            "kind: ot", "kind: dmz"
+        )
     )
     with lab.capture(tmp_path / "arp.pcap") as capture:
         done = lab.run(
@@ -226,3 +228,80 @@ def test_arp_sweep_with_an_expired_authorization_sends_nothing(lab: NetLab, tmp_
     assert done.returncode == 2, done.stderr
     assert "authorization PKT-ARP-1 is valid from" in done.stderr
     assert _from_scanner(capture, lab) == []
+
+
+def _sweep(lab: NetLab, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return lab.run(
+        lab.scanner_ns,
+        str(PYTHON),
+        "-c",
+        SWEEP,
+        "discover",
+        "--arp",
+        "lab",
+        "--profile",
+        str(profile),
+        *extra,
+    )
+
+
+def _requests(capture) -> list[tuple[float, str]]:  # type: ignore[no-untyped-def]
+    from scapy.layers.l2 import ARP
+
+    return [(float(p.time), p[ARP].pdst) for p in capture.packets() if ARP in p and p[ARP].op == 1]
+
+
+@root
+def test_arp_on_an_ot_segment_is_paced_like_its_scan_profile(lab: NetLab, tmp_path: Path) -> None:
+    """ot-safe allows 20 packets/s: ARP requests leave at most that fast (was 504 in 2.4 s)."""
+    profile = tmp_path / "arp.yaml"
+    profile.write_text(
+        SWEEP_PROFILE.format(cidr=f"{lab.address(0)}/27", excluded=lab.address(3), out=tmp_path / "reports")
+    )
+    with lab.capture(tmp_path / "paced.pcap") as capture:
+        done = _sweep(lab, profile, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["interval_s"] == pytest.approx(0.05)
+    assert [h["address"] for h in doc["hosts"]] == [lab.address(2), lab.address(4)]
+    times = sorted(t for t, pdst in _requests(capture) if pdst != lab.address(1))
+    assert len(times) >= 29  # .1-.30 minus the excluded .3, plus the retry of the silent ones
+    # Any 21 consecutive requests span at least a second (20 per second, small jitter allowed).
+    assert min(times[i + 20] - times[i] for i in range(len(times) - 20)) > 0.9
+
+
+@root
+def test_arp_refuses_an_interface_without_the_segment_route(lab: NetLab, tmp_path: Path) -> None:
+    profile = tmp_path / "arp.yaml"
+    profile.write_text(
+        SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports")
+    )
+    with lab.capture(tmp_path / "wrong-if.pcap") as capture:
+        done = _sweep(lab, profile, "--interface", "lo")
+        lab.control(capture)
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"interface lo does not carry the route to segment 'lab' (the kernel reaches it through {lab.scanner_if})"
+        in (done.stderr)
+    )
+    assert _from_scanner(capture, lab) == []
+
+
+@root
+def test_arp_sweep_stops_before_the_authorization_ends(lab: NetLab, tmp_path: Path) -> None:
+    """A paced /24 sweep takes ~25 s; with 6 s left only what fits is asked, and nothing after."""
+    from datetime import UTC, datetime, timedelta
+
+    end = (datetime.now(UTC) + timedelta(seconds=6)).isoformat(timespec="seconds")
+    profile = tmp_path / "arp.yaml"
+    text = SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports")
+    profile.write_text(text.replace("valid_until: 2030-12-31", f"valid_until: {end}"))
+    with lab.capture(tmp_path / "cut.pcap") as capture:
+        done = _sweep(lab, profile, "--json")
+    assert done.returncode == 3, done.stderr
+    doc = json.loads(done.stdout)
+    assert 0 < doc["asked"] < 253
+    assert doc["stopped"].startswith(f"only {doc['asked']} of 253 addresses asked: authorization PKT-ARP-1")
+    requests = _requests(capture)
+    assert requests
+    assert max(t for t, _ in requests) < datetime.fromisoformat(end).timestamp()
