@@ -134,9 +134,12 @@ def accept_results(results: Sequence[Path], out: Path, *, now: datetime | None =
     return data
 
 
-def baseline_drift(accepted: Path, current: Sequence[Path]) -> DriftReport:
-    """Current results held against the accepted baseline; bad input raises ConfigError (exit 2)."""
-    return compare(load_accepted(accepted), read_all(current))
+def baseline_drift(
+    accepted: Path, current: Sequence[Path], *, allow_missing_targets: bool = False
+) -> DriftReport:
+    """Current results held against the accepted baseline; bad input raises ConfigError (exit 2).
+    An accepted target with no current result is drift unless ``allow_missing_targets``."""
+    return compare(load_accepted(accepted), read_all(current), allow_missing_targets=allow_missing_targets)
 
 
 def drift_to_dict(report: DriftReport) -> dict[str, Any]:
@@ -144,12 +147,13 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
         target, baseline, check = i.key
         out: dict[str, Any] = {
             "kind": i.kind.value,
-            "drift": i.kind.is_drift,
+            "drift": report.is_drift(i),
             "target": target,
             "baseline": baseline,
             "check": check,
             "why": i.why,
             "accepted_status": i.accepted.status if i.accepted else None,
+            "accepted_evidence": list(i.accepted.evidence or ()) if i.accepted else None,
             "status": i.current.status if i.current else None,
         }
         if i.current is not None:
@@ -273,16 +277,16 @@ def render_drift(
             if item.current is None:
                 cases.append(
                     JUnitCase(
-                        name=f"{check}: {item.accepted.title if item.accepted else ''}",
+                        name=f"{check}: {item.accepted.title if item.accepted else 'target not checked'}",
                         classname=f"{baseline}.{target}",
-                        status="skip",
+                        status="fail" if report.is_drift(item) else "skip",
                         message=item.why,
                         file=str(accepted),
                     )
                 )
                 continue
             status: CaseStatus = (
-                "fail" if item.kind.is_drift else "error" if item.kind is DriftKind.ERROR else "pass"
+                "fail" if report.is_drift(item) else "error" if item.kind is DriftKind.ERROR else "pass"
             )
             if item.kind is DriftKind.WAIVED:
                 status = "skip"

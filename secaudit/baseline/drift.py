@@ -8,8 +8,14 @@ and a sha256 of the normalised evidence. ``compare`` holds current results again
 - **changed**: a check failed then and fails now, but on different evidence;
 - **expired waiver**: a failure whose waiver has expired.
 
-Any of these is drift (CI fails). Failures accepted as they are, waived failures, fixed checks and
-targets no longer checked are reported, and are not drift.
+Any of these is drift (CI fails), and so is an accepted target absent from the current results
+(one "target not checked" row per target; not drift with ``allow_missing_targets``). Failures
+accepted as they are, waived failures, fixed checks and single checks no longer reported on a
+target that was checked are reported, and are not drift.
+
+The accepted file keeps, beside each hash, a short redacted summary of the evidence (``subject =
+value (file:line)``, secrets and password hashes masked), so a "changed" row shows what the
+evidence was when accepted and what it is now.
 
 Normalised evidence is what was observed, not where the file sat: each observation's subject,
 value (whitespace collapsed), note, attributes and file inside the target; line numbers and the
@@ -24,7 +30,7 @@ import json
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -52,7 +58,8 @@ class DriftKind(Enum):
     WAIVED = "waived"
     FIXED = "fixed"
     ERROR = "error"  # the check could not be evaluated now
-    MISSING = "missing"  # accepted, but not in the current results
+    MISSING = "missing"  # accepted, but not in the current results (its target was checked)
+    TARGET_MISSING = "target-not-checked"  # no current result at all for an accepted target
 
     @property
     def is_drift(self) -> bool:
@@ -109,6 +116,7 @@ class AcceptedEntry:
     evidence_sha256: str
     title: str = ""
     severity: str = ""
+    evidence: tuple[str, ...] | None = None  # redacted summary; None in files accepted before it existed
 
     @property
     def key(self) -> Key:
@@ -121,6 +129,7 @@ class DriftItem:
     key: Key
     current: ResultRecord | None
     accepted: AcceptedEntry | None
+    checks: int = 0  # TARGET_MISSING: how many accepted results the target had
 
     @property
     def why(self) -> str:
@@ -128,7 +137,18 @@ class DriftItem:
         if self.kind is DriftKind.NEW_FAILURE:
             return f"fails now; accepted status: {was}"
         if self.kind is DriftKind.CHANGED:
-            return "still fails, on different evidence than accepted"
+            before = (
+                "; ".join(self.accepted.evidence) or "(none)"
+                if self.accepted is not None and self.accepted.evidence is not None
+                else "(not kept: accepted before evidence summaries; accept again)"
+            )
+            now = "; ".join(evidence_summary(self.current.data.get("evidence", []))) if self.current else ""
+            return f"still fails, on different evidence. accepted: {before} | now: {now or '(none)'}"
+        if self.kind is DriftKind.TARGET_MISSING:
+            return (
+                f"target not checked: none of its {self.checks} accepted results is in the current "
+                "results (unreachable, dropped from the profile, or the wrong results file?)"
+            )
         if self.kind is DriftKind.EXPIRED_WAIVER and self.current is not None:
             waiver = self.current.data.get("waiver") or {}
             return f"waiver at {waiver.get('source', '?')} expired on {str(waiver.get('expires', '?'))[:10]}"
@@ -145,10 +165,16 @@ class DriftItem:
 class DriftReport:
     items: tuple[DriftItem, ...]  # every current result that is not a plain pass/n-a, and every missing one
     compared: int  # current results compared
+    allow_missing_targets: bool = False
+
+    def is_drift(self, item: DriftItem) -> bool:
+        if item.kind is DriftKind.TARGET_MISSING:
+            return not self.allow_missing_targets
+        return item.kind.is_drift
 
     @property
     def drift(self) -> tuple[DriftItem, ...]:
-        return tuple(i for i in self.items if i.kind.is_drift)
+        return tuple(i for i in self.items if self.is_drift(i))
 
     def count(self, kind: DriftKind) -> int:
         return sum(1 for i in self.items if i.kind is kind)
@@ -178,6 +204,35 @@ def normalised_evidence(evidence: Iterable[Mapping[str, Any]], label: str) -> li
             }
         )
     return sorted(out, key=lambda d: json.dumps(d, sort_keys=True))
+
+
+_SECRET = re.compile(
+    r"(?i)\b(password|passwd|secret|community|key|token|pbkdf2)\b(\s+\d\s+|\s*[=:]?\s*(?!\d\s))(?!<hash)(\S+)"
+)
+_HASH = re.compile(r"\$(?:1|2[aby]?|5|6|7|8|9|y|gy)\$\S+|grub\.pbkdf2\.\S+")
+MAX_SUMMARY = 10
+
+
+def redact(text: str) -> str:
+    """Mask password hashes and the value after secret-ish words (kept: the word, so it reads)."""
+    text = _HASH.sub("<hash redacted>", text)
+    return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}<redacted>", text)
+
+
+def evidence_summary(evidence: Iterable[Any]) -> tuple[str, ...]:
+    """What a reviewer reads: ``subject = value [note] (file:line)``, redacted, at most 10."""
+    out = []
+    for o in evidence:
+        if not isinstance(o, Mapping):
+            continue
+        value = o.get("value")
+        shown = "(not set)" if value is None else _SPACES.sub(" ", str(value).strip())
+        note = f" [{o['note']}]" if o.get("note") else ""
+        where = f"{o.get('file')}:{o.get('line')}" if o.get("line") else str(o.get("file") or "")
+        out.append(redact(f"{o.get('subject', '')} = {shown}{note}" + (f" ({where})" if where else "")))
+    return tuple(out[:MAX_SUMMARY]) + (
+        (f"... {len(out) - MAX_SUMMARY} more",) if len(out) > MAX_SUMMARY else ()
+    )
 
 
 def evidence_sha256(evidence: Iterable[Mapping[str, Any]], label: str) -> str:
@@ -292,6 +347,7 @@ def accept(records: Sequence[ResultRecord], *, now: datetime, sources: Sequence[
             "evidence_sha256": r.evidence_sha256,
             "title": r.title,
             "severity": r.severity.label,
+            "evidence": list(evidence_summary(r.data.get("evidence", []))),
         }
         for r in sorted(records, key=lambda r: r.key)
     ]
@@ -322,6 +378,7 @@ def load_accepted(path: Path) -> dict[Key, AcceptedEntry]:
             evidence_sha256=_need(e, "evidence_sha256", str, path, where),
             title=str(e.get("title", "")),
             severity=str(e.get("severity", "")),
+            evidence=tuple(str(x) for x in e["evidence"]) if isinstance(e.get("evidence"), list) else None,
         )
         if entry.key in out:
             raise ConfigError(
@@ -349,7 +406,12 @@ def _kind(current: ResultRecord, accepted: AcceptedEntry | None) -> DriftKind | 
     return None
 
 
-def compare(accepted: Mapping[Key, AcceptedEntry], current: Sequence[ResultRecord]) -> DriftReport:
+def compare(
+    accepted: Mapping[Key, AcceptedEntry],
+    current: Sequence[ResultRecord],
+    *,
+    allow_missing_targets: bool = False,
+) -> DriftReport:
     """Hold ``current`` against ``accepted``; see the module docstring for what counts as drift."""
     items: list[DriftItem] = []
     seen: set[Key] = set()
@@ -359,11 +421,28 @@ def compare(accepted: Mapping[Key, AcceptedEntry], current: Sequence[ResultRecor
         kind = _kind(r, was)
         if kind is not None:
             items.append(DriftItem(kind=kind, key=r.key, current=r, accepted=was))
+    checked = {r.target for r in current}
+    lost: dict[str, list[Key]] = {}
     for key in sorted(set(accepted) - seen):
-        items.append(DriftItem(kind=DriftKind.MISSING, key=key, current=None, accepted=accepted[key]))
+        if key[0] in checked:
+            items.append(DriftItem(kind=DriftKind.MISSING, key=key, current=None, accepted=accepted[key]))
+        else:
+            lost.setdefault(key[0], []).append(key)
+    for target, keys in lost.items():  # one row per target, not one per check
+        baselines = ",".join(sorted({k[1] for k in keys}))
+        items.append(
+            DriftItem(
+                kind=DriftKind.TARGET_MISSING,
+                key=(target, baselines, "*"),
+                current=None,
+                accepted=None,
+                checks=len(keys),
+            )
+        )
     order = {k: i for i, k in enumerate(DriftKind)}
-    items.sort(key=lambda i: (order[i.kind], i.key))
-    return DriftReport(items=tuple(items), compared=len(current))
+    report = DriftReport(items=(), compared=len(current), allow_missing_targets=allow_missing_targets)
+    items.sort(key=lambda i: (not report.is_drift(i), order[i.kind], i.key))  # drift first
+    return replace(report, items=tuple(items))
 
 
 def _shown(value: Any) -> str:

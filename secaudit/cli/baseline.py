@@ -361,6 +361,7 @@ DRIFT_STYLE = {
     DriftKind.WAIVED: "cyan",
     DriftKind.ACCEPTED: "dim",
     DriftKind.MISSING: "yellow",
+    DriftKind.TARGET_MISSING: "bold red",
 }
 
 
@@ -387,21 +388,34 @@ DRIFT_STYLE = {
     help="table for people; json, junit or sarif for CI.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Table: list accepted failures too.")
+@click.option(
+    "--allow-missing-targets",
+    is_flag=True,
+    help="An accepted target with no current results is reported but is not drift.",
+)
 @json_option
 @pass_state
-def drift(state: CliState, accepted: Path, current: tuple[Path, ...], fmt: str, show_all: bool) -> None:
+def drift(
+    state: CliState,
+    accepted: Path,
+    current: tuple[Path, ...],
+    fmt: str,
+    show_all: bool,
+    allow_missing_targets: bool,
+) -> None:
     """Compare current baseline results with the accepted ones, for CI.
 
-    Exit 1 on drift: a new failure, a failing check whose evidence changed, or an expired waiver.
-    Exit 0 otherwise (accepted failures, waived, fixed and missing checks are reported). Exit 2 on
-    bad input.
+    Exit 1 on drift: a new failure, a failing check whose evidence changed (shown before and
+    after), an expired waiver, or an accepted target with no current results at all (one
+    "target-not-checked" row; not drift with --allow-missing-targets). Exit 0 otherwise
+    (accepted failures, waived, fixed and single missing checks are reported). Exit 2 on bad input.
 
     \b
     Examples:
       secaudit baseline drift --accepted accepted.json --current r1.json --current r2.json
       secaudit baseline drift --accepted accepted.json --current results.json --format sarif > drift.sarif
     """
-    report = baseline_drift(accepted, list(current))
+    report = baseline_drift(accepted, list(current), allow_missing_targets=allow_missing_targets)
     if fmt == "json" or state.json:
         state.emit_json(drift_to_dict(report))
     elif fmt in ("junit", "sarif"):
@@ -422,7 +436,7 @@ def _drift_table(state: CliState, report: DriftReport, *, show_all: bool) -> Non
         for i in shown:
             target, baseline_id, check_id = i.key
             detail = i.why
-            if i.current is not None and i.kind.is_drift:
+            if i.current is not None and report.is_drift(i):
                 where = ", ".join(f"{p}:{n}" if n else p for p, n in i.current.locations()[:3])
                 detail += f"\n{where}" if where else ""
             table.add_row(

@@ -15,10 +15,12 @@ from secaudit.baseline.drift import (
     accept,
     compare,
     evidence_sha256,
+    evidence_summary,
     host_path,
     read_all,
     read_results,
     record_finding,
+    redact,
 )
 from secaudit.core.errors import ConfigError
 from secaudit.core.profile import Authorization, BaselineTarget, Profile
@@ -88,7 +90,9 @@ def test_audit_results_file_is_read_by_target_as_written(tmp_path: Path) -> None
 
     data = accept(records, now=NOW, sources=["x"])
     accepted = {
-        (e["target"], e["baseline"], e["check"]): AcceptedEntry(**{k: e[k] for k in AcceptedEntry.__slots__})
+        (e["target"], e["baseline"], e["check"]): AcceptedEntry(
+            **{k: e[k] for k in AcceptedEntry.__slots__ if k != "evidence"}, evidence=tuple(e["evidence"])
+        )
         for e in data["entries"]
     }
     report = compare(accepted, records)
@@ -117,7 +121,10 @@ def test_drift_kinds(tmp_path: Path) -> None:
     def kind(before: tuple[str, str], now: Path) -> DriftKind | None:
         accepted = {r.key: r for r in read_all([results(*before)])}
         entries = {
-            k: AcceptedEntry(**{f: getattr(r, f) for f in AcceptedEntry.__slots__})
+            k: AcceptedEntry(
+                **{f: getattr(r, f) for f in AcceptedEntry.__slots__ if f != "evidence"},
+                evidence=evidence_summary(r.data["evidence"]),
+            )
             for k, r in accepted.items()
         }
         items = compare(entries, read_all([now])).items
@@ -140,3 +147,39 @@ def test_results_of_another_kind_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not baseline results") as info:
         read_results(path)
     assert info.value.location == str(path) and info.value.hint and "--format json" in info.value.hint
+
+
+def test_a_changed_row_shows_the_accepted_and_the_current_evidence(tmp_path: Path) -> None:
+    def results(value: str) -> Path:
+        path = tmp_path / f"{value}.json"
+        result = {"id": "c1", "status": "fail", "severity": "high", "evidence": [{**OBS, "value": value}]}
+        run = {"schema": "secaudit.baseline-results/1", "target": "file:/n/r1.cfg", "baseline": {"id": "b"}}
+        path.write_text(json.dumps({**run, "results": [result]}), encoding="utf-8")
+        return path
+
+    data = accept(read_all([results("telnet")]), now=NOW)
+    assert data["entries"][0]["evidence"] == ["line vty 0 4 = telnet (/n/r1.cfg:150)"]
+    path = tmp_path / "accepted.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    from secaudit.baseline.drift import load_accepted
+
+    (item,) = compare(load_accepted(path), read_all([results("telnet rlogin")])).items
+    assert item.kind is DriftKind.CHANGED
+    assert item.why == (
+        "still fails, on different evidence. accepted: line vty 0 4 = telnet (/n/r1.cfg:150)"
+        " | now: line vty 0 4 = telnet rlogin (/n/r1.cfg:150)"
+    )
+
+
+def test_the_evidence_summary_is_redacted() -> None:
+    assert redact("enable secret 5 $1$abcd$efghijklmnop") == "enable secret 5 <hash redacted>"
+    assert redact("username admin password 7 0822455D0A16") == "username admin password 7 <redacted>"
+    assert redact("snmp-server community public RO") == "snmp-server community <redacted> RO"
+    assert redact("root:$y$j9T$salt$hash:19000:0") == "root:<hash redacted>"
+    assert "grub.pbkdf2" not in redact("password_pbkdf2 admin grub.pbkdf2.sha512.10000.AB")
+    summary = evidence_summary(
+        [{"subject": "enable", "value": "secret 9 $9$xyz", "file": "r1.cfg", "line": 4}]
+    )
+    assert summary == ("enable = secret 9 <hash redacted> (r1.cfg:4)",)
+    many = evidence_summary([{"subject": str(n), "value": "x"} for n in range(13)])
+    assert len(many) == 11 and many[-1] == "... 3 more"

@@ -196,17 +196,25 @@ def test_expired_waiver_is_drift_and_fixed_and_missing_are_not(
     assert run(["baseline", "drift", "--accepted", str(accepted), "--current", str(unwaived), "--json"]) == 1
     drifted = [(i["check"], i["kind"]) for i in json.loads(capsys.readouterr().out)["items"] if i["drift"]]
     assert drifted == [("ios-cdp-off", "new-failure")]
-    # a target no longer checked is reported as missing, and is not drift
+    # a target no longer checked is one row, not one per check, and is drift unless allowed
     other = _check(tmp_path, capsys, "other")
     data = json.loads(other.read_text(encoding="utf-8"))
     data["target"] = "file:configs/renamed.cfg"
+    data["results"] = [r for r in data["results"] if r["status"] != "fail"]  # the renamed one is clean
     other.write_text(json.dumps(data), encoding="utf-8")
-    assert run(["baseline", "drift", "--accepted", str(accepted), "--current", str(other), "--json"]) == 1
+    args = ["baseline", "drift", "--accepted", str(accepted), "--current", str(other), "--json"]
+    assert run(args) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["counts"]["missing"] == 24
-    assert {i["target"] for i in report["items"] if i["kind"] == "new-failure"} == {
-        "file:configs/renamed.cfg"
-    }
+    assert report["counts"]["missing"] == 0
+    lost = [i for i in report["items"] if i["kind"] == "target-not-checked"]
+    assert [(i["target"], i["check"], i["drift"]) for i in lost] == [
+        ("file:configs/as1border1.cfg", "*", True)
+    ]
+    assert "none of its 24 accepted results" in lost[0]["why"]
+    assert report["drift"] == 1
+    assert run([*args, "--allow-missing-targets"]) == 0
+    lost = [i for i in json.loads(capsys.readouterr().out)["items"] if i["kind"] == "target-not-checked"]
+    assert [i["drift"] for i in lost] == [False]
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
