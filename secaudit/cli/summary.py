@@ -87,7 +87,7 @@ def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
             Text(L[f"decision.{row.decision.value}"], style=DECISION_STYLE[row.decision]),
             f"{row.score:.1f}",
             Text(L[f"severity.{severity.label}"], style=SEVERITY_STYLE[severity]),
-            Text(printable(row.finding.title)),
+            Text(printable(row.finding.text_in(lang).title)),
             Text(_asset(row, L)),
         )
     return table

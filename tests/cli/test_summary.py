@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from secaudit.cli.summary import print_audit_summary, top_risks
-from secaudit.core.model import RunStatus, Severity
+from secaudit.core.model import LocalText, RunStatus, Severity
 from secaudit.core.report import Report, ReportRow
 from secaudit.report.i18n import labels
 from tests.report.htmlreport import full_risk_report
@@ -228,3 +228,14 @@ def test_the_gate_line_says_which_exit_and_why() -> None:
             "exit 3: the run did not complete; findings that are absent prove nothing"
         )
     )
+
+
+def test_top_risks_say_each_findings_own_thai_title_in_thai() -> None:
+    report = full_risk_report()
+    first = report.rows[0]
+    thai = LocalText(lang="th", title="ปิดบริการ telnet บนตัวควบคุมสัญญาณไฟจราจร")
+    rows = (replace(first, finding=replace(first.finding, texts=(thai,))), *report.rows[1:])
+    report = replace(report, rows=rows)
+    assert thai.title in _print(report, "th", 200)
+    english = _print(report, "en", 200)
+    assert first.finding.title in english and thai.title not in english
