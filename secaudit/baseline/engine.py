@@ -240,7 +240,11 @@ def run_baseline(
         if on_check is not None:
             on_check(result)
     return BaselineRun(
-        baseline=baseline, target=target.label, results=tuple(results), seconds=time.perf_counter() - started
+        baseline=baseline,
+        target=target.label,
+        results=tuple(results),
+        seconds=time.perf_counter() - started,
+        incomplete="; ".join(target.notices),
     )
 
 

@@ -80,6 +80,16 @@ class Target(ABC):
 
     def __init__(self) -> None:
         self._memo: dict[Any, Any] = {}
+        self._notices: list[str] = []
+
+    def note(self, message: str) -> None:
+        """Something about the whole target a reader must see once (e.g. a config fragment)."""
+        if message not in self._notices:
+            self._notices.append(message)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return tuple(self._notices)
 
     def memo(self, key: Any, build: Callable[[], _T]) -> _T:
         """Cache a parsed view (dpkg status, sshd config) for the life of this target."""

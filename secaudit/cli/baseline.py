@@ -179,6 +179,10 @@ def check(
     """
     outcome = check_baseline(baseline_id, target, waivers=waivers, level=level, kind=kind)
     _emit(state, outcome, fmt=fmt, show_all=show_all, waivers=waivers is not None)
+    if outcome.run.incomplete:
+        state.err.print(
+            f"[bold yellow]WARNING:[/bold yellow] {escape(outcome.run.incomplete)}", highlight=False
+        )
     raise ExitWith(exit_code(outcome.run, _fail_on(fail_on)))
 
 

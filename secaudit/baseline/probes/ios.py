@@ -63,6 +63,26 @@ def _walk(nodes: list[Node]) -> list[Node]:
     return out
 
 
+# What every running-config (``show running-config``) has; a file without them is a fragment.
+FULL_CONFIG_MARKS = {
+    "hostname": re.compile(r"^hostname\s", re.IGNORECASE),
+    "version": re.compile(r"^version\s", re.IGNORECASE),
+    "line sections": re.compile(r"^line\s", re.IGNORECASE),
+}
+
+
+def fragment_gaps(tree: list[Node]) -> list[str]:
+    """What a full running-config would have and this one lacks (empty: a full config)."""
+    return [name for name, rx in FULL_CONFIG_MARKS.items() if not any(rx.search(n.text) for n in tree)]
+
+
+def fragment_notice(where: str, gaps: list[str]) -> str:
+    return (
+        f"{where} is not a full running-config (no {', no '.join(gaps)}): a setting absent from a "
+        "fragment may be set elsewhere, so checks that need a line to be present are not applicable"
+    )
+
+
 def _value(m: re.Match[str]) -> str:
     return (m.group(1) if m.re.groups and m.group(1) is not None else m.group(0)).strip()
 
@@ -87,6 +107,9 @@ def ios_config(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     tree = target.memo("ios", lambda: parse_ios(target.dump()))
     if not tree:
         raise NotApplicable(f"{where} holds no configuration lines")
+    gaps = fragment_gaps(tree)
+    if gaps:
+        target.note(fragment_notice(where, gaps))
     rx = re.compile(p["line"], re.IGNORECASE)
     if p.get("section"):
         srx = re.compile(p["section"], re.IGNORECASE)
@@ -99,6 +122,8 @@ def ios_config(target: Target, p: Mapping[str, Any]) -> list[Observation]:
                 out.append(Observation(subject=node.text, value=_value(hit[1]), file=where, line=hit[0].line))
             else:
                 out.append(Observation(subject=node.text, value=None, file=where, line=node.line))
+        if not out and gaps:
+            raise NotApplicable(fragment_notice(where, gaps))
         return out
     nodes = _walk(tree) if p.get("anywhere") else tree
     out = [
@@ -106,4 +131,6 @@ def ios_config(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         for n in nodes
         if (m := rx.search(n.text))
     ]
+    if not out and gaps:  # absence in a fragment proves nothing
+        raise NotApplicable(fragment_notice(where, gaps))
     return out or [Observation(subject=p["line"], value=None, file=where, note="no matching line")]
