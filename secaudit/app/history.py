@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from secaudit.app.reporting import (
+    BINARY,
     build_report,
     ensure_writable,
     with_thai_era,
@@ -134,7 +135,8 @@ def rebuild_report(
                 hint="e.g. secaudit report --format sarif --output findings.sarif",
             )
         ensure_writable(output.parent)
-        return {formats[0]: write_file(report, output, writer_for(formats[0], language))}
+        fmt = formats[0]
+        return {fmt: write_file(report, output, writer_for(fmt, language), binary=fmt in BINARY)}
     folder = output_dir / report.run.id
     return write_reports(
         report,

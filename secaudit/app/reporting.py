@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 from secaudit.app import stages as stages_module
 from secaudit.baseline.loader import load_baseline
@@ -23,13 +23,15 @@ from secaudit.report.html import render_html
 from secaudit.report.json_writer import render_json
 from secaudit.report.junit import render_junit
 from secaudit.report.markdown import render_markdown
+from secaudit.report.pdf import render_pdf
 from secaudit.report.sarif import render_sarif
 from secaudit.risk.aggregate import posture_score, ranked_rows
 from secaudit.risk.compliance import coverage
 from secaudit.risk.model import RiskContext, detections_by_asset, with_kev
 from secaudit.scan.rules import load_rules
 
-Writer = Callable[[Report, TextIO], None]
+Writer = Callable[[Report, Any], None]  # writes to a text stream, or to a binary one for BINARY formats
+BINARY = frozenset({"pdf"})
 
 FILE_NAMES = {
     "html": "report.html",
@@ -38,6 +40,7 @@ FILE_NAMES = {
     "junit": "junit.xml",
     "csv": "findings.csv",
     "md": "summary.md",
+    "pdf": "report.pdf",
 }
 
 
@@ -128,8 +131,11 @@ def with_thai_era(report: Report, era: str) -> Report:
 
 
 def _writers(lang: str) -> dict[str, Writer]:
-    def html(report: Report, stream: TextIO) -> None:
+    def html(report: Report, stream: Any) -> None:
         render_html(report, stream, lang=lang)
+
+    def pdf(report: Report, stream: Any) -> None:
+        render_pdf(report, stream, lang=lang)
 
     return {
         "html": html,
@@ -138,16 +144,12 @@ def _writers(lang: str) -> dict[str, Writer]:
         "junit": render_junit,
         "csv": render_csv,
         "md": render_markdown,
+        "pdf": pdf,
     }
 
 
-def html_writer(lang: str) -> Writer:
-    """The HTML writer in ``lang``."""
-    return _writers(lang)["html"]
-
-
 def writer_for(fmt: str, lang: str) -> Writer:
-    """The writer of one format (``html`` in ``lang``)."""
+    """The writer of one format (``html`` and ``pdf`` in ``lang``)."""
     return _writers(lang)[fmt]
 
 
@@ -165,11 +167,11 @@ def ensure_writable(folder: Path) -> None:
         ) from e
 
 
-def write_file(report: Report, target: Path, writer: Writer) -> Path:
+def write_file(report: Report, target: Path, writer: Writer, *, binary: bool = False) -> Path:
     """Write one report file through a temporary file in the same folder, then rename it into place."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             writer(report, stream)
             stream.flush()
             os.fsync(stream.fileno())
@@ -198,18 +200,21 @@ def write_reports(
     """Write each format to a temporary file, then rename: a killed run never leaves half a report.
 
     Files: report.html (in ``lang``), findings.json, findings.sarif, junit.xml, findings.csv,
-    summary.md; with ``html`` also report.<xx>.html for each of ``extra_languages`` other than
-    ``lang``. The result maps ``html``, ``html.<xx>``, ``json``... to the written paths.
+    summary.md, report.pdf; with ``html`` (``pdf``) also report.<xx>.html (report.<xx>.pdf) for
+    each of ``extra_languages`` other than ``lang``. The result maps ``html``, ``html.<xx>``,
+    ``json``, ``pdf.<xx>``... to the written paths.
     """
     ensure_writable(folder)
     writers = _writers(lang)
     written: dict[str, Path] = {}
-    for fmt in formats:
-        written[fmt] = write_file(report, folder / FILE_NAMES[fmt], writers[fmt])
-        if fmt == "html":
+    # the PDF last: it needs a browser, and a missing one must not cost the other files
+    for fmt in sorted(formats, key=lambda f: f in BINARY):
+        binary = fmt in BINARY
+        written[fmt] = write_file(report, folder / FILE_NAMES[fmt], writers[fmt], binary=binary)
+        if fmt in ("html", "pdf"):
             for extra in dict.fromkeys(extra_languages):
                 if extra != lang:
-                    written[f"html.{extra}"] = write_file(
-                        report, folder / f"report.{extra}.html", html_writer(extra)
+                    written[f"{fmt}.{extra}"] = write_file(
+                        report, folder / f"report.{extra}.{fmt}", writer_for(fmt, extra), binary=binary
                     )
     return written

@@ -169,12 +169,14 @@ def report(
     """Write the report of a recorded run (default: the latest) again from history.
 
     \b
-    Formats: html, json, sarif (GitHub code scanning), junit, csv (working papers), md (CI summary).
+    Formats: html, json, sarif (GitHub code scanning), junit, csv (working papers), md (CI summary),
+    pdf (A4, printed by headless Chromium).
     \b
     Examples:
       secaudit report --lang th
       secaudit report --run 20261121T020000Z-1a2b --format json --output-dir /tmp/out
       secaudit report --format sarif --output findings.sarif
+      secaudit report --format pdf --lang th --thai-era buddhist
       secaudit report --to-es https://es.cc.example:9200
     """
     if run_id and run_option and run_id != run_option:

@@ -45,6 +45,7 @@ SCRIPT = "report.js"
 PAGE_SIZE = 100  # rows rendered on the server, and rows per page in the browser
 ASSETS_SHOWN = 200  # the per-asset view lists the riskiest assets; search finds the rest
 LISTED = 1_000  # fixed and waived findings listed in full; findings.json has every one
+PAPER_ROWS = 1_000  # rows on paper (PDF); the paper says how many more findings.json holds
 
 _ENV: jinja2.Environment | None = None
 
@@ -87,8 +88,9 @@ def _band(likelihood: int, impact: int) -> str:
 class _View:
     """Turns the report into the plain values the template shows."""
 
-    def __init__(self, report: Report, lang: str) -> None:
+    def __init__(self, report: Report, lang: str, *, paper: bool = False) -> None:
         self.report = report
+        self.paper = paper
         self.profile = report.profile
         self.lang = lang
         self.L = labels(lang)
@@ -110,7 +112,8 @@ class _View:
         ordered = sorted(self.report.rows, key=lambda r: r.rank)
         encoded = encoder.encode_all(ordered)
         table = self.strings.table
-        return encoded, [html_data.expand(row, table) for row in encoded[:PAGE_SIZE]]
+        shown = PAPER_ROWS if self.paper else PAGE_SIZE
+        return encoded, [html_data.expand(row, table) for row in encoded[:shown]]
 
     def heatmap(self) -> list[list[dict[str, Any]]]:
         counts = Counter(
@@ -260,6 +263,10 @@ class _View:
         context: dict[str, Any] = {
             "L": self.L,
             "lang": self.lang,
+            "paper": self.paper,
+            # the printed page's footer (CSS margin boxes): the run id left, the page number right
+            "footer_left": Markup(css_string(f"{self.L['generated_by']} {run.tool_version} · {run.id}")),  # noqa: S704 - CSS-escaped
+            "footer_page": Markup(_page_counter(self.L["page_of"])),  # noqa: S704 - CSS-escaped
             "organisation": self.text(self.profile.organisation),
             "run": {
                 "id": self.text(run.id),
@@ -381,7 +388,7 @@ class _View:
             # severity and criticality factors hold one of our own labels' keys: translate it
             "factor_value": lambda name, value: self.L.get(f"{name}.{value}", value),
         }
-        if encoded:
+        if encoded and not self.paper:
             script, script_hash = page_script()
             data = {
                 "fields": list(html_data.ROW_FIELDS),
@@ -404,13 +411,43 @@ class _View:
         return context
 
 
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: every character but plain letters, digits and a few
+    marks as a hex escape, so nothing in it can end the string or the ``<style>`` element."""
+    out = []
+    for char in text:
+        if (char.isascii() and char.isalnum()) or char in " .,:_-":
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):x} ")
+    return '"' + "".join(out) + '"'
+
+
+def _page_counter(template: str) -> str:
+    """``Page {page} of {pages}`` as CSS content: strings around counter(page) and counter(pages)."""
+    parts = []
+    for i, piece in enumerate(template.replace("{pages}", "\0").split("{page}")):
+        if i:
+            parts.append("counter(page)")
+        for j, bit in enumerate(piece.split("\0")):
+            if j:
+                parts.append("counter(pages)")
+            if bit:
+                parts.append(css_string(bit))
+    return " ".join(parts)
+
+
 def _css(key: str) -> str:
     """A decision key as a CSS class suffix (``track*`` is ``track-star``)."""
     return key.replace("*", "-star")
 
 
-def render_html(report: Report, stream: TextIO, *, lang: str = "en") -> None:
-    """Write ``report`` as one self-contained HTML page in ``lang`` (``en`` or ``th``)."""
-    context = _View(report, lang).context()
+def render_html(report: Report, stream: TextIO, *, lang: str = "en", paper: bool = False) -> None:
+    """Write ``report`` as one self-contained HTML page in ``lang`` (``en`` or ``th``).
+
+    ``paper`` writes the page for printing to PDF: every row (up to :data:`PAPER_ROWS`) with its
+    detail open, every list expanded, and no script.
+    """
+    context = _View(report, lang, paper=paper).context()
     for chunk in _environment().get_template(TEMPLATE).generate(context):
         stream.write(chunk)

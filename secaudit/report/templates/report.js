@@ -93,7 +93,7 @@
     add(td, el("h4", null, L.references));
     var refs = r[F.references];
     if (refs.length) {
-      var rl = add(td, el("ul"));
+      var rl = add(td, el("ul", "refs"));
       refs.forEach(function (ref) {
         var li = add(rl, el("li"));
         add(li, el("span", "mono", S[ref[0]] + ": " + S[ref[1]]));
