@@ -289,7 +289,7 @@ def test_report_command_rebuilds_any_format_from_history(audited, capsys: pytest
         ("report:\n  language: en\n  languages: [en, th]\n", 21, "either 'language' or 'languages'"),
         ("report:\n  languages: [en, fr]\n", 20, "unknown report language 'fr'"),
         ("report:\n  languages: []\n", 20, "'languages' is empty"),
-        ("report:\n  formats: [html, pdf]\n", 20, "unknown report format 'pdf'"),
+        ("report:\n  formats: [html, docx]\n", 20, "unknown report format 'docx'"),
     ],
 )
 def test_report_settings_are_validated_with_file_and_line(

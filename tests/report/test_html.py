@@ -58,7 +58,14 @@ def test_page_loads_nothing_from_anywhere(report: Report) -> None:
                 assert value and value.startswith("#") and value[1:] in ids, (tag, value)
     assert dom.all("link") == [] and dom.all("iframe") == [] and dom.all("img") == []
     css = "".join(dom.styles)
-    assert "url(" not in css and "@import" not in css and "@font-face" not in css and "http" not in css
+    assert "url(" not in css and "@import" not in css and "http" not in css
+    # fonts only from the machine: every @font-face source is local()
+    faces = re.findall(r"@font-face\s*\{([^}]*)\}", css)
+    for face in faces:
+        sources = re.search(r"src:([^;]*);", face)
+        assert sources and re.fullmatch(
+            r'\s*local\("[^"]+"\)(\s*,\s*local\("[^"]+"\))*\s*', sources.group(1)
+        ), face
     scripts = dom.all("script")
     assert scripts == [{"type": "application/json", "id": "report-data"}, {}]
     code = dom.scripts[1]
