@@ -245,8 +245,14 @@ def _flows(flows: list[Flow], profile: Profile, policy: FlowPolicy, at: datetime
                         lang="th",
                         title=f"มีการรับส่งข้อมูลข้ามส่วนเครือข่ายที่นโยบายการรับส่งข้อมูลไม่อนุญาต ({flow.service})",
                         description=(
-                            f"{flow.client} (ส่วนเครือข่าย {client_seg.name}) ติดต่อกับ {flow.server} (ส่วนเครือข่าย "
-                            f"{server_seg.name}) ผ่าน {flow.key} ซึ่งนโยบายไม่อนุญาต: {why}"
+                            f"{flow.client} (ส่วนเครือข่าย {client_seg.name} ประเภท {client_seg.kind.value}) "
+                            f"ติดต่อกับ {flow.server} (ส่วนเครือข่าย {server_seg.name} ประเภท "
+                            f"{server_seg.kind.value}) ผ่าน {flow.key} โดยไม่มี conduit ใดอนุญาต "
+                            + (
+                                f"(ตรวจตาม {policy.source})"
+                                if policy.conduits
+                                else "(ตรวจตามแบบจำลองโซนเริ่มต้น)"
+                            )
                         ),
                         remediation=(
                             "ปิดกั้นการรับส่งข้อมูลนี้ที่ขอบของส่วนเครือข่าย หรือหากจำเป็นต้องใช้ ให้อนุมัติเป็น conduit "
