@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from secaudit.baseline.model import Baseline
 from secaudit.core.errors import ConfigError
 
 PROFILES = ("l1_server", "l2_server", "l1_workstation", "l2_workstation")
@@ -112,3 +113,63 @@ def profiles_of(refs: Iterable[str]) -> tuple[str, ...] | None:
     if len(found) > 1:
         raise ValueError(f"the cited recommendations have different profiles: {sorted(found)}")
     return found.pop() if found else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """How many of a benchmark's automated recommendations of one profile level a baseline decides."""
+
+    benchmark: Benchmark
+    level: int
+    kind: str
+    covered: tuple[str, ...]  # recommendation ids with at least one check
+    missing: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.covered) + len(self.missing)
+
+    def describe(self) -> str:
+        return (
+            f"{self.benchmark.name}: {len(self.covered)} of {self.total} automated Level {self.level} "
+            f"{self.kind} recommendations"
+        )
+
+
+def coverage(cis_refs: Iterable[str], *, level: int = 1, kind: str = "server") -> list[Coverage]:
+    """Per benchmark the references name: which automated recommendations up to ``level`` of the
+    ``kind`` profile have a check, and which have none."""
+    cited: dict[str, set[str]] = {}
+    for ref in cis_refs:
+        prefix, rec = split_reference(ref)
+        if benchmark(prefix) is not None:
+            cited.setdefault(prefix, set()).add(rec)
+    out = []
+    for prefix, ids in sorted(cited.items()):
+        bench = benchmark(prefix)
+        assert bench is not None
+        scope = [r.id for r in bench.scope(level=level, kind=kind)]
+        out.append(
+            Coverage(
+                benchmark=bench,
+                level=level,
+                kind=kind,
+                covered=tuple(i for i in scope if i in ids),
+                missing=tuple(i for i in scope if i not in ids),
+            )
+        )
+    return out
+
+
+def baseline_coverage(baseline: Baseline, *, level: int = 1, kind: str = "server") -> Coverage | None:
+    """Coverage of the benchmark a baseline declares (``benchmark:``), None when it declares none."""
+    if not baseline.benchmark:
+        return None
+    refs = [r for c in baseline.checks for r in c.cis_ids if split_reference(r)[0] == baseline.benchmark]
+    found = coverage(refs, level=level, kind=kind)
+    if found:
+        return found[0]
+    bench = benchmark(baseline.benchmark)
+    assert bench is not None
+    scope = tuple(r.id for r in bench.scope(level=level, kind=kind))
+    return Coverage(benchmark=bench, level=level, kind=kind, covered=(), missing=scope)

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from secaudit.baseline.benchmarks import PROFILES, profiles_of
+from secaudit.baseline.benchmarks import PREFIXES, PROFILES, benchmark, profiles_of
 from secaudit.baseline.model import (
     TARGET_KINDS,
     Baseline,
@@ -49,7 +49,7 @@ from secaudit.core.errors import ConfigError
 from secaudit.core.model import Reference, RefKind, Severity
 
 ID_RX = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)+$")
-BASELINE_KEYS = {"id", "title", "version", "applies_to", "description", "include", "checks"}
+BASELINE_KEYS = {"id", "title", "version", "applies_to", "description", "include", "checks", "benchmark"}
 CHECK_KEYS = {
     "id",
     "title",
@@ -366,9 +366,18 @@ def load_baseline_file(path: Path, *, _stack: tuple[str, ...] = ()) -> Baseline:
     checks.extend(_check(ctx, item, seen) for item in items)
     if not checks:
         raise ctx.err("a baseline needs at least one check", data, "checks")
+    bench = _text(ctx, data, "benchmark", required=False)
+    if bench and benchmark(bench) is None:
+        raise ctx.err(
+            f"unknown benchmark '{bench}'{suggest(bench, PREFIXES)}",
+            data,
+            "benchmark",
+            hint=f"one of: {', '.join(PREFIXES)}",
+        )
     return Baseline(
         id=bid,
         title=_text(ctx, data, "title"),
+        benchmark=bench,
         version=_text(ctx, data, "version"),
         applies_to=_text(ctx, data, "applies_to"),
         checks=tuple(checks),

@@ -187,6 +187,7 @@ class Baseline:
     applies_to: str
     checks: tuple[Check, ...]
     path: str = ""
+    benchmark: str = ""  # the CIS benchmark (a cis: prefix such as "Debian 12") this baseline implements
 
     def check(self, check_id: str) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)

@@ -20,7 +20,8 @@ from secaudit.app.baseline import (
     render_check,
     render_drift,
 )
-from secaudit.baseline import BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
+from secaudit.baseline import Baseline, BaselineRun, CheckStatus, baseline_ids, load_baseline, run_to_dict
+from secaudit.baseline.benchmarks import baseline_coverage
 from secaudit.baseline.drift import DriftKind, DriftReport
 from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, F, json_option, pass_state
 from secaudit.core.errors import ExitCode
@@ -47,7 +48,8 @@ def baseline() -> None:
 @json_option
 @pass_state
 def list_baselines(state: CliState) -> None:
-    """List the shipped baselines with their check counts.
+    """List the shipped baselines with their check counts and, for a baseline that implements a CIS
+    benchmark, how many of its automated Level 1 server recommendations have a check.
 
     \b
     Examples:
@@ -65,18 +67,38 @@ def list_baselines(state: CliState) -> None:
                     "applies_to": b.applies_to,
                     "checks": len(b.checks),
                     "targets": sorted({k for c in b.checks for k in c.targets}),
+                    "coverage": _coverage_dict(b),
                 }
                 for b in loaded
             ]
         )
         return
     table = Table(title_justify="left")
-    for column in ("id", "checks", "targets", "title", "applies to"):
+    for column in ("id", "checks", "targets", "CIS coverage", "title", "applies to"):
         table.add_column(column)
     for b in loaded:
         kinds = ", ".join(sorted({k for c in b.checks for k in c.targets}))
-        table.add_row(b.id, str(len(b.checks)), kinds, escape(b.title), escape(b.applies_to))
+        cov = baseline_coverage(b)
+        shown = f"{len(cov.covered)}/{cov.total} automated L1 server" if cov else "-"
+        table.add_row(b.id, str(len(b.checks)), kinds, shown, escape(b.title), escape(b.applies_to))
     state.out.print(table)
+    for b in loaded:
+        if (cov := baseline_coverage(b)) is not None:
+            state.info(f"{b.id}: {escape(cov.describe())} have a check")
+
+
+def _coverage_dict(b: Baseline) -> dict[str, object] | None:
+    cov = baseline_coverage(b)
+    if cov is None:
+        return None
+    return {
+        "benchmark": cov.benchmark.name,
+        "level": cov.level,
+        "profile": cov.kind,
+        "automated": cov.total,
+        "decided": len(cov.covered),
+        "missing": list(cov.missing),
+    }
 
 
 def _fail_on(value: str) -> Severity | None:
