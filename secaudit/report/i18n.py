@@ -409,9 +409,12 @@ FACTOR_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "active_attack.same_asset": {"th": "มีการตรวจจับบนสินทรัพย์เดียวกัน: {rules}"},
         "cap.part": {"th": "จำกัดคะแนนด้าน{factor}ไว้ที่ {cap}"},
         "cap.score": {"th": "จำกัดคะแนนรวมไว้ที่ {cap}"},
-        "decision.informational": {"th": "{decision}: เป็นข้อตรวจพบระดับข้อมูล"},
+        "decision.informational": {
+            "th": "{decision}: เป็นข้อตรวจพบระดับข้อมูล คะแนน = {floor} + คะแนนปัจจัยรวม {total} x 0.25"
+        },
         "decision.table": {
-            "th": "{decision}: การใช้ประโยชน์จากช่องโหว่ {exploitation} การเปิดให้เข้าถึง {exposure} ผลกระทบ {impact}"
+            "th": "{decision}: การใช้ประโยชน์จากช่องโหว่ {exploitation} การเปิดให้เข้าถึง {exposure} "
+            "โจมตีแบบอัตโนมัติได้ {automatable} ผลกระทบ {impact} คะแนน = {floor} + คะแนนปัจจัยรวม {total} x 0.25"
         },
     }
 )
@@ -425,6 +428,8 @@ FACTOR_ARGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "exposure.small": {"th": "จำกัด"},
         "exposure.controlled": {"th": "อยู่ในเครือข่ายภายในที่ควบคุมได้"},
         "exposure.open": {"th": "เปิดกว้าง"},
+        "automatable.yes": {"th": "ได้"},
+        "automatable.no": {"th": "ไม่ได้"},
         "impact.low": {"th": "ต่ำ"},
         "impact.medium": {"th": "ปานกลาง"},
         "impact.high": {"th": "สูง"},

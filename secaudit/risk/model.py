@@ -1,6 +1,9 @@
-"""The risk model ``risk-2``: a 0..100 score per finding, explained factor by factor.
+"""The risk model ``risk-3``: a decision and a 0..100 score per finding, explained factor by factor.
 
-Pure functions over the core model. The score is the sum of five factors' points, capped at 100:
+Pure functions over the core model. The decision comes from SSVC-style questions (exploitation,
+exposure, automatable, impact; :mod:`secaudit.risk.decision`); the score is the decision's band
+floor (:data:`DECISION_FLOOR`) plus a quarter of the factor total, so a higher decision never scores
+lower. The factor total is the sum of five factors' points, capped at 100:
 
 ============== =================================================================== ==========
 factor         what is observed                                                     points
@@ -33,7 +36,7 @@ from secaudit.core.profile import Profile
 from secaudit.core.report import Decision, RiskFactor
 from secaudit.risk.decision import Exploitation, Exposure, Impact, decide
 
-RISK_MODEL_VERSION = "risk-2"
+RISK_MODEL_VERSION = "risk-3"
 MAX_SCORE = 100.0
 
 SEVERITY_POINTS = {
@@ -79,7 +82,11 @@ SEVERITY_LEVEL = {
 }
 _TRUE = frozenset({"true", "yes", "1"})
 # Evidence attributes the model reads; every other attribute leaves the assessment unchanged.
-RISK_ATTRIBUTES = frozenset({"reachable_from", "cross_segment", "cve", "cvss", "cvss_vector"})
+RISK_ATTRIBUTES = frozenset({"reachable_from", "cross_segment", "cve", "cvss", "cvss_vector", "automatable"})
+# The decision sets the score's band, the factor points place the finding inside it:
+# score = floor + factor total (0..100) * BAND_WIDTH / 100. A higher decision never scores lower.
+DECISION_FLOOR = {Decision.ACT: 75.0, Decision.ATTEND: 50.0, Decision.TRACK_STAR: 25.0, Decision.TRACK: 0.0}
+BAND_WIDTH = 25.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +144,7 @@ class RiskContext:
 
 def describe_model(kev: Kev | None) -> str:
     """What scored a run, as stored with it and shown in a report's methodology:
-    ``risk-2 (KEV 2026.11.18, released 2026-11-18)`` or ``risk-2 (no KEV catalogue)``."""
+    ``risk-3 (KEV 2026.11.18, released 2026-11-18)`` or ``risk-3 (no KEV catalogue)``."""
     return f"{RISK_MODEL_VERSION} ({kev.description if kev else 'no KEV catalogue'})"
 
 
@@ -348,10 +355,13 @@ def _exposure(
                 args=(("from", crossed),),
             )
         )
-    if internet or kind is SegmentKind.DMZ or crossed:
+    open_system = bool(internet) or kind is SegmentKind.DMZ
+    if crossed or (open_system and source is not Source.BASELINE):
         level = Exposure.OPEN
     elif source is Source.BASELINE:
-        level = Exposure.SMALL
+        # A configuration weakness is reached only through what the system offers: on an open
+        # system that is a controlled exposure, elsewhere a small one.
+        level = Exposure.CONTROLLED if open_system else Exposure.SMALL
     else:
         level = Exposure.CONTROLLED
     found = ctx.exposures[key] = (tuple(_capped(factors, EXPOSURE_CAP)), level)
@@ -486,12 +496,20 @@ def _capped(factors: list[RiskFactor], cap: float) -> list[RiskFactor]:
 
 
 def _impact(severity: Severity, crit: Criticality) -> Impact:
-    level = 2 if crit >= Criticality.CRITICAL else 1 if crit is Criticality.HIGH else 0
-    if severity <= Severity.LOW:
-        level -= 1
-    elif severity is Severity.CRITICAL:
-        level += 1
-    return (Impact.LOW, Impact.MEDIUM, Impact.HIGH)[max(0, min(2, level))]
+    """Mission and well-being impact: severity level (info 1 .. critical 5) plus asset criticality
+    (low 1 .. public-safety-critical 5); 8 or more is high, 5 or more medium, else low."""
+    total = SEVERITY_LEVEL[severity] + int(crit)
+    return Impact.HIGH if total >= 8 else Impact.MEDIUM if total >= 5 else Impact.LOW
+
+
+def _automatable(source: Source, attributes: Attributes) -> bool:
+    """Can an attacker find and use this weakness with a scanner, without a human step? Yes for a
+    service that answered on the network (scan, passive); an evidence attribute ``automatable``
+    (yes/no) says otherwise."""
+    for name, value in attributes:
+        if name == "automatable":
+            return value.strip().lower() in _TRUE
+    return source in (Source.SCAN, Source.PASSIVE)
 
 
 _EXPLOITATION_STEP = {Exploitation.NONE: 0, Exploitation.POC: 1, Exploitation.ACTIVE: 2}
@@ -553,28 +571,56 @@ def _assess(finding: Finding, attributes: Attributes, view: _AssetView, ctx: Ris
     exposed = _exposure(view, source, attributes, ctx)
     exploits = _exploitability(finding, attributes, ctx)
     attack_factors = _DETECTION_ITSELF if source is Source.DETECTION else view.attack
+    automatable = _automatable(source, attributes)
+    reached = source is not Source.BASELINE  # activity on the asset reaches it directly
     # The parts are remembered objects, so their identities stand for their contents.
-    key = (finding.severity, view.criticality, id(exposed), id(exploits), id(attack_factors))
+    key = (
+        finding.severity,
+        view.criticality,
+        id(exposed),
+        id(exploits),
+        id(attack_factors),
+        automatable,
+        reached,
+    )
     known = ctx.verdicts.get(key)
     if known is None:
         known = ctx.verdicts[key] = _verdict(
-            finding.severity, view.criticality, exposed, exploits, attack_factors
+            finding.severity,
+            view.criticality,
+            exposed,
+            exploits,
+            attack_factors,
+            automatable=automatable,
+            reached=reached,
         )
     return known
 
 
-@functools.cache  # 216 combinations at most
+@functools.cache
 def _decision_factor(
-    decision: Decision, exploitation: Exploitation, exposure: Exposure, impact: Impact, informational: bool
+    decision: Decision,
+    exploitation: Exploitation,
+    exposure: Exposure,
+    impact: Impact,
+    informational: bool,
+    automatable: bool,
+    total: float,
 ) -> RiskFactor:
-    why = f"exploitation {exploitation.value}, exposure {exposure.value}, impact {impact.value}"
+    floor = DECISION_FLOOR[decision]
+    auto = "yes" if automatable else "no"
+    band = f"score = {floor:g} + {total:g} factor points x {BAND_WIDTH / MAX_SCORE:g}"
+    why = (
+        f"exploitation {exploitation.value}, exposure {exposure.value}, automatable {auto}, "
+        f"impact {impact.value}; {band}"
+    )
     if informational:
         return RiskFactor(
             name="decision",
-            value=f"{decision.value}: informational finding",
+            value=f"{decision.value}: informational finding; {band}",
             points=0.0,
             key="decision.informational",
-            args=(("decision", decision.value),),
+            args=(("decision", decision.value), ("floor", f"{floor:g}"), ("total", f"{total:g}")),
         )
     return RiskFactor(
         name="decision",
@@ -585,7 +631,10 @@ def _decision_factor(
             ("decision", decision.value),
             ("exploitation", exploitation.value),
             ("exposure", exposure.value),
+            ("automatable", auto),
             ("impact", impact.value),
+            ("floor", f"{floor:g}"),
+            ("total", f"{total:g}"),
         ),
     )
 
@@ -596,15 +645,23 @@ def _verdict(
     exposed: tuple[tuple[RiskFactor, ...], Exposure],
     exploits: tuple[tuple[RiskFactor, ...], Exploitation],
     attack_factors: tuple[RiskFactor, ...],
+    *,
+    automatable: bool,
+    reached: bool,
 ) -> Assessment:
     exposure_factors, exposure = exposed
     exploit_factors, exploitation = exploits
     factors = [_SEVERITY_FACTORS[severity], _CRITICALITY_FACTORS[criticality]]
     if attack_factors and exploitation is not Exploitation.ACTIVE:
-        exploitation = Exploitation.ACTIVE
+        # Activity on the asset: what it reaches (a detection, an exposed service) counts as
+        # exploited; a configuration weakness of the same host as within reach (poc), not as used.
+        exploitation = Exploitation.ACTIVE if reached else Exploitation.POC
+    if automatable and exposure is Exposure.OPEN and exploitation is Exploitation.NONE:
+        # An open service a scanner finds and uses: exploit code is a commodity (telnet, FTP logins).
+        exploitation = Exploitation.POC
     factors += exposure_factors + exploit_factors + attack_factors
     total = sum(f.points for f in factors)
-    score = round(min(MAX_SCORE, max(0.0, total)), 1)
+    capped = round(min(MAX_SCORE, max(0.0, total)), 1)
     if total > MAX_SCORE:
         factors.append(
             RiskFactor(
@@ -619,7 +676,10 @@ def _verdict(
     crit_level = int(criticality)
     informational = severity is Severity.INFO
     decision = decide(exploitation, exposure, impact, informational=informational)
-    factors.append(_decision_factor(decision, exploitation, exposure, impact, informational))
+    factors.append(
+        _decision_factor(decision, exploitation, exposure, impact, informational, automatable, capped)
+    )
+    score = round(DECISION_FLOOR[decision] + capped * BAND_WIDTH / MAX_SCORE, 1)
     return Assessment(
         score=score,
         factors=tuple(factors),

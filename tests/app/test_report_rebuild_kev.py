@@ -115,7 +115,7 @@ def test_the_audit_uses_the_imported_catalogue_and_names_it(city: Path) -> None:
     released = _released(3)
     import_kev(write(city / "dl.json", catalogue(entry(7), version="2099.7", released=released)))
     result = audit(city)
-    expected = f"risk-2 (KEV 2099.7, released {released:%Y-%m-%d})"
+    expected = f"risk-3 (KEV 2099.7, released {released:%Y-%m-%d})"
     assert result.run.risk_model == expected
     with HistoryStore.open(city / "h.sqlite") as store:
         assert store.get_run(result.run.id).risk_model == expected
@@ -130,18 +130,18 @@ def test_the_audit_uses_the_imported_catalogue_and_names_it(city: Path) -> None:
 
 def test_without_a_catalogue_the_methodology_says_so(city: Path) -> None:
     result = audit(city)
-    assert methodology_model(result.files["html"]) == "risk-2 (no KEV catalogue)"
+    assert methodology_model(result.files["html"]) == "risk-3 (no KEV catalogue)"
     (row,) = result.report.rows
     assert all(f.name != "exploitability" for f in row.factors)
-    assert row.decision is Decision.TRACK_STAR  # none / open / medium
+    assert row.decision is Decision.ATTEND  # an automatable service on an open system: poc / open / medium
 
 
 def test_a_rebuilt_report_keeps_the_scores_the_run_reported(city: Path) -> None:
     first = _released(10)
     import_kev(write(city / "a.json", catalogue(entry(1), version="A", released=first)))
     result = audit(city)  # CVE-2099-0007 not listed in A
-    assert result.report.rows[0].decision is Decision.TRACK_STAR
-    used = f"risk-2 (KEV A, released {first:%Y-%m-%d})"
+    assert result.report.rows[0].decision is Decision.ATTEND
+    used = f"risk-3 (KEV A, released {first:%Y-%m-%d})"
 
     # A newer catalogue lists the CVE; the run's report was signed as it was: rebuilt, it is the same.
     second = _released(1)
@@ -170,8 +170,8 @@ def test_a_run_without_stored_figures_is_scored_again_and_says_so(city: Path) ->
         city / "h.sqlite", result.run.id, output_dir=city / "again", formats=("html",), lang="en"
     )
     expected = (
-        f"risk-2 (KEV B, released {second:%Y-%m-%d}), scored again when this report was rebuilt;"
-        f" the run used risk-2 (KEV A, released {first:%Y-%m-%d})"
+        f"risk-3 (KEV B, released {second:%Y-%m-%d}), scored again when this report was rebuilt;"
+        f" the run used risk-3 (KEV A, released {first:%Y-%m-%d})"
     )
     assert methodology_model(files["html"]) == expected
     rebuilt = load_run_report(city / "h.sqlite", result.run.id)
@@ -193,7 +193,7 @@ def test_a_profile_kev_path_is_used_instead_of_the_imported_copy(city: Path) -> 
     write(city / "kev-profile.json", catalogue(entry(7), version="2099.9", released=released))
     (city / "city.yaml").write_text(PROFILE + "kev: kev-profile.json\n")
     result = audit(city)  # nothing was imported into XDG_DATA_HOME: only the profile's catalogue exists
-    assert result.run.risk_model == f"risk-2 (KEV 2099.9, released {released:%Y-%m-%d})"
+    assert result.run.risk_model == f"risk-3 (KEV 2099.9, released {released:%Y-%m-%d})"
     (row,) = result.report.rows
     assert ("exploitability", "CVE-2099-0007 in KEV 2099.9", 15.0) in [
         (f.name, f.value, f.points) for f in row.factors

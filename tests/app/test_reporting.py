@@ -186,7 +186,7 @@ def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: i
         "summary.md",
     ]
     assert set(result.files) == {"html", "html.th", "json", "sarif", "junit", "csv", "md"}
-    assert result.run.risk_model == "risk-2 (no KEV catalogue)"
+    assert result.run.risk_model == "risk-3 (no KEV catalogue)"
 
     data = json.loads((folder / "findings.json").read_text())
     jsonschema.Draft202012Validator(json_schema()).validate(data)
@@ -200,14 +200,15 @@ def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: i
     assert 'lang="th"' in (folder / "report.th.html").read_text()
     assert 'lang="en"' in (folder / "report.html").read_text()
 
-    # ranking: the detection's asset, app-2, is under attack: its root-login finding leads the aggregated row
+    # ranking: the detection's asset, app-2, is under attack: its root-login finding leads the aggregated
+    # row, raised to track* (a configuration weakness of an attacked host: poc), below the two Attend rows
     ranked = [(e["rule_id"], [a["key"] for a in e["assets"]], e["decision"]) for e in data["findings"]]
     assert ranked == [
-        ("ssh-permit-root-login", ["app-2", "app-1"], "attend"),
         ("EXP-TELNET", ["signal-1"], "attend"),
         ("0f06a3a5-6a09-413f-8743-e6cf35561297", ["app-2"], "attend"),
+        ("ssh-permit-root-login", ["app-2", "app-1"], "track*"),
     ]
-    top = data["findings"][0]
+    top = data["findings"][2]
     assert {
         "name": "active_attack",
         "value": "detection on the same asset: 0f06a3a5-6a09-413f-8743-e6cf35561297",
@@ -216,10 +217,10 @@ def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: i
     assert data["summary"]["instances"] == 4
     assert [w["finding"]["asset"]["key"] for w in data["waived"]] == ["signal-1"]
     assert [(r["asset"], r["status"]) for r in rows] == [
-        ("app-2", "new"),
-        ("app-1", "new"),
         ("signal-1", "new"),
         ("app-2", "new"),
+        ("app-2", "new"),
+        ("app-1", "new"),
         ("signal-1", "waived"),
     ]
     coverage = {(c["framework"], c["control"]): (c["checked"], c["failing"]) for c in data["compliance"]}

@@ -41,7 +41,7 @@ def test_one_row_per_instance_with_stable_columns() -> None:
     assert baseline["location"] == "/etc/ssh/sshd_config:32"
     assert (baseline["decision"], baseline["score"], baseline["segment"]) == (
         "track*",
-        "50.0",
+        "37.5",
         "command-center",
     )
     assert [r["fingerprint"] for r in rows[:3]] == [

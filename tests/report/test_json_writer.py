@@ -130,12 +130,12 @@ def test_version_2_carries_risk_aggregation_waivers_and_compliance(
     data = json.loads(_render(report))
     validator.validate(data)
     assert data["schema"] == "secaudit.findings/2"
-    assert data["run"]["risk_model"] == "risk-2"
+    assert data["run"]["risk_model"] == "risk-3"
     (entry,) = data["findings"]
     assert [a["key"] for a in entry["assets"]] == ["tc-kata-02", "tc-patong-01"]
     assert entry["fingerprints"] == [other.fingerprint, telnet.fingerprint]
     assert entry["fingerprint"] == other.fingerprint
-    assert (entry["score"], entry["decision"], entry["likelihood"], entry["impact"]) == (56.0, "attend", 2, 5)
+    assert (entry["score"], entry["decision"], entry["likelihood"], entry["impact"]) == (64.0, "attend", 2, 5)
     assert {"name": "criticality", "value": "public-safety-critical", "points": 20.0} in entry["factors"]
     assert data["summary"]["instances"] == 2 and data["summary"]["waived"] == 1
     assert data["summary"]["by_decision"] == {"act": 0, "attend": 1, "track*": 0, "track": 0}

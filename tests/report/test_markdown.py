@@ -26,7 +26,7 @@ def test_summary_has_posture_decisions_trend_and_top_rows() -> None:
     assert "Against run `20260201T020000-pkt`, in findings: 5 new, 0 persisting, 1 fixed." in text
     lines = [line for line in text.splitlines() if line.startswith("| 1 | Act")]
     assert lines == [
-        "| 1 | Act | 66.0 | critical | Password spraying against the domain controller | cc-dc-01 | new |"
+        "| 1 | Act | 91.5 | critical | Password spraying against the domain controller | cc-dc-01 | new |"
     ]
 
 

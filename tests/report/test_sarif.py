@@ -111,7 +111,7 @@ def test_at_most_5000_results_highest_ranked_first(validator: jsonschema.Draft4V
         "results_written": MAX_RESULTS,
         "results_left_out": 201,
         "run_id": "20260301T020000-pkt",
-        "risk_model": "risk-2",
+        "risk_model": "risk-3",
         "posture_score": pytest.approx(data["runs"][0]["properties"]["secaudit"]["posture_score"]),
     }
 

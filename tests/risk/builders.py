@@ -25,7 +25,7 @@ def scored_report(
     fail_on: str = "",
     persisting: frozenset[str] = frozenset(),
 ) -> Report:
-    """A Report over ``findings`` (default: one from every source) ranked by ``risk-2``."""
+    """A Report over ``findings`` (default: one from every source) ranked by ``risk-3``."""
     findings = list(findings_from_every_source() if findings is None else findings)
     base = make_report([], fixed=[FIXED_FINDING])
     ctx = RiskContext(profile=base.profile, attacked=detections_by_asset(findings))

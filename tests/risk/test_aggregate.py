@@ -64,7 +64,8 @@ def test_identical_findings_on_several_assets_are_one_row() -> None:
     assert [f.evidence_key for f in row.instances] == ["tcp/23", "tcp/2323", "tcp/23", "tcp/23"]
     assert row.fingerprints == tuple(f.fingerprint for f in row.instances)
     assert row.finding == on_signal
-    assert row.score == 56.0  # the leader's score: 27 high + 20 psc + 4 ot + 5 reachable
+    # the leader's score: Attend band 50 + (27 high + 20 psc + 4 ot + 5 reachable) / 4
+    assert row.score == 64.0
     assert row.status is Status.NEW  # one instance is new
     assert (row.first_seen, row.last_seen) == (T0, T2)
 
@@ -89,12 +90,14 @@ def test_ranking_follows_the_factors() -> None:
     rows = _rows([same_elsewhere, camera_telnet, weak_ssh, detection])
     order = [(r.finding.rule_id, r.finding.asset.key, r.score, r.decision) for r in rows]
     assert order == [
-        # 17 medium + 15 critical + 8 it + 8 (the detection itself); active / controlled / high impact: act
-        ("sigma-ssh-brute-force", "cc-app-01", 48.0, Decision.ACT),
-        # 17 medium + 15 critical + 8 it + 15 detection on the same asset: active / small / high: attend
-        ("ssh-max-auth-tries", "cc-app-01", 55.0, Decision.ATTEND),
-        # 27 high + 10 high asset + 6 cctv + 5 reachable; none / controlled / medium: track*
-        ("EXP-TELNET", "cam-07", 48.0, Decision.TRACK_STAR),
+        # 17 medium + 15 critical + 8 it + 8 (the detection itself) = 48; active / controlled /
+        # medium impact: attend, 50 + 48 / 4
+        ("sigma-ssh-brute-force", "cc-app-01", 62.0, Decision.ATTEND),
+        # 17 medium + 15 critical + 8 it + 15 detection on the same asset = 55; a configuration
+        # weakness of an attacked host: poc / small / medium: track*, 25 + 55 / 4
+        ("ssh-max-auth-tries", "cc-app-01", 38.8, Decision.TRACK_STAR),
+        # 27 high + 10 high asset + 6 cctv + 5 reachable = 48; none / controlled / medium: track*, 25 + 48 / 4
+        ("EXP-TELNET", "cam-07", 37.0, Decision.TRACK_STAR),
     ]
     # the weak-ssh row aggregates both servers; the attacked one leads it
     assert [a.key for a in rows[1].assets] == ["cc-app-01", "cc-app-02"]
@@ -102,7 +105,7 @@ def test_ranking_follows_the_factors() -> None:
     assert rows[1].factors[-2].value == "detection on the same asset: sigma-ssh-brute-force"
 
 
-def test_the_decision_comes_first_then_the_score() -> None:
+def test_a_higher_decision_never_scores_lower() -> None:
     camera = _telnet(CAMERA)  # 27 + 10 + 6 + 5 = 48; none / controlled / medium: track*
     medium = replace(_telnet(replace(CAMERA, key="cam-09", address="127.30.0.9")), rule_id="M", title="m")
     medium = replace(medium, severity=Severity.MEDIUM)  # 17 + 10 + 6 + 5 = 38: track*
@@ -110,13 +113,15 @@ def test_the_decision_comes_first_then_the_score() -> None:
     seen = Finding(
         rule_id="sigma-x", source=Source.DETECTION, severity=Severity.MEDIUM, title="x", asset=kiosk
     )
-    # 17 + 3 + 8 + 8 = 36, but someone is acting now: active / controlled / low impact: attend
+    # 17 + 3 + 8 + 8 = 36, but someone is acting now: active / controlled / low impact: attend,
+    # so its score is in the Attend band (50 + 36 / 4) above both Track* rows (25 + 48 / 4, 25 + 38 / 4)
     rows = _rows([medium, camera, seen])
     assert [(r.finding.rule_id, r.score, r.decision) for r in rows] == [
-        ("sigma-x", 36.0, Decision.ATTEND),
-        ("EXP-TELNET", 48.0, Decision.TRACK_STAR),
-        ("M", 38.0, Decision.TRACK_STAR),
+        ("sigma-x", 59.0, Decision.ATTEND),
+        ("EXP-TELNET", 37.0, Decision.TRACK_STAR),
+        ("M", 34.5, Decision.TRACK_STAR),
     ]
+    assert [r.score for r in rows] == sorted((r.score for r in rows), reverse=True)
 
 
 def test_ranking_is_stable_whatever_the_input_order() -> None:
@@ -162,10 +167,10 @@ def test_posture_score() -> None:
         asset=replace(SIGNAL, tags=("internet",)),
     )
     rows = _rows([act], old=set())
-    # exploitation none, open, high impact -> attend (5 points): 100 * 50 / 55
-    assert rows[0].decision is Decision.ATTEND
-    assert posture_score(rows) == 90.9
+    # an internet-facing service a scanner can use (poc), open, high impact -> act (10 points): 100 * 50 / 60
+    assert rows[0].decision is Decision.ACT
+    assert posture_score(rows) == 83.3
     five = _rows([replace(act, asset=replace(act.asset, key=f"h{i}")) for i in range(5)])
-    assert posture_score(five) == round(100 * 50 / 75, 1)
+    assert posture_score(five) == round(100 * 50 / 100, 1)
     info = _rows([replace(act, severity=Severity.INFO)])
     assert posture_score(info) == 100.0

@@ -58,7 +58,9 @@ def test_a_cve_in_the_catalogue_is_exploited_and_named_with_its_version() -> Non
     assert verdict.exploitation is Exploitation.ACTIVE and verdict.decision is Decision.ACT
     without = assess(listed, CTX)
     assert without.exploitation is Exploitation.NONE and without.decision is Decision.ATTEND
-    assert verdict.score == without.score + 15.0
+    factor_total = sum(f.points for f in without.factors)
+    assert sum(f.points for f in verdict.factors) == factor_total + 15.0
+    assert verdict.score == round(75 + (factor_total + 15.0) / 4, 1)  # the Act band
     # Cited in evidence attributes works the same; a CVE not listed changes nothing.
     assert (
         assess(_finding("CVE-2099-0001", via="evidence"), with_kev(CTX, KEV)).exploitation
@@ -73,8 +75,8 @@ def test_without_a_catalogue_the_context_is_unchanged() -> None:
 
 
 def test_the_model_description_names_the_catalogue_or_its_absence() -> None:
-    assert describe_model(KEV) == "risk-2 (KEV 2099.01.02, released 2099-01-02)"
-    assert describe_model(None) == "risk-2 (no KEV catalogue)"
+    assert describe_model(KEV) == "risk-3 (KEV 2099.01.02, released 2099-01-02)"
+    assert describe_model(None) == "risk-3 (no KEV catalogue)"
 
 
 def test_ranking_puts_the_kev_listed_finding_first() -> None:

@@ -34,7 +34,13 @@ def _factors(finding: Finding, ctx: RiskContext = CTX) -> list[tuple[str, str, f
 
 
 def test_version() -> None:
-    assert RISK_MODEL_VERSION == "risk-2"
+    assert RISK_MODEL_VERSION == "risk-3"
+
+
+def _band(decision: Decision, factors: tuple[RiskFactor, ...]) -> float:
+    """What the score must be: the decision's band floor plus a quarter of the factor points."""
+    floor = {Decision.ACT: 75.0, Decision.ATTEND: 50.0, Decision.TRACK_STAR: 25.0, Decision.TRACK: 0.0}
+    return round(floor[decision] + sum(f.points for f in factors) / 4, 1)
 
 
 def test_telnet_on_a_signal_controller_is_explained_factor_by_factor() -> None:
@@ -44,9 +50,15 @@ def test_telnet_on_a_signal_controller_is_explained_factor_by_factor() -> None:
         ("criticality", "public-safety-critical", 20.0),
         ("exposure", "ot segment traffic-ot", 4.0),
         ("exposure", "service reachable on the network", 5.0),
-        ("decision", "attend: exploitation none, exposure controlled, impact high", 0.0),
+        (
+            "decision",
+            "attend: exploitation none, exposure controlled, automatable yes, impact high;"
+            " score = 50 + 56 factor points x 0.25",
+            0.0,
+        ),
     ]
-    assert verdict.score == 56.0 == sum(f.points for f in verdict.factors)
+    assert sum(f.points for f in verdict.factors) == 56.0
+    assert verdict.score == 64.0 == _band(verdict.decision, verdict.factors)
     assert (verdict.decision, verdict.likelihood, verdict.impact_level) == (Decision.ATTEND, 2, 5)
 
 
@@ -63,7 +75,8 @@ def test_the_dmz_is_open_and_a_cross_segment_path_opens_an_internal_host() -> No
     verdict = assess(crossing, CTX)
     assert ("exposure", "reachable from dmz", 5.0) in [(f.name, f.value, f.points) for f in verdict.factors]
     assert verdict.exposure is Exposure.OPEN
-    assert verdict.decision is Decision.ATTEND  # none / open / high
+    # an open service a scanner can use: exploitation counts as poc; poc / open / high
+    assert (verdict.exploitation, verdict.decision) == (Exploitation.POC, Decision.ACT)
     same_segment = replace(
         crossing,
         evidence=(Evidence(kind="network", summary="502", attributes=(("reachable_from", "traffic-ot"),)),),
@@ -95,10 +108,12 @@ def test_kev_and_cvss_raise_exploitability() -> None:
     assert ("exploitability", "CVSS base 9.8 (CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H)", 9.8) in factors
     assert verdict.exploitation is Exploitation.ACTIVE
     assert verdict.decision is Decision.ACT
-    # 35 + 15 + 8 + 5 + 15 + 9.8 = 87.8
-    assert verdict.score == 87.8
+    # factors 35 + 15 + 8 + 5 + 15 + 9.8 = 87.8; Act: 75 + 87.8 / 4
+    assert sum(f.points for f in verdict.factors) == 87.8
+    assert verdict.score == 97.0
     without_kev = assess(finding, CTX)
-    assert without_kev.score == 72.8 and without_kev.exploitation is Exploitation.NONE
+    assert without_kev.exploitation is Exploitation.NONE and without_kev.decision is Decision.ATTEND
+    assert without_kev.score == 68.2  # Attend: 50 + 72.8 / 4
 
 
 def test_cvss_exploit_maturity_and_bad_vectors() -> None:
@@ -149,9 +164,13 @@ def test_a_detection_on_the_same_asset_raises_the_others() -> None:
     assert ("active_attack", "detection on the same asset: sigma-brute-force", 15.0) in [
         (f.name, f.value, f.points) for f in raised.factors
     ]
-    assert raised.score == calm.score + 15.0
-    assert (raised.exploitation, raised.decision) == (Exploitation.ACTIVE, Decision.ATTEND)
-    assert (calm.exploitation, calm.decision) == (Exploitation.NONE, Decision.TRACK_STAR)
+    assert sum(f.points for f in raised.factors) == sum(f.points for f in calm.factors) + 15.0
+    # a configuration weakness of an attacked host is within reach (poc), not itself exploited
+    assert (raised.exploitation, raised.decision) == (Exploitation.POC, Decision.TRACK_STAR)
+    assert (calm.exploitation, calm.decision) == (Exploitation.NONE, Decision.TRACK)
+    assert raised.score > calm.score
+    telnet = _finding("EXP-TELNET", Severity.HIGH, APP)
+    assert assess(telnet, ctx).exploitation is Exploitation.ACTIVE  # an exposed service of that host
     itself = assess(detection, ctx)
     assert ("active_attack", "the finding is a detection of activity", 8.0) in [
         (f.name, f.value, f.points) for f in itself.factors
@@ -168,7 +187,7 @@ def test_internet_tag_unknown_segment_caps_and_info() -> None:
     assert ("exposure", "segment unknown", 8.0) in [(f.name, f.value, f.points) for f in stray.factors]
     info = assess(_finding("X", Severity.INFO, replace(APP, tags=("internet",))), CTX)
     assert info.decision is Decision.TRACK
-    assert info.factors[-1] == RiskFactor(name="decision", value="track: informational finding", points=0.0)
+    assert info.factors[-1].value.startswith("track: informational finding; score = 0 + ")
     many = tuple(Reference(kind=RefKind.URL, id=v) for v in ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",))
     kev_all = replace(CTX, kev=lambda cve: True)
     top = _finding(
@@ -179,7 +198,7 @@ def test_internet_tag_unknown_segment_caps_and_info() -> None:
         evidence=(Evidence(kind="n", summary="s", attributes=(("cross_segment", "yes"),)),),
     )
     capped = assess(top, replace(kev_all, attacked={SIGNAL.key: ("r",)}))
-    assert capped.score == 100.0
+    assert capped.score == 100.0 and capped.decision is Decision.ACT
     assert capped.factors[-2].name == "cap" and capped.factors[-2].points < 0
     assert sum(f.points for f in capped.factors) == 100.0
 
