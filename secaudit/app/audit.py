@@ -19,7 +19,13 @@ from secaudit import __version__
 from secaudit.app import stages as stages_module
 from secaudit.app.locations import history_location, history_scope
 from secaudit.app.lock import audit_lock
-from secaudit.app.reporting import build_report, ensure_writable, with_thai_era, write_reports
+from secaudit.app.reporting import (
+    build_report,
+    ensure_writable,
+    not_world_writable,
+    with_thai_era,
+    write_reports,
+)
 from secaudit.app.scan import record_scan_inventory
 from secaudit.app.stages import Stage, StageContext
 from secaudit.catalog.kev import load_kev
@@ -146,6 +152,7 @@ def run_audit(
     run_id = new_run_id(started)
     run_dir = output_dir / run_id
     ensure_writable(run_dir)
+    not_world_writable(run_dir)
     history_path = history_location(profile, output_dir, options.history_path)
     scope = history_scope(profile)
     run = Run(

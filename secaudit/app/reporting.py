@@ -167,10 +167,42 @@ def ensure_writable(folder: Path) -> None:
         ) from e
 
 
+def process_umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file: 0o666 less the umask (0o644 under umask 022),
+    as the evidence and history files beside the reports get; never writable by others."""
+    return 0o666 & ~process_umask() & 0o7775
+
+
+def not_world_writable(path: Path) -> None:
+    """Take write permission for others off ``path`` when it has it (a umask of 0 gives it)."""
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o002:
+            path.chmod(mode & 0o7775)
+    except OSError as e:
+        raise OperationalError(
+            f"cannot restrict the permissions of {path.name}: {e.strerror}",
+            location=str(path),
+            hint="check who owns the report folder",
+        ) from e
+
+
 def write_file(report: Report, target: Path, writer: Writer, *, binary: bool = False) -> Path:
-    """Write one report file through a temporary file in the same folder, then rename it into place."""
+    """Write one report file through a temporary file in the same folder, then rename it into place.
+
+    The file gets the mode ``open()`` would give it (:func:`file_mode`), not a temporary file's
+    private 0o600, so the auditor's account or a web server can read what a root job wrote.
+    """
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             writer(report, stream)
             stream.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -38,6 +39,24 @@ def _hint_for(exc: sqlite3.Error) -> str:
 def database_error(exc: sqlite3.Error, location: str, action: str) -> HistoryError:
     """A :class:`HistoryError` for a failed SQLite call; raise it ``from exc``."""
     return HistoryError(f"cannot {action}: {exc}", location=location, hint=_hint_for(exc))
+
+
+def _not_world_writable(path: Path) -> None:
+    """History is evidence: readable as the umask allows, never writable by others (a umask of 0
+    would make it so). The write-ahead log and shared-memory files follow the database."""
+    for item in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = item.stat()
+            if info.st_mode & 0o002 and info.st_uid == os.geteuid():
+                item.chmod(info.st_mode & 0o7775)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise HistoryError(
+                f"cannot restrict the permissions of {item.name}: {e.strerror}",
+                location=str(path),
+                hint="check who owns the history file",
+            ) from e
 
 
 def connect(path: Path, *, busy_timeout_ms: int) -> sqlite3.Connection:
@@ -86,6 +105,7 @@ def connect(path: Path, *, busy_timeout_ms: int) -> sqlite3.Connection:
                 hint="keep the history on a local filesystem (WAL does not work over network shares)",
             )
         migrate(conn, location)
+        _not_world_writable(path)
     except sqlite3.Error as e:
         conn.close()
         raise database_error(e, location, "open the history database") from e
