@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from secaudit.app.hunt import Hit, HuntOptions, describe, hunt
@@ -34,6 +34,7 @@ from secaudit.core.profile import LogSource, Profile
 from secaudit.core.report import ProgressCallback, ProgressEvent
 from secaudit.detect.explain import explain_th
 from secaudit.detect.model import RuleHit, RuleInfo
+from secaudit.report.dates import zone_of
 from secaudit.report.hits import JsonlHitWriter
 
 STAGE = "detect"
@@ -146,15 +147,21 @@ def _remediation(rule: RuleInfo) -> str:
     return text
 
 
-def _thai(group: _Group) -> LocalText:
+def _span(group: _Group, zone: tzinfo, between: str, and_: str) -> str:
+    """`` between <first> and <last>`` in the profile's time zone (ISO 8601, with its offset)."""
+    if not (group.first and group.last):
+        return ""
+    first, last = group.first.astimezone(zone).isoformat(), group.last.astimezone(zone).isoformat()
+    return f" {between} {first} {and_} {last}"
+
+
+def _thai(group: _Group, zone: tzinfo = UTC) -> LocalText:
     """The finding in Thai: the rule's own ``th:`` text, else an explanation built from what the
     rule declares (:func:`~secaudit.detect.explain.explain_th`); the match count as in English."""
     rule = group.rule
     own = next((t for t in rule.texts if t.lang == "th"), None)
     text = own or explain_th(rule)
-    span = ""
-    if group.first and group.last:
-        span = f" ระหว่าง {group.first.isoformat()} ถึง {group.last.isoformat()}"
+    span = _span(group, zone, "ระหว่าง", "ถึง")
     return LocalText(
         lang="th",
         title=text.title,
@@ -164,11 +171,10 @@ def _thai(group: _Group) -> LocalText:
     )
 
 
-def group_finding(group: _Group) -> Finding:
+def group_finding(group: _Group, zone: tzinfo = UTC) -> Finding:
+    """One finding per rule and asset; the match span's times are in ``zone`` (the profile's)."""
     rule = group.rule
-    span = ""
-    if group.first and group.last:
-        span = f" between {group.first.isoformat()} and {group.last.isoformat()}"
+    span = _span(group, zone, "between", "and")
     evidence = tuple(
         Evidence(
             kind="log-event",
@@ -194,7 +200,7 @@ def group_finding(group: _Group) -> Finding:
         references=rule_references(rule),
         observed_at=group.last,
         producer="sigma",
-        texts=(_thai(group),),
+        texts=(_thai(group, zone),),
     )
 
 
@@ -260,7 +266,8 @@ def run_detect_stage(
             errors.extend(f"{source.name}: {loc}: {why}" for loc, why in summary.read.errors[:3])
         writer.close()
     errors.extend(rules_not_run.values())
-    findings = tuple(group_finding(g) for g in groups.values())
+    zone = zone_of(profile.timezone)
+    findings = tuple(group_finding(g, zone) for g in groups.values())
     hard_failures = sum(1 for e in errors if "no event could be read" in e or e.startswith("log source "))
     status = (
         RunStatus.COMPLETED if not hard_failures else RunStatus.FAILED if not events else RunStatus.INCOMPLETE

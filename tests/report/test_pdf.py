@@ -209,3 +209,14 @@ def test_thai_era_option_overrides_the_profile(printed: Printed, tmp_path: Path)
     assert re.search(rf"{year}-\d\d-\d\d \d\d:\d\d \+07:00", gregorian)
     assert f"{year + 543} " in buddhist and not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \+07:00", buddhist)
     assert cli_run([*base, "--thai-era", "bhuddist"]) == 2
+
+
+def test_detection_spans_are_in_the_profile_zone(printed: Printed) -> None:
+    spans = [
+        re.search(r"between (\S+) and (\S+)\.", row.finding.description)
+        for row in printed.audit.report.rows
+        if row.finding.source is Source.DETECTION
+    ]
+    assert spans and all(spans)
+    for match in spans:
+        assert match is not None and all(t.endswith("+07:00") for t in match.groups()), match
