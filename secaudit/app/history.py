@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,23 +23,14 @@ from secaudit.core.report import Report
 from secaudit.history.store import HistoryStore
 from secaudit.risk.model import describe_model
 
-DEFAULT_HISTORY = Path("reports") / "history.sqlite"
-
-
-def resolve_history(path: Path | None) -> Path:
-    """--history, else $SECAUDIT_HISTORY, else reports/history.sqlite (what `audit` uses by default)."""
-    if path is not None:
-        return path
-    env = os.environ.get("SECAUDIT_HISTORY")
-    return Path(env) if env else DEFAULT_HISTORY
-
 
 def _existing(path: Path) -> Path:
     if not path.exists():
         raise UsageError(
             "no history database here",
             location=str(path),
-            hint="run `secaudit audit` first, or point --history / SECAUDIT_HISTORY at its history.sqlite",
+            hint="run `secaudit audit` first, or name its profile with --profile, or point --history / "
+            "SECAUDIT_HISTORY at its history.sqlite",
         )
     return path
 

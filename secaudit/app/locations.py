@@ -8,17 +8,22 @@ from pathlib import Path
 
 from secaudit.core.profile import Profile
 
+DEFAULT_OUTPUT_DIR = Path("reports")
 
-def history_location(profile: Profile, output_dir: Path, override: Path | None) -> Path:
-    """--history, else $SECAUDIT_HISTORY, else the profile's ``history``, else <output_dir>/history.sqlite."""
+
+def history_location(profile: Profile | None, output_dir: Path | None, override: Path | None) -> Path:
+    """The one rule for where history lives, for every command that reads or writes it: --history,
+    else $SECAUDIT_HISTORY, else the profile's ``history``, else ``history.sqlite`` in the output folder
+    (given, else the profile's report.output_dir, else ``reports``)."""
     if override is not None:
         return override
     env = os.environ.get("SECAUDIT_HISTORY")
     if env:
         return Path(env)
-    if profile.history_path:
+    if profile is not None and profile.history_path:
         return Path(profile.history_path)
-    return output_dir / "history.sqlite"
+    folder = output_dir or (Path(profile.report.output_dir) if profile is not None else DEFAULT_OUTPUT_DIR)
+    return folder / "history.sqlite"
 
 
 def history_scope(profile: Profile) -> str:

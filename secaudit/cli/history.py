@@ -8,18 +8,37 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from secaudit.app.history import list_runs, load_run_report, rebuild_report, resolve_history
-from secaudit.cli.common import SEVERITY_STYLE, CliState, json_option, pass_state, thai_era_option
+from secaudit.app.history import list_runs, load_run_report, rebuild_report
+from secaudit.app.locations import history_location
+from secaudit.catalog.profile import load_profile
+from secaudit.cli.common import SEVERITY_STYLE, CliState, F, json_option, pass_state, thai_era_option
 from secaudit.cli.es_options import publish_to_es, to_es_option
 from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
 
-history_option = click.option(
-    "--history",
-    "history_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="History database (default: $SECAUDIT_HISTORY, else reports/history.sqlite).",
-)
+
+def history_option(func: F) -> F:
+    """``--history`` and ``--profile``: the history database, found by the same rule as `audit`."""
+    func = click.option(
+        "--profile",
+        "history_profile",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="The audit profile whose history to read (its 'history', else its report folder's).",
+    )(func)
+    return click.option(
+        "--history",
+        "history_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="History database (default: $SECAUDIT_HISTORY, else --profile's, else reports/history.sqlite).",
+    )(func)
+
+
+def resolve_history(history_path: Path | None, profile_path: Path | None) -> Path:
+    """Where the history is: the rule `audit` writes by (app.locations.history_location)."""
+    profile = None
+    if profile_path is not None and history_path is None:
+        profile = load_profile(profile_path, require_valid_authorization=False)
+    return history_location(profile, None, history_path)
 
 
 @click.group()
@@ -32,15 +51,16 @@ def history() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
 @pass_state
-def runs(state: CliState, history_path: Path | None, limit: int) -> None:
+def runs(state: CliState, history_path: Path | None, history_profile: Path | None, limit: int) -> None:
     """List the latest runs, newest first.
 
     \b
     Examples:
       secaudit history runs
       secaudit history runs --json --limit 5 --history /var/lib/secaudit/history.sqlite
+      secaudit history runs --profile samples/phuket-demo.yaml
     """
-    found = list_runs(resolve_history(history_path), limit=limit)
+    found = list_runs(resolve_history(history_path, history_profile), limit=limit)
     if state.json:
         state.emit_json(
             [
@@ -78,7 +98,9 @@ def runs(state: CliState, history_path: Path | None, limit: int) -> None:
 @history_option
 @json_option
 @pass_state
-def show(state: CliState, run_id: str | None, history_path: Path | None) -> None:
+def show(
+    state: CliState, run_id: str | None, history_path: Path | None, history_profile: Path | None
+) -> None:
     """Show the ranked findings of RUN_ID (default: the latest run) with their status.
 
     \b
@@ -86,7 +108,7 @@ def show(state: CliState, run_id: str | None, history_path: Path | None) -> None
       secaudit history show
       secaudit history show --json 20261121T020000Z-1a2b
     """
-    report = load_run_report(resolve_history(history_path), run_id)
+    report = load_run_report(resolve_history(history_path, history_profile), run_id)
     if state.json:
         state.emit_json(
             {
@@ -159,6 +181,7 @@ def report(
     run_id: str | None,
     run_option: str | None,
     history_path: Path | None,
+    history_profile: Path | None,
     output_dir: Path,
     output: Path | None,
     formats: tuple[str, ...],
@@ -182,11 +205,11 @@ def report(
     if run_id and run_option and run_id != run_option:
         raise click.UsageError("give the run once: as an argument or with --run")
     if to_es is not None:
-        publish_to_es(state, to_es, resolve_history(history_path), run_option or run_id)
+        publish_to_es(state, to_es, resolve_history(history_path, history_profile), run_option or run_id)
         if not formats and output is None:
             return
     files = rebuild_report(
-        resolve_history(history_path),
+        resolve_history(history_path, history_profile),
         run_option or run_id,
         output_dir=output_dir,
         formats=formats,

@@ -149,7 +149,7 @@ class HistoryStore:
         return UsageError(
             f"no run {run_id!r} in this history",
             location=str(self._path),
-            hint="use a run id that list_runs() shows (`secaudit history list`), or check the history path",
+            hint="use a run id that list_runs() shows (`secaudit history runs`), or check the history path",
         )
 
     def _run_row(self, conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:

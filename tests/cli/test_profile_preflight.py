@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from secaudit.cli.main import run
+from secaudit.cli.main import run as run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -163,3 +164,26 @@ def test_init_writes_a_starter_that_validates_once_authorized(
     assert run(["profile", "init", "--organisation", "X", *segments, "-o", str(full)]) == 2  # no overwrite
     assert run(["profile", "init", "--organisation", "X", "--segment", "bad=10.1.1.1/24", "-o", "-"]) == 2
     assert run(["profile", "init", "--organisation", "X", "--segment", "a=10.1.0.0/24:plc", "-o", "-"]) == 2
+
+
+def test_history_commands_find_the_history_the_profile_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule for where history lives (issue 17, item 5): with `history:` in the profile, `history
+    runs --profile` reads the database the audit wrote there; without it the default is searched."""
+    from secaudit.history.store import HistoryStore
+    from tests.history.history_builders import done, finding, run
+
+    data = demo()
+    data["history"] = str(tmp_path / "city" / "history.sqlite")
+    path = write(tmp_path, data)
+    (tmp_path / "city").mkdir()
+    with HistoryStore.open(tmp_path / "city" / "history.sqlite") as store:
+        first = run("20260805T010000Z-aaaa", 0)
+        store.begin_run(first, "scope")
+        store.complete_run(done(first), "scope", [finding("R1", "a")], complete_sources=())
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["history", "runs", "--json", "--profile", str(path)]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["20260805T010000Z-aaaa"]
+    assert run_cli(["history", "runs", "--json"]) == 2  # reports/history.sqlite: nothing there
+    assert "--profile" in capsys.readouterr().err
