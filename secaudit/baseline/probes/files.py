@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
-from secaudit.baseline.probes.base import TREES, Param, owner_attrs, probe
+from secaudit.baseline.probes.base import TREES, Param, gid_names, owner_attrs, probe, uid_names
 from secaudit.baseline.target import ProbeError, Target
 
 MAX_SCAN_ENTRIES = 500_000
@@ -106,11 +106,14 @@ def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         Param(name="kind", type=str, default="any", choices=("any", "file", "dir", "link")),
         Param(name="mode_any", type=int, default=0),
         Param(name="skip", type=list, default=[]),
+        Param(name="unowned", type=bool, default=False),
     ),
 )
 def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     """Entries under ``path`` whose name matches ``name`` (and, when ``mode_any`` is given, whose mode
-    has any of those bits); value is the mode, attrs owner/group. Symlinks are listed, not followed."""
+    has any of those bits; with ``unowned``, whose owner or group is in neither the target's
+    /etc/passwd nor /etc/group); value is the mode, attrs owner/group. Symlinks are listed, not
+    followed."""
     wanted_kind = p.get("kind", "any")
     mask = int(p.get("mode_any", 0))
     skip = {s.rstrip("/") for s in p.get("skip", [])}
@@ -133,6 +136,8 @@ def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             if not fnmatch.fnmatchcase(posixpath.basename(path), p.get("name", "*")):
                 continue
             if mask and not info.mode & mask:
+                continue
+            if p.get("unowned", False) and info.uid in uid_names(target) and info.gid in gid_names(target):
                 continue
             out.append(
                 Observation(
