@@ -31,7 +31,8 @@ from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogKind
 from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
-from secaudit.detect.plans import RuleSet
+from secaudit.detect.plans import RulePlan, RuleSet
+from secaudit.detect.reference import reference_matches
 from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
 from secaudit.elastic.client import cluster_errors, connect
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
@@ -241,16 +242,19 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         bounds = options.window.filter()
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
-        runnable = []
+        runnable: list[tuple[int, RulePlan, str, bool]] = []
         for i, plan in enumerate(ruleset.plans):
             converted = by_location.get(plan.info.location)
             if converted is not None and converted.language == LUCENE:
-                runnable.append((i, plan, converted.query))
-        result.converted = len(runnable)
+                # a rule with an OR list over the clause limit runs as several queries (its parts)
+                runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
+        result.converted = len({i for i, _, _, _ in runnable})
+        places: dict[int, set[Place]] = {}  # per rule: the documents already taken (parts overlap)
         pit = PointInTime.open(client, options.index)
         try:
-            firsts = pit.first_pages([q for _, _, q in runnable], options.window, options.hit_cap)
-            for done, ((i, plan, query), first) in enumerate(zip(runnable, firsts, strict=True), start=1):
+            firsts = pit.first_pages([q for _, _, q, _ in runnable], options.window, options.hit_cap)
+            pages = zip(runnable, firsts, strict=True)
+            for done, ((i, plan, query, exact), first) in enumerate(pages, start=1):
                 found = 0
                 try:
                     for source in pit.documents(query, options.window, options.hit_cap, first):
@@ -259,7 +263,12 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                             result.capped[plan.info.id] = options.hit_cap
                             break
                         key, hit = hit_from_document(plan.info, plan.node, source)
-                        collected.append((key, i, hit))
+                        # a relaxed query (Converted.exact) finds a superset: the engine decides; the
+                        # cap counts the documents the cluster returned, so it never hides a hit
+                        taken = places.setdefault(i, set())
+                        if key not in taken and (exact or reference_matches(plan.node, hit.event)):
+                            taken.add(key)
+                            collected.append((key, i, hit))
                 except RuleQueryError as e:
                     result.query_errors.append(
                         RuleProblem(

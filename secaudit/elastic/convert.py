@@ -42,11 +42,22 @@ LANGUAGE_NAMES = {LUCENE: "Lucene", ESQL: "ES|QL", EQL: "EQL"}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Converted:
-    """A rule as Elasticsearch runs it: ``query`` in ``language`` (lucene, esql or eql)."""
+    """A rule as Elasticsearch runs it: ``query`` in ``language`` (lucene, esql or eql). ``exact`` is
+    False when the query matches a superset of the rule (a relaxed regex, see
+    :mod:`secaudit.elastic.regex`): each document it finds must be checked by the embedded engine."""
 
     info: RuleInfo
     language: str
     query: str
+    exact: bool = True
+    # When the rule has an OR list too long for one query: the queries (each within the clause
+    # limit) whose hits together are the rule's; ``query`` is then their disjunction, for reading.
+    parts: tuple[str, ...] = ()
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """The queries to run for this rule (one, or its parts)."""
+        return self.parts or (self.query,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,23 +177,45 @@ def convert_rules(
         if "filter" in doc and "detection" not in doc:
             continue
         try:
-            rule: Any = SigmaRule.from_dict(doc)
-            for flt in filters:
-                rule = flt.apply_on_rule(rule)
-            queries = backend.convert_rule(rule)
+            rule: Any = _parsed(doc, filters)
+            backend.relaxed = False
+            backend.start_rule()
+            texts = [str(q) for q in backend.convert_rule(rule)]
             info = info_of(rule)
+            split = []
+            for chunk in backend.split_plan():  # an OR list over the clause limit: one query per chunk
+                backend.start_rule(chunk)
+                split.append([str(q) for q in backend.convert_rule(_parsed(doc, filters))])
         except Exception as e:  # pySigma's errors, and whatever a malformed document provokes
             conversion.failures.append(_failure(item, LUCENE, e))
             continue
-        texts = [str(q) for q in queries]
-        query = texts[0] if len(texts) == 1 else " OR ".join(f"({q})" for q in texts)
         where = logsource_query(info.product, info.category, info.service)
-        if where:
-            query = f"{where} AND ({query})"
-        conversion.converted.append(Converted(info=_located(info, item), language=LUCENE, query=query))
+        parts = tuple(_query(where, part) for part in split)
+        query = " OR ".join(f"({p})" for p in parts) if parts else _query(where, texts)
+        conversion.converted.append(
+            Converted(
+                info=_located(info, item),
+                language=LUCENE,
+                query=query,
+                exact=not backend.relaxed,
+                parts=parts,
+            )
+        )
     if correlations:
         _convert_correlations(docs, correlations, conversion, placeholders)
     return conversion
+
+
+def _parsed(doc: dict[str, Any], filters: Sequence[SigmaFilter]) -> Any:
+    rule: Any = SigmaRule.from_dict(doc)
+    for flt in filters:
+        rule = flt.apply_on_rule(rule)
+    return rule
+
+
+def _query(where: str, texts: Sequence[str]) -> str:
+    query = texts[0] if len(texts) == 1 else " OR ".join(f"({q})" for q in texts)
+    return f"{where} AND ({query})" if where else query
 
 
 def _located(info: RuleInfo, item: _Doc) -> RuleInfo:

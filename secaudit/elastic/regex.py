@@ -10,6 +10,13 @@ is not a letter or digit is escaped. Lucene's ``.`` also matches a newline. A
 construct Lucene cannot express raises :class:`RegexNotSupported` with the reason; the rule is then
 reported as not converted instead of running with a different meaning.
 
+Lucene refuses an empty alternative (``(x|)``): a group with empty branches becomes its other
+branches made optional (``(x)?``). Lucene determinizes every regex and Elasticsearch refuses one over
+10,000 states; a bounded repeat with a wide upper bound (``.{2,128}``) between ``.*`` easily needs more.
+Such a repeat, ``{m,n}`` with ``n`` over :data:`RELAX_ABOVE`, is relaxed to ``{m,}``: the Lucene regex
+then matches a superset, :attr:`LuceneRegex.exact` is False, and the hunt checks each document the
+cluster returns with the embedded engine before it counts as a hit.
+
 Case: without the ``i`` flag the regex runs on the field's case-preserving sub-field; with it, the
 translated pattern is lowercased and runs on the lowercase-normalized field (only letters change:
 escapes are only ever put before punctuation, and classes built here contain no letter escapes).
@@ -38,6 +45,7 @@ _UNSUPPORTED_ESCAPES = {
     "k": "named backreference \\k",
     "N": "named character \\N",
 }
+RELAX_ABOVE = 8  # a bounded repeat with a higher upper bound is relaxed to {m,} (module doc)
 _QUANTIFIER = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 _LEADING_FLAGS = re.compile(r"^\(\?([imsx]+)\)")
 
@@ -53,10 +61,12 @@ class RegexNotSupported(ValueError):
 @dataclass(frozen=True, slots=True)
 class LuceneRegex:
     """A translated regex: the Lucene pattern (escaped for use between ``/`` in a query string) and
-    whether it must run on the lowercase-normalized field (case-insensitive) or the cased one."""
+    whether it must run on the lowercase-normalized field (case-insensitive) or the cased one;
+    ``exact`` False when a bounded repeat was relaxed (the pattern matches a superset: module doc)."""
 
     pattern: str
     insensitive: bool
+    exact: bool = True
 
 
 def _literal(char: str) -> str:
@@ -141,7 +151,31 @@ def to_lucene(regex: str, flags: str = "") -> LuceneRegex:
         raise RegexNotSupported("unbalanced parenthesis")
     text = _alt(tree, lead=True, trail=True)
     insensitive = "i" in active
-    return LuceneRegex(text.lower() if insensitive else text, insensitive)
+    exact = not any(kind == "quant" and _relaxed(quant) != quant for kind, quant in tokens)
+    if not exact:
+        text = _relax_all(tree)
+    return LuceneRegex(text.lower() if insensitive else text, insensitive, exact)
+
+
+def _relaxed(quantifier: str) -> str:
+    """``{m,n}`` with n over RELAX_ABOVE as ``{m,}``; any other quantifier as it is."""
+    match = _QUANTIFIER.fullmatch(quantifier)
+    if match and match.group(2) and match.group(3) and int(match.group(3)) > RELAX_ABOVE:
+        return "{" + (match.group(1) or "0") + ",}"
+    return quantifier
+
+
+def _relax_all(tree: list[list[Item]]) -> str:
+    def relax(branches: list[list[Item]]) -> list[list[Item]]:
+        return [
+            [
+                (kind, relax(value) if kind == "group" else value, _relaxed(quantifier))
+                for kind, value, quantifier in branch
+            ]
+            for branch in branches
+        ]
+
+    return _alt(relax(tree), lead=True, trail=True)
 
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -279,7 +313,11 @@ def _parse_alt(tokens: list[Token], i: int) -> tuple[list[list[Item]], int]:
 
 
 def _alt(branches: list[list[Item]], *, lead: bool, trail: bool) -> str:
-    return "|".join(_seq(branch, lead=lead, trail=trail) for branch in branches)
+    parts = [_seq(branch, lead=lead, trail=trail) for branch in branches]
+    if "" in parts:  # Lucene refuses an empty branch: the others become optional instead
+        kept = list(dict.fromkeys(p for p in parts if p))
+        return "(" + "|".join(kept) + ")?" if kept else ""
+    return "|".join(parts)
 
 
 def _seq(items: list[Item], *, lead: bool, trail: bool) -> str:

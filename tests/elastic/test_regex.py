@@ -43,7 +43,7 @@ def test_unanchored_pattern_is_wrapped_and_anchors_are_dropped() -> None:
 
 
 def test_anchors_at_the_edges_of_branches_and_leading_groups() -> None:
-    assert to_lucene(r"(^|/)\.x").pattern == r"(|.*\/)\.x.*"
+    assert to_lucene(r"(^|/)\.x").pattern == r"((.*\/)?)\.x.*"  # Lucene refuses an empty branch
     assert to_lucene(r"(^[a-z]{4}$)|(^[a-z]{8}$)").pattern == "([a-z]{4})|([a-z]{8})"
     assert to_lucene(r"^a|b").pattern == "a.*|.*b.*"
     assert to_lucene(r"(a|b)$").pattern == "(.*a|.*b)"
@@ -106,3 +106,16 @@ def test_translation_agrees_with_the_engine(pattern: str, flags: str, data: st.D
         if "\n" in text:  # Python's '.' stops at newlines, Lucene's does not (documented difference)
             continue
         assert _lucene_verdict(pattern, flags, text) == _engine_verdict(pattern, flags, text), text
+
+
+def test_an_empty_branch_becomes_an_optional_group() -> None:
+    assert to_lucene(r"a(?:\s|)b").pattern == ".*a(([ \\\t\\\n\\\r\\\f])?)b.*"
+    assert to_lucene(r"a(|x|)b").pattern == ".*a((x)?)b.*"
+    assert to_lucene(r"a()b").pattern == ".*a()b.*"
+
+
+def test_a_wide_bounded_repeat_is_relaxed_and_marked_inexact() -> None:
+    narrow = to_lucene(r"a.{2,8}b")
+    assert (narrow.pattern, narrow.exact) == (".*a.{2,8}b.*", True)
+    wide = to_lucene(r"(?i)Copy.{2,128} -Dest.{0,32}x")
+    assert (wide.pattern, wide.exact) == (r".*copy.{2,} \-dest.{0,}x.*", False)

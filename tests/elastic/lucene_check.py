@@ -1,0 +1,179 @@
+"""Drive Lucene (Debian's liblucene8-java, on Debian's OpenJDK 17) from the tests: our converted
+queries parsed by Lucene's classic query parser as Elasticsearch's ``query_string`` uses it, checked
+against Elasticsearch's limits and run over our documents in an in-memory Lucene index.
+
+``LuceneCheck.java`` (beside this file) is compiled once into the test cache (outside the repository,
+keyed by its source) and runs in one JVM for all documents and queries. Documents are the exact bytes
+``bulk_actions`` sends to a cluster, decoded; each value is indexed as the index template maps it
+(:func:`secaudit.elastic.documents.index_template`): a lowercase-normalized keyword, the ``cased``
+keyword, the ``num`` double and the ``ip`` address, and copied into ``secaudit.values``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SOURCE = Path(__file__).with_name("lucene") / "LuceneCheck.java"
+JARS = ("lucene-core", "lucene-queryparser", "lucene-analyzers-common", "lucene-misc")
+JAVA_DIR = Path("/usr/share/java")
+PACKAGES = "liblucene8-java openjdk-17-jdk-headless"
+
+
+class LuceneUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Lucene's answer to one query: the documents it matched, or why it was refused."""
+
+    query: str
+    clauses: int = 0
+    documents: tuple[int, ...] = ()
+    error: str | None = None
+
+
+def classpath() -> list[Path]:
+    jars = []
+    for name in JARS:
+        found = sorted(JAVA_DIR.glob(f"{name}-8*.jar"))
+        if not found:
+            raise LuceneUnavailable(f"{name}-8*.jar not in {JAVA_DIR}: install {PACKAGES} (make install)")
+        jars.append(found[-1])
+    return jars
+
+
+def _cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "secaudit-test"
+
+
+def compiled() -> Path:
+    """The folder holding LuceneCheck.class, compiled when its source (or the jars) changed."""
+    javac = shutil.which("javac")
+    if javac is None:
+        raise LuceneUnavailable(f"javac not found: install {PACKAGES} (make install)")
+    jars = classpath()
+    key = hashlib.sha256(SOURCE.read_bytes() + "".join(j.name for j in jars).encode()).hexdigest()[:16]
+    target = _cache() / f"lucene-check-{key}"
+    if (target / "LuceneCheck.class").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="lucene-check-", dir=target.parent))
+    subprocess.run(
+        [javac, "-nowarn", "-d", str(work), "-cp", ":".join(map(str, jars)), str(SOURCE)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    try:
+        work.rename(target)
+    except OSError:  # another run compiled it meanwhile
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def _texts(value: Any) -> Iterable[str]:
+    """The keyword texts Elasticsearch indexes for a JSON value: a list's elements, a boolean as
+    true/false, a number as written in the document, nothing for null."""
+    if value is None:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, bool):
+        yield "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        yield orjson.dumps(value).decode()
+    elif isinstance(value, str):
+        yield value
+    else:
+        raise ValueError(f"an object value where the template maps keywords: {value!r}")
+
+
+def _address(text: str) -> str | None:
+    try:
+        return ipaddress.ip_address(text).packed.hex()
+    except ValueError:
+        return None
+
+
+def document_lines(doc: dict[str, Any]) -> Iterable[str]:
+    yield "D"
+    meta = doc.get("secaudit") or {}
+    for name in ("product", "categories", "services"):
+        for text in _texts(meta.get(name)):
+            yield f"C\t{_b64('secaudit.' + name)}\t{_b64(text)}"
+    for name, value in (doc.get("sigma") or {}).items():
+        field = "sigma." + name
+        for text in _texts(value):
+            encoded = _b64(text)
+            yield f"L\t{_b64(field)}\t{encoded}"
+            yield f"L\t{_b64('secaudit.values')}\t{encoded}"
+            yield f"C\t{_b64(field + '.cased')}\t{encoded}"
+            yield f"N\t{_b64(field + '.num')}\t{encoded}"
+            address = _address(text)
+            if address is not None:
+                yield f"I\t{_b64(field + '.ip')}\t{_b64(address)}"
+
+
+def run(documents: Sequence[dict[str, Any]], queries: Sequence[str], *, timeout: float = 600) -> list[Answer]:
+    """Index ``documents`` (numbered in order) and answer every query, in one JVM."""
+    classes = compiled()
+    java = shutil.which("java")
+    if java is None:
+        raise LuceneUnavailable(f"java not found: install {PACKAGES} (make install)")
+    lines: list[str] = []
+    for doc in documents:
+        lines.extend(document_lines(doc))
+    lines.extend(f"Q\t{_b64(q)}" for q in queries)
+    process = subprocess.run(
+        [
+            java,
+            "-Xss8m",
+            "-Xmx1g",
+            "-XX:+UseSerialGC",
+            "-cp",
+            ":".join([str(classes), *map(str, classpath())]),
+            "LuceneCheck",
+        ],
+        input="\n".join(lines).encode("utf-8", "surrogatepass"),
+        capture_output=True,
+        check=False,
+        timeout=timeout,
+    )
+    if process.returncode != 0:
+        raise RuntimeError(f"LuceneCheck failed ({process.returncode}): {process.stderr.decode()[-2000:]}")
+    answers = []
+    out = process.stdout.decode("utf-8").split("\n")
+    for query, line in zip(queries, out, strict=False):
+        parts = line.split("\t")
+        if parts[0] == "OK":
+            found = tuple(int(n) for n in parts[2].split(",") if n)
+            answers.append(Answer(query, clauses=int(parts[1]), documents=found))
+        else:
+            answers.append(Answer(query, error=parts[1] if len(parts) > 1 else line))
+    if len(answers) != len(queries):
+        raise RuntimeError(f"LuceneCheck answered {len(answers)} of {len(queries)} queries")
+    return answers
+
+
+def decoded(body: bytes) -> dict[str, Any]:
+    return dict(json.loads(body))
