@@ -26,6 +26,7 @@ from bench.risk import run as run_risk_bench
 from bench.scan import run as run_scan_bench
 from bench.startup import main as startup_bench
 from bench.startup import run as run_startup_bench
+from bench.vuln import main as vuln_bench
 from secaudit.app.reporting import build_report
 from secaudit.catalog.profile import load_profile
 from secaudit.core.model import Asset, Criticality, Evidence, Finding, Run, RunStatus, Severity, Source
@@ -98,6 +99,8 @@ def main() -> None:
         return hunt_bench(sys.argv[2:])
     if sys.argv[1:2] == ["startup"]:  # python -m bench startup [--repeat N]: start-up per command
         return startup_bench(sys.argv[2:])
+    if sys.argv[1:2] == ["vuln"]:  # python -m bench vuln [--nvd N]: known-vulnerability feeds and matching
+        return vuln_bench(sys.argv[2:])
     if sys.argv[1:2] == ["es"]:  # python -m bench es: Elasticsearch, when SECAUDIT_ES_URL points at a cluster
         from bench.es import main as es_bench  # noqa: PLC0415 - only this case needs the client
 
@@ -164,6 +167,7 @@ def main() -> None:
     run_baseline_bench()
     run_scan_bench()
     run_startup_bench()
+    vuln_bench([])
 
 
 if __name__ == "__main__":

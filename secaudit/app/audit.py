@@ -28,6 +28,7 @@ from secaudit.app.reporting import (
 )
 from secaudit.app.scan import record_scan_inventory
 from secaudit.app.stages import Stage, StageContext
+from secaudit.app.vuln import stored_kev
 from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import SecauditError, UsageError
@@ -144,7 +145,7 @@ def run_audit(
     started = clock()
     profile = load_profile(options.profile_path, now=started)
     # before anything is recorded: a broken catalogue is a configuration error
-    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None)
+    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None) or stored_kev(profile)
     stages = select_stages(profile, options.stages, registry)
     for stage in stages:
         stage.preflight(profile)

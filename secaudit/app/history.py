@@ -14,6 +14,7 @@ from secaudit.app.reporting import (
     write_reports,
     writer_for,
 )
+from secaudit.app.vuln import stored_kev
 from secaudit.catalog.kev import load_kev
 from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError, UsageError
@@ -84,7 +85,7 @@ def load_run_report(history: Path, run_id: str | None) -> Report:
         waived = store.run_waived(rid)
     # Scored again now, with the KEV catalogue available now; the methodology says so, and which
     # model the run itself was scored with when that differs.
-    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None)
+    kev = load_kev(Path(profile.kev_path) if profile.kev_path else None) or stored_kev(profile)
     used = f"{describe_model(kev)}, scored again when this report was rebuilt"
     if run.risk_model and run.risk_model != describe_model(kev):
         used = f"{used}; the run used {run.risk_model}"

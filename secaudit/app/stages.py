@@ -10,6 +10,7 @@ from pathlib import Path
 from secaudit.app.baseline import run_baseline_stage
 from secaudit.app.detect import run_detect_stage
 from secaudit.app.scan import run_scan_stage
+from secaudit.app.vuln import run_vuln_stage
 from secaudit.core.model import Source, StageOutput
 from secaudit.core.profile import Profile
 from secaudit.core.report import ProgressCallback
@@ -71,6 +72,14 @@ def _has_log_sources(profile: Profile) -> bool:
     return bool(profile.log_sources)
 
 
+def _vuln(ctx: StageContext) -> StageOutput:
+    return run_vuln_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+
+
+def _has_vuln(profile: Profile) -> bool:
+    return profile.vuln is not None
+
+
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="scan",
@@ -92,5 +101,12 @@ STAGES: tuple[Stage, ...] = (
         run=_detect,
         description="Sigma rules and correlations over the profile's log sources",
         applies=_has_log_sources,
+    ),
+    Stage(  # after the scan: it reads the services the scan wrote into the run folder
+        name="vuln",
+        source=Source.VULN,
+        run=_vuln,
+        description="known vulnerabilities of installed packages and scanned services, from imported feeds",
+        applies=_has_vuln,
     ),
 )

@@ -64,6 +64,7 @@ class KevEntry:
     name: str
     date_added: date
     ransomware: str = "Unknown"  # CISA's knownRansomwareCampaignUse: "Known" or "Unknown"
+    due_date: date | None = None  # CISA's dueDate: when US federal agencies must have remediated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,6 +286,7 @@ def _entry(item: Any, index: int, problems: _Problems) -> KevEntry | None:
         name=item["vulnerabilityName"],
         date_added=added,
         ransomware=str(item.get("knownRansomwareCampaignUse", "Unknown")),
+        due_date=_day(item["dueDate"]) if "dueDate" in item else None,
     )
 
 
@@ -443,6 +445,7 @@ def _compact_text(kev: Kev, source: Path, sha256: str, imported_at: datetime) ->
                 "vulnerabilityName": e.name,
                 "dateAdded": e.date_added.isoformat(),
                 "knownRansomwareCampaignUse": e.ransomware,
+                **({"dueDate": e.due_date.isoformat()} if e.due_date else {}),
             },
             ensure_ascii=False,
         )

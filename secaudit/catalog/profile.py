@@ -32,6 +32,7 @@ from secaudit.core.profile import (
     Profile,
     ReportSettings,
     Segment,
+    VulnSettings,
 )
 
 PROFILE_VERSION = 1
@@ -50,6 +51,7 @@ _TOP_KEYS = (
     "report",
     "history",
     "timezone",
+    "vuln",
 )
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9-]{1,63})*\.?$"
@@ -596,6 +598,24 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
     )
 
 
+def _vuln(ctx: _Ctx, root: YDict) -> VulnSettings | None:
+    if "vuln" not in root:
+        return None
+    node = root["vuln"] if root["vuln"] is not None else YDict(root.path, root.line_of("vuln"))
+    if not isinstance(node, YDict):
+        raise ctx.fail(root, "vuln", "'vuln' must be a mapping", "e.g. vuln: {max_feed_age_days: 7}")
+    check_keys(node, allowed=("store", "max_feed_age_days", "release"), where="vuln")
+    store = ctx.text(node, "store", "vuln", required=False)
+    age = node.get("max_feed_age_days", VulnSettings().max_feed_age_days)
+    if not isinstance(age, int) or isinstance(age, bool) or age < 1:
+        raise ctx.fail(node, "max_feed_age_days", f"{age!r} is not a whole number of days", "e.g. 7")
+    return VulnSettings(
+        store=ctx.resolve(store) if store else "",
+        max_feed_age_days=age,
+        release=ctx.text(node, "release", "vuln", required=False),
+    )
+
+
 _NO_AUTH = Authorization(
     reference="",
     approver="",
@@ -649,4 +669,5 @@ def load_profile(
         report=_report(ctx, root),
         history_path=history,
         timezone=timezone,
+        vuln=_vuln(ctx, root),
     )

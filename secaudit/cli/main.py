@@ -68,6 +68,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "secaudit.cli.scan:scope",
         "The scope guard: which targets the written authorization covers.",
     ),
+    "vuln": LazyCommand(
+        "secaudit.cli.vuln:vuln",
+        "Known-vulnerability feeds, kept in a local store that the audit's vuln stage matches against.",
+    ),
 }
 
 

@@ -88,6 +88,7 @@ class Source(Enum):
     PASSIVE = "passive"
     BASELINE = "baseline"
     DETECTION = "detection"
+    VULN = "vuln"  # a known vulnerability of an installed package or a scanned service
 
 
 class Status(Enum):

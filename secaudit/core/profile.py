@@ -114,6 +114,16 @@ class DetectionSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VulnSettings:
+    """The vuln stage: which feed store (empty: the one `secaudit vuln import` fills), how old a feed
+    may be before the audit warns, and the distribution release of targets that do not say."""
+
+    store: str = ""
+    max_feed_age_days: int = 7
+    release: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
     """A whole audit profile. ``path`` is where it was read from (for locations in messages)."""
 
@@ -130,6 +140,7 @@ class Profile:
     report: ReportSettings = ReportSettings()
     history_path: str = ""  # empty: the default location
     timezone: str = "UTC"  # IANA name; every time a report shows is in this zone, with its offset
+    vuln: VulnSettings | None = None  # None: no vuln stage
 
     def segment(self, name: str) -> Segment | None:
         return next((s for s in self.segments if s.name == name), None)

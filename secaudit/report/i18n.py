@@ -370,6 +370,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "source.passive": {"en": "Passive discovery", "th": "การสังเกตการณ์แบบพาสซีฟ"},
         "source.baseline": {"en": "Configuration baseline", "th": "การตรวจตามเกณฑ์การตั้งค่าความปลอดภัย"},
         "source.detection": {"en": "Log detection", "th": "การตรวจจับจากบันทึก (log)"},
+        "source.vuln": {"en": "Known vulnerability", "th": "ช่องโหว่ที่เปิดเผยแล้ว (CVE)"},
         # Finding status
         "status.new": {"en": "New", "th": "ใหม่"},
         "status.persisting": {"en": "Persisting", "th": "ยังคงอยู่"},
@@ -401,10 +402,17 @@ FACTOR_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "exposure.unknown_segment": {"th": "ไม่ทราบว่าอยู่ในส่วนเครือข่ายใด"},
         "exposure.network": {"th": "บริการเข้าถึงได้ทางเครือข่าย"},
         "exposure.configuration": {"th": "เป็นข้อบกพร่องของการตั้งค่าเท่านั้น"},
+        "exposure.vuln_package": {"th": "แพ็กเกจที่ติดตั้งอยู่ ไม่มีหลักฐานว่าเข้าถึงได้ทางเครือข่าย"},
         "exposure.crossed": {"th": "เข้าถึงได้ข้ามส่วนเครือข่ายจาก {from}"},
         "exploitability.kev": {"th": "{cves} อยู่ในรายการช่องโหว่ที่ถูกใช้โจมตีจริง ({catalogue})"},
         "exploitability.bad_vector": {"th": "ไม่นำเวกเตอร์ CVSS ที่อ่านไม่ได้มาคิดคะแนน: {vector}"},
         "exploitability.cvss": {"th": "คะแนนพื้นฐาน CVSS {base} ({vector})"},
+        "exploitability.epss": {"th": "EPSS: โอกาสถูกใช้โจมตีภายใน 30 วัน {probability}"},
+        "exploitability.epss_model": {
+            "th": "EPSS: โอกาสถูกใช้โจมตีภายใน 30 วัน {probability} (แบบจำลอง EPSS {model})"
+        },
+        "exploitability.bad_epss": {"th": "ไม่นำค่า EPSS ที่อ่านไม่ได้มาคิดคะแนน: {value}"},
+        "exploitability.kev_due": {"th": "CISA กำหนดให้แก้ไขช่องโหว่ KEV ภายใน {due}"},
         "active_attack.detection": {"th": "ข้อตรวจพบนี้คือการตรวจจับกิจกรรมที่เกิดขึ้นจริง"},
         "active_attack.same_asset": {"th": "มีการตรวจจับบนสินทรัพย์เดียวกัน: {rules}"},
         "cap.part": {"th": "จำกัดคะแนนด้าน{factor}ไว้ที่ {cap}"},

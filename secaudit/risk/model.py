@@ -12,7 +12,8 @@ severity       the finding's own severity                                       
 criticality    how much the city depends on the asset                               3 .. 20
 exposure       segment kind (or internet-facing tag), network reachability,         0 .. 25
                reachability across a segment boundary
-exploitability CVE in the KEV catalogue (15), highest CVSS base score (0..10)       0 .. 25
+exploitability CVE in the KEV catalogue (15), highest CVSS base score (0..10),      0 .. 25
+               EPSS probability of a cited CVE (10 x probability, 0..10)
 active_attack  the finding is a detection (8), or a detection on the same asset (15) 0 .. 15
 ============== =================================================================== ==========
 
@@ -68,6 +69,7 @@ NETWORK_REACHABLE_POINTS = 5.0  # a service answered on the network (scan, passi
 CROSS_SEGMENT_POINTS = 5.0
 EXPOSURE_CAP = 25.0
 KEV_POINTS = 15.0
+EPSS_POINTS = 10.0  # times the EPSS probability (0..1) of the likeliest cited CVE
 EXPLOITABILITY_CAP = 25.0
 DETECTION_ITSELF_POINTS = 8.0
 ACTIVE_ATTACK_POINTS = 15.0
@@ -82,7 +84,10 @@ SEVERITY_LEVEL = {
 }
 _TRUE = frozenset({"true", "yes", "1"})
 # Evidence attributes the model reads; every other attribute leaves the assessment unchanged.
-RISK_ATTRIBUTES = frozenset({"reachable_from", "cross_segment", "cve", "cvss", "cvss_vector", "automatable"})
+RISK_ATTRIBUTES = frozenset(
+    {"reachable_from", "cross_segment", "cve", "cvss", "cvss_vector", "automatable"}
+    | {"epss", "epss_model", "kev_due", "network_service"}
+)
 # The decision sets the score's band, the factor points place the finding inside it:
 # score = floor + factor total (0..100) * BAND_WIDTH / 100. A higher decision never scores lower.
 DECISION_FLOOR = {Decision.ACT: 75.0, Decision.ATTEND: 50.0, Decision.TRACK_STAR: 25.0, Decision.TRACK: 0.0}
@@ -136,8 +141,12 @@ class RiskContext:
     cvss_parts: dict[tuple[str, ...], tuple[tuple[RiskFactor, ...], frozenset[str]]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
-    # (identities of a KEV part and a CVSS part) -> exploitability factors and level
-    exploits: dict[tuple[int, int], tuple[tuple[RiskFactor, ...], Exploitation]] = field(
+    # cited EPSS probabilities -> the EPSS factor
+    epss_parts: dict[tuple[tuple[str, str], ...], tuple[RiskFactor, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # (identities of a KEV part, a CVSS part and an EPSS part) -> exploitability factors and level
+    exploits: dict[tuple[int, ...], tuple[tuple[RiskFactor, ...], Exploitation]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
 
@@ -297,7 +306,9 @@ def _exposure(
 ) -> tuple[tuple[RiskFactor, ...], Exposure]:
     kind, segment_name, internet = view.kind, view.segment, view.internet
     crossed = _crossed(attributes, segment_name)
-    key = (kind, segment_name, internet, source, crossed)
+    # a known vulnerability of a service that answered on the network (not of an installed package)
+    vuln_service = source is Source.VULN and any(name == "network_service" for name, _ in attributes)
+    key = (kind, segment_name, internet, source, crossed, vuln_service)
     known = ctx.exposures.get(key)
     if known is not None:
         return known
@@ -331,7 +342,7 @@ def _exposure(
                 key="exposure.unknown_segment",
             )
         )
-    network = source in (Source.SCAN, Source.PASSIVE)
+    network = source in (Source.SCAN, Source.PASSIVE) or vuln_service
     if network:
         factors.append(
             RiskFactor(
@@ -344,6 +355,15 @@ def _exposure(
     elif source is Source.BASELINE:
         factors.append(
             RiskFactor(name="exposure", value="configuration only", points=0.0, key="exposure.configuration")
+        )
+    elif source is Source.VULN:
+        factors.append(
+            RiskFactor(
+                name="exposure",
+                value="installed package, no network evidence",
+                points=0.0,
+                key="exposure.vuln_package",
+            )
         )
     if crossed:
         factors.append(
@@ -373,7 +393,8 @@ def _exploitability(
 ) -> tuple[tuple[RiskFactor, ...], Exploitation]:
     kev_part = _kev_part(_cves(finding.references, attributes), ctx)
     cvss_part = _cvss_part(_vectors(finding.references, attributes), ctx)
-    key = (id(kev_part), id(cvss_part))  # remembered objects: identity stands for content
+    epss_part = _epss_part(attributes, ctx)
+    key = (id(kev_part), id(cvss_part), id(epss_part))  # remembered objects: identity stands for content
     known = ctx.exploits.get(key)
     if known is not None:
         return known
@@ -384,8 +405,73 @@ def _exploitability(
         level = Exploitation.ACTIVE
     elif level is Exploitation.NONE and maturities & {"P", "F", "H"}:
         level = Exploitation.POC
-    found = ctx.exploits[key] = (tuple(_capped([*kev_factors, *cvss_factors], EXPLOITABILITY_CAP)), level)
+    factors = _capped([*kev_factors, *cvss_factors, *epss_part], EXPLOITABILITY_CAP)
+    found = ctx.exploits[key] = (tuple(factors), level)
     return found
+
+
+_EPSS_KEYS = frozenset({"epss", "epss_model", "kev_due"})
+
+
+def _epss_part(attributes: Attributes, ctx: RiskContext) -> tuple[RiskFactor, ...]:
+    """The EPSS factor: 10 x the highest cited EPSS probability (evidence attribute ``epss``, its
+    model in ``epss_model``), and CISA's KEV due date (``kev_due``, no points: the KEV factor counts).
+    Unreadable values add nothing and say so."""
+    cited = tuple(sorted({(k, v.strip()) for k, v in attributes if k in _EPSS_KEYS and v.strip()}))
+    if not cited:
+        return _NO_FACTORS
+    known = ctx.epss_parts.get(cited)
+    if known is None:
+        values = []
+        model = next((v for k, v in cited if k == "epss_model"), "")
+        dues = sorted(v for k, v in cited if k == "kev_due")
+        for key, text in cited:
+            if key != "epss":
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                continue
+            if 0.0 <= value <= 1.0:
+                values.append(value)
+        factors = []
+        if values:
+            best = max(values)
+            named = f" (EPSS model {model[:60]})" if model else ""
+            factors.append(
+                RiskFactor(
+                    name="exploitability",
+                    value=f"EPSS {best:.1%} probability of exploitation in 30 days{named}",
+                    points=round(EPSS_POINTS * best, 1),
+                    key="exploitability.epss_model" if model else "exploitability.epss",
+                    args=(("probability", f"{best:.1%}"), ("model", model[:60]))
+                    if model
+                    else (("probability", f"{best:.1%}"),),
+                )
+            )
+        elif any(k == "epss" for k, _ in cited):
+            shown = next(v for k, v in cited if k == "epss")
+            factors.append(
+                RiskFactor(
+                    name="exploitability",
+                    value=f"unreadable EPSS value ignored: {shown[:20]}",
+                    points=0.0,
+                    key="exploitability.bad_epss",
+                    args=(("value", shown[:20]),),
+                )
+            )
+        if dues:
+            factors.append(
+                RiskFactor(
+                    name="exploitability",
+                    value=f"CISA KEV remediation due {dues[0][:10]}",
+                    points=0.0,
+                    key="exploitability.kev_due",
+                    args=(("due", dues[0][:10]),),
+                )
+            )
+        known = ctx.epss_parts[cited] = tuple(factors)
+    return known
 
 
 def _kev_part(cited: tuple[str, ...], ctx: RiskContext) -> tuple[tuple[RiskFactor, ...], bool]:

@@ -18,7 +18,13 @@ RISK_MODEL_VERSION = "rank-1"
 # Among findings of equal severity on equally critical assets, evidence of activity comes
 # first (a detection means someone may be acting on the weakness now), then what is
 # reachable on the network, then what was only observed passively, then configuration.
-SOURCE_ORDER: tuple[Source, ...] = (Source.DETECTION, Source.SCAN, Source.PASSIVE, Source.BASELINE)
+SOURCE_ORDER: tuple[Source, ...] = (
+    Source.DETECTION,
+    Source.SCAN,
+    Source.VULN,
+    Source.PASSIVE,
+    Source.BASELINE,
+)
 _SOURCE_POSITION = {source: position for position, source in enumerate(SOURCE_ORDER)}
 
 

@@ -61,6 +61,7 @@ def test_a_cisa_shaped_catalogue_reads_whole(tmp_path: Path) -> None:
         name="Example Widget 1 synthetic flaw",
         date_added=date(2099, 1, 1),
         ransomware="Known",
+        due_date=date(2099, 2, 1),
     )
     assert kev.label == "KEV 2099.01.02"
     assert kev.description == "KEV 2099.01.02, released 2099-01-02"
@@ -104,6 +105,7 @@ def test_import_stores_a_compact_copy_that_reads_back_the_same(tmp_path: Path, d
         "vulnerabilityName",
         "dateAdded",
         "knownRansomwareCampaignUse",
+        "dueDate",
     }
     assert [line.count("cveID") for line in text.splitlines() if "CVE-2099" in line] == [1] * 40
     assert len(text) < len(source.read_text()) / 2

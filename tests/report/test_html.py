@@ -248,7 +248,7 @@ def test_methodology_counts_rules_and_checks(report: Report) -> None:
     text = " ".join(Dom(_section(render(report), "methodology")).joined().split())
     # scan: SCAN-TELNET, SCAN-RTSP-NOAUTH and the accepted SCAN-SNMP-V2C; baseline: two CIS checks
     assert (
-        "Rules and checks with findings 7 (Network scan: 3, Passive discovery: 1, Configuration baseline: 2, Log detection: 1)"
+        "Rules and checks with findings 7 (Network scan: 3, Passive discovery: 1, Configuration baseline: 2, Log detection: 1, Known vulnerability: 0)"
         in text
     )
     assert "Items checked per stage scan: 12, baseline: 207, logs: 88412" in text

@@ -40,7 +40,7 @@ def test_output_validates_against_the_shipped_schema(
     assert data["run"]["risk_model"] == full_report.run.risk_model
     assert data["authorization"]["reference"] == "PKT-SC-2026-014"
     assert data["trend"] == {"previous_run_id": "20260201T020000-pkt", "new": 4, "persisting": 1, "fixed": 1}
-    assert data["summary"]["by_source"] == {"scan": 2, "passive": 1, "baseline": 1, "detection": 1}
+    assert data["summary"]["by_source"] == {"scan": 2, "passive": 1, "baseline": 1, "detection": 1, "vuln": 0}
     assert data["summary"]["by_severity"] == {"critical": 1, "high": 2, "medium": 1, "low": 1, "info": 0}
     assert data["summary"]["partial"] is False
     assert data["waived"] == [] and data["compliance"] == []

@@ -1,0 +1,202 @@
+"""The audit's vuln stage: known vulnerabilities of installed packages and scanned services.
+
+Packages come from the dpkg status file of each baseline target that has one (``offline:`` roots,
+``local``, ``ssh://`` hosts inside the authorized scope); the release is the target's
+``VERSION_CODENAME`` unless the profile's ``vuln.release`` says otherwise. Services come from the
+nmap XML that this run's scan stage wrote into the run folder, so the stage runs after the scan.
+Everything is matched against the feed store only: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from secaudit.baseline import open_target
+from secaudit.baseline.stage import target_asset
+from secaudit.catalog.kev import Kev
+from secaudit.core.errors import ConfigError, OperationalError, ScopeError, SecauditError
+from secaudit.core.model import Finding, RunStatus, StageOutput, StageResult
+from secaudit.core.profile import BaselineTarget, Profile, VulnSettings
+from secaudit.core.report import ProgressCallback, ProgressEvent
+from secaudit.scan import read_nmap_xml
+from secaudit.scan.stage import SCAN_DIR
+from secaudit.scope import ScopeGuard
+from secaudit.vuln.feeds import FeedKind
+from secaudit.vuln.findings import Enrichment, cves_of, package_finding, service_finding
+from secaudit.vuln.match import (
+    PackageMatch,
+    Service,
+    ServiceMatch,
+    match_packages,
+    match_services,
+    os_release,
+    parse_dpkg_status,
+)
+from secaudit.vuln.store import VulnStore, default_store_path, stale_feeds
+
+STAGE = "vuln"
+DPKG_STATUS = "/var/lib/dpkg/status"
+OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+
+
+def store_path(settings: VulnSettings | None) -> Path:
+    return Path(settings.store) if settings and settings.store else default_store_path()
+
+
+def stored_kev(profile: Profile) -> Kev | None:
+    """The KEV catalogue imported into the vuln stage's feed store, when the profile has that stage
+    and no KEV file of its own was imported (``secaudit kev import`` / profile ``kev:``)."""
+    where = store_path(profile.vuln)
+    if profile.vuln is None or not where.exists():
+        return None
+    with VulnStore.open(where, create=False) as store:
+        return store.kev_catalogue()
+
+
+@dataclass(slots=True)
+class _Inventory:
+    """What the stage read: package matches per target, CVEs the distribution decided per asset."""
+
+    matches: list[tuple[BaselineTarget, PackageMatch]] = field(default_factory=list)
+    decided: dict[str, set[str]] = field(default_factory=dict)  # asset key -> CVEs
+    errors: list[str] = field(default_factory=list)
+    targets: int = 0
+    skipped: int = 0
+
+
+def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Inventory) -> None:
+    settings = profile.vuln or VulnSettings()
+    base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
+    guard = ScopeGuard(profile)
+    releases = set(store.releases())
+
+    def scope(address: str) -> None:
+        verdict = guard.check(address, now=now)
+        if not verdict.allowed:
+            raise ScopeError(f"not connecting: {verdict.explain()}", location=profile.path)
+
+    for entry in profile.baseline_targets:
+        if entry.target.startswith("file:"):
+            continue  # one configuration file: no package database
+        try:
+            with open_target(entry.target, base=base, scope=scope) as target:
+                status = target.read_text(DPKG_STATUS)
+                if status is None:
+                    found.skipped += 1
+                    found.errors.append(f"{entry.target}: no {DPKG_STATUS}, packages not matched")
+                    continue
+                facts = next((os_release(t) for p in OS_RELEASE if (t := target.read_text(p))), {})
+        except SecauditError as e:
+            found.errors.append(f"{entry.target}: {e}")
+            found.skipped += 1
+            continue
+        release = settings.release or facts.get("VERSION_CODENAME", "")
+        if facts.get("ID", "debian") != "debian" and not settings.release:
+            found.skipped += 1
+            found.errors.append(
+                f"{entry.target}: {facts.get('ID')} is not matched (only the Debian Security Tracker is read)"
+            )
+            continue
+        if not release or release not in releases:
+            found.skipped += 1
+            found.errors.append(
+                f"{entry.target}: the tracker feed in the store has no release {release or '(unknown)'}"
+                + ("" if release else ": set vuln.release in the profile")
+            )
+            continue
+        try:
+            packages = parse_dpkg_status(status, f"{entry.target}:{DPKG_STATUS}")
+        except ConfigError as e:
+            found.errors.append(str(e))
+            found.skipped += 1
+            continue
+        result = match_packages(store, packages, release)
+        found.targets += 1
+        key = target_asset(profile, entry).key
+        found.decided.setdefault(key, set()).update(result.cves_known)
+        found.matches += [(entry, m) for m in result.matches]
+
+
+def _services(run_dir: Path, errors: list[str]) -> Iterator[Service]:
+    for path in sorted((run_dir / SCAN_DIR).glob("*.xml")):
+        try:
+            run = read_nmap_xml(path)
+        except SecauditError as e:
+            errors.append(f"{path.name}: {e}")
+            continue
+        for host in run.up_hosts():
+            address = next((a.addr for a in host.addresses if a.type in ("ipv4", "ipv6")), "")
+            for port in host.open_ports():
+                svc = port.service
+                if address and svc is not None and svc.probed and svc.cpes:
+                    yield Service(
+                        address=address,
+                        port=port.number,
+                        proto=port.protocol,
+                        product=svc.product,
+                        version=svc.version,
+                        cpes=svc.cpes,
+                    )
+
+
+def run_vuln_stage(
+    profile: Profile, *, run_dir: Path, now: datetime, progress: ProgressCallback
+) -> StageOutput:
+    started = time.perf_counter()
+    settings = profile.vuln or VulnSettings()
+    where = store_path(settings)
+    if not where.exists():
+        raise OperationalError(
+            "no vulnerability feed store",
+            location=str(where),
+            hint="import feeds first: secaudit vuln import FILE... (or set vuln.store in the profile)",
+        )
+    found = _Inventory()
+    findings: list[Finding] = []
+    with VulnStore.open(where, create=False) as store:
+        feeds = store.feeds()
+        found.errors += stale_feeds(feeds, now, timedelta(days=settings.max_feed_age_days))
+        progress(ProgressEvent(task=STAGE, done=0, total=2, message="installed packages"))
+        _packages(profile, store, now, found)
+        progress(ProgressEvent(task=STAGE, done=1, total=2, message="scanned services"))
+        services = list(_services(run_dir, found.errors))
+        service_matches, _ = match_services(store, services)
+        kept: list[tuple[ServiceMatch, str]] = []
+        for match in service_matches:
+            asset = profile.address_asset(match.service.address)
+            if match.cve in found.decided.get(asset.key, set()):
+                continue  # the distribution's verdict for this host stands
+            kept.append((match, asset.key))
+        cves = cves_of([m for _, m in found.matches], [m for m, _ in kept])
+        info = Enrichment(
+            cves=store.cve_info(cves),
+            epss=store.epss(cves),
+            kev=store.kev(cves),
+            epss_model=next((f.version for f in feeds if f.kind is FeedKind.EPSS), ""),
+        )
+    withdrawn = {cve for cve, record in info.cves.items() if record.withdrawn}
+    for entry, package_match in found.matches:
+        if package_match.cve not in withdrawn:
+            asset = target_asset(profile, entry)
+            findings.append(package_finding(package_match, asset, info, target=entry.target, now=now))
+    for service_match, _ in kept:
+        if service_match.cve not in withdrawn:
+            asset = profile.address_asset(service_match.service.address)
+            findings.append(service_finding(service_match, asset, info, now=now))
+    progress(ProgressEvent(task=STAGE, done=2, total=2, message=f"{len(findings)} findings"))
+    return StageOutput(
+        findings=tuple(findings),
+        result=StageResult(
+            name=STAGE,
+            status=RunStatus.COMPLETED,
+            findings=len(findings),
+            items=found.targets + len(services),
+            skipped=found.skipped,
+            errors=tuple(found.errors),
+            seconds=time.perf_counter() - started,
+        ),
+    )

@@ -1,0 +1,265 @@
+"""From matches to findings: one per (asset, package or service, CVE).
+
+The rule id is the CVE id, so SARIF gets one rule per CVE and the report aggregates one CVE in
+one package across assets into one row. Severity follows the CVSS base score NVD published
+(9.0+ critical, 7.0+ high, 4.0+ medium, else low); without an imported NVD record it is medium
+and the finding says the score is unknown. A service match is one severity step lower than its
+score, because a banner version is a claim, not proof; the finding says so.
+
+Evidence attributes carry what the risk model and the reports read: ``cve``, ``cvss_vector``,
+``epss``/``epss_percentile``, ``kev``/``kev_due``, ``installed``/``fixed``, ``package``,
+``network_service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from secaudit.core.model import Asset, Evidence, Finding, LocalText, Reference, RefKind, Severity, Source
+from secaudit.vuln.feeds import CveInfo, EpssScore
+from secaudit.vuln.match import PackageMatch, ServiceMatch
+from secaudit.vuln.store import KevFact
+
+PRODUCER = "vuln"
+TRACKER_URL = "https://security-tracker.debian.org/tracker/"
+NVD_URL = "https://nvd.nist.gov/vuln/detail/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enrichment:
+    """What the feeds say about the CVEs of a run's matches."""
+
+    cves: dict[str, CveInfo]
+    epss: dict[str, EpssScore]
+    kev: dict[str, KevFact]
+    epss_model: str = ""  # the EPSS feed's model version, quoted with every score
+
+
+def severity_of(score: float | None) -> Severity:
+    if score is None:
+        return Severity.MEDIUM
+    if score >= 9.0:
+        return Severity.CRITICAL
+    if score >= 7.0:
+        return Severity.HIGH
+    if score >= 4.0:
+        return Severity.MEDIUM
+    return Severity.LOW if score > 0 else Severity.INFO
+
+
+def _lower(severity: Severity) -> Severity:
+    return Severity(max(int(Severity.LOW), int(severity) - 1)) if severity > Severity.LOW else severity
+
+
+def _facts(
+    cve: str, info: Enrichment
+) -> tuple[list[tuple[str, str]], list[str], list[str], tuple[Reference, ...]]:
+    """Attributes, sentences for the description (English, Thai), and references common to both kinds."""
+    attributes = [("cve", cve)]
+    said: list[str] = []
+    said_th: list[str] = []
+    refs = [Reference(kind=RefKind.CVE, id=cve, url=NVD_URL + cve)]
+    record = info.cves.get(cve)
+    if record is not None and record.vector:
+        attributes.append(("cvss_vector", record.vector))
+        score = f"{record.score:.1f}" if record.score is not None else "?"
+        said.append(f"CVSS base {score} ({record.vector}).")
+        said_th.append(f"คะแนนพื้นฐาน CVSS {score} ({record.vector})")
+        refs += [Reference(kind=RefKind.CWE, id=c) for c in record.cwes]
+    else:
+        said.append("No NVD record imported for this CVE: its CVSS score is unknown, severity set to medium.")
+        said_th.append("ไม่มีข้อมูล NVD ของ CVE นี้ในคลังข้อมูล จึงไม่ทราบคะแนน CVSS และกำหนดความรุนแรงเป็นปานกลาง")
+    epss = info.epss.get(cve)
+    if epss is not None:
+        attributes += [("epss", f"{epss.probability:.5f}"), ("epss_percentile", f"{epss.percentile:.5f}")]
+        if info.epss_model:
+            attributes.append(("epss_model", info.epss_model))
+        model = f" (model {info.epss_model})" if info.epss_model else ""
+        said.append(
+            f"EPSS{model}: {epss.probability:.1%} probability of exploitation in the next 30 days, "
+            f"percentile {epss.percentile:.3f}."
+        )
+        model_th = f" (แบบจำลอง {info.epss_model})" if info.epss_model else ""
+        said_th.append(
+            f"EPSS{model_th}: โอกาสถูกใช้โจมตีภายใน 30 วัน {epss.probability:.1%} "
+            f"เปอร์เซ็นไทล์ {epss.percentile:.3f}"
+        )
+    kev = info.kev.get(cve)
+    if kev is not None:
+        attributes.append(("kev", "true"))
+        due = f", remediation due {kev.due_date:%Y-%m-%d}" if kev.due_date else ""
+        if kev.due_date:
+            attributes.append(("kev_due", kev.due_date.isoformat()))
+        said.append(f"Listed in CISA KEV (known exploited) since {kev.date_added:%Y-%m-%d}{due}.")
+        due_th = f" CISA กำหนดให้แก้ไขภายใน {kev.due_date:%Y-%m-%d}" if kev.due_date else ""
+        said_th.append(f"อยู่ในรายการช่องโหว่ที่ถูกใช้โจมตีจริง (KEV) ของ CISA ตั้งแต่ {kev.date_added:%Y-%m-%d}{due_th}")
+    return attributes, said, said_th, tuple(refs)
+
+
+def package_finding(
+    match: PackageMatch, asset: Asset, info: Enrichment, *, target: str, now: datetime
+) -> Finding:
+    attributes, said, said_th, refs = _facts(match.cve, info)
+    record = info.cves.get(match.cve)
+    summary = (record.summary if record else "").strip()
+    binaries = " ".join(match.binaries)
+    attributes += [
+        ("package", match.package),
+        ("binaries", binaries),
+        ("installed", match.installed),
+        ("fixed", match.fixed or ""),
+        ("release", match.release),
+        ("target", target),
+    ]
+    if match.fixed:
+        state = f"fixed in {match.fixed}"
+        remediation = (
+            f"Upgrade to the fixed version ({match.fixed} or later) from the Debian {match.release} "
+            f"security archive: apt-get update && apt-get install --only-upgrade {binaries}"
+        )
+    else:
+        state = "no fix yet"
+        remediation = (
+            f"Debian has no fixed {match.package} for {match.release} yet: limit who can reach the "
+            f"affected component, apply the upstream advisory's workaround, and follow "
+            f"{TRACKER_URL}{match.cve} for the fix."
+        )
+    title = f"{match.cve} in Debian package {match.package}" + ("" if match.fixed else " (no fix yet)")
+    thai = _thai_package(match, binaries, said_th)
+    description = " ".join(
+        [
+            *([summary] if summary else []),
+            f"Installed source version {match.installed} ({binaries}) is affected according to the Debian "
+            f"Security Tracker for {match.release}: {state}.",
+            *said,
+        ]
+    )
+    return Finding(
+        rule_id=match.cve,
+        source=Source.VULN,
+        severity=severity_of(record.score if record else None),
+        title=title,
+        asset=asset,
+        description=description,
+        remediation=remediation,
+        evidence_key=f"deb:{match.package}",
+        evidence=(
+            Evidence(
+                kind="package",
+                summary=f"{match.package} {match.installed} installed, {state}",
+                location=target,
+                excerpt=f"{binaries} (source {match.package} {match.installed})",
+                attributes=tuple(sorted(attributes)),
+            ),
+        ),
+        references=(
+            *refs,
+            Reference(kind=RefKind.URL, id=TRACKER_URL + match.cve, url=TRACKER_URL + match.cve),
+        ),
+        observed_at=now,
+        producer=PRODUCER,
+        texts=(thai,),
+    )
+
+
+def _thai_package(match: PackageMatch, binaries: str, said_th: list[str]) -> LocalText:
+    state = f"แก้ไขแล้วในรุ่น {match.fixed}" if match.fixed else "ยังไม่มีแพตช์"
+    if match.fixed:
+        remediation = (
+            f"อัปเดตเป็นรุ่นที่แก้ไขแล้ว ({match.fixed} หรือใหม่กว่า) จากคลังการอัปเดตด้านความปลอดภัยของ "
+            f"Debian {match.release}: apt-get update && apt-get install --only-upgrade {binaries}"
+        )
+    else:
+        remediation = (
+            f"Debian ยังไม่มีแพตช์ของ {match.package} สำหรับ {match.release}: จำกัดการเข้าถึงส่วนที่ได้รับผลกระทบ "
+            f"ใช้วิธีแก้ไขชั่วคราวตามประกาศของผู้พัฒนา และติดตามแพตช์ที่ {TRACKER_URL}{match.cve}"
+        )
+    return LocalText(
+        lang="th",
+        title=f"{match.cve} ในแพ็กเกจ Debian {match.package}" + ("" if match.fixed else " (ยังไม่มีแพตช์)"),
+        description=" ".join(
+            [
+                f"แพ็กเกจต้นทาง {match.package} รุ่น {match.installed} ({binaries}) ที่ติดตั้งอยู่มีช่องโหว่นี้ "
+                f"ตามข้อมูลของ Debian Security Tracker สำหรับ {match.release}: {state}",
+                *said_th,
+            ]
+        ),
+        remediation=remediation,
+    )
+
+
+def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now: datetime) -> Finding:
+    attributes, said, said_th, refs = _facts(match.cve, info)
+    record = info.cves.get(match.cve)
+    service = match.service
+    where = f"{service.address}:{service.port}/{service.proto}"
+    claimed = (
+        " ".join(p for p in (service.product, service.version) if p) or f"{match.product} {match.version}"
+    )
+    attributes += [
+        ("product", f"{match.vendor}:{match.product}"),
+        ("installed", match.version),
+        ("network_service", where),
+        ("match", match.rule),
+    ]
+    description = " ".join(
+        [
+            *([record.summary.strip()] if record and record.summary.strip() else []),
+            f"The service on {where} claims {claimed}; NVD lists {match.vendor}:{match.product} "
+            f"{match.rule} as affected. A banner version is a claim, not proof: a distribution may have "
+            "backported the fix without changing it, so the severity is one step below the CVSS score.",
+            *said,
+        ]
+    )
+    return Finding(
+        rule_id=match.cve,
+        source=Source.VULN,
+        severity=_lower(severity_of(record.score if record else None)),
+        title=f"{match.cve} in {match.product} (version claimed by the service)",
+        asset=asset,
+        description=description,
+        remediation=(
+            f"Confirm the installed version of {match.product} on the host (the package manager, not the "
+            f"banner); if it is affected, upgrade it to a release outside {match.rule}, or to the "
+            "distribution's fixed package."
+        ),
+        evidence_key=f"{service.proto}/{service.port}",
+        evidence=(
+            Evidence(
+                kind="service",
+                summary=f"{claimed} on {where}",
+                location=where,
+                excerpt=claimed,
+                attributes=tuple(sorted(attributes)),
+            ),
+        ),
+        references=refs,
+        observed_at=now,
+        producer=PRODUCER,
+        texts=(
+            LocalText(
+                lang="th",
+                title=f"{match.cve} ใน {match.product} (รุ่นตามที่บริการแจ้ง)",
+                description=" ".join(
+                    [
+                        f"บริการที่ {where} แจ้งว่าเป็น {claimed} ซึ่ง NVD ระบุว่า {match.vendor}:{match.product} "
+                        f"{match.rule} ได้รับผลกระทบ รุ่นที่บริการแจ้งเป็นเพียงคำอ้าง ไม่ใช่หลักฐาน "
+                        "เพราะผู้จัดทำดิสทริบิวชันอาจแก้ไขช่องโหว่โดยไม่เปลี่ยนเลขรุ่น "
+                        "จึงลดความรุนแรงลงหนึ่งระดับจากคะแนน CVSS",
+                        *said_th,
+                    ]
+                ),
+                remediation=(
+                    f"ตรวจสอบรุ่นของ {match.product} ที่ติดตั้งจริงบนเครื่องด้วยตัวจัดการแพ็กเกจ (ไม่ใช่จาก banner) "
+                    f"หากได้รับผลกระทบ ให้อัปเดตเป็นรุ่นที่อยู่นอกช่วง {match.rule} "
+                    "หรือเป็นแพ็กเกจที่แก้ไขแล้วของดิสทริบิวชัน"
+                ),
+            ),
+        ),
+    )
+
+
+def cves_of(package_matches: Sequence[PackageMatch], service_matches: Sequence[ServiceMatch]) -> list[str]:
+    return sorted({m.cve for m in package_matches} | {m.cve for m in service_matches})
