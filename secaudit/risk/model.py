@@ -435,18 +435,26 @@ def _epss_part(attributes: Attributes, ctx: RiskContext) -> tuple[RiskFactor, ..
             if 0.0 <= value <= 1.0:
                 values.append(value)
         factors = []
-        if values:
+        if values and model:
             best = max(values)
-            named = f" (EPSS model {model[:60]})" if model else ""
             factors.append(
                 RiskFactor(
                     name="exploitability",
-                    value=f"EPSS {best:.1%} probability of exploitation in 30 days{named}",
+                    value=f"EPSS {best:.1%} probability of exploitation in 30 days (EPSS model {model[:60]})",
                     points=round(EPSS_POINTS * best, 1),
-                    key="exploitability.epss_model" if model else "exploitability.epss",
-                    args=(("probability", f"{best:.1%}"), ("model", model[:60]))
-                    if model
-                    else (("probability", f"{best:.1%}"),),
+                    key="exploitability.epss_model",
+                    args=(("probability", f"{best:.1%}"), ("model", model[:60])),
+                )
+            )
+        elif values:
+            best = max(values)
+            factors.append(
+                RiskFactor(
+                    name="exploitability",
+                    value=f"EPSS {best:.1%} probability of exploitation in 30 days",
+                    points=round(EPSS_POINTS * best, 1),
+                    key="exploitability.epss",
+                    args=(("probability", f"{best:.1%}"),),
                 )
             )
         elif any(k == "epss" for k, _ in cited):
