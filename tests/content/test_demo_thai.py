@@ -14,12 +14,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from secaudit.app.audit import AuditOptions, AuditResult, run_audit
 from secaudit.app.stages import STAGES, Stage, StageContext
 from secaudit.catalog.localtext import has_thai
 from secaudit.core.model import RunStatus, Source, StageOutput, StageResult
+from secaudit.report.json_writer import json_schema
 from secaudit.scan import findings_for, load_rules, read_nmap_xml
 from tests.conftest import DEMO_PROFILE
 
@@ -47,7 +49,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
     scan = Stage(name="scan", source=Source.SCAN, run=_recorded_scan, description="recorded nmap XML")
     registry = [scan, *(s for s in STAGES if s.name != "scan")]
     options = AuditOptions(
-        profile_path=DEMO_PROFILE, output_dir=out, history_path=out / "history.sqlite", formats=("html",)
+        profile_path=DEMO_PROFILE,
+        output_dir=out,
+        history_path=out / "history.sqlite",
+        formats=("html", "json"),
     )
     return run_audit(options, registry=registry)
 
@@ -77,6 +82,15 @@ def test_every_finding_of_the_demo_is_thai_in_the_thai_report(demo: AuditResult)
     assert not any(has_thai(row["title"]) for row in english)  # the English report stays English
     for item in demo.report.waived:  # waived and accepted findings are listed by their Thai title too
         assert item.finding.text_in("th").title in page
+
+
+def test_findings_json_carries_the_thai_within_its_schema(demo: AuditResult) -> None:
+    data = json.loads(demo.files["json"].read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(json_schema()).validate(data)
+    assert data["findings"]
+    for entry in data["findings"]:
+        thai = entry["texts"]["th"]
+        assert all(has_thai(thai[part]) for part in ("title", "description", "remediation")), entry["rule_id"]
 
 
 @pytest.fixture(scope="module")
