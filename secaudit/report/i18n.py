@@ -460,7 +460,12 @@ def factor_text(factor: RiskFactor, lang: str) -> str:
     for name, value in factor.args:
         key = f"{name}.{value}"
         words[name] = FACTOR_ARGS.get(key, {}).get(lang) or L.get(key) or value
-    return template.format_map(words)
+    try:
+        return template.format_map(words)
+    except (KeyError, IndexError, ValueError):
+        # A factor recorded by an older risk model lacks an argument today's wording names: a report
+        # rebuilt from history shows the factor's own (English) words rather than fail.
+        return factor.value
 
 
 def labels(lang: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from secaudit.catalog.localtext import has_thai
 from secaudit.core.model import Finding, LocalText
+from secaudit.core.report import RiskFactor
 from secaudit.report.html_data import COLUMN
 from secaudit.report.i18n import FACTOR_TEXT, factor_text
 from tests.report.conftest import findings_from_every_source
@@ -109,3 +110,14 @@ def test_every_factor_the_risk_model_can_give_has_thai_wording_with_its_argument
         after = source[source.index(f'key="{key}"') :]
         args = set(re.findall(r'\("([a-z]+)", ', after[: after.find(")\n")]))
         assert placeholders == args, f"{key}: wording uses {placeholders}, the factor gives {args}"
+
+
+def test_a_factor_recorded_with_fewer_arguments_than_todays_wording_shows_its_own_words() -> None:
+    old = RiskFactor(
+        name="decision",
+        value="act: exploitation active, exposure open, impact high",
+        points=0.0,
+        key="decision.table",
+        args=(("decision", "act"),),  # an older model's record: today's wording names more
+    )
+    assert factor_text(old, "th") == old.value
