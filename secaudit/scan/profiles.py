@@ -33,8 +33,15 @@ ICS_TCP_PORTS = (102, 502, 1883, 1911, 2404, 4840, 4911, 8883, 20000, 44818)
 ICS_UDP_PORTS = (161, 2222, 47808)
 #: Management and camera ports worth knowing on any device segment.
 MGMT_TCP_PORTS = (21, 22, 23, 80, 139, 443, 445, 554, 3389, 5900, 8000, 8080, 8443, 8554)
-#: Common service ports above 1024 that the standard profile adds to 1-1024.
-EXTRA_TCP_PORTS = (1433, 1521, 2049, 3306, 5432, 5900, 5985, 5986, 6379, 8000, 8080, 8443, 8554, 9200, 27017)
+#: Common service ports above 1024 that the standard profile adds to 1-1024 (databases, caches,
+#: brokers, remote management, web consoles: Grafana 3000, Kibana 5601, Docker 2375/2376,
+#: Prometheus 9090/9100, Jenkins and others on 8080/8081).
+EXTRA_TCP_PORTS = (
+    1433, 1521, 2049, 2375, 2376, 3000, 3306, 5432, 5601, 5900, 5985, 5986, 6379, 8000, 8080, 8081,
+    8443, 8554, 9090, 9100, 9200, 11211, 27017,
+)  # fmt: skip
+#: UDP services a city network exposes by mistake: DNS, NTP, IPMI, SSDP.
+SERVICE_UDP_PORTS = (53, 123, 623, 1900)
 
 #: NSE scripts secaudit may run at all. Each only reads: no writes, no brute force, no DoS.
 ALLOWED_SCRIPTS = frozenset(
@@ -57,6 +64,12 @@ ALLOWED_SCRIPTS = frozenset(
         "rdp-enum-encryption",
         "vnc-info",
         "rtsp-methods",
+        # unauthenticated service facts (each sends the one request a client would, reads the answer)
+        "redis-info",  # INFO without a password: answers only when no password is set
+        "memcached-info",  # "stats" on the text protocol
+        "mqtt-subscribe",  # anonymous CONNECT, then listens to $SYS/# for a few seconds
+        "upnp-info",  # one SSDP M-SEARCH, then the device description it points to
+        "dns-recursion",  # one recursive A query; reads the RA flag
     }
 )
 
@@ -142,16 +155,24 @@ PROFILES: dict[str, ScanProfile] = {
     "standard": ScanProfile(
         name="standard",
         tcp_ports="1-1024," + _ports(ICS_TCP_PORTS + EXTRA_TCP_PORTS),
-        udp_ports=_ports(ICS_UDP_PORTS),
+        udp_ports=_ports(ICS_UDP_PORTS + SERVICE_UDP_PORTS),
         version_detection=True,
         version_light=True,
         scripts=(
             "ssl-enum-ciphers",
+            "ssl-cert",
             "ssh2-enum-algos",
             "http-headers",
             "http-title",
             "snmp-info",
             "snmp-sysdescr",
+            "ftp-anon",
+            "vnc-info",
+            "redis-info",
+            "memcached-info",
+            "mqtt-subscribe",
+            "upnp-info",
+            "dns-recursion",
         ),
         timing="-T4",
         max_retries=2,

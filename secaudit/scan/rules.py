@@ -22,6 +22,7 @@ A rule file (``rules/exposure/*.yaml``) holds ``rules:``, a list of rules::
           under: [least strength]    # values of these keys (or of elems below these tables)...
           values: [D, E, F]          # ... equal one of these (case-insensitive)
           pattern: "(?i)admin"       # regex searched in the text output
+          before_scan: [notAfter]    # a date-time under these keys lies before the scan (expired)
 
 Matching needs the port state ``open`` (UDP also ``open|filtered`` when a script answered).
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ from secaudit.scan.nmapxml import Port, Script
 RULE_ID = re.compile(r"^EXP-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 _RULE_KEYS = ("id", "title", "severity", "description", "remediation", "references", "match", "th")
 _MATCH_KEYS = ("protocol", "services", "ports", "tunnel", "segment_kinds", "not_segment_kinds", "script")
-_SCRIPT_KEYS = ("id", "keys", "under", "values", "pattern")
+_SCRIPT_KEYS = ("id", "keys", "under", "values", "pattern", "before_scan")
 _KINDS = [k.value for k in SegmentKind]
 
 
@@ -55,12 +57,19 @@ class ScriptCondition:
     under: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
+    before_scan: tuple[str, ...] = ()
 
-    def matches(self, script: Script) -> str | None:
-        """The excerpt that proves the match, or None."""
+    def matches(self, script: Script, at: datetime | None = None) -> str | None:
+        """The excerpt that proves the match, or None. ``at``: when the host was scanned (dates
+        under ``before_scan`` keys must lie before it; without it they never match)."""
         if script.id != self.id or script.output.lstrip().startswith("ERROR"):
             return None
         hits: list[str] = []
+        if self.before_scan:
+            past = [v for key in self.before_scan for v in script.table.under(key) if _before(v, at)]
+            if not past:
+                return None
+            hits += [f"{key} {v}" for key in self.before_scan for v in script.table.under(key) if v in past]
         if self.keys:
             found = [k for k in self.keys if script.table.has_key(k)]
             if not found:
@@ -78,7 +87,7 @@ class ScriptCondition:
             if m is None:
                 return None
             hits.append(m.group(0))
-        if not (self.keys or self.under or self.pattern) and not script.output.strip():
+        if not (self.keys or self.under or self.pattern or self.before_scan) and not script.output.strip():
             return None
         return ", ".join(hits) if hits else script.output.strip()
 
@@ -106,8 +115,11 @@ class ExposureRule:
     location: str  # file:line of the rule, for messages
     texts: tuple[LocalText, ...] = ()  # title, description and remediation in Thai
 
-    def matches(self, port: Port, segment_kind: SegmentKind | None) -> tuple[bool, str]:
-        """Whether this rule flags ``port`` on a host of ``segment_kind``, and the script excerpt."""
+    def matches(
+        self, port: Port, segment_kind: SegmentKind | None, at: datetime | None = None
+    ) -> tuple[bool, str]:
+        """Whether this rule flags ``port`` on a host of ``segment_kind`` scanned at ``at``, and
+        the script excerpt."""
         m = self.match
         if m.protocol and port.protocol != m.protocol:
             return False, ""
@@ -131,13 +143,26 @@ class ExposureRule:
             return False, ""
         excerpt = ""
         if m.script is not None:
-            found = next((x for s in port.scripts if (x := m.script.matches(s)) is not None), None)
+            found = next((x for s in port.scripts if (x := m.script.matches(s, at)) is not None), None)
             if found is None:
                 return False, ""
             excerpt = found
         if port.state != "open" and not (port.state == "open|filtered" and excerpt):
             return False, ""
         return True, excerpt
+
+
+def _before(value: str, at: datetime | None) -> bool:
+    """Whether the date-time ``value`` (nmap writes UTC without an offset) lies before ``at``."""
+    if at is None:
+        return False
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment < at
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -181,6 +206,7 @@ def _script(node: Any, path: str) -> ScriptCondition:
         under=_texts(node, "under", "script", path) if "under" in node else (),
         values=_texts(node, "values", "script", path) if "values" in node else (),
         pattern=pattern,
+        before_scan=_texts(node, "before_scan", "script", path) if "before_scan" in node else (),
     )
     if cond.values and not cond.under:
         raise ConfigError(
