@@ -289,10 +289,10 @@ def test_arp_refuses_an_interface_without_the_segment_route(lab: NetLab, tmp_pat
 
 @root
 def test_arp_sweep_stops_before_the_authorization_ends(lab: NetLab, tmp_path: Path) -> None:
-    """A paced /24 sweep takes ~25 s; with 6 s left only what fits is asked, and nothing after."""
+    """A paced /24 sweep takes ~27 s; with 12 s left only what fits is asked, and nothing after."""
     from datetime import UTC, datetime, timedelta
 
-    end = (datetime.now(UTC) + timedelta(seconds=6)).isoformat(timespec="seconds")
+    end = (datetime.now(UTC) + timedelta(seconds=12)).isoformat(timespec="seconds")
     profile = tmp_path / "arp.yaml"
     text = SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports")
     profile.write_text(text.replace("valid_until: 2030-12-31", f"valid_until: {end}"))
