@@ -45,7 +45,7 @@ def systemd_units(schedule: Schedule, *, name: str = "secaudit-audit") -> dict[s
     calendar, _ = _check(schedule)
     service = f"""[Unit]
 Description=secaudit scheduled audit ({schedule.profile.name})
-Documentation=man:secaudit(1)
+# secaudit has no man page: `secaudit audit --help` and its README describe the audit and exit codes.
 Wants=network-online.target
 After=network-online.target
 

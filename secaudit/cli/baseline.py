@@ -345,7 +345,10 @@ def _table(state: CliState, run: BaselineRun, *, show_all: bool) -> None:
 @baseline.command("accept")
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--out",
+    "--output",
+    "-o",
+    "--out",  # the name before docs/cli.md's convention; still read
+    "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The accepted-baseline file to write (JSON; commit it next to the configs).",
@@ -361,7 +364,7 @@ def accept_cmd(state: CliState, results: tuple[Path, ...], out: Path) -> None:
     \b
     Examples:
       secaudit baseline check --baseline cisco-ios --target file:configs/r1.cfg --format json > r1.json
-      secaudit baseline accept r1.json r2.json --out accepted.json
+      secaudit baseline accept r1.json r2.json --output accepted.json
     """
     data = accept_results(list(results), out)
     entries = data["entries"]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from secaudit.core.errors import ExitCode
+from secaudit.core.model import Severity
 from secaudit.core.profile import THAI_ERAS
 
 if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` and `--help` need neither
@@ -142,3 +143,19 @@ SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
+
+
+# --fail-on reads the same words in every command (docs/cli.md): a severity, Sigma's "informational"
+# for info, or "none" (never fail on findings).
+FAIL_ON_CHOICES = (*Severity.names(), "informational", "none")
+
+
+def fail_on_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), help=help_text)
+
+
+def fail_on_severity(value: str | None) -> Severity | None:
+    """The gate of a --fail-on value: None for no gate ("none" or not given)."""
+    if value is None or value.lower() in ("", "none"):
+        return None
+    return Severity.parse(value)

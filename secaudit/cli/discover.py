@@ -11,9 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from secaudit.app.discover import DiscoverRun, discover_pcap, passive_to_dict, sweep_segment
-from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import (
+    SEVERITY_STYLE,
+    CliState,
+    ExitWith,
+    fail_on_option,
+    fail_on_severity,
+    json_option,
+    pass_state,
+)
 from secaudit.core.errors import ExitCode, UsageError
-from secaudit.core.model import Severity
 
 _SHOWN = 25  # rows per table in the terminal; --json and --output hold everything
 
@@ -53,11 +60,7 @@ _SHOWN = 25  # rows per table in the terminal; --json and --output hold everythi
     type=click.Path(path_type=Path, dir_okay=False),
     help="History for the inventory (default as for `secaudit audit`).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(Severity.names(), case_sensitive=False),
-    help="Exit 1 when a finding is at or above this severity.",
-)
+@fail_on_option("Exit 1 when a finding is at or above this severity ('none': never).")
 @json_option
 @pass_state
 def discover(
@@ -133,7 +136,8 @@ def discover(
     for error in result.errors:
         if not state.json:
             state.err.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
-    if fail_on and any(f.severity >= Severity.parse(fail_on) for f in result.findings):
+    gate = fail_on_severity(fail_on)
+    if gate is not None and any(f.severity >= gate for f in result.findings):
         raise ExitWith(ExitCode.FINDINGS)
 
 

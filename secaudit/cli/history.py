@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -163,7 +165,7 @@ def show(
 @click.option(
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write one format (give exactly one --format) to this file instead.",
+    help="Write one format (give exactly one --format) to this file instead ('-': stdout).",
 )
 @click.option(
     "--format",
@@ -208,14 +210,21 @@ def report(
         publish_to_es(state, to_es, resolve_history(history_path, history_profile), run_option or run_id)
         if not formats and output is None:
             return
-    files = rebuild_report(
-        resolve_history(history_path, history_profile),
-        run_option or run_id,
-        output_dir=output_dir,
-        formats=formats,
-        lang=lang,
-        output=output,
-        thai_era=thai_era,
-    )
+    to_stdout = output is not None and str(output) == "-"
+    with tempfile.TemporaryDirectory(prefix="secaudit-report-") as tmp:
+        files = rebuild_report(
+            resolve_history(history_path, history_profile),
+            run_option or run_id,
+            output_dir=output_dir,
+            formats=formats,
+            lang=lang,
+            output=Path(tmp) / "report" if to_stdout else output,
+            thai_era=thai_era,
+        )
+        if to_stdout:  # '-' is stdout, as for every --output (docs/cli.md)
+            for path in files.values():
+                sys.stdout.buffer.write(path.read_bytes())
+            sys.stdout.flush()
+            return
     for fmt, path in files.items():
         state.out.print(f"{fmt} report: {escape(str(path))}", highlight=False)

@@ -18,10 +18,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from secaudit.app.hunt import Hit, HuntOptions, HuntSummary, describe, hunt, load_placeholders
-from secaudit.cli.common import SEVERITY_STYLE, CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import (
+    SEVERITY_STYLE,
+    CliState,
+    ExitWith,
+    fail_on_option,
+    fail_on_severity,
+    json_option,
+    pass_state,
+)
 from secaudit.cli.es_options import es_hunt_options, es_requested, run_es_hunt
 from secaudit.core.errors import ExitCode, OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.core.model import Severity
 from secaudit.detect.model import LEVELS, RuleHit, RuleProblem
 from secaudit.logs import FORMATS
 from secaudit.report.hitdigest import HitDigest, top_hosts
@@ -183,10 +192,9 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
 @click.option(
     "--workers", type=click.IntRange(0, 64), default=0, show_default=True, help="Processes; 0 = one per CPU."
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(LEVELS),
-    help="Exit 1 if any hit is of this level or above, or a rule of this level or above could not run.",
+@fail_on_option(
+    "Exit 1 if any hit is of this level or above, or a rule of this level or above could not run "
+    "('info' and 'informational' are one level; 'none': never)."
 )
 @click.option(
     "--allow-skipped-rules",
@@ -232,6 +240,13 @@ def hunt_command(
       secaudit logs hunt --min-level high --fail-on high --timeline timeline.csv logs/
       secaudit logs hunt --es https://es.cc.example:9200 --index 'city-logs*' --since 24h
     """
+    gate = fail_on_severity(fail_on)
+    fail_on = None if gate is None else ("informational" if gate is Severity.INFO else gate.label)
+    if state.json and (fmt == "table" or output is None or str(output) == "-"):
+        raise UsageError(
+            "--json prints the hunt's summary as one JSON document on stdout, so the hits need a file",
+            hint="add --output hits.jsonl (or leave out --json to get JSON Lines of hits on stdout)",
+        )
     es = {
         "es_url": es_url,
         "es_index": es_index,

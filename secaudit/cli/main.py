@@ -102,12 +102,29 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """-q and -v work anywhere on the line (docs/cli.md): they are moved before the command, as click
+    wants them; nothing after a ``--`` is touched."""
+    flags: list[str] = []
+    rest: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        (flags if arg in GLOBAL_FLAGS else rest).append(arg)
+    return flags + rest
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error is mapped here and nowhere else."""
     err = make_console(stderr=True)
     verbose = 0
     try:
-        with cli.make_context("secaudit", list(sys.argv[1:] if argv is None else argv)) as ctx:
+        args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+        with cli.make_context("secaudit", args) as ctx:
             verbose = ctx.ensure_object(CliState).verbose
             cli.invoke(ctx)
         return ExitCode.OK
