@@ -75,7 +75,10 @@ def file_lines(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         group = 1 if rx.groups else 0
     out = []
     searched = []
+    globbed = any(ch in p["path"] for ch in "*?[")
     for path in _paths(target, p["path"]):
+        if globbed and (info := target.info(path)) is not None and info.kind == "dir":
+            continue  # a pattern like /etc/dconf/db/*.d/* also matches the locks/ folder
         text = target.read_text(path)
         if text is None:
             continue
