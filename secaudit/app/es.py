@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+
 from secaudit.app.history import load_run_report
 from secaudit.app.hunt import (
     HitDelivery,
@@ -34,11 +37,20 @@ from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
 from secaudit.detect.plans import RulePlan, RuleSet
 from secaudit.detect.reference import reference_matches
 from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
-from secaudit.elastic.client import cluster_errors, connect
+from secaudit.elastic.client import cluster_errors, connect, describe_error
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
-from secaudit.elastic.search import Place, PointInTime, RuleQueryError, TimeRange, hit_from_document
+from secaudit.elastic.search import (
+    BACKOFF,
+    BATCH,
+    Faults,
+    Place,
+    PointInTime,
+    RuleQueryError,
+    TimeRange,
+    hit_from_document,
+)
 from secaudit.elastic.settings import EsSettings, parse_settings, resolve
 from secaudit.logs import ReadStats, read_events
 
@@ -156,6 +168,9 @@ class EsHuntOptions:
     placeholders: Mapping[str, Sequence[str]] | None = None
     hit_cap: int = DEFAULT_HIT_CAP
     cache_dir: Path | None = None
+    timeout: float = 30.0  # seconds per request
+    rules_per_request: int = BATCH  # queries per multi-search
+    backoff: tuple[float, ...] = BACKOFF  # pauses between the tries of a search request
 
 
 @dataclass(slots=True, kw_only=True)
@@ -170,6 +185,16 @@ class EsHunt:
     query_errors: list[RuleProblem] = field(default_factory=list)
     capped: dict[str, int] = field(default_factory=dict)  # rule id -> the cap it reached
     correlation_languages: dict[str, str] = field(default_factory=dict)  # rule id -> esql | eql | ""
+    partial: list[str] = field(default_factory=list)  # rule ids whose results miss shards or timed out
+    unfinished: list[RuleProblem] = field(default_factory=list)  # rules the cluster never answered
+    faults: Faults = field(default_factory=Faults)
+    # correlation id -> the capped rules it takes its input from (its result may be incomplete)
+    truncated_correlations: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> bool:
+        """Some rule's results miss part of the data (partial shards, a timeout, no answer)."""
+        return bool(self.partial or self.unfinished)
 
 
 def _problem(failure: Failure) -> RuleProblem:
@@ -196,7 +221,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     source, record and rule as the embedded engine orders them; correlations last."""
     started = time.perf_counter()
     settings = options.settings
-    client = connect(settings)
+    client = connect(settings, timeout=options.timeout)
     with cluster_errors(settings, f"hunting in {options.index}"):
         version = str(client.info()["version"]["number"])
         indices = matching_indices(client, options.index)
@@ -250,7 +275,11 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
         result.converted = len({i for i, _, _, _ in runnable})
         places: dict[int, set[Place]] = {}  # per rule: the documents already taken (parts overlap)
-        pit = PointInTime.open(client, options.index)
+        pit = PointInTime.open(
+            client, options.index, batch=options.rules_per_request, backoff=options.backoff
+        )
+        result.faults = pit.faults
+        failing = 0  # rules in a row the cluster did not answer
         try:
             firsts = pit.first_pages([q for _, _, q, _ in runnable], options.window, options.hit_cap)
             pages = zip(runnable, firsts, strict=True)
@@ -269,6 +298,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                         if key not in taken and (exact or reference_matches(plan.node, hit.event)):
                             taken.add(key)
                             collected.append((key, i, hit))
+                    failing = 0
                 except RuleQueryError as e:
                     result.query_errors.append(
                         RuleProblem(
@@ -278,16 +308,48 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                             title=plan.info.title,
                         )
                     )
+                except (ApiError, TransportError) as e:
+                    # no answer after every try: this rule is unfinished, the hunt goes on; a cluster
+                    # that answers nothing three rules in a row is not asked about the others
+                    failing += 1
+                    result.unfinished.append(_unfinished(plan.info, describe_error(e)))
+                    if failing >= 3:
+                        for _, other, _, _ in runnable[done:]:
+                            if all(u.location != other.info.location for u in result.unfinished):
+                                result.unfinished.append(
+                                    _unfinished(other.info, "not run: the cluster stopped answering")
+                                )
+                        break
+                if query in pit.faults.partial and plan.info.id not in result.partial:
+                    result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
+        except BaseException:
+            # stopped (the cluster failed outside a rule's search, Ctrl-C): the hits found so far
+            # are handed on before the error goes up, never lost
+            deliver(collected, ruleset, summary, on_hit)
+            raise
         finally:
             pit.close()
-    summary.problems += tuple(result.query_errors)
+    summary.problems += tuple(result.query_errors) + tuple(result.unfinished)
+    for plan in ruleset.correlations:
+        truncated = [rule for rule in plan.rules if rule in result.capped]
+        if truncated:
+            result.truncated_correlations[plan.info.id] = truncated
     deliver(collected, ruleset, summary, on_hit)
     summary.seconds = time.perf_counter() - started
     return result
 
 
 Found = tuple[Place, int, RuleHit]  # (where the event stands among the inputs, rule index, hit)
+
+
+def _unfinished(info: RuleInfo, reason: str) -> RuleProblem:
+    return RuleProblem(
+        location=info.location,
+        reason=f"Elasticsearch did not answer: {reason}",
+        rule_id=info.id,
+        title=info.title,
+    )
 
 
 def deliver(found: list[Found], ruleset: RuleSet, summary: HuntSummary, on_hit: HitSink) -> None:

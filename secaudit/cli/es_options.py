@@ -27,10 +27,19 @@ from secaudit.cli.common import CliState
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.report import ProgressCallback
 from secaudit.elastic.convert import LANGUAGE_NAMES
+from secaudit.elastic.search import BATCH
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_PATTERN = "secaudit-logs*"
-_WINDOW_KEYS = ("es_since", "es_from", "es_to", "es_hit_cap")
+_WINDOW_KEYS = (
+    "es_since",
+    "es_from",
+    "es_to",
+    "es_hit_cap",
+    "es_timeout",
+    "es_rules_per_request",
+    "es_allow_partial",
+)
 
 
 def es_hunt_options(func: F) -> F:
@@ -57,6 +66,27 @@ def es_hunt_options(func: F) -> F:
             "es_hit_cap",
             type=click.IntRange(1, 10_000_000),
             help=f"[--es] Stop a rule after this many hits (default {DEFAULT_HIT_CAP}; said when reached).",
+        ),
+        click.option(
+            "--timeout",
+            "es_timeout",
+            type=click.FloatRange(1, 3600),
+            help="[--es] Seconds to wait for one request (default 30); a late one is asked again after a "
+            "pause, then its rule is reported unfinished.",
+        ),
+        click.option(
+            "--rules-per-request",
+            "es_rules_per_request",
+            type=click.IntRange(1, 1000),
+            help=f"[--es] Rule queries per multi-search request (default {BATCH}).",
+        ),
+        click.option(
+            "--allow-partial",
+            "es_allow_partial",
+            is_flag=True,
+            default=None,
+            help="[--es] Exit 0/1 even when shards failed, a search timed out or a rule got no answer "
+            "(said in any case; without it such a hunt exits 3 after writing its hits).",
         ),
         click.option(
             "--es-profile",
@@ -122,10 +152,28 @@ def run_es_hunt(
         min_level=min_level,
         placeholders=placeholders,
         hit_cap=values.get("es_hit_cap") or DEFAULT_HIT_CAP,
+        timeout=values.get("es_timeout") or 30.0,
+        rules_per_request=values.get("es_rules_per_request") or BATCH,
     )
     result = hunt_es(options, on_hit=on_hit, progress=progress)
     if not state.quiet and not state.json:
         _print_es(state, options, result, to_stderr=to_stderr)
+    if result.incomplete:
+        faults = result.faults
+        what = (
+            f"{len(result.partial)} rule(s) got partial results ({faults.shard_failures} failed shards, "
+            f"{faults.timed_out} timed-out searches), {len(result.unfinished)} rule(s) got no answer"
+        )
+        if not values.get("es_allow_partial"):
+            raise OperationalError(
+                f"the hunt on the cluster is incomplete: {what}; the hits found were written",
+                location=options.settings.url,
+                hint="check the cluster's health (secaudit logs es-check), raise --timeout, or pass "
+                "--allow-partial to accept incomplete results",
+            )
+        state.err.print(
+            f"[yellow]incomplete hunt accepted (--allow-partial): {what}[/yellow]", highlight=False
+        )
     return result.summary
 
 
@@ -150,6 +198,27 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
             f"correlation {escape(rule_id)}: {escape(name)} on Elasticsearch; "
             "evaluated here over its rules' hits from the cluster"
         )
+    for correlation, rules in sorted(result.truncated_correlations.items()):
+        info = result.summary.rule_info.get(correlation)
+        console.print(
+            f"[yellow]correlation {escape(info.title if info else correlation)} may miss matches: "
+            f"its input rule(s) {escape(', '.join(rules))} stopped at the hit cap[/yellow]",
+            highlight=False,
+        )
+    for rule_id in result.partial:
+        info = result.summary.rule_info.get(rule_id)
+        console.print(
+            f"[yellow]rule {escape(info.title if info else rule_id)}: partial results (failed shards or "
+            "a timed-out search)[/yellow]",
+            highlight=False,
+        )
+    for problem in result.unfinished:
+        console.print(
+            f"[yellow]rule {escape(problem.title or problem.rule_id)}: {escape(problem.reason)}[/yellow]",
+            highlight=False,
+        )
+    if result.faults.retries:
+        state.debug(f"{result.faults.retries} search request(s) asked again after a 429, 5xx or timeout")
     if result.query_errors:
         console.print(
             f"[yellow]{len(result.query_errors)} rule queries refused by the cluster[/yellow]"

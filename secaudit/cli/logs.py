@@ -225,6 +225,9 @@ def hunt_command(
     es_from: str | None,
     es_to: str | None,
     es_hit_cap: int | None,
+    es_timeout: float | None,
+    es_rules_per_request: int | None,
+    es_allow_partial: bool | None,
     es_profile: Path | None,
 ) -> None:
     """Match Sigma rules (and correlations) against LOG files, folders (recursive), .gz or '-' (stdin).
@@ -254,6 +257,9 @@ def hunt_command(
         "es_from": es_from,
         "es_to": es_to,
         "es_hit_cap": es_hit_cap,
+        "es_timeout": es_timeout,
+        "es_rules_per_request": es_rules_per_request,
+        "es_allow_partial": es_allow_partial,
         "es_profile": es_profile,
     }
     on_cluster = es_requested(es, inputs, input_format=input_format, logsource=logsource)

@@ -7,16 +7,24 @@ time, source, record and sequence (the point in time adds its own tie-breaker), 
 its hit cap (one document more is asked for, to tell "exactly the cap" from "capped").
 Every document found becomes the same :class:`RuleHit` the embedded engine makes: the LogEvent is
 rebuilt from the document and the matched fields are computed by the engine's own reference code.
+
+What the cluster did not fully answer is counted in :class:`Faults`, never passed over: a response with
+failed shards or ``timed_out`` marks its query partial; a 429, a 502/503/504 or a request timeout is
+retried after a growing pause (:data:`BACKOFF`), a multi-search that still fails leaves its queries to
+run one by one, and a query that still fails raises to the caller, which goes on with the next rule.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+import elastic_transport
 from elasticsearch import ApiError, Elasticsearch
 
 from secaudit.core.events import LogEvent
@@ -37,6 +45,9 @@ PAGE = 1000
 BATCH = 100  # queries per multi-search request
 FIRST_PAGE = 100  # hits per query in a multi-search; a rule with more goes on with search_after
 KEEP_ALIVE = "5m"
+RETRY_STATUS = (429, 502, 503, 504)  # busy or a proxy in trouble: worth asking again after a pause
+BACKOFF = (1.0, 2.0, 4.0, 8.0)  # pauses (seconds) before the 2nd, 3rd... try of a search request
+T = TypeVar("T")
 KEYWORD_FIELD = "secaudit.values"
 
 
@@ -105,16 +116,63 @@ class RuleQueryError(Exception):
 
 
 @dataclass(slots=True)
+class Faults:
+    """What the cluster did not fully answer during a hunt (module doc)."""
+
+    shard_failures: int = 0  # failed shards, summed over responses
+    timed_out: int = 0  # responses that said timed_out
+    retries: int = 0  # requests asked again after a 429, 5xx or timeout
+    partial: set[str] = field(default_factory=set)  # queries whose results miss part of the data
+
+    def note(self, query: str, body: Any) -> None:
+        """Count a search response's failed shards and timeout against ``query``."""
+        shards = body.get("_shards") if isinstance(body, dict) else None
+        failed = int(shards.get("failed") or 0) if isinstance(shards, dict) else 0
+        late = bool(body.get("timed_out")) if isinstance(body, dict) else False
+        self.shard_failures += failed
+        self.timed_out += late
+        if failed or late:
+            self.partial.add(query)
+
+
+def retryable(error: Exception) -> bool:
+    """A 429, 502/503/504 or a transport failure (timeout, connection): worth another try."""
+    if isinstance(error, ApiError):
+        return error.status_code in RETRY_STATUS
+    return isinstance(error, elastic_transport.TransportError)
+
+
+@dataclass(slots=True)
 class PointInTime:
-    """An open point in time over an index pattern; ``id`` follows what each response returns."""
+    """An open point in time over an index pattern; ``id`` follows what each response returns.
+    ``batch`` queries go in one multi-search; ``backoff`` are the pauses between tries."""
 
     client: Elasticsearch
     id: str
+    batch: int = BATCH
+    backoff: tuple[float, ...] = BACKOFF
+    faults: Faults = field(default_factory=Faults)
 
     @classmethod
-    def open(cls, client: Elasticsearch, index: str) -> PointInTime:
+    def open(
+        cls, client: Elasticsearch, index: str, *, batch: int = BATCH, backoff: tuple[float, ...] = BACKOFF
+    ) -> PointInTime:
         response = client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE, ignore_unavailable=True)
-        return cls(client, str(response["id"]))
+        return cls(client, str(response["id"]), batch, backoff)
+
+    def _call(self, request: Callable[[Elasticsearch], T]) -> T:
+        """``request`` on a client that does not retry by itself, tried again after each pause of
+        ``backoff`` while the error is :func:`retryable`."""
+        client = self.client.options(max_retries=0)
+        for pause in (*self.backoff, None):
+            try:
+                return request(client)
+            except (ApiError, elastic_transport.TransportError) as e:
+                if pause is None or not retryable(e):
+                    raise
+            self.faults.retries += 1
+            time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         with contextlib.suppress(ApiError):  # it expires by itself within KEEP_ALIVE anyway
@@ -127,10 +185,11 @@ class PointInTime:
         refused it, or neither when it was too busy to answer (429, 503...: the query is then simply
         run again on its own)."""
         size = min(FIRST_PAGE, cap + 1)
-        for start in range(0, len(queries), BATCH):
+        for start in range(0, len(queries), self.batch):
             out: list[FirstPage] = []
             searches: list[dict[str, Any]] = []
-            for query in queries[start : start + BATCH]:
+            batch = queries[start : start + self.batch]
+            for query in batch:
                 searches.append({})
                 searches.append(
                     {
@@ -143,20 +202,23 @@ class PointInTime:
                     }
                 )
             try:
-                response = self.client.msearch(searches=searches)
-            except ApiError as e:
-                if e.status_code in (400, 413):  # the batch as a whole: run its queries one by one
-                    yield from (FirstPage() for _ in queries[start : start + BATCH])
+                response = self._call(partial(_msearch, searches=searches))
+            except (ApiError, elastic_transport.TransportError) as e:
+                if retryable(e) or (isinstance(e, ApiError) and e.status_code in (400, 413)):
+                    # the batch as a whole failed: its queries run one by one (each with its tries)
+                    yield from (FirstPage() for _ in batch)
                     continue
                 raise
-            for item in response["responses"]:
+            for query, item in zip(batch, response["responses"], strict=False):
                 if "error" in item:
                     status = int(item.get("status", 500))
                     refused = status in (400, 500)
                     out.append(FirstPage(error=_item_error(item) if refused else None))
                     continue
+                self.faults.note(query, item)
                 self.id = str(item.get("pit_id", self.id))
                 out.append(FirstPage(hits=list(item["hits"]["hits"])))
+            out.extend(FirstPage() for _ in batch[len(out) :])  # items missing from the answer run alone
             yield from out
 
     def documents(
@@ -182,19 +244,12 @@ class PointInTime:
         while seen < wanted:
             size = min(PAGE, wanted - seen)
             try:
-                response = self.client.search(
-                    query=body,
-                    size=size,
-                    sort=SORT,
-                    pit={"id": self.id, "keep_alive": KEEP_ALIVE},
-                    search_after=after,
-                    track_total_hits=False,
-                    source_includes=SOURCE_FIELDS,
-                )
+                response = self._call(partial(_search, body=body, size=size, pit=self.id, after=after))
             except ApiError as e:
                 if e.status_code in (400, 500):
                     raise RuleQueryError(describe_error(e)) from e
                 raise
+            self.faults.note(query, response.body)
             self.id = str(response.body.get("pit_id", self.id))
             hits = response["hits"]["hits"]
             for hit in hits:
@@ -203,6 +258,24 @@ class PointInTime:
             if len(hits) < size:
                 return
             after = hits[-1]["sort"]
+
+
+def _msearch(client: Elasticsearch, *, searches: list[dict[str, Any]]) -> Any:
+    return client.msearch(searches=searches)
+
+
+def _search(
+    client: Elasticsearch, *, body: dict[str, Any], size: int, pit: str, after: list[Any] | None
+) -> Any:
+    return client.search(
+        query=body,
+        size=size,
+        sort=SORT,
+        pit={"id": pit, "keep_alive": KEEP_ALIVE},
+        search_after=after,
+        track_total_hits=False,
+        source_includes=SOURCE_FIELDS,
+    )
 
 
 Place = tuple[tuple[tuple[int, str], ...], int, int]

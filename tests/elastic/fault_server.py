@@ -1,0 +1,138 @@
+"""A scripted loopback HTTP server that answers the few Elasticsearch requests a hunt makes, with
+faults on demand (a 429, failed shards, a slow answer, no product header).
+
+It is NOT a cluster and shows nothing about queries or results: every search gets the same scripted
+documents, whatever its query. It exists to check how secaudit reacts to the protocol's faults. It
+binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from secaudit.elastic.documents import index_template
+
+INDEX = "secaudit-logs-fault"
+
+
+@dataclass
+class Script:
+    """What the server does. ``fault(kind, body)`` may return (status, body, delay seconds) to answer a
+    search (kind "msearch" or "search") differently; None answers normally."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    product_header: bool = True
+    fault: Callable[[str, str], tuple[int, Any, float] | None] = lambda kind, body: None
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) received
+
+
+def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "took": 1,
+        "timed_out": False,
+        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+        "pit_id": "pit-1",
+        "hits": {"hits": [{"_id": str(n), "_source": d, "sort": [n]} for n, d in enumerate(documents)]},
+    }
+
+
+def normal_search(script: Script) -> dict[str, Any]:
+    return _hits(script.documents)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    script: Script
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: Any, delay: float = 0.0) -> None:
+        if delay:
+            time.sleep(delay)
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            if self.script.product_header:
+                self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            pass
+
+    def _body(self) -> str:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length).decode() if length else ""
+
+    def _route(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        body = self._body()
+        self.script.requests.append((method, path))
+        if path == "/":
+            self._send(200, {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"})
+        elif path.startswith("/_cat/indices"):
+            self._send(200, [{"index": INDEX, "health": "green", "docs.count": "1", "store.size": "1kb"}])
+        elif path.endswith("/_mapping"):
+            self._send(200, {INDEX: {"mappings": index_template(INDEX)["template"]["mappings"]}})
+        elif path.endswith("/_count"):
+            self._send(200, {"count": len(self.script.documents)})
+        elif path.endswith("/_pit") and method == "POST":
+            self._send(200, {"id": "pit-1"})
+        elif path == "/_pit" and method == "DELETE":
+            self._send(200, {"succeeded": True, "num_freed": 1})
+        elif path == "/_msearch":
+            fault = self.script.fault("msearch", body)
+            if fault is not None:
+                self._send(fault[0], fault[1], fault[2])
+                return
+            searches = [line for line in body.splitlines() if line.strip()][1::2]
+            items = []
+            for search in searches:
+                item = self.script.fault("item", search)
+                items.append(item[1] if item is not None else {**_hits(self.script.documents), "status": 200})
+            self._send(200, {"took": 1, "responses": items})
+        elif path == "/_search":
+            fault = self.script.fault("search", body)
+            if fault is not None:
+                self._send(fault[0], fault[1], fault[2])
+                return
+            self._send(200, _hits([]))  # the first page held everything
+        else:
+            self._send(
+                404, {"error": {"type": "not_found", "reason": f"no route {method} {path}"}, "status": 404}
+            )
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._route("HEAD")
+
+
+@contextmanager
+def serve(script: Script) -> Iterator[str]:
+    """The server running on 127.0.0.1 (a free port) with ``script``; yields its URL."""
+    handler = type("Handler", (_Handler,), {"script": script})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
