@@ -183,6 +183,8 @@ def run_audit(
             raise
         findings, results = _distinct(outputs)
         waived: list[WaivedFinding] = [w for out in outputs for w in out.waived]
+        checked = tuple(c for out in outputs for c in out.checked)
+        tallies = tuple(t for out in outputs for t in out.tallies)
         complete_sources = {
             s.source
             for s, out in zip(stages, outputs, strict=True)
@@ -222,6 +224,8 @@ def run_audit(
             generated_at=run.finished_at or started,
             waived=waived,
             kev=kev,
+            checked=checked,
+            tallies=tallies,
         )
         store.record_report(report)
     formats = options.formats or profile.report.formats

@@ -15,7 +15,16 @@ from secaudit.baseline.loader import load_baseline
 from secaudit.catalog.compliance import Framework, load_frameworks
 from secaudit.catalog.kev import Kev
 from secaudit.core.errors import ConfigError, OperationalError
-from secaudit.core.model import Finding, Run, RunStatus, Source, Status, WaivedFinding
+from secaudit.core.model import (
+    BaselineTally,
+    CheckedItem,
+    Finding,
+    Run,
+    RunStatus,
+    Source,
+    Status,
+    WaivedFinding,
+)
 from secaudit.core.profile import Profile
 from secaudit.core.report import Report, Trend
 from secaudit.report.csv_writer import render_csv
@@ -89,6 +98,8 @@ def build_report(
     frameworks: Sequence[Framework] | None = None,
     ran: Collection[str] | None = None,
     kev: Kev | None = None,
+    checked: Sequence[CheckedItem] = (),
+    tallies: Sequence[BaselineTally] = (),
 ) -> Report:
     """Score, aggregate and rank the findings (risk model, with the KEV catalogue when given),
     attach each row's history, and add the waived findings, control coverage and posture score."""
@@ -121,6 +132,8 @@ def build_report(
         compliance=coverage(frameworks, findings, ran),
         posture_score=posture_score(rows),
         generated_at=generated_at,
+        checked=tuple(checked),
+        tallies=tuple(tallies),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from secaudit.baseline.waivers import WaiverSet, apply_waivers, unused_waivers
 from secaudit.core.errors import ScopeError, SecauditError
 from secaudit.core.model import (
     Asset,
+    BaselineTally,
+    CheckedItem,
+    CheckOutcome,
     Evidence,
     Finding,
     LocalText,
@@ -109,6 +113,52 @@ def waived_finding(result: CheckResult, run: BaselineRun, asset: Asset, now: dat
     )
 
 
+def checked_item(result: CheckResult, run: BaselineRun, asset: Asset, now: datetime) -> CheckedItem:
+    """A passed or not-applicable check as the report lists it: the check on its asset with the
+    evidence it saw (the same evidence a failure would carry), never counted as a finding."""
+    passed = result.status is CheckStatus.PASS
+    word, word_th = ("Met", "ผ่าน") if passed else ("Not applicable", "ไม่เกี่ยวข้อง")
+    check = result.check
+    base = result_finding(result, run, asset, now)
+    texts = tuple(
+        LocalText(
+            lang=t.lang,
+            title=f"{word_th}: {t.title}",
+            description=f"{t.description} สิ่งที่พบ: {result.reason}",
+            remediation=t.remediation,
+        )
+        for t in check.texts
+    )
+    return CheckedItem(
+        finding=replace(
+            base,
+            title=f"{word}: {check.title}",
+            description=f"{check.rationale} Observed: {result.reason}",
+            texts=texts,
+        ),
+        outcome=CheckOutcome.PASSED if passed else CheckOutcome.NOT_APPLICABLE,
+        baseline=run.baseline.id,
+        reason=result.reason,
+    )
+
+
+def tally(run: BaselineRun, asset: Asset, target: str) -> BaselineTally:
+    """Pass / fail / n/a / waived / error counts of one baseline run on one asset."""
+    counts = {status: 0 for status in CheckStatus}
+    for result in run.results:
+        counts[result.status] += 1
+    return BaselineTally(
+        asset=asset.key,
+        baseline=run.baseline.id,
+        target=target,
+        passed=counts[CheckStatus.PASS],
+        failed=counts[CheckStatus.FAIL],
+        not_applicable=counts[CheckStatus.NOT_APPLICABLE],
+        waived=counts[CheckStatus.WAIVED],
+        errors=counts[CheckStatus.ERROR],
+    )
+
+
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -138,6 +188,8 @@ def run_baseline_stage(
     baselines: dict[str, Baseline] = {}
     findings: list[Finding] = []
     waived: list[WaivedFinding] = []
+    checked: list[CheckedItem] = []
+    tallies: list[BaselineTally] = []
     done_runs: list[BaselineRun] = []
     errors: list[str] = []
     runs: list[dict[str, Any]] = []
@@ -210,8 +262,11 @@ def run_baseline_stage(
             data["asset"] = asset.key
             data["target_spec"] = entry.target
             runs.append(data)
+            tallies.append(tally(run, asset, entry.target))
             for result in run.results:
-                if result.status is CheckStatus.FAIL:
+                if result.status in (CheckStatus.PASS, CheckStatus.NOT_APPLICABLE):
+                    checked.append(checked_item(result, run, asset, now))
+                elif result.status is CheckStatus.FAIL:
                     findings.append(result_finding(result, run, asset, now))
                 elif result.status is CheckStatus.WAIVED:
                     waived.append(waived_finding(result, run, asset, now))
@@ -252,4 +307,6 @@ def run_baseline_stage(
         ),
         artifacts=(RESULTS_FILE, AUDIT_FILE) if trail.path.exists() else (RESULTS_FILE,),
         waived=tuple(waived),
+        checked=tuple(checked),
+        tallies=tuple(tallies),
     )

@@ -294,6 +294,40 @@ class WaivedFinding:
     source: str = ""
 
 
+class CheckOutcome(Enum):
+    """How a baseline check ended when it produced no finding."""
+
+    PASSED = "pass"
+    NOT_APPLICABLE = "notapplicable"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedItem:
+    """A baseline check that passed or did not apply on one asset: no finding, but evidence an
+    auditor needs as much as the failures. ``finding`` carries the check on its asset (id, title,
+    severity, the evidence it saw) in the shape every writer already knows; it is never counted
+    as a finding. ``reason`` says why a check did not apply (or the verdict text)."""
+
+    finding: Finding
+    outcome: CheckOutcome
+    baseline: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaselineTally:
+    """The result counts of one baseline on one asset, as OpenSCAP's rule-result summary gives them."""
+
+    asset: str
+    baseline: str
+    target: str
+    passed: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+    waived: int = 0
+    errors: int = 0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StageOutput:
     """What a producer stage hands back to the audit: its findings and how it went.
@@ -305,3 +339,5 @@ class StageOutput:
     result: StageResult
     artifacts: tuple[str, ...] = ()
     waived: tuple[WaivedFinding, ...] = ()
+    checked: tuple[CheckedItem, ...] = ()  # baseline checks that passed or did not apply
+    tallies: tuple[BaselineTally, ...] = ()  # per asset and baseline: pass / fail / n/a counts

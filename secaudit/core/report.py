@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from secaudit.core.model import Asset, Finding, Run, Status, WaivedFinding
+from secaudit.core.model import Asset, BaselineTally, CheckedItem, Finding, Run, Status, WaivedFinding
 from secaudit.core.profile import Profile
 
 
@@ -96,6 +96,8 @@ class Report:
     compliance: tuple[ControlCoverage, ...] = ()
     posture_score: float = 100.0  # 0..100, higher is better
     generated_at: datetime
+    checked: tuple[CheckedItem, ...] = ()  # baseline checks that passed or did not apply
+    tallies: tuple[BaselineTally, ...] = ()  # per asset and baseline: pass / fail / n/a counts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

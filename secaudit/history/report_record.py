@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from secaudit.core.errors import HistoryError
-from secaudit.core.model import Finding, Run, Status, WaivedFinding
+from secaudit.core.model import BaselineTally, CheckedItem, CheckOutcome, Finding, Run, Status, WaivedFinding
 from secaudit.core.profile import Profile
 from secaudit.core.report import ControlCoverage, Decision, Report, ReportRow, RiskFactor, Trend
 from secaudit.core.serialize import finding_from_dict, finding_to_dict
@@ -82,6 +82,16 @@ def record_report(report: Report) -> str:
             "rows": [_row(row) for row in report.rows],
             "fixed": [finding_to_dict(f) for f in report.fixed],
             "compliance": [_control(c) for c in report.compliance],
+            "checked": [
+                {
+                    "finding": finding_to_dict(c.finding),
+                    "outcome": c.outcome.value,
+                    "baseline": c.baseline,
+                    "reason": c.reason,
+                }
+                for c in report.checked
+            ],
+            "tallies": [{f.name: getattr(t, f.name) for f in fields(BaselineTally)} for t in report.tallies],
         }
     )
 
@@ -153,4 +163,14 @@ def report_from_record(
         ),
         posture_score=data["posture_score"],
         generated_at=datetime.fromisoformat(data["generated_at"]),
+        checked=tuple(
+            CheckedItem(
+                finding=finding_from_dict(c["finding"]),
+                outcome=CheckOutcome(c["outcome"]),
+                baseline=c["baseline"],
+                reason=c["reason"],
+            )
+            for c in data.get("checked", ())
+        ),
+        tallies=tuple(BaselineTally(**t) for t in data.get("tallies", ())),
     )

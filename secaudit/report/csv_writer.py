@@ -1,7 +1,9 @@
 """CSV for audit working papers: ``findings.csv``.
 
 One row per finding instance (an aggregated report row on five assets gives five CSV rows with
-the same rank), then one row per waived or accepted finding (status ``waived``, no rank). The
+the same rank), then one row per waived or accepted finding (status ``waived``, no rank), then one
+row per baseline check that passed or did not apply (status ``pass`` / ``notapplicable``, no rank),
+with the evidence location it saw. The
 columns are :data:`COLUMNS`, always in that order; new columns are only ever appended.
 
 Spreadsheets run cells that start with ``=``, ``+``, ``-``, ``@`` (and tab or carriage return) as
@@ -19,6 +21,7 @@ from typing import TextIO
 from secaudit.core.model import Finding, RefKind
 from secaudit.core.report import Report, ReportRow
 from secaudit.report.dates import TimeFormat
+from secaudit.report.summary import checked_in_order
 from secaudit.report.text import printable
 
 COLUMNS = (
@@ -112,7 +115,8 @@ def _row_cells(row: ReportRow, finding: Finding, zone: TimeFormat) -> dict[str, 
 
 
 def render_csv(report: Report, stream: TextIO) -> None:
-    """Write every finding instance and every waived finding as CSV with :data:`COLUMNS`."""
+    """Write every finding instance, every waived finding, then every baseline check that passed
+    (status ``pass``) or did not apply (``notapplicable``), as CSV with :data:`COLUMNS`."""
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
     zone = TimeFormat(report.profile.timezone)
@@ -128,4 +132,8 @@ def render_csv(report: Report, stream: TextIO) -> None:
             waiver_justification=waived.justification,
             waiver_expires=_time(waived.expires, zone),
         )
+        writer.writerow([safe_cell(cells.get(column, "")) for column in COLUMNS])
+    for item in checked_in_order(report):
+        cells = _finding_cells(item.finding)
+        cells.update(status=item.outcome.value)
         writer.writerow([safe_cell(cells.get(column, "")) for column in COLUMNS])

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import jinja2
 from markupsafe import Markup
 
-from secaudit.core.model import Criticality, WaivedFinding
+from secaudit.core.model import CheckOutcome, Criticality, WaivedFinding
 from secaudit.core.report import Report
 from secaudit.report import html_data
 from secaudit.report.dates import TimeFormat
@@ -38,13 +38,14 @@ from secaudit.report.html_data import (
     score_text,
 )
 from secaudit.report.i18n import labels
-from secaudit.report.summary import fixed_in_order, summarize
+from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
 PAGE_SIZE = 100  # rows rendered on the server, and rows per page in the browser
 ASSETS_SHOWN = 200  # the per-asset view lists the riskiest assets; search finds the rest
 LISTED = 1_000  # fixed and waived findings listed in full; findings.json has every one
+CHECKED_LISTED = 20_000  # passed and not-applicable checks listed with evidence; findings.json has all
 PAPER_ROWS = 1_000  # rows on paper (PDF); the paper says how many more findings.json holds
 
 _ENV: jinja2.Environment | None = None
@@ -199,6 +200,50 @@ class _View:
             )
             view.append(line)
         return view
+
+    def baseline_results(self) -> list[dict[str, Any]]:
+        """The rule-result summary per asset and baseline (pass / fail / n/a / waived / error)."""
+        return [
+            {
+                "asset": self.text(t.asset),
+                "baseline": self.text(t.baseline),
+                "target": self.text(t.target),
+                "counts": [t.passed, t.failed, t.not_applicable, t.waived, t.errors],
+            }
+            for t in self.report.tallies
+        ]
+
+    def checked(self) -> list[dict[str, Any]]:
+        """Passed and not-applicable checks, grouped per asset and baseline, with their evidence."""
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        for item in checked_in_order(self.report)[:CHECKED_LISTED]:
+            finding = item.finding
+            group = groups.setdefault(
+                (finding.asset.key, item.baseline),
+                {
+                    "asset": self.text(finding.asset.display),
+                    "baseline": self.text(item.baseline),
+                    "passed": 0,
+                    "not_applicable": 0,
+                    "items": [],
+                },
+            )
+            group["passed" if item.outcome is CheckOutcome.PASSED else "not_applicable"] += 1
+            line = html_data.finding_line(finding, self.strings, self.segment_of, self.lang)
+            line.update(
+                outcome=item.outcome.value,
+                reason=self.strings.table[self.strings(item.reason, html_data.PROSE)],
+                evidence=[
+                    {
+                        "summary": self.text(e.summary),
+                        "location": self.text(e.location),
+                        "excerpt": self.strings.table[self.strings(e.excerpt, html_data.PROSE)],
+                    }
+                    for e in finding.evidence
+                ],
+            )
+            group["items"].append(line)
+        return list(groups.values())
 
     def compliance(self) -> list[dict[str, Any]]:
         frameworks: dict[str, list[Any]] = defaultdict(list)
@@ -365,6 +410,10 @@ class _View:
             "waived": waived,
             "waived_total": len(report.waived),
             "fixed": fixed[:LISTED],
+            "baseline_results": self.baseline_results(),
+            "checked": self.checked(),
+            "checked_total": len(report.checked),
+            "checked_listed": min(len(report.checked), CHECKED_LISTED),
             "fixed_total": len(fixed),
             "compliance": self.compliance(),
             "methodology": self.methodology(),

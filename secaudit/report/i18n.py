@@ -75,6 +75,40 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "en": "First run of this profile: every finding is new",
             "th": "การตรวจครั้งแรกของโปรไฟล์นี้ ข้อตรวจพบทุกรายการเป็นรายการใหม่",
         },
+        "baseline_results": {
+            "en": "Baseline results per asset",
+            "th": "ผลการตรวจตามเกณฑ์การตั้งค่าความปลอดภัยแยกตามสินทรัพย์",
+        },
+        "baseline_results_note": {
+            "en": "Counts of checks, not findings: a failed check is one finding; passed and not "
+            'applicable checks are listed with their evidence under "Passed and not applicable checks".',
+            "th": "ตัวเลขนับเป็นรายการตรวจ ไม่ใช่ข้อตรวจพบ รายการตรวจที่ไม่ผ่านหนึ่งรายการคือข้อตรวจพบหนึ่งรายการ "
+            'รายการตรวจที่ผ่านและไม่เกี่ยวข้องแสดงพร้อมหลักฐานในหัวข้อ "รายการตรวจที่ผ่านและไม่เกี่ยวข้อง"',
+        },
+        "baseline": {"en": "Baseline", "th": "เกณฑ์การตั้งค่าความปลอดภัย"},
+        "result": {"en": "Result", "th": "ผลการตรวจ"},
+        "check.pass": {"en": "Passed", "th": "ผ่าน"},
+        "check.fail": {"en": "Failed", "th": "ไม่ผ่าน"},
+        "check.notapplicable": {"en": "Not applicable", "th": "ไม่เกี่ยวข้อง"},
+        "check.waived": {"en": "Waived or accepted", "th": "ได้รับการยกเว้นหรือยอมรับความเสี่ยง"},
+        "check.error": {"en": "Error", "th": "ข้อผิดพลาด"},
+        "checked_title": {"en": "Passed and not applicable checks", "th": "รายการตรวจที่ผ่านและไม่เกี่ยวข้อง"},
+        "checked_help": {
+            "en": "Every baseline check that passed or did not apply, per asset and baseline, with the "
+            "evidence it saw. Open a group to read it.",
+            "th": "รายการตรวจตามเกณฑ์ทุกรายการที่ผ่านหรือไม่เกี่ยวข้อง แยกตามสินทรัพย์และเกณฑ์ "
+            "พร้อมหลักฐานที่ตรวจพบ เปิดแต่ละกลุ่มเพื่ออ่านรายละเอียด",
+        },
+        "checked_print_note": {
+            "en": "Printed: counts per asset and baseline only. Every passed check with its evidence is in "
+            "this report on screen, in findings.csv and in findings.json.",
+            "th": "ฉบับพิมพ์แสดงเฉพาะจำนวนตามสินทรัพย์และเกณฑ์ รายการตรวจที่ผ่านทุกรายการพร้อมหลักฐาน"
+            "อยู่ในรายงานนี้บนหน้าจอ ในไฟล์ findings.csv และ findings.json",
+        },
+        "no_checked": {
+            "en": "No baseline check passed or was found not applicable in this run.",
+            "th": "การตรวจครั้งนี้ไม่มีรายการตรวจตามเกณฑ์ที่ผ่านหรือไม่เกี่ยวข้อง",
+        },
         "previous_run": {"en": "Previous run", "th": "การตรวจครั้งก่อน"},
         "first_run": {"en": "none: this is the first run", "th": "ไม่มี เป็นการตรวจครั้งแรก"},
         "count": {"en": "Count", "th": "จำนวน"},

@@ -20,8 +20,13 @@ Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative des
                     evidence: [...], references: [...]}],
       "waived": [{kind, justification, approved_by, expires, source, finding: {...}}],
       "compliance": [{framework, control, name, checked, failing}],
-      "fixed": [{fingerprint, rule_id, ..., the finding as it was last seen}]
+      "fixed": [{fingerprint, rule_id, ..., the finding as it was last seen}],
+      "baselines": [{asset, baseline, target, pass, fail, notapplicable, waived, error}],
+      "checked": [{outcome: pass | notapplicable, baseline, reason, finding: {...}}]
     }
+
+``baselines`` is the rule-result summary per asset and baseline; ``checked`` lists every check that
+passed or did not apply, with the evidence it saw (the same shape as a finding, never counted as one).
 
 Version 2 adds the risk (score, decision, factors, heat-map axes), aggregation (one entry per
 group of identical findings: ``assets`` and ``fingerprints`` list every instance, the entry's own
@@ -51,7 +56,7 @@ import orjson
 from secaudit.core.model import WaivedFinding
 from secaudit.core.report import Report, ReportRow
 from secaudit.core.serialize import asset_to_dict, finding_to_dict, stage_to_dict
-from secaudit.report.summary import fixed_in_order, summarize
+from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
 from secaudit.report.text import encodable_data
 
 SCHEMA_ID = "secaudit.findings/2"
@@ -150,6 +155,28 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for c in report.compliance
         ],
         "fixed": [finding_to_dict(finding) for finding in fixed_in_order(report)],
+        "baselines": [
+            {
+                "asset": t.asset,
+                "baseline": t.baseline,
+                "target": t.target,
+                "pass": t.passed,
+                "fail": t.failed,
+                "notapplicable": t.not_applicable,
+                "waived": t.waived,
+                "error": t.errors,
+            }
+            for t in report.tallies
+        ],
+        "checked": [
+            {
+                "outcome": c.outcome.value,
+                "baseline": c.baseline,
+                "reason": c.reason,
+                "finding": finding_to_dict(c.finding),
+            }
+            for c in checked_in_order(report)
+        ],
     }
 
 

@@ -97,6 +97,19 @@ def render_markdown(report: Report, stream: TextIO) -> None:
         out.append("")
     else:
         out += ["No open findings.", ""]
+    if report.tallies:
+        out += [
+            "### Baseline results (checks)",
+            "",
+            "| asset | baseline | pass | fail | n/a | waived | error |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {md_text(t.asset)} | {md_text(t.baseline)} | {t.passed} | {t.failed} | {t.not_applicable} "
+            f"| {t.waived} | {t.errors} |"
+            for t in report.tallies
+        ]
+        out.append("")
     failed = [s for s in run.stages if s.status is not RunStatus.COMPLETED]
     for stage in failed:
         out.append(f"- stage **{md_text(stage.name)}**: {stage.status.value}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from secaudit.core.model import Finding, RunStatus, Severity, Source, Status
+from secaudit.core.model import CheckedItem, CheckOutcome, Finding, RunStatus, Severity, Source, Status
 from secaudit.core.report import Decision, Report, ReportRow
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
@@ -98,3 +98,18 @@ def fixed_in_order(report: Report) -> list[Finding]:
     """Fixed findings in a stable order (severity desc, rule, asset, evidence key), whatever
     order history handed them over in."""
     return sorted(report.fixed, key=lambda f: (-int(f.severity), f.rule_id, f.asset.key, f.evidence_key))
+
+
+def checked_in_order(report: Report) -> list[CheckedItem]:
+    """Passed and not-applicable checks by asset, baseline, outcome (passed first) and check id."""
+    order = {CheckOutcome.PASSED: 0, CheckOutcome.NOT_APPLICABLE: 1}
+    return sorted(
+        report.checked,
+        key=lambda c: (
+            c.finding.asset.key,
+            c.baseline,
+            order[c.outcome],
+            c.finding.rule_id,
+            c.finding.evidence_key,
+        ),
+    )
