@@ -181,7 +181,7 @@ def group_finding(group: _Group, zone: tzinfo = UTC) -> Finding:
             summary=summary,
             location=loc,
             excerpt=excerpt,
-            attributes=(("rule_author", rule.author), ("matches", str(group.count))),
+            attributes=(("matches", str(group.count)), ("rule_author", rule.author)),  # sorted (core model)
         )
         for loc, summary, excerpt in group.events
     )
