@@ -252,7 +252,7 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
             continue
         note = thai_note(doc)
         if note is not None:
-            out.append(_problem(line, note, doc))
+            out.append(_problem(line, note, doc, skipped=False))  # the rule runs, in English
         try:
             if "correlation" in doc:
                 rule = SigmaCorrelationRule.from_dict(doc)

@@ -155,6 +155,7 @@ def test_sigma_rule_with_bad_thai_loads_in_english_and_says_why(tmp_path: Path) 
     assert info.texts == ()
     [problem] = ruleset.problems
     assert "th description has no Thai script" in problem.reason
+    assert not problem.skipped  # the rule still runs: a hunt's --fail-on does not count it as lost
     [lint] = lint_paths([tmp_path / "rules"]).problems
     assert lint.line == 15 and "th description has no Thai script" in lint.message
 
