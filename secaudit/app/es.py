@@ -36,7 +36,13 @@ from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
 from secaudit.detect.plans import RulePlan, RuleSet
 from secaudit.detect.reference import reference_matches
-from secaudit.elastic.check import ClusterCheck, check_cluster, matching_indices
+from secaudit.elastic.check import (
+    LAYOUT_NAMES,
+    SECAUDIT,
+    ClusterCheck,
+    check_cluster,
+    matching_indices,
+)
 from secaudit.elastic.client import cluster_errors, connect, describe_error
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
@@ -230,6 +236,18 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
             f"no index matches {options.index!r}",
             location=settings.url,
             hint="ingest logs first (secaudit logs ingest LOG... --index NAME) or check --index",
+        )
+    foreign = [i for i in indices if i.layout != SECAUDIT]
+    if foreign:
+        # Hunting an index whose fields the rules do not name would find nothing and look clean.
+        listed = "; ".join(f"{i.name}: {LAYOUT_NAMES[i.layout]}" for i in foreign[:5])
+        more = f" (and {len(foreign) - 5} more)" if len(foreign) > 5 else ""
+        raise UsageError(
+            f"{len(foreign)} of the {len(indices)} indices matching {options.index!r} do not have "
+            f"secaudit's field layout, so the rules cannot be run on them: {listed}{more}",
+            location=settings.url,
+            hint="hunt only indices made by `secaudit logs ingest` (narrow --index), or ingest these "
+            "logs with it; ECS and Wazuh layouts are not supported yet",
         )
     ruleset = load_hunt_rules(
         HuntOptions(

@@ -154,7 +154,7 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
         )
         if check.indices:
             table = Table(title=f"indices matching {pattern}")
-            for column in ("index", "health", "documents", "size", "secaudit log mapping"):
+            for column in ("index", "health", "documents", "size", "field layout"):
                 table.add_column(column)
             for index in check.indices:
                 table.add_row(
@@ -162,7 +162,7 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
                     index.health,
                     str(index.documents),
                     index.size,
-                    "yes" if index.secaudit_mapping else "no",
+                    index.layout,
                 )
             state.out.print(table)
         else:

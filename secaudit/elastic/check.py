@@ -12,6 +12,48 @@ from secaudit.elastic.documents import has_secaudit_mapping
 MIN_VERSION = (8, 3)  # ``subobjects: false`` (the sigma fields) needs 8.3
 
 
+SECAUDIT = "secaudit"
+ECS = "ecs"
+WAZUH = "wazuh"
+UNKNOWN = "unknown"
+LAYOUT_NAMES = {
+    SECAUDIT: "secaudit's own (logs ingest)",
+    ECS: "ECS (Winlogbeat, Elastic Agent, Filebeat)",
+    WAZUH: "Wazuh alerts/archives",
+    UNKNOWN: "not one secaudit knows",
+}
+
+
+def _has(properties: dict[str, Any], path: str) -> bool:
+    node: Any = {"properties": properties}
+    for part in path.split("."):
+        props = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(props, dict) or part not in props:
+            return False
+        node = props[part]
+    return True
+
+
+def layout_of(mapping: dict[str, Any]) -> str:
+    """The field layout an index's mapping (``mappings`` of get_mapping) shows: secaudit's own, ECS
+    (``ecs.version``, ``winlog.*``, ``process.command_line``...), Wazuh (``data.win.*``, ``rule.level``
+    with ``agent.name``...) or unknown."""
+    if has_secaudit_mapping(mapping):
+        return SECAUDIT
+    props = mapping.get("properties") or {}
+    if not isinstance(props, dict):
+        return UNKNOWN
+    if (
+        _has(props, "data.win")
+        or _has(props, "data.audit")
+        or (_has(props, "rule.level") and _has(props, "agent.name"))
+    ):
+        return WAZUH
+    if _has(props, "ecs.version") or _has(props, "winlog") or _has(props, "event.category"):
+        return ECS
+    return UNKNOWN
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IndexInfo:
     name: str
@@ -19,6 +61,7 @@ class IndexInfo:
     documents: int
     size: str
     secaudit_mapping: bool
+    layout: str = UNKNOWN
 
 
 @dataclass(slots=True, kw_only=True)
@@ -46,6 +89,7 @@ class ClusterCheck:
                     "documents": i.documents,
                     "size": i.size,
                     "secaudit_mapping": i.secaudit_mapping,
+                    "layout": i.layout,
                 }
                 for i in self.indices
             ],
@@ -82,6 +126,7 @@ def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
                 documents=int(row.get("docs.count") or 0),
                 size=str(row.get("store.size") or ""),
                 secaudit_mapping=has_secaudit_mapping(mapping),
+                layout=layout_of(mapping),
             )
         )
     return sorted(out, key=lambda i: i.name)

@@ -31,6 +31,7 @@ class Script:
     product_header: bool = True
     fault: Callable[[str, str], tuple[int, Any, float] | None] = lambda kind, body: None
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) received
+    mapping: dict[str, Any] | None = None  # the index's mappings; None: secaudit's template
 
 
 def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,7 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/_cat/indices"):
             self._send(200, [{"index": INDEX, "health": "green", "docs.count": "1", "store.size": "1kb"}])
         elif path.endswith("/_mapping"):
-            self._send(200, {INDEX: {"mappings": index_template(INDEX)["template"]["mappings"]}})
+            mapping = self.script.mapping
+            if mapping is None:
+                mapping = index_template(INDEX)["template"]["mappings"]
+            self._send(200, {INDEX: {"mappings": mapping}})
         elif path.endswith("/_count"):
             self._send(200, {"count": len(self.script.documents)})
         elif path.endswith("/_pit") and method == "POST":
