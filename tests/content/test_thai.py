@@ -17,8 +17,10 @@ import pytest
 from secaudit.baseline import baseline_ids, load_baseline
 from secaudit.catalog.localtext import has_thai
 from secaudit.core.model import LocalText
+from secaudit.detect.explain import TACTIC_TH
 from secaudit.detect.lint import default_rules_path, lint_paths
 from secaudit.detect.loader import load_rules as load_sigma
+from secaudit.report.i18n import FACTOR_TEXT, labels
 from secaudit.scan import load_rules
 from secaudit.scan.flows import load_flow_policy
 from secaudit.scan.passive import Credential, Flow, IcsOperation, PassiveResult
@@ -136,3 +138,51 @@ def test_every_passive_finding_has_thai() -> None:
             assert address in text.description, f"{finding.rule_id}: the Thai lost {address}"
     snmp = next(f for f in found if f.rule_id == "PASSIVE-SNMP-COMMUNITY")
     assert "ค่าเริ่มต้น" in snmp.text_in("th").title  # the default-community variant is said in Thai too
+
+
+# One term per idea (../shared/THAI-GLOSSARY.md): words that say a glossary idea another way.
+NOT_THE_GLOSSARY_TERM = {
+    "ผู้บุกรุก": "ผู้โจมตี",
+    "ค่าตั้ง": "การตั้งค่า",
+    "การพิสูจน์ตัวตน": "การยืนยันตัวตน",
+    "พาสเวิร์ด": "รหัสผ่าน",
+    "ยูสเซอร์": "ผู้ใช้ / บัญชีผู้ใช้",
+    "แอดมิน": "ผู้ดูแลระบบ",
+    "แพทช์": "แพตช์",
+    "อัพเดต": "อัปเดต",
+    "อัพเดท": "อัปเดต",
+    "ไฟวอลล์": "ไฟร์วอลล์",
+    "เซอร์ทิฟิเคต": "ใบรับรองดิจิทัล",
+    "การเปิดเผยต่อเครือข่าย": "การเปิดให้เข้าถึงทางเครือข่าย",
+}
+
+
+def _all_thai(tmp_path: Path) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for baseline_id in baseline_ids():
+        for check in load_baseline(baseline_id).checks:
+            for t in check.texts:
+                texts[f"{baseline_id}: {check.id}"] = f"{t.title} {t.description} {t.remediation}"
+    for rule in load_rules()[0]:
+        for t in rule.texts:
+            texts[rule.id] = f"{t.title} {t.description} {t.remediation}"
+    ruleset = load_sigma([default_rules_path()], cache_dir=tmp_path, placeholders=PLACEHOLDERS)
+    for info in [*ruleset.rules, *ruleset.correlation_rules]:
+        for t in info.texts:
+            texts[info.location] = f"{t.title} {t.description} {t.remediation}"
+    texts.update({f"label {k}": v for k, v in labels("th").items()})
+    texts.update({f"factor {k}": v["th"] for k, v in FACTOR_TEXT.items()})
+    texts.update({f"tactic {k}": v for k, v in TACTIC_TH.items()})
+    return texts
+
+
+def test_shipped_thai_uses_the_glossary_term_for_each_idea(tmp_path: Path) -> None:
+    texts = _all_thai(tmp_path)
+    assert len(texts) > 400
+    wrong = [
+        f"{where}: '{word}' (the glossary says '{term}')"
+        for where, text in texts.items()
+        for word, term in NOT_THE_GLOSSARY_TERM.items()
+        if word in text
+    ]
+    assert wrong == []
