@@ -39,6 +39,7 @@ from secaudit.report.html_data import (
 )
 from secaudit.report.i18n import labels
 from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
+from secaudit.report.vulns import vulnerable_components
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
@@ -180,6 +181,26 @@ class _View:
                 }
             )
         return view, len(ranked)
+
+    def vuln_components(self) -> list[dict[str, Any]]:
+        """Known vulnerabilities per (asset, package or service), at most :data:`LISTED`."""
+        return [
+            {
+                "asset": self.text(c.asset.display),
+                "asset_key": self.text(c.asset.key),
+                "kind": c.kind,
+                "name": self.text(c.name),
+                "where": self.text(c.where),
+                "installed": self.text(c.installed),
+                "fix": self.text(c.fix),
+                "no_fix": [self.text(cve) for cve in c.no_fix],
+                "cves": [(self.text(cve), rank) for cve, rank in c.cves],
+                "kev": [self.text(cve) for cve in c.kev],
+                "decision_key": c.decision.value,
+                "score": f"{c.score:.1f}",
+            }
+            for c in vulnerable_components(self.report.rows)[:LISTED]
+        ]
 
     def waived(self) -> list[dict[str, Any]]:
         def order(w: WaivedFinding) -> tuple[Any, ...]:
@@ -407,6 +428,7 @@ class _View:
             "segment_options": [s["name"] for s in segments if s["count"]],
             "asset_view": assets,
             "asset_total": asset_total,
+            "vuln_components": self.vuln_components(),
             "waived": waived,
             "waived_total": len(report.waived),
             "fixed": fixed[:LISTED],

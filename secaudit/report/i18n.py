@@ -287,6 +287,27 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         # Views per segment and per asset
         "by_segment": {"en": "Findings per segment", "th": "ข้อตรวจพบตามส่วนเครือข่าย"},
         "by_asset": {"en": "Findings per asset", "th": "ข้อตรวจพบตามสินทรัพย์"},
+        "vulns_title": {
+            "en": "Known vulnerabilities by package or service",
+            "th": "ช่องโหว่ที่เปิดเผยแล้ว จำแนกตามแพ็กเกจหรือบริการ",
+        },
+        "vulns_help": {
+            "en": "Each CVE is its own ranked finding (its rank after #); here they are gathered per "
+            "package or service on each asset, with the version that fixes them all.",
+            "th": "CVE แต่ละรายการเป็นข้อตรวจพบที่จัดลำดับแยกกัน (ลำดับอยู่หลังเครื่องหมาย #) ส่วนนี้รวบรวมไว้ตามแพ็กเกจหรือบริการ"
+            "บนแต่ละสินทรัพย์ พร้อมรุ่นที่แก้ไขได้ทั้งหมด",
+        },
+        "vuln_component": {"en": "Package or service", "th": "แพ็กเกจหรือบริการ"},
+        "vuln_installed": {"en": "Installed", "th": "รุ่นที่ติดตั้ง"},
+        "vuln_fix": {"en": "Fixed in", "th": "แก้ไขแล้วในรุ่น"},
+        "vuln_cves": {"en": "CVEs", "th": "รายการ CVE"},
+        "vuln_no_fix": {"en": "no fix yet", "th": "ยังไม่มีแพตช์"},
+        "vuln_fix_service": {
+            "en": "check the installed package",
+            "th": "ตรวจสอบแพ็กเกจที่ติดตั้งจริง",
+        },
+        "vuln_kind.package": {"en": "installed package", "th": "แพ็กเกจที่ติดตั้ง"},
+        "vuln_kind.service": {"en": "version claimed by the service", "th": "รุ่นตามที่บริการแจ้ง"},
         "highest_score": {"en": "Highest score", "th": "คะแนนสูงสุด"},
         "highest_decision": {"en": "Most urgent decision", "th": "การตัดสินใจที่เร่งด่วนที่สุด"},
         "more_assets_note": {

@@ -14,6 +14,7 @@ from secaudit.core.model import RunStatus
 from secaudit.core.report import Decision, Report
 from secaudit.report.summary import summarize
 from secaudit.report.text import printable
+from secaudit.report.vulns import vulnerable_components
 
 TOP = 10
 CELL_MAX = 160
@@ -109,6 +110,24 @@ def render_markdown(report: Report, stream: TextIO) -> None:
             f"| {t.waived} | {t.errors} |"
             for t in report.tallies
         ]
+        out.append("")
+    components = vulnerable_components(report.rows)[:TOP]
+    if components:
+        out += [
+            "### Known vulnerabilities by package or service",
+            "",
+            "| asset | package or service | installed | fixed in | CVEs (rank) |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for c in components:
+            fix = "check the installed package" if c.kind == "service" else (c.fix or "-")
+            if c.no_fix:
+                fix += f"; no fix yet: {', '.join(c.no_fix)}"
+            cves = ", ".join(f"{cve} #{rank}" + (" KEV" if cve in c.kev else "") for cve, rank in c.cves)
+            out.append(
+                f"| {md_text(c.asset.key)} | {md_text(c.name)} ({c.kind}) | {md_text(c.installed)} "
+                f"| {md_text(fix)} | {md_text(cves)} |"
+            )
         out.append("")
     failed = [s for s in run.stages if s.status is not RunStatus.COMPLETED]
     for stage in failed:

@@ -109,6 +109,7 @@ def _fetch(url: str, into: Path, timeout: float) -> None:
                     raise OperationalError(f"{url}: more than {MAX_BYTES:,} bytes, not a feed")
                 out.write(chunk)
     except urllib.error.HTTPError as e:
+        e.close()  # the error holds the open response; keeping it open leaks a socket
         raise OperationalError(f"{url}: the server answered {e.code} {e.reason}", hint="check the URL") from e
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
