@@ -3,7 +3,7 @@
 - Passive discovery: packets per second over a generated capture of 1,000,000 mixed packets
   (HTTPS, DNS, Modbus reads and writes, telnet, SNMP, HTTP, ARP, ICMP, IPv6); target >= 100,000.
   scapy's own readers are measured on a slice of the same file for comparison.
-- Wrapper overhead: the scan stage (python-nmap, our XML parser, exposure rules, audit trail)
+- Wrapper overhead: the scan stage (our nmap runner, XML parser, exposure rules, audit trail)
   against running nmap alone with exactly the same argv, on demo services on loopback
   (127.26.0.0/29, root for the SYN scan); target <= 5 %. Medians of alternating runs.
 
@@ -40,7 +40,7 @@ from secaudit.core.profile import Authorization, Profile, Segment
 from secaudit.scan import ScanOptions, build_args, get_profile, scan_segments
 from secaudit.scan.oui import OuiTable
 from secaudit.scan.passive import analyze
-from secaudit.scan.runner import PythonNmapRunner
+from secaudit.scan.runner import ProcessNmapRunner
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -201,7 +201,7 @@ def bench_overhead(rounds: int) -> None:
             ),
         ),
     )
-    runner = PythonNmapRunner()
+    runner = ProcessNmapRunner()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             targets = Path(tmp) / "bench.targets"
@@ -213,7 +213,7 @@ def bench_overhead(rounds: int) -> None:
             argv = [runner.binary, "-oX", "-", *plan.args]
             alone: list[float] = []
             wrapped: list[float] = []
-            own: list[float] = []  # scan stage time outside the python-nmap call
+            own: list[float] = []  # scan stage time outside the nmap run
             for n in range(rounds):
                 # Alternate which goes first: the kernel's ICMP rate limit (closed UDP ports)
                 # otherwise always penalizes the second run of a round.

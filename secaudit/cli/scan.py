@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from secaudit.app.scan import check_scope, diff_scans
+from secaudit.app.scan import ScanOptions, check_scope, diff_scans
 from secaudit.app.scan import inventory as load_inventory
 from secaudit.app.scan import scan as run_scan
 from secaudit.catalog.profile import load_profile
@@ -115,6 +115,21 @@ def scope_check(state: CliState, profile_path: Path, targets: tuple[str, ...]) -
     type=click.Choice(Severity.names(), case_sensitive=False),
     help="Exit 1 when a finding is at or above this severity.",
 )
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="Segments scanned at the same time, each with its own profile's rate limit.",
+)
+@click.option(
+    "--max-total-rate",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="PPS",
+    help="Packets per second for all running segments together (shared equally; 0: no cap "
+    "beyond each profile's own).",
+)
 @_HISTORY
 @json_option
 @click.pass_context
@@ -125,6 +140,8 @@ def scan(
     targets: tuple[str, ...],
     output: Path | None,
     fail_on: str | None,
+    parallel: int,
+    max_total_rate: int,
     history: Path | None,
 ) -> None:
     """Scan the profile's segments with nmap, each with its scan profile, and report exposures.
@@ -141,6 +158,7 @@ def scan(
       secaudit scan --profile samples/phuket-demo.yaml
       secaudit scan --profile city.yaml --segment traffic-control --output /tmp/tc-scan
       secaudit scan --profile city.yaml --target 10.20.2.10 --target nvr-01.cctv.example
+      secaudit scan --profile city.yaml --parallel 8 --max-total-rate 400
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -158,6 +176,7 @@ def scan(
             targets=targets,
             output=output,
             history=history,
+            options=ScanOptions(parallel_segments=parallel, max_total_rate=max_total_rate),
         )
     stage = result.output.result
     findings = sorted(result.output.findings, key=lambda f: (-f.severity, f.asset.key, f.evidence_key))

@@ -115,6 +115,19 @@ class ProcessNmapRunner:
 
     def __init__(self, binary: str | None = None) -> None:
         self.binary = find_nmap(binary)
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stopping = threading.Event()
+
+    def stop_all(self) -> None:
+        """Stop every nmap this runner has running (their output so far is returned as
+        interrupted); runs started afterwards stop at once."""
+        self._stopping.set()
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            if proc.poll() is None:
+                _kill(proc)
 
     def version(self) -> str:
         try:
@@ -146,6 +159,10 @@ class ProcessNmapRunner:
             )
         except OSError as e:
             raise OperationalError(f"cannot start nmap: {e}", hint=INSTALL_HINT) from e
+        with self._lock:
+            self._running.add(proc)
+        if self._stopping.is_set():
+            _kill(proc)
         out: list[bytes] = []
         err: list[bytes] = []
         readers = [
@@ -169,6 +186,11 @@ class ProcessNmapRunner:
         finally:
             if proc.poll() is None:  # any other exception: never leave nmap running
                 _kill(proc)
+            with self._lock:
+                self._running.discard(proc)
+        if self._stopping.is_set() and not interrupted:  # stopped by stop_all (Ctrl-C elsewhere)
+            stopped = interrupted = True
+            error = "interrupted (Ctrl-C): nmap was stopped"
         for reader in readers:
             reader.join(timeout=10)
         for stream in (proc.stdout, proc.stderr):

@@ -17,8 +17,10 @@ the wall clock jumps.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,6 +64,11 @@ class ScanOptions:
     #: nmap is stopped this long before the authorization or maintenance window ends, so packets
     #: already queued leave before the end, never after it.
     stop_margin_s: float = 1.0
+    #: Segments scanned at the same time, each by its own nmap with its own profile's rate limit.
+    parallel_segments: int = 4
+    #: Packets per second for all segments together (0: no cap beyond each profile's own). Each
+    #: running segment gets an equal share; a profile's own lower rate still applies.
+    max_total_rate: int = 0
 
 
 @dataclass
@@ -126,34 +133,52 @@ def scan_segments(
     artifacts: list[str] = []
     hosts = skipped = failed = 0
     clock = _Clock(now)
-    interrupted = False
-    for i, name in enumerate(chosen):
-        progress(ProgressEvent(task=STAGE, done=i, total=len(chosen), message=name))
+    workers = max(1, min(opts.parallel_segments, len(chosen)))
+    rate_cap = max(1, opts.max_total_rate // workers) if opts.max_total_rate else 0
+    stopping = threading.Event()
+
+    def scan_one(name: str) -> tuple[_Segment | SecauditError, bool]:
         segment = profile.segment(name)
         assert segment is not None
-        context = _Context(profile, guard, opts, runner, trail, who, scan_dir, clock, privileged)
+        if stopping.is_set():
+            return _Segment(errors=["interrupted before this segment started: not scanned"]), True
+        context = _Context(profile, guard, opts, runner, trail, who, scan_dir, clock, privileged, rate_cap)
         try:
-            result = context.scan(segment, rules, None if only is None else only[name])
+            return context.scan(segment, rules, None if only is None else only[name]), False
         except SecauditError as e:
-            failed += 1
-            errors.append(f"segment {name}: {_one_line(e)}")
-            continue
+            return e, False
         except KeyboardInterrupt:
-            interrupted = True
-            result = context.last
-        if not result.artifacts and not result.errors:
-            skipped += 1
-        if result.errors and (not result.artifacts or result.unusable):
-            failed += 1
-        findings.extend(result.findings)
-        errors.extend(f"segment {name}: {m}" for m in result.errors)
-        artifacts.extend(result.artifacts)
-        hosts += result.hosts
-        if interrupted:
-            left = chosen[i + 1 :]
-            if left:
-                errors.append(f"interrupted: segment(s) {', '.join(left)} not scanned")
-            break
+            return context.last, True
+
+    interrupted = False
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan-segment") as pool:
+        futures = [pool.submit(scan_one, name) for name in chosen]
+        for i, (name, future) in enumerate(zip(chosen, futures, strict=True)):
+            try:
+                outcome, cut = future.result()
+            except KeyboardInterrupt:  # Ctrl-C reaches the main thread: stop every nmap, keep output
+                interrupted = True
+                stopping.set()
+                _stop_all(runner)
+                outcome, cut = future.result()
+            progress(ProgressEvent(task=STAGE, done=i + 1, total=len(chosen), message=name))
+            interrupted = interrupted or cut
+            if isinstance(outcome, SecauditError):
+                failed += 1
+                errors.append(f"segment {name}: {_one_line(outcome)}")
+                continue
+            result = outcome
+            if not result.artifacts and not result.errors:
+                skipped += 1
+            if result.errors and (not result.artifacts or result.unusable):
+                failed += 1
+            findings.extend(result.findings)
+            errors.extend(f"segment {name}: {m}" for m in result.errors)
+            artifacts.extend(result.artifacts)
+            hosts += result.hosts
+            if interrupted:
+                stopping.set()
+                _stop_all(runner)
     progress(ProgressEvent(task=STAGE, done=len(chosen), total=len(chosen), message="done"))
     if interrupted:
         status = RunStatus.INTERRUPTED
@@ -176,6 +201,13 @@ def scan_segments(
         ),
         artifacts=tuple(artifacts),
     )
+
+
+def _stop_all(runner: NmapRunner) -> None:
+    """Stop every nmap the runner has running (Ctrl-C while segments run in worker threads)."""
+    stop = getattr(runner, "stop_all", None)
+    if callable(stop):
+        stop()
 
 
 def _target_groups(
@@ -290,6 +322,7 @@ class _Context:
     scan_dir: Path
     clock: _Clock
     privileged: bool
+    rate_cap: int = 0  # packets per second for this segment's nmap (0: the profile's own)
     last: _Segment = field(default_factory=_Segment)  # kept when a Ctrl-C cuts scan() short
 
     def refuse(self, segment: Segment, targets: Sequence[str], reason: str) -> None:
@@ -331,6 +364,8 @@ class _Context:
         scan_profile = self.opts.profiles.get(segment.scan_profile)
         if scan_profile is None:
             raise ConfigError(f"unknown scan profile '{segment.scan_profile}'", location=self.profile.path)
+        if self.rate_cap and (not scan_profile.max_rate or scan_profile.max_rate > self.rate_cap):
+            scan_profile = scan_profile.with_timing(max_rate=self.rate_cap)
         auth = self.profile.authorization
         end, why = auth.valid_until, f"authorization {auth.reference} ends at {auth.valid_until.isoformat()}"
         window = self.guard.maintenance_window(now)

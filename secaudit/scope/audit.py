@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,10 +58,11 @@ class AuditEntry:
 
 
 class AuditTrail:
-    """Appends :class:`AuditEntry` lines to one file."""
+    """Appends :class:`AuditEntry` lines to one file (one line at a time across threads)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
 
     def append(self, entry: AuditEntry) -> None:
         if entry.result not in RESULTS:
@@ -68,7 +70,7 @@ class AuditTrail:
         line = json.dumps(entry.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as fh:
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())

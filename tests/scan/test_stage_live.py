@@ -155,13 +155,14 @@ def test_excluded_host_is_never_a_target_and_raw_xml_is_kept(full_scan) -> None:
 def test_audit_trail_records_each_scan(full_scan) -> None:  # type: ignore[no-untyped-def]
     _, run_dir, _, runner = full_scan
     entries = [json.loads(line) for line in (run_dir / "scan-audit.jsonl").read_text().splitlines()]
-    assert [e["segment"] for e in entries] == ["office", "signals", "edge"]
-    signals = entries[1]
+    # Segments run at the same time: one line each, in the order they finished.
+    assert sorted(e["segment"] for e in entries) == ["edge", "office", "signals"]
+    signals = next(e for e in entries if e["segment"] == "signals")
     assert signals["who"] == "tester"
     assert signals["authorization"] == "PKT-LIVE-1"
     assert signals["result"] == "completed"
     assert signals["argv"][:3] == [runner.real.binary, "-oX", "-"]
-    assert signals["argv"][3:] == list(runner.calls[1])
+    assert signals["argv"][3:] in [list(call) for call in runner.calls]
     assert "-sV" not in signals["argv"] and "--max-parallelism" in signals["argv"]
     assert signals["targets"][0] == "127.21.2.1"
     assert signals["duration_s"] > 0
