@@ -41,7 +41,8 @@ from secaudit.elastic.check import (
     SECAUDIT,
     ClusterCheck,
     check_cluster,
-    matching_indices,
+    cluster_version,
+    mapped_indices,
 )
 from secaudit.elastic.client import cluster_errors, connect, describe_error
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
@@ -229,8 +230,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     settings = options.settings
     client = connect(settings, timeout=options.timeout)
     with cluster_errors(settings, f"hunting in {options.index}"):
-        version = str(client.info()["version"]["number"])
-        indices = matching_indices(client, options.index)
+        version = cluster_version(client)  # "" without the monitor privilege: not needed to hunt
+        indices = mapped_indices(client, options.index)
     if not indices:
         raise OperationalError(
             f"no index matches {options.index!r}",

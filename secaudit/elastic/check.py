@@ -132,6 +132,43 @@ def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
     return sorted(out, key=lambda i: i.name)
 
 
+def mapped_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
+    """Indices matching ``pattern`` with their layout, from their mappings alone: what a hunt needs,
+    asked with the ``view_index_metadata`` index privilege only (no ``monitor``)."""
+    try:
+        found = client.indices.get_mapping(index=pattern, allow_no_indices=True, ignore_unavailable=True)
+    except ApiError as e:
+        if e.status_code == 404:
+            return []
+        raise
+    body: dict[str, Any] = found.body if isinstance(found.body, dict) else {}
+    out = []
+    for name, entry in body.items():
+        mapping = (entry or {}).get("mappings") or {}
+        out.append(
+            IndexInfo(
+                name=str(name),
+                health="",
+                documents=0,
+                size="",
+                secaudit_mapping=has_secaudit_mapping(mapping),
+                layout=layout_of(mapping),
+            )
+        )
+    return sorted(out, key=lambda i: i.name)
+
+
+def cluster_version(client: Elasticsearch) -> str:
+    """The cluster's version, or "" when the credentials may not ask (``GET /`` needs the ``monitor``
+    cluster privilege, which a hunt does not otherwise need)."""
+    try:
+        return str(client.info()["version"]["number"])
+    except ApiError as e:
+        if e.status_code == 403:
+            return ""
+        raise
+
+
 def check_cluster(client: Elasticsearch, url: str, pattern: str | None) -> ClusterCheck:
     info = client.info()
     health = client.cluster.health()

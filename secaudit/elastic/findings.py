@@ -22,9 +22,11 @@ from elasticsearch.helpers import streaming_bulk
 from secaudit.core.model import Finding
 from secaudit.core.report import Report, ReportRow
 from secaudit.elastic.client import RETRY_STATUS
+from secaudit.elastic.ingest import ensure_template
 
 FINDINGS_INDEX = "secaudit-findings"
 TEMPLATE = "secaudit-findings"
+TEMPLATE_VERSION = 1  # raise it when findings_template changes: existing templates are then updated
 
 
 def _keyword() -> dict[str, str]:
@@ -37,7 +39,7 @@ def findings_template(index: str = FINDINGS_INDEX) -> dict[str, Any]:
     return {
         "index_patterns": [index],
         "priority": 500,
-        "meta": {"managed_by": "secaudit", "version": 1},
+        "meta": {"managed_by": "secaudit", "version": TEMPLATE_VERSION},
         "template": {
             "mappings": {
                 "dynamic": "strict",
@@ -147,12 +149,12 @@ class PublishResult:
 
 
 def ensure_findings_index(client: Elasticsearch, index: str = FINDINGS_INDEX) -> None:
-    """The findings template (created or brought up to date) and the index."""
-    client.indices.put_index_template(
-        name=TEMPLATE if index == FINDINGS_INDEX else f"{TEMPLATE}-{index}", **findings_template(index)
-    )
-    if not client.indices.exists(index=index):
-        client.indices.create(index=index)
+    """The index, made on first use with the findings template (written only when missing or older)."""
+    if client.indices.exists(index=index):
+        return  # made already: no template call (a publisher needs no template privilege then)
+    name = TEMPLATE if index == FINDINGS_INDEX else f"{TEMPLATE}-{index}"
+    ensure_template(client, name, findings_template(index), TEMPLATE_VERSION)
+    client.indices.create(index=index)
 
 
 def publish(client: Elasticsearch, report: Report, index: str = FINDINGS_INDEX) -> PublishResult:

@@ -26,7 +26,13 @@ from secaudit.core.errors import ConfigError, UsageError
 from secaudit.core.events import LogEvent
 from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.elastic.client import RETRY_STATUS
-from secaudit.elastic.documents import document_id, has_secaudit_mapping, index_template, to_document
+from secaudit.elastic.documents import (
+    TEMPLATE_VERSION,
+    document_id,
+    has_secaudit_mapping,
+    index_template,
+    to_document,
+)
 
 MAX_EXAMPLES = 20
 _DOC_ID = re.compile(r"\s*in document with id '[^']*'\.?")
@@ -70,14 +76,36 @@ def template_name(index: str) -> str:
     return f"secaudit-logs-{index}"
 
 
+def template_version(client: Elasticsearch, name: str) -> int | None:
+    """The ``_meta.version`` of an index template (0 when it has none); None when it does not exist."""
+    found = client.options(ignore_status=404).indices.get_index_template(name=name)
+    entries = found.body.get("index_templates") if isinstance(found.body, dict) else None
+    if not entries:
+        return None
+    meta = (entries[0].get("index_template") or {}).get("_meta") or {}
+    version = meta.get("version")
+    return int(version) if isinstance(version, int) else 0
+
+
+def ensure_template(client: Elasticsearch, name: str, body: dict[str, Any], version: int) -> bool:
+    """Put an index template only when it is missing or older than ``version`` (so a run with an up to
+    date template needs no template privilege); True when it was written."""
+    current = template_version(client, name)
+    if current is not None and current >= version:
+        return False
+    client.indices.put_index_template(name=name, **body)
+    return True
+
+
 def ensure_index(client: Elasticsearch, index: str, result: IngestResult | None = None) -> None:
-    """Create the index template (on first use) and the index; refuse an index made without it."""
-    name = template_name(index)
-    if not client.indices.exists_index_template(name=name):
-        client.indices.put_index_template(name=name, **index_template(index))
+    """Create the index template and the index on first use; refuse an index made without it. An index
+    that exists already with secaudit's mapping needs no template call at all (least privilege)."""
+    exists = bool(client.indices.exists(index=index))
+    if not exists:
+        written = ensure_template(client, template_name(index), index_template(index), TEMPLATE_VERSION)
         if result is not None:
-            result.template_created = True
-    if client.indices.exists(index=index):
+            result.template_created = written
+    if exists:
         mappings = client.indices.get_mapping(index=index)
         found: dict[str, Any] = next(iter(mappings.body.values()), {})
         mapping = found.get("mappings") or {}

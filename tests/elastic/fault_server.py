@@ -32,6 +32,10 @@ class Script:
     fault: Callable[[str, str], tuple[int, Any, float] | None] = lambda kind, body: None
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) received
     mapping: dict[str, Any] | None = None  # the index's mappings; None: secaudit's template
+    forbidden: tuple[str, ...] = ()  # path prefixes answered 403 (credentials without that privilege)
+    # index templates by name (GET/PUT /_index_template/NAME) and indices that exist (HEAD/PUT /NAME)
+    templates: dict[str, Any] = field(default_factory=dict)
+    indices: set[str] = field(default_factory=lambda: {INDEX})
 
 
 def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,7 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("X-Elastic-Product", "Elasticsearch")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
             pass
 
@@ -77,7 +82,29 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body = self._body()
         self.script.requests.append((method, path))
-        if path == "/":
+        if any(path == p or path.startswith(p + "/") for p in self.script.forbidden):
+            reason = f"action [{path}] is unauthorized for API key"
+            self._send(403, {"error": {"type": "security_exception", "reason": reason}, "status": 403})
+        elif path.startswith("/_index_template/"):
+            name = path.rsplit("/", 1)[1]
+            if method == "PUT":
+                self.script.templates[name] = json.loads(body)
+                self._send(200, {"acknowledged": True})
+            elif name in self.script.templates:
+                entry = {"name": name, "index_template": self.script.templates[name]}
+                self._send(200, {"index_templates": [entry]})
+            else:
+                self._send(
+                    404, {"error": {"type": "resource_not_found_exception", "reason": name}, "status": 404}
+                )
+        elif method in ("HEAD", "PUT") and path.count("/") == 1 and path != "/":
+            name = path[1:]
+            if method == "PUT":
+                self.script.indices.add(name)
+                self._send(200, {"acknowledged": True, "index": name})
+            else:
+                self._send(200 if name in self.script.indices else 404, {})
+        elif path == "/":
             self._send(200, {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"})
         elif path.startswith("/_cat/indices"):
             self._send(200, [{"index": INDEX, "health": "green", "docs.count": "1", "store.size": "1kb"}])
@@ -125,6 +152,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._route("HEAD")
+
+    def do_PUT(self) -> None:
+        self._route("PUT")
 
 
 @contextmanager
