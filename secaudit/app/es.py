@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError
@@ -62,6 +63,7 @@ from secaudit.elastic.settings import EsSettings, parse_settings, resolve
 from secaudit.logs import ReadStats, read_events
 
 DEFAULT_HIT_CAP = 10_000
+LONG_FIELDS = "secaudit.long_fields"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -197,6 +199,8 @@ class EsHunt:
     faults: Faults = field(default_factory=Faults)
     # correlation id -> the capped rules it takes its input from (its result may be incomplete)
     truncated_correlations: dict[str, list[str]] = field(default_factory=dict)
+    # documents in range with a value over the keyword limit: no query can match that value
+    long_value_documents: int = 0
 
     @property
     def incomplete(self) -> bool:
@@ -286,6 +290,10 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         bounds = options.window.filter()
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
+        long_query: dict[str, Any] = {"exists": {"field": LONG_FIELDS}}
+        if bounds:
+            long_query = {"bool": {"filter": [long_query, bounds]}}
+        result.long_value_documents = int(client.count(index=options.index, query=long_query)["count"])
         runnable: list[tuple[int, RulePlan, str, bool]] = []
         for i, plan in enumerate(ruleset.plans):
             converted = by_location.get(plan.info.location)

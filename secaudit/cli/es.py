@@ -90,6 +90,7 @@ def ingest_command(
                 "read_errors": [{"location": loc, "reason": why} for loc, why in stats.errors],
                 "template_created": result.template_created,
                 "index_created": result.index_created,
+                "long_values": result.long_values,
                 "seconds": round(result.seconds, 3),
             }
         )
@@ -101,6 +102,13 @@ def ingest_command(
             f"{result.failed} refused ({result.seconds:.1f}s, {rate:,.0f} events/s)",
             highlight=False,
         )
+        if result.long_values:
+            state.out.print(
+                f"[yellow]{result.long_values} events hold a value over 8,191 characters: kept, but no "
+                "query on the cluster can match that value (a hunt says how many; hunt such logs "
+                "locally to see them)[/yellow]",
+                highlight=False,
+            )
         for reason, count in result.failures.most_common(10):
             state.out.print(f"  [red]{count} x {escape(reason)}[/red]", highlight=False)
         for where, reason in result.examples[:5]:

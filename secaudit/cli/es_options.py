@@ -199,6 +199,13 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
             f"correlation {escape(rule_id)}: {escape(name)} on Elasticsearch; "
             "evaluated here over its rules' hits from the cluster"
         )
+    if result.long_value_documents:
+        console.print(
+            f"[yellow]{result.long_value_documents} documents in range hold a value over 8,191 characters, "
+            "which no query on the cluster can match: rules on those fields may miss them (hunt those "
+            "logs locally to be sure)[/yellow]",
+            highlight=False,
+        )
     for correlation, rules in sorted(result.truncated_correlations.items()):
         info = result.summary.rule_info.get(correlation)
         console.print(

@@ -20,7 +20,9 @@ dynamic template: a keyword with a lowercase normalizer (Sigma matches case-inse
 normalizer also applies to wildcard and prefix queries), copied into ``secaudit.values`` (the
 keyword-search field: any value of the event), with sub-fields ``cased`` (as read: ``|cased`` and
 case-sensitive regexes), ``num`` (double: ``|gt``, ``|lt``...) and ``ip`` (``|cidr``). Values longer
-than :data:`MAX_TERM_CHARS` are kept in ``_source`` but not indexed (a Lucene term limit).
+than :data:`MAX_TERM_CHARS` are kept in ``_source`` but not indexed (a Lucene term limit); their fields
+are listed in ``secaudit.long_fields``, so ingest counts them and a hunt reports the documents no query
+can fully match.
 
 The ``_id`` is the SHA-256 of the absolute source path, the record and ``seq``: the same file ingested
 again gives the same ids, so nothing is added twice and an interrupted ingest is simply run again.
@@ -36,7 +38,7 @@ from typing import Any
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.values import sigma_view
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2  # 2: secaudit.long_fields
 MAX_TERM_CHARS = 8191  # 4 bytes per character at most: stays under Lucene's 32,766-byte term limit
 NORMALIZER = "secaudit_lowercase"
 _HOST_FIELDS = ("Computer", "hostname", "Hostname", "host", "dvc")
@@ -60,6 +62,22 @@ def _first_text(fields: dict[str, object], names: tuple[str, ...]) -> str | None
 
 def _stamp(value: datetime) -> str:
     return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _utf16_length(text: str) -> int:
+    """A string's length as Elasticsearch's ignore_above counts it (Java UTF-16 code units)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def long_fields(view: dict[str, Any]) -> list[str]:
+    """The sigma fields with a text value longer than :data:`MAX_TERM_CHARS`: kept in ``_source`` but
+    not indexed, so no query on the cluster can match them (the hunt reports how many documents)."""
+    out = []
+    for name, value in view.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and _utf16_length(v) > MAX_TERM_CHARS for v in values):
+            out.append(name)
+    return sorted(out)
 
 
 def to_document(event: LogEvent, seq: int = 0) -> dict[str, Any]:
@@ -86,6 +104,9 @@ def to_document(event: LogEvent, seq: int = 0) -> dict[str, Any]:
         "services": sorted(event.kind.services),
         "aliases": aliases,
     }
+    too_long = long_fields(view)
+    if too_long:
+        doc["secaudit"]["long_fields"] = too_long
     doc["sigma"] = view
     return doc
 
@@ -169,6 +190,7 @@ def index_template(index: str) -> dict[str, Any]:
                             "categories": _keyword(),
                             "services": _keyword(),
                             "aliases": _keyword(),
+                            "long_fields": _keyword(),
                             "values": lowered,
                         }
                     },

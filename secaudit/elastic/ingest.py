@@ -53,6 +53,7 @@ class IngestResult:
     examples: list[tuple[str, str]] = field(default_factory=list)
     template_created: bool = False
     index_created: bool = False
+    long_values: int = 0  # events with a value over the keyword limit (not searchable on the cluster)
     seconds: float = 0.0
 
     def fail(self, where: str, reason: str) -> None:
@@ -145,10 +146,13 @@ def bulk_actions(
         location = f"{event.source}:{event.record}"
         try:
             doc_id = document_id(event, seq)
-            body = _body(to_document(event, seq))
+            doc = to_document(event, seq)
+            body = _body(doc)
         except (TypeError, ValueError) as e:
             result.fail(location, f"cannot encode the event: {e}")
             continue
+        if "long_fields" in doc["secaudit"]:
+            result.long_values += 1
         where[doc_id] = location
         yield {"create": {"_index": index, "_id": doc_id}}, body
 

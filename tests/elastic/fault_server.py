@@ -114,7 +114,10 @@ class _Handler(BaseHTTPRequestHandler):
                 mapping = index_template(INDEX)["template"]["mappings"]
             self._send(200, {INDEX: {"mappings": mapping}})
         elif path.endswith("/_count"):
-            self._send(200, {"count": len(self.script.documents)})
+            documents = self.script.documents
+            if "secaudit.long_fields" in body:
+                documents = [d for d in documents if "long_fields" in d.get("secaudit", {})]
+            self._send(200, {"count": len(documents)})
         elif path.endswith("/_pit") and method == "POST":
             self._send(200, {"id": "pit-1"})
         elif path == "/_pit" and method == "DELETE":

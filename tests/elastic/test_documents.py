@@ -110,3 +110,15 @@ def test_template_maps_sigma_fields_flat_and_case_insensitive() -> None:
     assert set(dynamic["mapping"]["fields"]) == {"cased", "num", "ip"}
     assert has_secaudit_mapping(mappings)
     assert not has_secaudit_mapping({"properties": {"sigma": {"properties": {}}}})
+
+
+def test_values_over_the_keyword_limit_are_listed_as_Elasticsearch_counts_them() -> None:
+    from secaudit.elastic.documents import MAX_TERM_CHARS, long_fields
+
+    view = {
+        "ScriptBlockText": "x" * (MAX_TERM_CHARS + 1),
+        "CommandLine": "y" * MAX_TERM_CHARS,  # at the limit: indexed
+        "Payload": ["short", "\U0001f600" * (MAX_TERM_CHARS // 2 + 1)],  # 2 UTF-16 units each
+        "EventID": 4104,
+    }
+    assert long_fields(view) == ["Payload", "ScriptBlockText"]

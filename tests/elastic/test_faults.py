@@ -148,3 +148,34 @@ def test_a_server_that_is_not_elasticsearch_is_refused_with_a_clear_error(
         assert run(["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(rules)]) == 3
     err = capsys.readouterr().err
     assert "Elasticsearch" in err
+
+
+def test_documents_with_values_over_the_keyword_limit_are_reported(
+    rules: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long = _document()
+    long["sigma"]["ScriptBlockText"] = "z" * 9000
+    long["secaudit"]["long_fields"] = ["ScriptBlockText"]
+    script = Script(documents=[_document(), long])
+    with serve(script) as url:
+        result, _ = _hunt(url, rules)
+        assert result.long_value_documents == 1
+        assert (
+            run(
+                [
+                    "logs",
+                    "hunt",
+                    "--es",
+                    url,
+                    "--index",
+                    INDEX,
+                    "--rules",
+                    str(rules),
+                    "-o",
+                    str(tmp_path / "h"),
+                ]
+            )
+            == 0
+        )
+    printed = capsys.readouterr()
+    assert "1 documents in range hold a value over 8,191 characters" in printed.out + printed.err
