@@ -122,6 +122,30 @@ def _file_line(finding: Finding) -> tuple[str, int]:
     return "", 0
 
 
+def _part(text: str) -> str:
+    """One dot-free part of a class name (CI servers split class names at dots into packages)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_\-]+", "_", text).strip("_")
+    return cleaned or "_"
+
+
+def case_names(finding: Finding) -> tuple[str, str]:
+    """(classname, name) of a finding's case: ``secaudit.<source>.<segment>.<asset>`` and the rule
+    id (with the evidence key when there is one). Jenkins groups by everything before the last dot
+    (package ``secaudit.baseline.dmz``, class the asset) and GitLab by the class name: either way one
+    group per asset, under its source and segment. Dots inside a segment or asset (an address) are
+    replaced, so they never make packages of their own."""
+    classname = ".".join(
+        (
+            "secaudit",
+            finding.source.value,
+            _part(finding.asset.segment or "unsegmented"),
+            _part(finding.asset.key),
+        )
+    )
+    name = f"{finding.rule_id} [{finding.evidence_key}]" if finding.evidence_key else finding.rule_id
+    return classname, name
+
+
 def report_cases(report: Report) -> list[JUnitCase]:
     """The cases :func:`render_junit` writes (see the module documentation)."""
     threshold = Severity.parse(report.profile.report.fail_on) if report.profile.report.fail_on else None
@@ -141,10 +165,11 @@ def report_cases(report: Report) -> list[JUnitCase]:
         for finding in row.all_instances:
             failing = threshold is not None and finding.severity >= threshold
             file, line = _file_line(finding)
+            classname, name = case_names(finding)
             cases.append(
                 JUnitCase(
-                    name=f"{finding.rule_id} on {finding.asset.key}",
-                    classname=f"secaudit.{finding.source.value}.{finding.asset.segment or 'unsegmented'}",
+                    name=name,
+                    classname=classname,
                     status="fail" if failing else "pass",
                     message=f"{finding.severity.label}: {finding.title}" if failing else "",
                     detail=_detail(
@@ -158,10 +183,11 @@ def report_cases(report: Report) -> list[JUnitCase]:
     for waived in report.waived:
         finding = waived.finding
         expiry = waived.expires.date().isoformat() if waived.expires else "no expiry"
+        classname, name = case_names(finding)
         cases.append(
             JUnitCase(
-                name=f"{finding.rule_id} on {finding.asset.key}",
-                classname=f"secaudit.{finding.source.value}.{finding.asset.segment or 'unsegmented'}",
+                name=name,
+                classname=classname,
                 status="skip",
                 message=f"{waived.kind.value} until {expiry}: {waived.justification}",
                 detail=_detail(

@@ -61,6 +61,7 @@ class _Entry:
 
     finding: Finding
     properties: dict[str, Any] = field(default_factory=dict)
+    suppression: dict[str, Any] = field(default_factory=dict)  # a waived or accepted finding
 
 
 def _uri(path: str, base_dir: Path | None) -> str:
@@ -82,8 +83,19 @@ def _on_disk(path: str, attributes: tuple[tuple[str, str], ...]) -> str:
     return path
 
 
-def physical_location(finding: Finding, *, default_uri: str, base_dir: Path | None) -> dict[str, Any]:
-    """Where GitHub shows the finding: the evidence file and line, else ``default_uri``."""
+def physical_location(
+    finding: Finding, *, default_uri: str, base_dir: Path | None, base_id: str = ""
+) -> dict[str, Any]:
+    """Where GitHub shows the finding: the evidence file and line, else ``default_uri``; with
+    ``base_id``, a relative URI says it is relative to that base (``uriBaseId``)."""
+    found = _physical_location(finding, default_uri=default_uri, base_dir=base_dir)
+    artifact = found["artifactLocation"]
+    if base_id and not artifact["uri"].startswith("file:"):
+        artifact["uriBaseId"] = base_id
+    return found
+
+
+def _physical_location(finding: Finding, *, default_uri: str, base_dir: Path | None) -> dict[str, Any]:
     for evidence in finding.evidence:
         location = evidence.location.strip()
         if not location:
@@ -140,6 +152,7 @@ def _document(
     base_dir: Path | None,
     run_properties: dict[str, Any],
     successful: bool,
+    base_id: str = "",
 ) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -155,7 +168,11 @@ def _document(
             "level": LEVEL[finding.severity],
             "message": {"text": _message(finding)},
             "locations": [
-                {"physicalLocation": physical_location(finding, default_uri=default_uri, base_dir=base_dir)}
+                {
+                    "physicalLocation": physical_location(
+                        finding, default_uri=default_uri, base_dir=base_dir, base_id=base_id
+                    )
+                }
             ],
             "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
             "properties": {
@@ -166,6 +183,8 @@ def _document(
                 **entry.properties,
             },
         }
+        if entry.suppression:
+            result["suppressions"] = [entry.suppression]
         results.append(result)
     return {
         "$schema": SARIF_SCHEMA_URI,
@@ -180,6 +199,11 @@ def _document(
                     }
                 },
                 "invocations": [{"executionSuccessful": successful}],
+                **(
+                    {"originalUriBaseIds": {base_id: {"uri": base_dir.as_uri() + "/"}}}
+                    if base_id and base_dir is not None
+                    else {}
+                ),
                 "results": results,
                 "columnKind": "unicodeCodePoints",
                 "properties": {
@@ -233,15 +257,22 @@ def render_sarif_findings(
     _dump(document, stream)
 
 
-def render_sarif(report: Report, stream: TextIO) -> None:
-    """Write the report as SARIF: one result per finding instance, in rank order (at most 5,000).
+PROFILE_ROOT = "PROFILEROOT"
 
-    Network findings point at the audit profile the run used; files under the current directory
-    (where CI runs, the repository root) get relative URIs; each result's ``properties`` add the
-    row's rank, risk score and decision.
+
+def render_sarif(report: Report, stream: TextIO) -> None:
+    """Write the report as SARIF: one result per finding instance, in rank order, then one per waived
+    or accepted finding as a suppressed result (at most 5,000 in all).
+
+    Locations are relative to the folder of the audit profile (``uriBaseId`` PROFILEROOT, resolved in
+    ``originalUriBaseIds``): files of offline targets kept beside the profile, and the profile itself
+    for network findings. Never the current directory or the tool's own install path, so the same
+    run gives the same SARIF wherever it is written from. A waived finding carries an external
+    suppression with its justification, approver, expiry and where the waiver is written; each
+    result's ``properties`` add the row's rank, risk score and decision.
     """
     entries: list[_Entry] = []
-    total = sum(len(row.all_instances) for row in report.rows)
+    total = sum(len(row.all_instances) for row in report.rows) + len(report.waived)
     for row in sorted(report.rows, key=lambda r: r.rank):
         for instance in row.all_instances:
             if len(entries) >= MAX_RESULTS:
@@ -259,16 +290,39 @@ def render_sarif(report: Report, stream: TextIO) -> None:
             )
         if len(entries) >= MAX_RESULTS:
             break
+    for waived in report.waived:
+        if len(entries) >= MAX_RESULTS:
+            break
+        entries.append(
+            _Entry(
+                waived.finding,
+                {"status": "waived"},
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": waived.justification,
+                    "properties": {
+                        "waiver": waived.kind.value,
+                        "approved_by": waived.approved_by,
+                        "expires": waived.expires.isoformat() if waived.expires else None,
+                        "source": waived.source,
+                    },
+                },
+            )
+        )
+    profile_path = report.profile.path or report.run.profile_path
     document = _document(
         entries,
         total,
         tool_version=report.run.tool_version,
-        default_uri=report.profile.path or report.run.profile_path,
-        base_dir=Path.cwd(),
+        default_uri=profile_path,
+        base_dir=Path(profile_path).resolve().parent if profile_path else None,
+        base_id=PROFILE_ROOT if profile_path else "",
         run_properties={
             "run_id": report.run.id,
             "risk_model": report.run.risk_model,
             "posture_score": report.posture_score,
+            "suppressed": min(len(report.waived), max(0, MAX_RESULTS - (total - len(report.waived)))),
         },
         successful=report.run.status is RunStatus.COMPLETED,
     )

@@ -80,13 +80,21 @@ def test_report_fails_at_or_above_fail_on_and_lists_waivers_and_stage_errors() -
     render_junit(report, out)
     suite = _parse(out.getvalue()).find("testsuite")
     assert suite is not None
-    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    # one group per asset under its source and segment; dots in an address never make packages
+    by_class = {
+        (c.get("classname"), (c.get("name") or "").split(" [")[0]): c for c in suite.findall("testcase")
+    }
+    cases = {f"{name} on {str(cls).rsplit('.', 1)[-1]}": c for (cls, name), c in by_class.items()}
+    cases["stage logs"] = by_class[("secaudit.stage", "stage logs")]
+    classes = {str(cls) for cls, _ in by_class}
+    assert "secaudit.scan.traffic-ot.tc-patong-01" in classes
+    assert all(cls.count(".") == 3 for cls in classes if cls != "secaudit.stage")
     assert cases["SCAN-TELNET on tc-patong-01"].find("failure") is not None
     assert cases["CIS-DEB12-5.1.20 on cc-app-01"].get("line") == "32"
     modbus = cases["PASSIVE-MODBUS-WRITE on tc-patong-01"]  # medium: below fail_on
     assert modbus.find("failure") is None
     assert "Modbus write requests" in (modbus.findtext("system-out") or "")
-    skipped = cases["SCAN-RTSP-NOAUTH on 127.30.0.21"].find("skipped")
+    skipped = cases["SCAN-RTSP-NOAUTH on 127_30_0_21"].find("skipped")
     assert skipped is not None
     assert skipped.get("message") == "accepted until 2026-09-30: Camera replaced in Q3"
     error = cases["stage logs"].find("error")

@@ -15,6 +15,7 @@ from secaudit.report.sarif import FINGERPRINT_KEY, MAX_RESULTS, render_sarif, re
 from tests.risk.builders import scored_report
 
 from .conftest import findings_from_every_source
+from .htmlreport import full_risk_report
 
 SCHEMA = Path(__file__).resolve().parent / "schema" / "sarif-schema-2.1.0.json"
 
@@ -113,6 +114,7 @@ def test_at_most_5000_results_highest_ranked_first(validator: jsonschema.Draft4V
         "run_id": "20260301T020000-pkt",
         "risk_model": "risk-3",
         "posture_score": pytest.approx(data["runs"][0]["properties"]["secaudit"]["posture_score"]),
+        "suppressed": 0,
     }
 
 
@@ -132,11 +134,14 @@ def test_empty_report_and_hostile_evidence(validator: jsonschema.Draft4Validator
     assert len(message) < 2100  # cut at 2,000 characters; each raw byte is then shown as 4
 
 
-def test_offline_targets_point_into_their_root_relative_to_the_working_directory(
+def test_offline_targets_point_into_their_root_relative_to_the_profile_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    root = tmp_path / "snapshots" / "cc-app-01"
+    elsewhere = tmp_path / "ci-workspace"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where the tool runs from does not matter
+    audit = tmp_path / "audit"
+    root = audit / "snapshots" / "cc-app-01"
     finding = replace(
         findings_from_every_source()[2],
         evidence=(
@@ -148,9 +153,42 @@ def test_offline_targets_point_into_their_root_relative_to_the_working_directory
             ),
         ),
     )
-    data = _sarif(scored_report([finding]))
-    location = data["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    report = scored_report([finding])
+    report = replace(report, profile=replace(report.profile, path=str(audit / "city.yaml")))
+    data = _sarif(report)
+    run = data["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]
     assert location == {
-        "artifactLocation": {"uri": "snapshots/cc-app-01/etc/ssh/sshd_config"},
+        "artifactLocation": {"uri": "snapshots/cc-app-01/etc/ssh/sshd_config", "uriBaseId": "PROFILEROOT"},
         "region": {"startLine": 3},
     }
+    assert run["originalUriBaseIds"] == {"PROFILEROOT": {"uri": audit.as_uri() + "/"}}
+    network = replace(findings_from_every_source()[0], evidence=())
+    data = _sarif(replace(report, rows=scored_report([network]).rows))
+    uri = data["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri == {"uri": "city.yaml", "uriBaseId": "PROFILEROOT"}
+    assert "ci-workspace" not in json.dumps(data) and "site-packages" not in json.dumps(data)
+
+
+def test_waived_and_accepted_findings_are_suppressed_results_with_their_justification(
+    validator: jsonschema.Draft4Validator,
+) -> None:
+    report = full_risk_report()
+    assert report.waived
+    data = _sarif(report)
+    validator.validate(data)
+    results = data["runs"][0]["results"]
+    open_results = [r for r in results if "suppressions" not in r]
+    suppressed = [r for r in results if "suppressions" in r]
+    assert len(open_results) == sum(len(r.all_instances) for r in report.rows)
+    assert [r["partialFingerprints"][FINGERPRINT_KEY] for r in suppressed] == [
+        w.finding.fingerprint for w in report.waived
+    ]
+    for result, waived in zip(suppressed, report.waived, strict=True):
+        (suppression,) = result["suppressions"]
+        assert suppression["kind"] == "external" and suppression["status"] == "accepted"
+        assert suppression["justification"] == waived.justification
+        assert suppression["properties"]["waiver"] == waived.kind.value
+        assert suppression["properties"]["approved_by"] == waived.approved_by
+        assert suppression["properties"]["source"] == waived.source
+    assert data["runs"][0]["properties"]["secaudit"]["suppressed"] == len(report.waived)
