@@ -9,6 +9,7 @@ Everything is matched against the feed store only: nothing is fetched.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from secaudit.vuln.match import (
 from secaudit.vuln.store import VulnStore, default_store_path, stale_feeds
 
 STAGE = "vuln"
+RESULTS_FILE = "vuln-results.json"  # the feeds used (dates, hashes) and what was matched, per target
 DPKG_STATUS = "/var/lib/dpkg/status"
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
 
@@ -64,6 +66,7 @@ class _Inventory:
     matches: list[tuple[BaselineTarget, PackageMatch]] = field(default_factory=list)
     decided: dict[str, set[str]] = field(default_factory=dict)  # asset key -> CVEs
     errors: list[str] = field(default_factory=list)
+    matched: list[dict[str, object]] = field(default_factory=list)  # per target, for the results file
     targets: int = 0
     skipped: int = 0
 
@@ -115,6 +118,16 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
             found.skipped += 1
             continue
         result = match_packages(store, packages, release)
+        found.matched.append(
+            {
+                "target": entry.target,
+                "release": release,
+                "source_packages": result.packages,
+                "matches": len(result.matches),
+                "no_fix_yet": sum(m.fixed is None for m in result.matches),
+                "undetermined": result.undetermined,
+            }
+        )
         found.targets += 1
         key = target_asset(profile, entry).key
         found.decided.setdefault(key, set()).update(result.cves_known)
@@ -166,9 +179,11 @@ def run_vuln_stage(
         services = list(_services(run_dir, found.errors))
         service_matches, _ = match_services(store, services)
         kept: list[tuple[ServiceMatch, str]] = []
+        decided_by_distribution = 0
         for match in service_matches:
             asset = profile.address_asset(match.service.address)
             if match.cve in found.decided.get(asset.key, set()):
+                decided_by_distribution += 1
                 continue  # the distribution's verdict for this host stands
             kept.append((match, asset.key))
         cves = cves_of([m for _, m in found.matches], [m for m, _ in kept])
@@ -188,7 +203,37 @@ def run_vuln_stage(
             asset = profile.address_asset(service_match.service.address)
             findings.append(service_finding(service_match, asset, info, now=now))
     progress(ProgressEvent(task=STAGE, done=2, total=2, message=f"{len(findings)} findings"))
+    results = {
+        "store": str(where),
+        "feeds": [
+            {
+                "kind": f.kind.value,
+                "name": f.name,
+                "sha256": f.sha256,
+                "published": f.published.isoformat() if f.published else None,
+                "dated_by": f.dated_by,
+                "age_days": f.age(now).days,
+                "version": f.version,
+            }
+            for f in feeds
+        ],
+        "targets": found.matched,
+        "services": {
+            "with_application_cpe": len(services),
+            "matches": len(service_matches),
+            "left_to_the_distribution_verdict": decided_by_distribution,
+        },
+        "withdrawn_cves_dropped": sorted(withdrawn & set(cves)),
+        "findings": len(findings),
+    }
+    artifact = run_dir / RESULTS_FILE
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        artifact.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as e:
+        found.errors.append(f"cannot write {artifact}: {e.strerror or e}")
     return StageOutput(
+        artifacts=(str(artifact),) if artifact.exists() else (),
         findings=tuple(findings),
         result=StageResult(
             name=STAGE,

@@ -3,6 +3,7 @@ real nmap XML (the demo's mgmt segment), matched against the demo feeds."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -36,8 +37,27 @@ def run_dir_with_scan(tmp_path: Path) -> Path:
 
 
 def test_snapshot_packages_and_scanned_services(profile: Profile, tmp_path: Path) -> None:
-    out = run_vuln_stage(profile, run_dir=run_dir_with_scan(tmp_path), now=NOW, progress=no_progress)
+    run_dir = run_dir_with_scan(tmp_path)
+    out = run_vuln_stage(profile, run_dir=run_dir, now=NOW, progress=no_progress)
     assert out.result.status is RunStatus.COMPLETED and out.result.errors == ()
+    results = json.loads((run_dir / "vuln-results.json").read_text())
+    assert out.artifacts == (str(run_dir / "vuln-results.json"),)
+    assert {f["kind"] for f in results["feeds"]} == {"debian-tracker", "nvd", "kev", "epss"}
+    assert results["targets"][0]["target"].endswith("samples/snapshots/cc-app01")
+    assert [{k: v for k, v in t.items() if k != "target"} for t in results["targets"]] == [
+        {
+            "release": "bookworm",
+            "source_packages": 18,  # 19 installed binaries; openssh-server and -client share a source
+            "matches": 2,
+            "no_fix_yet": 0,
+            "undetermined": 0,
+        }
+    ]
+    assert results["services"] == {
+        "with_application_cpe": 1,
+        "matches": 2,
+        "left_to_the_distribution_verdict": 0,
+    }
     found = {(f.rule_id, f.asset.key, f.evidence_key) for f in out.findings}
     assert found == {
         # openssh 1:9.2p1-2+deb12u2: regreSSHion fixed in deb12u3; Terrapin (deb12u2) and
