@@ -16,7 +16,7 @@ from secaudit.app.es import es_check, es_settings, ingest_logs
 from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
 from secaudit.cli.logs import parse_logsource
 from secaudit.core.errors import ExitCode, OperationalError
-from secaudit.elastic.check import MIN_VERSION
+from secaudit.elastic.check import ELASTICSEARCH, MIN_VERSION
 from secaudit.logs import FORMATS
 
 DEFAULT_INDEX = "secaudit-logs"
@@ -143,7 +143,7 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
     """Check an Elasticsearch cluster: its version and health, and the indices matching --index.
 
     URL defaults to SECAUDIT_ES_URL, else the profile's elasticsearch: url. Exit 3 when the cluster
-    cannot be reached or refuses the credentials.
+    cannot be reached, refuses the credentials, or is not a supported engine and version (it is named).
 
     \b
     Examples:
@@ -156,8 +156,8 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
         state.emit_json(check.as_dict())
     else:
         state.out.print(
-            f"{escape(check.url)}: Elasticsearch {check.version}, cluster {escape(check.cluster_name)}, "
-            f"health {check.health}, {check.nodes} node(s)",
+            f"{escape(check.url)}: {escape(check.engine)} {check.version}, "
+            f"cluster {escape(check.cluster_name)}, health {check.health}, {check.nodes} node(s)",
             highlight=False,
         )
         if check.indices:
@@ -176,8 +176,13 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
         else:
             state.out.print(f"no index matches {escape(pattern)}", highlight=False)
     if not check.supported:
-        state.err.print(
-            f"[yellow]Elasticsearch {check.version} is older than "
-            f"{'.'.join(map(str, MIN_VERSION))}: secaudit's log index template needs 8.3 or later[/yellow]",
-            highlight=False,
-        )
+        minimum = ".".join(map(str, MIN_VERSION))
+        if check.engine != ELASTICSEARCH:
+            why = (
+                f"{check.engine} {check.version} is not supported yet: secaudit works with Elasticsearch "
+                f"{minimum} or later (8.x, 9.x)"
+            )
+        else:
+            why = f"Elasticsearch {check.version} is older than {minimum}: secaudit's index template needs it"
+        state.err.print(f"[red]{escape(why)}[/red]", highlight=False)
+        raise ExitWith(ExitCode.OPERATIONAL)

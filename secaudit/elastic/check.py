@@ -64,6 +64,28 @@ class IndexInfo:
     layout: str = UNKNOWN
 
 
+ELASTICSEARCH = "Elasticsearch"
+OPENSEARCH = "OpenSearch"
+
+
+def identify(client: Elasticsearch) -> tuple[str, str]:
+    """(engine, version) from ``GET /`` asked through the transport, below the client's product check
+    (which refuses any server that is not Elasticsearch before its answer can be read): OpenSearch says
+    ``version.distribution: opensearch``; Elasticsearch sends ``X-Elastic-Product``. Transport errors
+    propagate; an HTTP error status raises ApiError as the client would."""
+    response = client.transport.perform_request("GET", "/", headers={"accept": "application/json"})
+    meta, body = response.meta, response.body
+    if meta.status >= 400:
+        raise ApiError(message=f"GET / answered {meta.status}", meta=meta, body=body)
+    version = body.get("version") if isinstance(body, dict) else None
+    number = str(version.get("number", "")) if isinstance(version, dict) else ""
+    if isinstance(version, dict) and version.get("distribution") == "opensearch":
+        return OPENSEARCH, number
+    if meta.headers.get("x-elastic-product") == ELASTICSEARCH:
+        return ELASTICSEARCH, number
+    return "an unknown server (neither Elasticsearch nor OpenSearch)", number
+
+
 @dataclass(slots=True, kw_only=True)
 class ClusterCheck:
     url: str
@@ -73,10 +95,12 @@ class ClusterCheck:
     nodes: int
     supported: bool
     indices: list[IndexInfo] = field(default_factory=list)
+    engine: str = ELASTICSEARCH
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
+            "engine": self.engine,
             "version": self.version,
             "cluster_name": self.cluster_name,
             "health": self.health,
@@ -170,6 +194,11 @@ def cluster_version(client: Elasticsearch) -> str:
 
 
 def check_cluster(client: Elasticsearch, url: str, pattern: str | None) -> ClusterCheck:
+    engine, number = identify(client)
+    if engine != ELASTICSEARCH:  # the client's own calls would be refused (product check)
+        return ClusterCheck(
+            url=url, version=number, cluster_name="", health="", nodes=0, supported=False, engine=engine
+        )
     info = client.info()
     health = client.cluster.health()
     version = str(info["version"]["number"])

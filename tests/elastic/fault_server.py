@@ -32,6 +32,9 @@ class Script:
     fault: Callable[[str, str], tuple[int, Any, float] | None] = lambda kind, body: None
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) received
     mapping: dict[str, Any] | None = None  # the index's mappings; None: secaudit's template
+    info: dict[str, Any] = field(
+        default_factory=lambda: {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"}
+    )  # what GET / answers
     forbidden: tuple[str, ...] = ()  # path prefixes answered 403 (credentials without that privilege)
     # index templates by name (GET/PUT /_index_template/NAME) and indices that exist (HEAD/PUT /NAME)
     templates: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(200 if name in self.script.indices else 404, {})
         elif path == "/":
-            self._send(200, {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"})
+            self._send(200, {"cluster_name": "scripted", **self.script.info})
+        elif path == "/_cluster/health":
+            self._send(200, {"status": "green", "number_of_nodes": 1})
         elif path.startswith("/_cat/indices"):
             self._send(200, [{"index": INDEX, "health": "green", "docs.count": "1", "store.size": "1kb"}])
         elif path.endswith("/_mapping"):
