@@ -27,7 +27,7 @@ from secaudit.report.html import render_html
 BROWSERS = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 BROWSER_ENV = "SECAUDIT_CHROMIUM"  # a browser binary to use instead of the first of BROWSERS on PATH
 TIMEOUT = 600  # seconds; the demo's report prints in about 20 s on two cores
-_FLAGS = (
+FLAGS = (  # Chromium printing a local page: no network, no profile, no first-run work
     "--headless",
     "--disable-gpu",
     "--disable-dev-shm-usage",
@@ -79,7 +79,7 @@ def render_pdf(report: Report, stream: BinaryIO, *, lang: str = "en") -> None:
         with page.open("w", encoding="utf-8") as html:
             render_html(report, html, lang=lang, paper=True)
         target = folder / "report.pdf"
-        args = [browser, *_FLAGS, f"--user-data-dir={folder / 'profile'}", f"--print-to-pdf={target}"]
+        args = [browser, *FLAGS, f"--user-data-dir={folder / 'profile'}", f"--print-to-pdf={target}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium's sandbox refuses to start as root
         args.append(page.as_uri())

@@ -6,6 +6,7 @@ footer, and the fonts that draw the Thai text."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -20,7 +21,9 @@ from secaudit.app.audit import AuditOptions, AuditResult, run_audit
 from secaudit.app.stages import STAGES, Stage, StageContext
 from secaudit.cli.main import run as cli_run
 from secaudit.core.model import RunStatus, Source, StageOutput, StageResult
+from secaudit.report import pdf as pdf_module
 from secaudit.report.i18n import labels
+from secaudit.report.pdf import find_browser
 from secaudit.scan.findings import findings_for
 from secaudit.scan.nmapxml import read_nmap_xml
 from secaudit.scan.rules import load_rules
@@ -96,6 +99,7 @@ def _run(*args: str) -> str:
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
+@functools.cache
 def _pages(pdf: Path) -> list[str]:
     """Each page's text, laid out as printed (pdftotext -layout), in page order."""
     count = int(re.search(r"^Pages:\s+(\d+)$", _run("pdfinfo", str(pdf)), re.M).group(1))  # type: ignore[union-attr]
@@ -124,17 +128,14 @@ def test_the_demo_report_prints_on_at_most_40_full_pages(printed: Printed, lang:
         assert printed.audit.run.id in text, n
 
 
-@pytest.mark.parametrize("lang", ["en", "th"])
-def test_every_row_is_printed_once_with_its_detail_on_its_page_under_a_repeated_header(
-    printed: Printed, lang: str
-) -> None:
+def _check_rows(pages: list[str], lang: str, rows: int) -> None:
     L = labels(lang)
     decisions = "|".join(re.escape(L[f"decision.{d}"]) for d in ("act", "attend", "track*", "track"))
     row = re.compile(rf"^\s*(\d+)\s+({decisions})\s*(\d+\.\d)\s")
     why = L["why_it_matters"]
     header = [L["rank"], L["score"], L["finding"], L["asset"]]
     seen: list[int] = []
-    for n, text in enumerate(_pages(printed.pdf[lang]), start=1):
+    for n, text in enumerate(pages, start=1):
         lines = text.splitlines()
         starts = [i for i, line in enumerate(lines) if row.match(line)]
         if not starts:
@@ -151,7 +152,42 @@ def test_every_row_is_printed_once_with_its_detail_on_its_page_under_a_repeated_
             score = row.match(lines[start]).group(3)  # type: ignore[union-attr]
             assert re.search(rf"\b{re.escape(score)}\b", detail.split(why, 1)[1]), (n, lines[start])
             seen.append(int(row.match(lines[start]).group(1)))  # type: ignore[union-attr]
-    assert seen == list(range(1, len(printed.audit.report.rows) + 1))
+    assert seen == list(range(1, rows + 1))
+
+
+@pytest.mark.parametrize("lang", ["en", "th"])
+def test_every_row_is_printed_once_with_its_detail_on_its_page_under_a_repeated_header(
+    printed: Printed, lang: str
+) -> None:
+    _check_rows(_pages(printed.pdf[lang]), lang, len(printed.audit.report.rows))
+
+
+def test_printing_report_html_from_the_browser_gives_the_same_paper(printed: Printed, tmp_path: Path) -> None:
+    """Chromium's own print of the screen page (its script renders every row before printing)."""
+    html = tmp_path / "report.html"
+    argv = [
+        "report",
+        "--history",
+        str(printed.history),
+        "--format",
+        "html",
+        "--lang",
+        "en",
+        "--output",
+        str(html),
+    ]
+    assert cli_run(argv) == 0
+    pdf = tmp_path / "browser.pdf"
+    args = [
+        find_browser(),
+        *pdf_module.FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--print-to-pdf={pdf}",
+    ]
+    subprocess.run([*args, "--no-sandbox", html.as_uri()], capture_output=True, timeout=300, check=True)
+    pages = _pages(pdf)
+    assert len(pages) <= MAX_PAGES
+    _check_rows(pages, "en", len(printed.audit.report.rows))
 
 
 def test_thai_text_is_drawn_with_a_thai_font(printed: Printed) -> None:
