@@ -92,3 +92,12 @@ def test_without_a_browser_pdf_fails_with_exit_3_after_the_other_files(
     with pytest.raises(OperationalError):
         write_reports(full_report, tmp_path / "out", formats=("pdf", "json", "html"), lang="en")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["findings.json", "report.html"]
+
+
+def test_a_profile_may_ask_for_pdf(tmp_path: Path) -> None:
+    from secaudit.catalog.profile import load_profile
+    from tests.catalog.test_profile import BASE, NOW
+
+    path = tmp_path / "p.yaml"
+    path.write_text(BASE + "report:\n  languages: [en, th]\n  formats: [html, pdf]\n")
+    assert load_profile(path, now=NOW).report.formats == ("html", "pdf")
