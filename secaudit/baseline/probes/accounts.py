@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,9 @@ KINDS = (
     "pass_min_days",
     "pass_warn_age",
     "pass_inactive",
+    "nologin_unlocked",
+    "home_dirs",
+    "future_password_change",
 )
 # Accounts that legitimately have GID 0 or a "shell" that is not a login shell.
 _GID0_OK = {"root", "sync", "shutdown", "halt", "operator"}
@@ -88,7 +92,7 @@ def accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     if out:
         return out
     kind = p["kind"]
-    if kind in _SHADOW_FIELDS or kind == "empty_password":
+    if kind in _SHADOW_FIELDS or kind in {"empty_password", "nologin_unlocked", "future_password_change"}:
         where = "/etc/shadow"
     elif kind in {"duplicate_gid", "duplicate_group", "gid0_group"}:
         where = "/etc/group"
@@ -112,6 +116,21 @@ def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         return out
     if kind == "empty_password":
         return [_obs(shadow, r, "empty password") for r in _table(target, shadow, 9) if r[1][1] == ""]
+    if kind == "future_password_change":
+        today = int(time.time() // 86400)
+        return [
+            _obs(shadow, r, f"last change on day {r[1][2]}, today is day {today}")
+            for r in _table(target, shadow, 9)
+            if r[1][2].isdigit() and int(r[1][2]) > today
+        ]
+    if kind == "nologin_unlocked":
+        valid = _valid_shells(target)
+        no_login = {r[1][0] for r in _table(target, passwd, 7) if r[1][0] != "root" and r[1][6] not in valid}
+        return [
+            _obs(shadow, r, "password usable")
+            for r in _table(target, shadow, 9)
+            if r[1][0] in no_login and not r[1][1].startswith(("!", "*"))
+        ]
     if kind in {"duplicate_gid", "duplicate_group", "gid0_group"}:
         rows = _table(target, group, 4)
         if kind == "gid0_group":
@@ -142,13 +161,11 @@ def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
                     out.append(_obs(group, g, g[1][3], subject="shadow"))
         out.extend(_obs(passwd, r, "primary group shadow") for r in rows if r[1][3] in shadow_gids)
         return out
+    if kind == "home_dirs":
+        return _home_dirs(target, rows)
     # system_shell: system accounts that can log in
     uid_min = _uid_min(target)
-    shells = {
-        line
-        for _, line in logical_lines(target.read_text("/etc/shells") or "")
-        if not line.endswith("nologin")
-    }
+    shells = _valid_shells(target)
     out = []
     for r in rows:
         name, uid, shell = r[1][0], r[1][2], r[1][6]
@@ -156,4 +173,31 @@ def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             continue
         if shell in shells or (not shells and shell.endswith(("sh", "bash"))):
             out.append(_obs(passwd, r, shell))
+    return out
+
+
+def _valid_shells(target: Target) -> set[str]:
+    """Login shells from the target's /etc/shells (nologin is not one)."""
+    return {
+        line
+        for _, line in logical_lines(target.read_text("/etc/shells") or "")
+        if not line.endswith("nologin")
+    }
+
+
+def _home_dirs(target: Target, rows: list[Row]) -> list[Observation]:
+    """Interactive accounts whose home is missing, not theirs, or open to the group's writes or to others."""
+    valid = _valid_shells(target)
+    out = []
+    for r in rows:
+        uid, home, shell = r[1][2], r[1][5], r[1][6]
+        if shell not in valid or not home.startswith("/"):
+            continue
+        info = target.info(home)
+        if info is None or info.kind != "dir":
+            out.append(_obs("/etc/passwd", r, f"home {home} does not exist"))
+        elif str(info.uid) != uid:
+            out.append(_obs("/etc/passwd", r, f"home {home} is owned by uid {info.uid}"))
+        elif info.mode & 0o027:
+            out.append(_obs("/etc/passwd", r, f"home {home} has mode {info.mode:04o} (more than 0750)"))
     return out
