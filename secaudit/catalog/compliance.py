@@ -27,7 +27,7 @@ from typing import Any
 from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located
 from secaudit.core.errors import ConfigError
 
-FRAMEWORK_KEYS = ("framework", "title", "version", "source", "controls")
+FRAMEWORK_KEYS = ("framework", "title", "version", "source", "framework_controls", "controls")
 CONTROL_KEYS = ("id", "name", "checks", "exposure", "sigma")
 _SIGMA_TAG = re.compile(r"^[a-z][a-z0-9_-]*\.[a-z0-9_.-]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -58,6 +58,7 @@ class Framework:
     version: str
     controls: tuple[Control, ...]
     path: str = ""
+    size: int = 0  # controls in the whole framework (framework_controls); 0: only those listed
 
 
 def default_dir() -> Path:
@@ -153,7 +154,18 @@ def load_framework(path: Path) -> Framework:
             )
         seen[control.id] = control.location
         controls.append(control)
+    size = data.get("framework_controls", 0)
+    if "framework_controls" in data and (
+        not isinstance(size, int) or isinstance(size, bool) or size < len(controls)
+    ):
+        raise ConfigError(
+            f"framework_controls must be the number of controls in the whole framework, at least the "
+            f"{len(controls)} listed here",
+            location=located(spath, data, "framework_controls"),
+            hint="count the framework's controls (e.g. 153 CIS Controls v8 safeguards)",
+        )
     return Framework(
+        size=size,
         id=framework,
         title=_text(data, "title", spath),
         version=_text(data, "version", spath, required=False),

@@ -73,6 +73,7 @@ class ControlCoverage:
     name: str  # our own short name
     checked: int  # rules and checks mapped to it that ran
     failing: int  # of those, how many have open findings
+    framework_controls: int = 0  # controls in the whole framework (0: unknown, only those listed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

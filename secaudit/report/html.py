@@ -274,6 +274,8 @@ class _View:
         for framework, controls in frameworks.items():
             checked = sum(1 for c in controls if c.checked)
             failing = sum(1 for c in controls if c.failing)
+            # Against the whole framework, never only the controls secaudit maps: 100 % only when true.
+            whole = max(len(controls), controls[0].framework_controls)
             view.append(
                 {
                     "id": self.text(framework),
@@ -288,10 +290,12 @@ class _View:
                         }
                         for c in controls
                     ],
-                    "total": len(controls),
+                    "total": whole,
+                    "mapped": len(controls),
                     "checked": checked,
+                    "passed": checked - failing,
                     "failing": failing,
-                    "coverage": f"{100 * checked / len(controls):.0f}",
+                    "coverage": _percent(checked, whole),
                 }
             )
         return view
@@ -506,6 +510,11 @@ def _page_counter(template: str) -> str:
             if bit:
                 parts.append(css_string(bit))
     return " ".join(parts)
+
+
+def _percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` in whole percent, rounded down: 100 only when every one is there."""
+    return str(100 * part // whole) if whole else "0"
 
 
 def _css(key: str) -> str:

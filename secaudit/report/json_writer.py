@@ -151,6 +151,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "name": c.name,
                 "checked": c.checked,
                 "failing": c.failing,
+                "framework_controls": c.framework_controls,
             }
             for c in report.compliance
         ],

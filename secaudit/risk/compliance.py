@@ -44,6 +44,7 @@ def coverage(
                     name=control.name,
                     checked=len(checked),
                     failing=sum(1 for i in checked if i in open_ids),
+                    framework_controls=framework.size or len(framework.controls),
                 )
             )
     return tuple(out)

@@ -236,9 +236,19 @@ def test_compliance_is_rendered_per_framework_generically(report: Report) -> Non
     section = _section(render(report), "compliance")
     summary = Dom(section.split("</table>", 1)[0]).joined()
     lines = [" ".join(line.split()) for line in re.split(r"\s{2,}", summary) if line.strip()]
-    assert "CIS Controls v8 3 2 1 67%" in " ".join(lines)
-    assert "Thai Cybersecurity Act B.E. 2562: CII minimum standard 1 1 1 100%" in " ".join(lines)
-    assert "city-internal-2026 1 1 1 100%" in " ".join(lines)  # unknown frameworks keep their id
+    # framework controls, mapped, assessed, passed, with open findings, assessed share rounded down:
+    # 2 of 3 is 66 %, and 100 % only when every control of the framework was assessed
+    assert "CIS Controls v8 3 3 2 1 1 66%" in " ".join(lines)
+    assert "Thai Cybersecurity Act B.E. 2562: CII minimum standard 1 1 1 0 1 100%" in " ".join(lines)
+    assert "city-internal-2026 1 1 1 0 1 100%" in " ".join(lines)  # unknown frameworks keep their id
+    whole = replace(
+        report,
+        compliance=tuple(
+            replace(c, framework_controls=153) for c in report.compliance if c.framework == "cis-controls-v8"
+        ),
+    )
+    summary = Dom(_section(render(whole), "compliance").split("</table>", 1)[0]).joined()
+    assert "CIS Controls v8 153 3 2 1 1 1%" in " ".join(" ".join(summary.split()).split())
     cis = section.split('data-framework="cis-controls-v8"', 1)[1].split("</details>", 1)[0]
     states = re.findall(r'class="ctl-(\w+)"', cis)
     assert states == ["failing", "met", "unchecked"]

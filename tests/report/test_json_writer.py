@@ -144,7 +144,14 @@ def test_version_2_carries_risk_aggregation_waivers_and_compliance(
     assert data["waived"][0]["expires"] == "2026-03-31T00:00:00+00:00"
     assert finding_from_dict(data["waived"][0]["finding"]) == waived.finding
     assert data["compliance"] == [
-        {"framework": "cis-controls-v8", "control": "4.6", "name": "Manage", "checked": 3, "failing": 1}
+        {
+            "framework": "cis-controls-v8",
+            "control": "4.6",
+            "name": "Manage",
+            "checked": 3,
+            "failing": 1,
+            "framework_controls": 0,
+        }
     ]
 
 

@@ -108,3 +108,19 @@ def test_loader_errors_name_file_and_line(tmp_path: Path, text: str, line: int, 
     good.write_text("framework: good\ntitle: t\ncontrols:\n  - id: a\n    name: n\n", encoding="utf-8")
     frameworks, errors = load_frameworks(tmp_path)
     assert [f.id for f in frameworks] == ["good"] and len(errors) == 1
+
+
+def test_coverage_is_counted_against_the_whole_framework() -> None:
+    from secaudit.catalog.compliance import load_frameworks
+    from secaudit.risk.compliance import coverage
+
+    frameworks, errors = load_frameworks()
+    assert not errors
+    sizes = {fw.id: fw.size for fw in frameworks}
+    assert sizes == {"cis-controls-v8": 153, "iso27001-2022": 93, "nist-csf-2.0": 106, "th-cii-2562": 5}
+    everything = {i for fw in frameworks for control in fw.controls for i in control.mapped}
+    for fw in frameworks:
+        rows = [c for c in coverage([fw], [], everything) if c.checked]
+        assert all(c.framework_controls == fw.size for c in rows)
+        # every mapped id ran: still only the listed controls are assessed, short of the whole framework
+        assert len(rows) <= len(fw.controls) <= fw.size
