@@ -171,6 +171,8 @@ def run_audit(
     ):
         store.abandon_stale_runs(scope)
         store.begin_run(run, scope)
+        # Ctrl-C or SIGTERM (raised as KeyboardInterrupt by the CLI) anywhere before the run is
+        # recorded, the history write included, marks it interrupted: never left 'running'.
         try:
             outputs = [
                 _run_stage(
@@ -178,56 +180,57 @@ def run_audit(
                 )
                 for stage in stages
             ]
+            findings, results = _distinct(outputs)
+            waived: list[WaivedFinding] = [w for out in outputs for w in out.waived]
+            checked = tuple(c for out in outputs for c in out.checked)
+            tallies = tuple(t for out in outputs for t in out.tallies)
+            complete_sources = {
+                s.source
+                for s, out in zip(stages, outputs, strict=True)
+                if out.result.status is RunStatus.COMPLETED
+            }
+            if all(r.status is RunStatus.COMPLETED for r in results):
+                status = RunStatus.COMPLETED
+            elif findings or any(r.status is RunStatus.COMPLETED for r in results):
+                status = RunStatus.INCOMPLETE
+            else:
+                status = RunStatus.FAILED
+            run = replace(run, status=status, finished_at=clock(), stages=results)
+            for stage, out in zip(stages, outputs, strict=True):
+                if stage.name == "scan" and out.result.status is not RunStatus.FAILED:
+                    # What the scan saw joins the profile's inventory, so `secaudit scan diff`
+                    # covers audits too.
+                    record_scan_inventory(
+                        store,
+                        profile,
+                        scan_id=run_id,
+                        started_at=started,
+                        output=out,
+                        coverage=[str(net) for seg in profile.segments for net in seg.cidrs],
+                    )
+            previous = store.previous_completed_run(scope, run)
+            diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)
+            dates = store.finding_dates(scope, [f.fingerprint for f in findings])
+            # Computed once, here, and stored with the run: `secaudit report --run` reads these figures
+            # back rather than working them out again, so a rebuilt report is this report.
+            report = build_report(
+                run=run,
+                profile=profile,
+                findings=findings,
+                new=set(diff.new),
+                dates=dates,
+                fixed=diff.fixed,
+                previous_run_id=previous.id if previous else "",
+                generated_at=run.finished_at or started,
+                waived=waived,
+                kev=kev,
+                checked=checked,
+                tallies=tallies,
+            )
+            store.record_report(report)
         except KeyboardInterrupt:
             store.mark_interrupted(run_id)
             raise
-        findings, results = _distinct(outputs)
-        waived: list[WaivedFinding] = [w for out in outputs for w in out.waived]
-        checked = tuple(c for out in outputs for c in out.checked)
-        tallies = tuple(t for out in outputs for t in out.tallies)
-        complete_sources = {
-            s.source
-            for s, out in zip(stages, outputs, strict=True)
-            if out.result.status is RunStatus.COMPLETED
-        }
-        if all(r.status is RunStatus.COMPLETED for r in results):
-            status = RunStatus.COMPLETED
-        elif findings or any(r.status is RunStatus.COMPLETED for r in results):
-            status = RunStatus.INCOMPLETE
-        else:
-            status = RunStatus.FAILED
-        run = replace(run, status=status, finished_at=clock(), stages=results)
-        for stage, out in zip(stages, outputs, strict=True):
-            if stage.name == "scan" and out.result.status is not RunStatus.FAILED:
-                # What the scan saw joins the profile's inventory, so `secaudit scan diff` covers audits too.
-                record_scan_inventory(
-                    store,
-                    profile,
-                    scan_id=run_id,
-                    started_at=started,
-                    output=out,
-                    coverage=[str(net) for seg in profile.segments for net in seg.cidrs],
-                )
-        previous = store.previous_completed_run(scope, run)
-        diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)
-        dates = store.finding_dates(scope, [f.fingerprint for f in findings])
-        # Computed once, here, and stored with the run: `secaudit report --run` reads these figures
-        # back rather than working them out again, so a rebuilt report is this report.
-        report = build_report(
-            run=run,
-            profile=profile,
-            findings=findings,
-            new=set(diff.new),
-            dates=dates,
-            fixed=diff.fixed,
-            previous_run_id=previous.id if previous else "",
-            generated_at=run.finished_at or started,
-            waived=waived,
-            kev=kev,
-            checked=checked,
-            tallies=tallies,
-        )
-        store.record_report(report)
     formats = options.formats or profile.report.formats
     if options.thai_era:
         report = with_thai_era(report, options.thai_era)

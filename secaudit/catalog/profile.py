@@ -34,6 +34,7 @@ from secaudit.core.profile import (
     Segment,
     VulnSettings,
 )
+from secaudit.core.redact import redact
 
 PROFILE_VERSION = 1
 _TOP_KEYS = (
@@ -58,6 +59,12 @@ _HOSTNAME = re.compile(
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _SSH = re.compile(r"^ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.:\[\]_-]+(:\d+)?(\?[^\s#]*)?$")
+#: The options an ssh:// target may carry (baseline.remote reads them). None of them is a secret.
+SSH_OPTIONS = ("key", "known_hosts", "fingerprint", "timeout")
+_SSH_HINT = (
+    "secaudit logs in with a key, never a password from the profile: write "
+    "ssh://user@host[:port]?key=PATH with a passphrase-less key file readable by the audit account only"
+)
 # "auto" (detect per file) or one of secaudit.logs.FORMATS (a test keeps the two lists equal).
 LOG_FORMATS = (
     "auto",
@@ -413,8 +420,27 @@ def _assets(ctx: _Ctx, root: YDict, segments: tuple[Segment, ...]) -> tuple[Inve
     return tuple(assets)
 
 
+def ssh_target_problem(spec: str) -> str:
+    """Why an ``ssh://`` target cannot be used (never quoting a password), or ``""``."""
+    rest = spec.removeprefix("ssh://")
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    if ":" in userinfo:
+        return "the ssh target holds a password (user:password@)"
+    query = rest.partition("?")[2]
+    names = sorted({part.partition("=")[0] for part in query.split("&") if part})
+    unknown = [n for n in names if n not in SSH_OPTIONS]
+    if unknown:
+        shown = ", ".join(n if n.isidentifier() and len(n) < 40 else "?" for n in unknown)
+        return f"the ssh target has unknown option(s) {shown} (options: {', '.join(SSH_OPTIONS)})"
+    return ""
+
+
 def _target(ctx: _Ctx, node: YDict) -> str:
     raw = ctx.text(node, "target", "baseline target")
+    if raw.startswith("ssh://"):
+        problem = ssh_target_problem(raw)
+        if problem:
+            raise ctx.fail(node, "target", problem, _SSH_HINT)
     if raw == "local" or _SSH.match(raw):
         return raw
     for scheme in ("offline:", "file:"):
@@ -423,7 +449,7 @@ def _target(ctx: _Ctx, node: YDict) -> str:
     raise ctx.fail(
         node,
         "target",
-        f"unknown target '{raw}'",
+        f"unknown target '{redact(raw)}'",
         "use offline:DIR, file:PATH, local or ssh://user@host",
     )
 

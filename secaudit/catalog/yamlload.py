@@ -7,6 +7,7 @@ goes through :func:`load_yaml`, so any later validation error can name ``file:li
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,20 @@ def suggest(word: str, choices: Collection[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def shown_key(key: str) -> str:
+    """A key as an error may quote it: a name in quotes, anything else only described.
+
+    A file that is not ours (``/etc/shadow`` given as a waivers file) parses as a mapping whose
+    "keys" are its lines; quoting them would copy its content into messages, history and reports.
+    """
+    if _NAME.fullmatch(key):
+        return f"'{key}'"
+    return f"(a {len(key)}-character key that is not a name; is this the right file?)"
+
+
 def check_keys(
     mapping: Mapping[str, Any],
     *,
@@ -167,7 +182,7 @@ def check_keys(
     for key in mapping:
         if key not in allowed:
             raise ConfigError(
-                f"unknown key '{key}' in {where}{suggest(key, allowed)}",
+                f"unknown key {shown_key(key)} in {where}{suggest(key, allowed)}",
                 location=located(path, mapping, key),
                 hint=f"allowed keys: {', '.join(sorted(allowed))}",
             )

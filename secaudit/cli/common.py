@@ -11,8 +11,10 @@ Conventions for command modules:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,8 @@ import click
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import Severity
 from secaudit.core.profile import THAI_ERAS
+from secaudit.core.redact import redact, redact_data
+from secaudit.report.text import terminal_safe
 
 if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` and `--help` need neither
     from rich.console import Console
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` 
     from secaudit.core.report import ProgressCallback, ProgressEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class ExitWith(Exception):
@@ -60,7 +65,9 @@ class CliState:
             self.err.print(f"[dim]{message}[/dim]", highlight=False)
 
     def emit_json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(redact_data(data), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        # json escapes C0 controls itself; C1 controls and bidi overrides act on a terminal too
+        sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
         sys.stdout.flush()
 
     @contextmanager
@@ -96,12 +103,31 @@ class CliState:
             yield update
 
 
+@functools.cache
+def _safe_console() -> type[Console]:
+    """The console class, made on first use (rich loads only when something is printed)."""
+    from rich.console import Console  # noqa: PLC0415 (start-up: `--version` and `--help` print no console)
+    from rich.text import Text  # noqa: PLC0415
+
+    class SafeConsole(Console):
+        """A rich console that never lets data act on the terminal or show a secret.
+
+        Every string it renders (messages, markup, table cells) has its control characters shown
+        as ``\\xNN`` (escape sequences from log fields or rule titles could clear the screen, set
+        the window title or write the clipboard) and its secrets masked (see core.redact). Text
+        built as ``rich.text.Text`` by hand bypasses this: build it from :func:`terminal_safe` text.
+        """
+
+        def render_str(self, text: str, **kwargs: Any) -> Text:
+            return super().render_str(redact(terminal_safe(text)), **kwargs)
+
+    return SafeConsole
+
+
 def make_console(*, stderr: bool) -> Console:
     """A rich console; NO_COLOR (any value) turns colour off, as https://no-color.org asks."""
-    from rich.console import Console  # noqa: PLC0415 (start-up: `--version` and `--help` print no console)
-
     no_color = "NO_COLOR" in os.environ
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=not stderr)
+    return _safe_console()(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=not stderr)
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)

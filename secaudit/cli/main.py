@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -121,24 +124,26 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error is mapped here and nowhere else."""
     err = make_console(stderr=True)
-    verbose = 0
+    args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+    verbose = _verbosity(args)
+    previous = _terminate_as_interrupt()
     try:
-        args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
         with cli.make_context("secaudit", args) as ctx:
-            verbose = ctx.ensure_object(CliState).verbose
             cli.invoke(ctx)
+        _flush_stdout()
         return ExitCode.OK
     except ExitWith as e:
+        _flush_stdout()
         return e.code
+    except BrokenPipeError:
+        return _stdout_closed()
     except SecauditError as e:
-        err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
+        # the message may quote input: bound it, and let the console mask secrets and controls
+        err.print(f"[bold red]error:[/bold red] {escape(_bounded(str(e)))}", highlight=False, soft_wrap=True)
         return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.exceptions.Abort:
-        err.print("interrupted")
-        return ExitCode.INTERRUPTED
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return ExitCode.INTERRUPTED
     except click.ClickException as e:
@@ -146,10 +151,71 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     except Exception as e:
         err.print(
-            f"[bold red]internal error:[/bold red] {type(e).__name__}: {escape(str(e))}", highlight=False
+            f"[bold red]internal error:[/bold red] {type(e).__name__}: {escape(_bounded(str(e)))}",
+            highlight=False,
         )
         if verbose >= 2:
-            err.print(traceback.format_exc(), markup=False, highlight=False)
+            err.print(_bounded(traceback.format_exc(), 20_000), markup=False, highlight=False)
         else:
             err.print("run again with -vv for a traceback, and please report it", highlight=False)
         return ExitCode.OPERATIONAL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_MESSAGE_LIMIT = 2_000
+
+
+def _bounded(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    """An error message cut to ``limit`` characters: it may quote input of any size."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters not shown)"
+
+
+def _verbosity(args: list[str]) -> int:
+    """How many -v the root group was given, read before parsing so a failure in parsing or in
+    the command's setup still honours -vv (the group's own callback may never have run)."""
+    count = 0
+    for arg in args:
+        if not arg.startswith("-") or arg == "--":
+            break  # options after the command name belong to the command
+        if arg == "--verbose":
+            count += 1
+        elif not arg.startswith("--") and set(arg[1:]) <= {"v", "q"}:
+            count += arg.count("v")
+    return count
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so a stopped run is marked interrupted the same way."""
+
+
+def _terminate_as_interrupt() -> Any:
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``| head``): end quietly, as other Unix tools do."""
+    # Python would report the broken pipe again when it flushes stdout at exit: point stdout at
+    # /dev/null first.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return ExitCode.OK

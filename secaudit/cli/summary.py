@@ -2,7 +2,7 @@
 
 Labels come from the report catalogue, so ``--lang th`` prints the same Thai words as the Thai
 HTML report. Text from the findings (titles, asset names) passes
-:func:`~secaudit.report.text.printable` and is handed to rich as :class:`~rich.text.Text`, never
+:func:`~secaudit.report.text.terminal_safe` and is handed to rich as :class:`~rich.text.Text`, never
 as markup: a banner holding ``\\x1b[2J`` or ``[bold]`` prints as those characters.
 
 Thai in a table: rich (15.x) gives Thai combining vowel and tone marks (U+0E31, U+0E34-U+0E3A,
@@ -26,7 +26,7 @@ from secaudit.core.model import RunStatus, Severity
 from secaudit.core.report import Decision, Report, ReportRow
 from secaudit.report.i18n import labels
 from secaudit.report.summary import at_or_above, summarize
-from secaudit.report.text import printable
+from secaudit.report.text import terminal_safe
 
 TOP = 10
 
@@ -46,7 +46,7 @@ def _fill(template: str, **values: object) -> str:
 
 def _asset(row: ReportRow, L: Mapping[str, str]) -> str:
     assets = row.assets or (row.finding.asset,)
-    text = printable(assets[0].display)
+    text = terminal_safe(assets[0].display)
     if len(assets) > 1:
         text += " " + _fill(L["more_assets"], n=len(assets) - 1)
     return text
@@ -87,7 +87,7 @@ def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
             Text(L[f"decision.{row.decision.value}"], style=DECISION_STYLE[row.decision]),
             f"{row.score:.1f}",
             Text(L[f"severity.{severity.label}"], style=SEVERITY_STYLE[severity]),
-            Text(printable(row.finding.text_in(lang).title)),
+            Text(terminal_safe(row.finding.text_in(lang).title)),
             Text(_asset(row, L)),
         )
     return table
@@ -110,7 +110,7 @@ def count_lines(report: Report, lang: str) -> list[str]:
     trend = report.trend
     if trend.previous_run_id:
         lines.append(
-            f"{_fill(L['trend_in_findings'], run=printable(trend.previous_run_id))}: "
+            f"{_fill(L['trend_in_findings'], run=terminal_safe(trend.previous_run_id))}: "
             f"{L['status.new']} {trend.new}, {L['status.persisting']} {trend.persisting}, "
             f"{L['status.fixed']} {trend.fixed}"
         )
@@ -147,7 +147,7 @@ def print_audit_summary(
     L = labels(lang)
     if not quiet:
         run = report.run
-        console.print(Text(f"{L['run_id']} {printable(run.id)}: {L[f'run.{run.status.value}']}"))
+        console.print(Text(f"{L['run_id']} {terminal_safe(run.id)}: {L[f'run.{run.status.value}']}"))
         for stage in run.stages:
             _print_stage(
                 console, L, stage.name, stage.status, stage.findings, stage.items, stage.seconds, stage.errors
@@ -176,11 +176,11 @@ def _print_stage(
 ) -> None:
     line = Text("  ")
     line.append(L[f"run.{status.value}"], style="green" if status is RunStatus.COMPLETED else "red")
-    line.append(f" {printable(name)}: ")
+    line.append(f" {terminal_safe(name)}: ")
     line.append(_fill(L["stage_line"], findings=findings, items=items, seconds=f"{seconds:.1f}"))
     console.print(line)
     for error in errors[:5]:
         message = Text("    ")
         message.append(L["stage_error"], style="red")
-        message.append(f" {printable(error)}")
+        message.append(f" {terminal_safe(error)}")
         console.print(message)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, IntEnum
 
+from secaudit.core.redact import redact
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -173,6 +175,23 @@ class Evidence:
     excerpt: str = ""
     attributes: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # Observed text is where secrets hide (a URL with a password, a token in a banner):
+        # masking it here keeps it out of history and every report at once.
+        _redact_fields(self, ("summary", "location", "excerpt"))
+        if self.attributes:
+            object.__setattr__(self, "attributes", tuple((k, redact(v)) for k, v in self.attributes))
+
+
+def _redact_fields(obj: object, names: tuple[str, ...]) -> None:
+    """Mask secrets in the text fields ``names`` of a frozen instance (see core.redact)."""
+    for name in names:
+        text = getattr(obj, name)
+        if text:
+            clean = redact(text)
+            if clean != text:
+                object.__setattr__(obj, name, clean)
+
 
 def normalize_key(text: str) -> str:
     """Normalize an evidence key so cosmetic differences never change a fingerprint."""
@@ -222,6 +241,9 @@ class Finding:
     # not part of a finding's identity.
     texts: tuple[LocalText, ...] = field(default=(), compare=False)
 
+    def __post_init__(self) -> None:
+        _redact_fields(self, ("title", "description", "evidence_key"))
+
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.rule_id, self.asset.key, self.evidence_key)
@@ -253,6 +275,10 @@ class StageResult:
     skipped: int = 0
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.errors:
+            object.__setattr__(self, "errors", tuple(redact(e) for e in self.errors))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -292,6 +318,9 @@ class WaivedFinding:
     approved_by: str = ""
     expires: datetime | None = None
     source: str = ""
+
+    def __post_init__(self) -> None:
+        _redact_fields(self, ("justification",))
 
 
 class CheckOutcome(Enum):

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from secaudit.catalog.yamlload import YDict, check_keys, located
 from secaudit.core.errors import ConfigError, UsageError
+from secaudit.core.redact import Secret, redact  # Secret: settings hand them out
 
 ENV_URL = "SECAUDIT_ES_URL"
 ENV_API_KEY = "SECAUDIT_ES_API_KEY"
@@ -41,30 +42,6 @@ ENV_PASSWORD = "SECAUDIT_ES_PASSWORD"  # noqa: S105 - the name of a variable, no
 ENV_CA = "SECAUDIT_ES_CA"
 ENV_FINGERPRINT = "SECAUDIT_ES_FINGERPRINT"
 PROFILE_KEYS = ("url", "api_key_env", "username", "password_env", "ca_cert", "fingerprint", "verify")
-
-
-class Secret:
-    """A credential that never shows itself: ``str``/``repr`` give ``***``; :meth:`reveal` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,22 +66,30 @@ class EsSettings:
 
 
 def check_url(url: str, *, location: str | None = None) -> str:
-    """The URL if it is http(s)://host[:port][/path] without credentials; else a usage error."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The URL if it is http(s)://host[:port][/path] without credentials; else a usage error.
+
+    The URL itself is never echoed when it may hold a password: ``user:pa#ss@`` or ``pa/ss``
+    cut the URL in unexpected places, so any ``@`` counts as credentials.
+    """
+    hint = "write it as https://HOST:9200 (or http:// for a local test cluster)"
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        host = rest.rsplit("@", 1)[1].split("/", 1)[0]
         raise UsageError(
-            f"not an Elasticsearch URL: {url!r}",
-            location=location,
-            hint="write it as https://HOST:9200 (or http:// for a local test cluster)",
-        )
-    if parts.username or parts.password:
-        shown = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-        raise UsageError(
-            f"the Elasticsearch URL carries credentials ({shown} with user:password@)",
+            f"the Elasticsearch URL carries credentials ({scheme}{sep}{host} with user:password@)",
             location=location,
             hint=f"put the URL without them and give the credentials in {ENV_API_KEY}, or {ENV_USER} "
             f"and {ENV_PASSWORD}",
         )
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - validates the port; urlsplit only parses it on access
+    except ValueError as e:
+        raise UsageError(
+            f"not an Elasticsearch URL: {redact(url)!r} (bad port)", location=location, hint=hint
+        ) from e
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an Elasticsearch URL: {redact(url)!r}", location=location, hint=hint)
     return url.rstrip("/")
 
 

@@ -32,6 +32,26 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", encodable(text))
 
 
+# Everything a terminal may act on rather than show: C0 controls but tab and newline (ESC starts
+# CSI/OSC sequences: clear screen, window title, clipboard writes; CR overwrites a line), DEL,
+# C1 controls (U+009B is a one-character CSI), and the bidirectional overrides that make a line
+# read differently from what it holds.
+_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _show(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """:func:`encodable`, and every character a terminal would act on shown as ``\\xNN``/``\\uNNNN``.
+
+    For any text from data (log fields, banners, rule titles, file names) on its way to a terminal.
+    """
+    return _TERMINAL.sub(_show, encodable(text))
+
+
 def encodable_data(value: Any) -> Any:
     """A copy of JSON-shaped data (dicts, lists, scalars) with every string made encodable."""
     if isinstance(value, str):

@@ -1,0 +1,161 @@
+"""The one redaction layer: secrets never leave secaudit in anything it prints or stores.
+
+Every error message, console line, history row and report passes through :func:`redact`
+(the CLI's printer and consoles, and the core model's text fields, see ``core.model``), so a
+password in a URL, a token in a query string, an ``Authorization:`` header echoed by a server
+or an API key repeated in a server's error body is masked wherever it turns up.
+
+Two kinds of knowledge meet here:
+
+- *shapes* that hold a secret whatever its value: ``scheme://user:PASSWORD@host``,
+  ``?password=...``/``&token=...`` query parameters, ``Authorization: Basic ...`` and
+  ``password=...``/``"api_key": "..."`` pairs;
+- *values* secaudit was handed as secrets (from environment variables, see :class:`Secret`):
+  those are masked wherever they appear, since a server may repeat them in any wording.
+
+Masking keeps the name (user, parameter, header) so a reader still sees what was configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import threading
+from typing import Any
+
+MASK = "***"
+
+# scheme://user:password@ : the password runs to the last '@' before whitespace or a quote, so
+# a password holding '/', '#', '?' or '@' is masked whole (urlsplit would cut it apart).
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#'\"<>]*):(?P<secret>[^\s'\"<>]*)@")
+# Names that say their value is a secret. In a URL query even short ones are clear; in running
+# text only unambiguous ones count ("pass: 12" is a baseline tally, not a password).
+_NAMES = (
+    r"passw(?:or)?d|passphrase|pwd|secret|client[_-]?secret|token|access[_-]?token|auth[_-]?token|"
+    r"refresh[_-]?token|api[_-]?key|apikey|x-api-key|private[_-]?key"
+)
+_QUERY = re.compile(
+    rf"(?P<head>[?&;](?:{_NAMES}|pass|sig|signature|credentials?)=)(?P<secret>[^&\s'\"<>#]+)",
+    re.IGNORECASE,
+)
+_HEADER = re.compile(
+    r"(?P<head>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:basic|bearer|apikey|token|digest|negotiate)\s+)?)"
+    r"(?P<secret>[^\s'\",;]+)",
+    re.IGNORECASE,
+)
+_PAIR = re.compile(
+    rf"(?P<head>(?<![A-Za-z0-9_-])(?:{_NAMES})[\"']?\s*[:=]\s*[\"']?)(?P<secret>[^\s'\",;&<>)}}\]]+)",
+    re.IGNORECASE,
+)
+# Values too short to be told apart from ordinary words are not registered.
+_MIN_SECRET = 4
+# A cheap test before the expensive ones: text with none of these cannot hold a shape.
+_TRIGGER = re.compile(r"[@=:]")
+
+
+class _Known:
+    """The secret values handed to secaudit in this process, as one alternation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: frozenset[str] = frozenset()
+        self.pattern: re.Pattern[str] | None = None
+
+
+_KNOWN = _Known()
+
+
+def _mask(match: re.Match[str]) -> str:
+    return match.group("head") + MASK
+
+
+def _pair_mask(match: re.Match[str]) -> str:
+    secret = match.group("secret")
+    if secret == MASK or secret.endswith("_env") or secret.lower() in _HARMLESS:
+        return match.group(0)
+    return match.group("head") + MASK
+
+
+# Words that follow "password:" in our own and in systems' messages without being a password.
+_HARMLESS = frozenset(
+    {"none", "null", "true", "false", "yes", "no", "set", "unset", "required", "expired", "empty", "***"}
+)
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` (and the key part of an Elasticsearch ``id:key`` API key) from now on."""
+    values = {value}
+    try:  # an API key as the server knows it: base64("id:key"); it may echo the decoded parts
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        values |= {part for part in decoded.split(":", 1)[1:]}
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    with _KNOWN.lock:
+        known = _KNOWN.values | {v for v in values if len(v) >= _MIN_SECRET}
+        if known == _KNOWN.values:
+            return
+        # longest first, so a value holding another is masked whole
+        alternatives = sorted(known, key=len, reverse=True)
+        _KNOWN.pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+        _KNOWN.values = known
+
+
+def forget_secrets() -> None:
+    """Drop every registered value (for tests that register their own)."""
+    with _KNOWN.lock:
+        _KNOWN.values = frozenset()
+        _KNOWN.pattern = None
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret masked as ``***`` (see the module doc for what counts)."""
+    pattern = _KNOWN.pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    if not _TRIGGER.search(text):
+        return text
+    text = _USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+    text = _QUERY.sub(_mask, text)
+    text = _HEADER.sub(_mask, text)
+    return _PAIR.sub(_pair_mask, text)
+
+
+def redact_data(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, scalars) with every string redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(v) for v in value]
+    return value
+
+
+class Secret:
+    """A credential that never shows itself: ``str``/``repr`` give ``***``; :meth:`reveal` gives it.
+
+    Making one registers the value with :func:`redact`, so a server that repeats it in an error
+    body, or a library that puts it in an exception, cannot carry it out of secaudit.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register_secret(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)

@@ -1,0 +1,81 @@
+"""Faults handled like data: tracebacks only on -vv, a closed stdout ends quietly, SIGTERM interrupts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from secaudit.cli.main import run as cli_run
+from tests.conftest import DEMO_PROFILE
+
+
+def _boom(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("planted bug")
+
+
+@pytest.mark.parametrize(
+    ("flags", "traceback"), [([], False), (["-v"], False), (["-vv"], True), (["-v", "-v"], True)]
+)
+def test_vv_prints_the_traceback_of_an_internal_error(
+    flags: list[str], traceback: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("secaudit.cli.profile.load_profile", _boom)
+    assert cli_run([*flags, "profile", "validate", str(DEMO_PROFILE)]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: planted bug" in err
+    assert ("Traceback (most recent call last)" in err) is traceback
+    assert ("run again with -vv" in err) is not traceback
+
+
+def _secaudit(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    code = "import sys; from secaudit.cli.main import main; main()"
+    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs
+    )
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    line = {"@timestamp": "2026-01-01T00:00:00Z", "message": "planted", "host": "h"}
+    log.write_text("".join(json.dumps({**line, "n": i}) + "\n" for i in range(20_000)), encoding="utf-8")
+    rule = tmp_path / "rule.yml"
+    rule.write_text(
+        "title: Planted\nid: 3f1c8a4e-55aa-4e39-8c1b-0d6d8f2f9a10\nstatus: test\nlogsource: {product: linux}\n"
+        "detection: {sel: {message: planted}, condition: sel}\nlevel: low\n",
+        encoding="utf-8",
+    )
+    proc = _secaudit(
+        "logs", "hunt", "--rules", str(rule), "--logsource", "product=linux", "--format", "jsonl", str(log)
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # what `| head -1` does: read one line, then close
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert b"Planted" in first
+    assert "Traceback" not in err and "Broken pipe" not in err and "Exception ignored" not in err
+
+
+def test_sigterm_is_an_interruption_not_a_crash(tmp_path: Path) -> None:
+    fifo = tmp_path / "stdin"
+    os.mkfifo(fifo)
+    # `logs hunt -` waits on stdin that never comes: the run is busy when the signal arrives
+    writer = os.open(fifo, os.O_RDWR)  # keeps the FIFO open so the reader blocks, not ends
+    try:
+        with fifo.open("rb") as stdin:
+            proc = _secaudit("logs", "hunt", "--format", "jsonl", "-", stdin=stdin)
+            time.sleep(3)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 130
+            assert proc.stderr is not None
+            err = proc.stderr.read().decode()
+    finally:
+        os.close(writer)
+    assert "interrupted" in err and "Traceback" not in err
