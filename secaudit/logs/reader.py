@@ -11,6 +11,7 @@ import gzip
 import io
 import itertools
 import os
+import stat
 import sys
 import tempfile
 import zlib
@@ -60,6 +61,53 @@ class Shard:
 
 # -- opening ------------------------------------------------------------------------------------
 
+#: At most this much is read from a device or FIFO named on the command line (/dev/zero never ends).
+MAX_SPECIAL_BYTES = 1 << 30
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def special_kind(path: str) -> str:
+    """What ``path`` (followed through links) is when it is not a regular file or folder, else ``""``."""
+    try:
+        mode = Path(path).stat().st_mode
+        linked = Path(path).is_symlink()
+    except OSError:
+        return ""  # opening it says why
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return f"a link to {kind.split(' ', 1)[1]}" if linked else kind
+    return ""
+
+
+class _Bounded(io.RawIOBase):
+    """At most ``limit`` bytes of ``raw``, then end of file."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        data = self._raw.read(min(len(buffer), self._left))
+        self._left -= len(data)
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
 
 def _files(inputs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
     """(path, problem) of every file the inputs name; folders are walked recursively in sorted order
@@ -83,7 +131,11 @@ def _files(inputs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
                     yield str(error.filename), f"cannot list folder: {error.strerror}"
                 dirs.sort()
                 for file in sorted(files):
-                    yield str(Path(root) / file), None
+                    path = str(Path(root) / file)
+                    kind = special_kind(path)
+                    # a FIFO would block the read forever, /dev/zero never end: only regular files
+                    # are read from a folder (name a device or FIFO explicitly to read it)
+                    yield path, (f"not a regular file ({kind}); skipped" if kind else None)
             for error in problems:
                 if error.filename == name:
                     raise OperationalError(
@@ -116,6 +168,8 @@ def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], flo
         stats.unreadable(source, f"cannot open: {e.strerror}")
         return None
     stream: IO[bytes] = handle
+    if special_kind(source):  # named explicitly: read like stdin, up to a bound
+        return io.BufferedReader(_Bounded(handle, MAX_SPECIAL_BYTES)), mtime
     if handle.read(2) == GZIP_MAGIC:
         handle.close()
         stream = cast(IO[bytes], gzip.GzipFile(source, mode="rb"))
@@ -185,6 +239,27 @@ def _counted(events: Iterator[LogEvent], stats: ReadStats) -> Iterator[LogEvent]
         yield event
 
 
+def _guarded(events: Iterator[LogEvent], stats: ReadStats, source: str) -> Iterator[LogEvent]:
+    """The events of one file, counted; whatever stops its reader ends that file only.
+
+    Readers count what they cannot read and go on; this is the backstop for what they did not foresee
+    (a parser library's own exception on bytes no one expected): the events before it are kept, the
+    file's loss is counted and located, and the next file is read as if nothing happened.
+    """
+    try:
+        yield from _counted(events, stats)
+    except OperationalError:
+        raise  # a named input that cannot be read: the user must hear it
+    except (OSError, EOFError, zlib.error) as e:
+        stats.skip(
+            source, f"reading stopped: {getattr(e, 'strerror', None) or e}; the events before it are kept"
+        )
+    except Exception as e:
+        stats.skip(
+            source, f"reading stopped by {type(e).__name__}: {str(e)[:200]}; the events before it are kept"
+        )
+
+
 def _parse(
     fmt: str, stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None
 ) -> Iterator[LogEvent]:
@@ -207,8 +282,11 @@ def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
     memory = io.BytesIO()
     with tempfile.NamedTemporaryFile(prefix="secaudit-evtx-") as spill:
         target: IO[bytes] = memory
+        # read1: a damaged or cut .gz raises at its end, and what one call had decompressed before
+        # that is lost; small reads keep all but the last few KiB
+        read = getattr(stream, "read1", stream.read)
         try:
-            while block := stream.read(1 << 20):
+            while block := read(1 << 16):
                 if target is memory and memory.tell() + len(block) > EVTX_IN_MEMORY:
                     spill.write(memory.getbuffer())
                     memory = io.BytesIO()
@@ -299,7 +377,7 @@ def read_events(
                 continue
             assert fmt is not None
             ctx = Context(source, stats, kind, _reference(mtime), name=Path(source).name)
-            yield from _counted(_parse(fmt, stream, ctx), stats)
+            yield from _guarded(_parse(fmt, stream, ctx), stats, source)
 
 
 def _safe_head(stream: IO[bytes], source: str, stats: ReadStats) -> bytes:
@@ -350,8 +428,12 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
         if listing is not None:
             planned.append((source, None, 0, None, None, listing))
             continue
-        if source == "-":
-            data = sys.stdin.buffer.read()
+        if source == "-" or special_kind(source):  # read here: workers cannot share a stream
+            if source == "-":
+                data = sys.stdin.buffer.read()
+            else:
+                with Path(source).open("rb") as device:
+                    data = device.read(MAX_SPECIAL_BYTES)
             if data[:2] == GZIP_MAGIC:
                 data = _gunzip(data)
             if is_utf16(data):
@@ -498,15 +580,10 @@ def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -
     if shard.first:
         stats.by_format[shard.fmt] += 1
     if shard.fmt == "evtx" and shard.end is not None and shard.data is None:
-        try:
-            yield from _counted(
-                read_evtx_range(
-                    shard.source, shard.start, shard.end, source=shard.source, kind=kind, stats=stats
-                ),
-                stats,
-            )
-        except OSError as e:
-            stats.unreadable(shard.source, f"cannot read: {e.strerror or e}")
+        parsed = read_evtx_range(
+            shard.source, shard.start, shard.end, source=shard.source, kind=kind, stats=stats
+        )
+        yield from _guarded(parsed, stats, shard.source)
         return
     stream: IO[bytes]
     if shard.data is not None:
@@ -531,4 +608,5 @@ def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -
         if shard.end is not None and shard.data is None:
             stream.seek(shard.start)
             length = shard.end - shard.start
-        yield from _counted(_parse(shard.fmt, stream, ctx, first_line=shard.first_line, length=length), stats)
+        parsed = _parse(shard.fmt, stream, ctx, first_line=shard.first_line, length=length)
+        yield from _guarded(parsed, stats, shard.source)

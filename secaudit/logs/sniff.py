@@ -67,8 +67,8 @@ def _csv_format(lines: list[bytes]) -> str | None:
 
 def sniff(head: bytes) -> str | None:
     """The format of a file starting with ``head`` (up to :data:`SNIFF_BYTES`), or None if none fits."""
-    if head[:8] == b"ElfFile\x00":
-        return "evtx"
+    if head[:8] == b"ElfFile\x00" or (_binary(head) and b"ElfChnk\x00" in head):
+        return "evtx"  # a file header, or chunks without one (header overwritten, carved out)
     if not head or _binary(head):
         return None
     lines = [line for line in head.split(b"\n")[: SNIFF_LINES * 4] if line.strip()][:SNIFF_LINES]

@@ -58,6 +58,7 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path: Path) -> None:
     first = proc.stdout.readline()  # what `| head -1` does: read one line, then close
     proc.stdout.close()
     err = proc.stderr.read().decode()
+    proc.stderr.close()
     assert proc.wait(timeout=120) == 0
     assert b"Planted" in first
     assert "Traceback" not in err and "Broken pipe" not in err and "Exception ignored" not in err
@@ -76,6 +77,9 @@ def test_sigterm_is_an_interruption_not_a_crash(tmp_path: Path) -> None:
             assert proc.wait(timeout=60) == 130
             assert proc.stderr is not None
             err = proc.stderr.read().decode()
+            proc.stderr.close()
+            assert proc.stdout is not None
+            proc.stdout.close()
     finally:
         os.close(writer)
     assert "interrupted" in err and "Traceback" not in err
