@@ -22,6 +22,10 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
 MAX_BYTES = 16 * 1024 * 1024
+#: Nesting deeper than this is refused (no content file needs it; deeper would exhaust the stack).
+MAX_DEPTH = 64
+#: Nodes that aliases may add by repeating others (a "billion laughs" document adds billions).
+ALIAS_BUDGET = 10_000
 
 
 class YDict(dict[str, Any]):
@@ -64,6 +68,69 @@ def located(path: str | Path, node: Any = None, key: str | int | None = None) ->
     return f"{path}:{line}" if line else str(path)
 
 
+def node_problem(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
+    """Why a composed document cannot be built safely, and where; None when it can.
+
+    Composing shares an aliased node; building the document copies it for every alias, so a few
+    lines can expand to billions of nodes. This walks the node graph once (iteratively, so a deep
+    document cannot exhaust the stack) and counts what building it would make.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, 1, False)]
+    unique = 0
+    while stack:
+        current, depth, done = stack.pop()
+        key = id(current)
+        if done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(current))
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return "an alias refers to a node that contains it (a recursive alias)", current.start_mark
+        if depth > MAX_DEPTH:
+            return f"nesting deeper than {MAX_DEPTH} levels", current.start_mark
+        unique += 1
+        open_nodes.add(key)
+        stack.append((current, depth, True))
+        for child in reversed(_children(current)):
+            if id(child) in open_nodes:
+                return "an alias refers to a node that contains it (a recursive alias)", child.start_mark
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
+    expanded = sizes[id(node)]
+    if expanded - unique > ALIAS_BUDGET:
+        return (
+            f"aliases would repeat {expanded - unique} nodes, more than the {ALIAS_BUDGET} allowed "
+            "(an alias bomb?)",
+            node.start_mark,
+        )
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def bounded(node: yaml.Node, path: str) -> yaml.Node:
+    """``node`` if it builds within the limits (see :func:`node_problem`), else ConfigError at file:line."""
+    problem = node_problem(node)
+    if problem is not None:
+        message, mark = problem
+        raise ConfigError(
+            message,
+            location=f"{path}:{mark.line + 1}",
+            hint="content files need neither deep nesting nor aliases that repeat large parts",
+        )
+    return node
+
+
 def _scalar_loader() -> yaml.SafeLoader:
     return _Loader("")
 
@@ -103,6 +170,12 @@ def _construct(node: yaml.Node, path: str, scalars: yaml.SafeLoader) -> Any:
 
 def parse_yaml(text: str, path: str = "<string>") -> Any:
     """Parse one YAML document from text; see :func:`load_yaml`."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(
+            f"document of {len(text)} characters, more than the {MAX_BYTES} a content file may have",
+            location=path,
+            hint="split the file",
+        )
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -117,6 +190,7 @@ def parse_yaml(text: str, path: str = "<string>") -> Any:
         raise ConfigError(f"invalid YAML: {e}", location=path) from e
     if node is None:
         return None
+    bounded(node, path)
     try:
         return _construct(node, path, _scalar_loader())
     except yaml.constructor.ConstructorError as e:

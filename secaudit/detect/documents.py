@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from secaudit.catalog.yamlload import node_problem
+
 _MARKER = re.compile(r"^---(?:[ \t].*)?$")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -37,6 +39,22 @@ def _chunks(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def _load(text: str) -> Any:
+    """One document, built only when it stays within the content limits (no alias bomb, no deep
+    nesting: see catalog.yamlload.node_problem); else a YAML error at the offending line."""
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = node_problem(node)
+        if problem is not None:
+            raise yaml.MarkedYAMLError(problem=problem[0], problem_mark=problem[1])
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _merge(base: Any, update: Any) -> Any:
     if isinstance(base, dict) and isinstance(update, dict):
         merged = dict(base)
@@ -54,7 +72,7 @@ def split_documents(text: str) -> list[tuple[int, Any]]:
     previous: Any = None
     for offset, first, chunk in _chunks(text):
         try:
-            doc = yaml.load(chunk, Loader=_LOADER)  # noqa: S506 - CSafeLoader is the safe loader
+            doc = _load(chunk)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             out.append((offset + mark.line + 1 if mark is not None else first, e))

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from secaudit.catalog.yamlload import node_problem
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class LintProblem:
@@ -84,6 +86,13 @@ def documents(path: str, text: str, problems: list[LintProblem]) -> list[Doc]:
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=loader)):
             if node is None:
+                continue
+            problem = node_problem(node)
+            if problem is not None:  # an alias bomb or deep nesting: never built
+                message, where = problem
+                problems.append(
+                    LintProblem(path=path, line=where.line + 1, message=f"YAML: {message}", check="yaml")
+                )
                 continue
             doc = Doc(path, index, node.start_mark.line + 1, None)
             doc.data = construct(node, scalars, doc)
