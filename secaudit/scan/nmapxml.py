@@ -217,10 +217,24 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
-def _table(node: ET.Element, key: str = "") -> ScriptTable:
+#: NSE tables nested deeper than this are not read (nmap's scripts nest a few levels; a hostile
+#: document nesting thousands would exhaust the stack).
+MAX_TABLE_DEPTH = 32
+
+
+def _table(node: ET.Element, key: str = "", depth: int = 0) -> ScriptTable:
     elems = tuple(ScriptElem(key=c.get("key", ""), value=c.text or "") for c in node if c.tag == "elem")
-    tables = tuple(_table(c, c.get("key", "")) for c in node if c.tag == "table")
+    if depth >= MAX_TABLE_DEPTH:
+        return ScriptTable(key=key, elems=elems)
+    tables = tuple(_table(c, c.get("key", ""), depth + 1) for c in node if c.tag == "table")
     return ScriptTable(key=key, elems=elems, tables=tables)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _script(node: ET.Element) -> Script:
@@ -354,28 +368,30 @@ def parse_nmap_xml(data: bytes, *, source: str = "<nmap output>") -> NmapRun:
                 )
             elif elem.tag == "finished":
                 complete = True
-                elapsed = elem.get("elapsed")
                 run.update(
                     ended=_time(elem.get("time")),
-                    elapsed_s=float(elapsed) if elapsed else None,
+                    elapsed_s=_float(elem.get("elapsed")),
                     exit=elem.get("exit", ""),
                     errormsg=elem.get("errormsg", ""),
                     summary=elem.get("summary", ""),
                 )
             elif elem.tag == "hosts" and root is not None:
                 run.update(hosts_up=_int(elem.get("up")), hosts_total=_int(elem.get("total")))
-    except ET.ParseError as e:
-        if root is None:
-            raise OperationalError(
-                f"not nmap XML ({e})", location=source, hint="pass the file nmap wrote with -oX"
-            ) from e
-        line, col = getattr(e, "position", (0, 0))
-        error = f"XML ends or breaks at line {line}, column {col}: {len(hosts)} complete host(s) kept"
-        complete = False
     except defusedxml.DefusedXmlException as e:
         raise OperationalError(
             f"refused unsafe XML ({e})", location=source, hint="nmap never writes entity declarations"
         ) from e
+    except (ET.ParseError, LookupError, ValueError) as e:  # LookupError: an unknown encoding declared
+        if root is None:
+            raise OperationalError(
+                f"not nmap XML ({e})", location=source, hint="pass the file nmap wrote with -oX"
+            ) from e
+        if isinstance(e, ET.ParseError):
+            line, col = e.position
+            error = f"XML ends or breaks at line {line}, column {col}: {len(hosts)} complete host(s) kept"
+        else:
+            error = f"XML unreadable ({str(e)[:100]}): {len(hosts)} complete host(s) kept"
+        complete = False
     if complete and run.get("exit") == "error":
         error = f"nmap reported an error: {run.get('errormsg') or 'no message'}"
     if root is not None and not complete and not error:

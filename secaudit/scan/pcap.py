@@ -48,6 +48,8 @@ _PCAP_MAGIC = {
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 MAX_RECORD = 256 * 1024  # larger than any real snap length: a bigger length means damage
+#: The smallest whole block of each type read here: header, fixed fields, trailing length.
+_PCAPNG_MIN = {1: 20, 3: 16, 6: 32, 0x0A0D0D0A: 28}
 
 
 class CaptureError(OperationalError):
@@ -112,9 +114,10 @@ class CaptureFile:
                 hint="give a file written by tcpdump, dumpcap or Wireshark (pcap or pcapng)",
             )
         if len(data) < 24:
+            size = len(data)  # read before closing: a closed map has no length
             self.close()
             raise CaptureError(
-                f"the pcap file header is cut short ({len(data)} of 24 bytes)",
+                f"the pcap file header is cut short ({size} of 24 bytes)",
                 location=str(self.path),
                 hint="the capture was interrupted before any packet; capture again",
             )
@@ -181,6 +184,11 @@ class CaptureFile:
                 self.truncated = f"block at byte {pos} is cut short or damaged (length {length})"
                 break
             body = pos + 8
+            if length < _PCAPNG_MIN.get(block_type, 12):
+                self.truncated = (
+                    f"block at byte {pos} is too short for its type {block_type} (length {length})"
+                )
+                break
             if block_type == 1:  # interface description
                 linktype = struct.unpack_from(order + "H", data, body)[0]
                 links.append((linktype, _tsresol(data, body + 8, pos + length - 4, order)))
@@ -217,7 +225,7 @@ def _tsresol(data: mmap.mmap | bytes, pos: int, end: int, order: str) -> float:
         code, length = struct.unpack_from(order + "HH", data, pos)
         if code == 0:
             break
-        if code == 9 and length >= 1:
+        if code == 9 and length >= 1 and pos + 5 <= end:
             value = data[pos + 4]
             return float(2 ** -(value & 0x7F)) if value & 0x80 else float(10**-value)
         pos += 4 + (length + 3) // 4 * 4
