@@ -33,34 +33,51 @@ def audit_lock(path: Path, *, run_id: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder, pid = _read_holder(fd)
+            stop = f"kill {pid}" if pid else "stop that process"
             raise LockedError(
                 f"another audit is running on this history{holder}",
                 location=str(path),
-                hint="wait for it to finish; scheduled runs must not overlap",
+                hint=f"wait for it to finish (scheduled runs must not overlap); if it hangs, {stop}: "
+                "the run is marked interrupted and the lock released",
             ) from None
-        os.ftruncate(fd, 0)
         info = {
             "pid": os.getpid(),
             "run_id": run_id,
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        os.write(fd, json.dumps(info).encode())
+        _write_holder(fd, json.dumps(info).encode())
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            _write_holder(fd, b"")
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
 
 
-def _read_holder(fd: int) -> str:
+def _write_holder(fd: int, data: bytes) -> None:
+    """Say who holds the lock, for the message another run prints. Only informative: the kernel's
+    lock is what counts, so a full disk (ENOSPC) or a read-only file costs the note, not the run."""
     try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        info = json.loads(os.read(fd, 4096) or b"{}")
+        os.ftruncate(fd, 0)
+        if data:
+            os.pwrite(fd, data, 0)
+    except OSError:
+        pass
+
+
+def _read_holder(fd: int) -> tuple[str, int]:
+    """`` (pid N, run R, since T)`` as the holder wrote it, and its pid (0 when unknown)."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
     except (OSError, ValueError):
-        return ""
-    if not info:
-        return ""
-    return f" (pid {info.get('pid')}, run {info.get('run_id')}, since {info.get('since')})"
+        return "", 0
+    if not isinstance(info, dict) or not info:
+        return "", 0
+    pid = info.get("pid")
+    pid = pid if isinstance(pid, int) and pid > 0 else 0
+    # the note is data another process wrote: show only its expected shape
+    run = str(info.get("run_id", ""))[:64]
+    since = str(info.get("since", ""))[:32]
+    return f" (pid {pid or '?'}, run {run}, since {since})", pid

@@ -9,6 +9,7 @@ line the row starts on; ``timestamp`` comes from the first of the usual time col
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 
 from secaudit.core.events import LogEvent
@@ -23,14 +24,33 @@ def _delimiter(header: str) -> str:
     return best if header.count(best) else ","
 
 
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def _split_cr(texts: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """Lines ended by a bare CR (old exports, or one stray CR) split there, as the csv module wants:
+    it refuses a bare CR in an unquoted field. The pieces keep the line number of their LF line."""
+    for number, text in texts:
+        if "\r" not in text or not _BARE_CR.search(text):
+            yield number, text
+            continue
+        body = text.removesuffix("\n")
+        for piece in _BARE_CR.split(body):
+            yield number, piece + "\n"
+
+
 def parse_csv(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
-    texts = ((number, ctx.text(number, raw)) for number, raw in lines)
+    texts = _split_cr((number, ctx.text(number, raw)) for number, raw in lines)
     first = next(texts, None)
     if first is None:
         return
     header_line, header = first[0], first[1].lstrip("\ufeff").rstrip("\r\n")
     delimiter = _delimiter(header)
-    names = [name.strip() for name in next(csv.reader([header], delimiter=delimiter))]
+    try:
+        names = [name.strip() for name in next(csv.reader([header], delimiter=delimiter))]
+    except (csv.Error, StopIteration) as e:
+        ctx.skip(header_line, f"CSV header unreadable: {e}")
+        return
     if len(names) < 2:
         ctx.skip(header_line, "CSV header has fewer than two columns")
         return

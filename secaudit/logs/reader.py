@@ -32,6 +32,12 @@ from secaudit.logs.stats import ReadStats
 from secaudit.logs.transcode import is_utf16, utf16_bytes, utf16_head, utf16_stream
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(head: bytes) -> bool:
+    """A gzip member header: magic, method 8 (deflate), no reserved flag bits. Two bytes alone are
+    not enough: a text log may start with them, and reading it as gzip would lose all of it."""
+    return head[:3] == GZIP_MAGIC + b"\x08" and len(head) >= 10 and not head[3] & 0xE0
 EVTX_IN_MEMORY = 256 << 20  # a compressed or piped EVTX beyond this is spilled to a temporary file
 MIN_SHARD_BYTES = 1 << 20  # smaller pieces cost more in process hand-over than they gain
 
@@ -170,7 +176,7 @@ def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], flo
     stream: IO[bytes] = handle
     if special_kind(source):  # named explicitly: read like stdin, up to a bound
         return io.BufferedReader(_Bounded(handle, MAX_SPECIAL_BYTES)), mtime
-    if handle.read(2) == GZIP_MAGIC:
+    if is_gzip(handle.read(10)):
         handle.close()
         stream = cast(IO[bytes], gzip.GzipFile(source, mode="rb"))
     stream.seek(0)
@@ -359,7 +365,7 @@ def read_events(
             stdin = sys.stdin.buffer
             head = stdin.read(SNIFF_BYTES)
             stream: IO[bytes] = io.BufferedReader(_Prefixed(head, stdin))
-            if head[:2] == GZIP_MAGIC:
+            if is_gzip(head):
                 stream = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
                 head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
             if is_utf16(head):
@@ -434,7 +440,7 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             else:
                 with Path(source).open("rb") as device:
                     data = device.read(MAX_SPECIAL_BYTES)
-            if data[:2] == GZIP_MAGIC:
+            if is_gzip(data):
                 data = _gunzip(data)
             if is_utf16(data):
                 data = utf16_bytes(data)
@@ -457,7 +463,7 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
                 ) from e
             planned.append((source, None, 0, None, None, f"cannot open: {e.strerror}"))
             continue
-        if head[:2] == GZIP_MAGIC:
+        if is_gzip(head):
             planned.append((source, input_format or _sniff_gzip(source), -1, None, mtime, None))
             continue
         if is_utf16(head):  # read whole, through the UTF-8 view

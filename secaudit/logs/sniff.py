@@ -19,6 +19,7 @@ _SYSLOG_ISO = re.compile(
     rb"^(?:<\d{1,3}>)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ \S"
 )
 _ACCESS = re.compile(rb'^(?:\S+ )?\S+ \S+ \S+ \[[^\]]+\] "')
+_LINE_END = re.compile(rb"\r?\n|\r")
 _CISCO = re.compile(rb"%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*?-[0-7]-[A-Z0-9_]+: ")
 
 
@@ -56,10 +57,13 @@ def _csv_format(lines: list[bytes]) -> str | None:
     except UnicodeDecodeError:
         return None
     for delimiter in (",", ";", "\t"):
-        names = next(csv.reader([header], delimiter=delimiter))
+        try:
+            names = next(csv.reader([header], delimiter=delimiter))
+            values = next(csv.reader([second], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            continue
         if len(names) < 2 or any(not name.strip() for name in names):
             continue
-        values = next(csv.reader([second], delimiter=delimiter))
         if len(values) == len(names):
             return "csv"
     return None
@@ -71,7 +75,8 @@ def sniff(head: bytes) -> str | None:
         return "evtx"  # a file header, or chunks without one (header overwritten, carved out)
     if not head or _binary(head):
         return None
-    lines = [line for line in head.split(b"\n")[: SNIFF_LINES * 4] if line.strip()][:SNIFF_LINES]
+    # CR-only line ends (old exports) and a bare CR inside a line count as line ends here
+    lines = [line for line in _LINE_END.split(head)[: SNIFF_LINES * 4] if line.strip()][:SNIFF_LINES]
     if not lines:
         return None
     if len(head) >= SNIFF_BYTES and not head.endswith(b"\n") and len(lines) > 1:
