@@ -38,6 +38,8 @@ def is_gzip(head: bytes) -> bool:
     """A gzip member header: magic, method 8 (deflate), no reserved flag bits. Two bytes alone are
     not enough: a text log may start with them, and reading it as gzip would lose all of it."""
     return head[:3] == GZIP_MAGIC + b"\x08" and len(head) >= 10 and not head[3] & 0xE0
+
+
 EVTX_IN_MEMORY = 256 << 20  # a compressed or piped EVTX beyond this is spilled to a temporary file
 MIN_SHARD_BYTES = 1 << 20  # smaller pieces cost more in process hand-over than they gain
 
