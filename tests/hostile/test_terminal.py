@@ -66,6 +66,6 @@ def test_hunt_output_on_a_terminal_carries_no_active_character(
     assert code == 0, captured.err
     if fmt == "table":
         assert "Hostile title \\x1b]0;t\\x07\\x1b[2J" in captured.out
-        assert "planted \\x1b[2J\\x1b]0;owned\\x07\\x1b]52;c;" in captured.out
+        assert "\\x1b[2J\\x1b]0;owned\\x07\\x1b]52;c;" in captured.out  # the host cell
         assert _active(captured.out) == []
     assert _active(captured.err) == []
