@@ -93,6 +93,11 @@ def top_risks(report: Report, lang: str, *, top: int = TOP) -> Table:
     return table
 
 
+def _not_assessed(missing: tuple[str, ...], L: dict[str, str]) -> str:
+    """The posture's caveat when a stage did not complete: never a clean score on its own."""
+    return f" ({L['posture_not_assessed']}: {', '.join(missing)})" if missing else ""
+
+
 def count_lines(report: Report, lang: str) -> list[str]:
     """Findings and rows (both named), rows by decision, the posture score, waivers, and the trend
     against the previous run (in findings)."""
@@ -103,7 +108,7 @@ def count_lines(report: Report, lang: str) -> list[str]:
         f"{L['total_findings']}: "
         + _fill(L["findings_in_rows"], findings=summary.findings, rows=summary.rows),
         f"{L['rows_by_decision']}: {', '.join(parts)}",
-        f"{L['posture_score']}: {report.posture_score:.1f} / 100",
+        f"{L['posture_score']}: {report.posture_score:.1f} / 100" + _not_assessed(summary.not_assessed, L),
     ]
     if report.waived:
         lines.append(f"{L['waived_or_accepted']}: {_fill(L['n_findings'], n=len(report.waived))}")

@@ -371,6 +371,7 @@ class _View:
                 .replace("{rows}", str(summary.rows)),
                 "partial": summary.partial,
                 "posture": score_text(report.posture_score),
+                "not_assessed": [self.text(name) for name in summary.not_assessed],
                 "posture_pct": f"{min(100.0, max(0.0, report.posture_score)):.1f}",
                 "waived": sum(1 for w in report.waived if w.kind.value == "waived"),
                 "accepted": sum(1 for w in report.waived if w.kind.value == "accepted"),

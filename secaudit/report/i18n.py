@@ -213,6 +213,10 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "en": "0 to 100, higher is better: what the open findings leave of a clean score.",
             "th": "ตั้งแต่ 0 ถึง 100 ยิ่งสูงยิ่งดี คือคะแนนที่เหลือหลังหักผลของข้อตรวจพบที่ยังไม่แก้ไข",
         },
+        "posture_not_assessed": {
+            "en": "not assessed: the score covers only the stages that completed; these did not",
+            "th": "ยังไม่ได้ประเมินครบ: คะแนนนี้ครอบคลุมเฉพาะขั้นตอนที่ดำเนินการเสร็จ ขั้นตอนต่อไปนี้ไม่เสร็จ",
+        },
         "by_decision": {"en": "By decision", "th": "จำแนกตามการตัดสินใจ"},
         "decision": {"en": "Decision", "th": "การตัดสินใจ"},
         "score": {"en": "Score", "th": "คะแนน"},

@@ -14,6 +14,7 @@ Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative des
                   by_source: {...}, by_decision: {act, attend, track*, track},
                   by_severity_findings, by_source_findings, by_decision_findings},
       "posture_score": 0..100 (higher is better),
+      "posture_not_assessed": [stage names that did not complete: the score does not cover them],
       "findings": [{rank, status, first_seen, last_seen, score, decision, likelihood, impact,
                     factors: [{name, value, points}], assets: [{...}], fingerprints: [str],
                     fingerprint, rule_id, source, severity, title, ..., asset: {...},
@@ -142,6 +143,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "by_decision_findings": {d.value: count for d, count in summary.by_decision_findings},
         },
         "posture_score": round(report.posture_score, 1),
+        "posture_not_assessed": list(summary.not_assessed),
         "findings": [_row(row) for row in sorted(report.rows, key=lambda r: r.rank)],
         "waived": [_waived(w) for w in report.waived],
         "compliance": [

@@ -52,7 +52,13 @@ def render_markdown(report: Report, stream: TextIO) -> None:
             "",
         ]
     out += [
-        f"**Posture score: {report.posture_score:.1f} / 100**",
+        f"**Posture score: {report.posture_score:.1f} / 100**"
+        + (
+            f" (not assessed: the score covers only the stages that completed; these did not: "
+            f"{md_text(', '.join(summary.not_assessed))})"
+            if summary.not_assessed
+            else ""
+        ),
         "",
         f"{summary.findings} findings (a finding is one check or rule on one asset), in {summary.rows} "
         "ranked rows (a row groups the same finding on several assets).",

@@ -34,6 +34,9 @@ class Summary:
     fixed: int
     stage_errors: int
     partial: bool  # the run did not complete, or a stage reported errors
+    # Stages that did not complete: the posture score says nothing about what they cover, so no
+    # writer may show it as a clean score on its own.
+    not_assessed: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -86,6 +89,7 @@ def summarize(report: Report) -> Summary:
         fixed=len(report.fixed),
         stage_errors=stage_errors,
         partial=partial,
+        not_assessed=tuple(s.name for s in report.run.stages if s.status is not RunStatus.COMPLETED),
     )
 
 

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from secaudit.app.stages import Stage, StageContext
 from secaudit.cli.main import run as cli_run
+from secaudit.core.errors import OperationalError
+from secaudit.core.model import RunStatus, Source, StageOutput, StageResult
 from tests.conftest import DEMO_PROFILE
+from tests.hostile.test_secrets import PROFILE
 
 
 def _boom(*args: object, **kwargs: object) -> None:
@@ -83,3 +87,43 @@ def test_sigterm_is_an_interruption_not_a_crash(tmp_path: Path) -> None:
     finally:
         os.close(writer)
     assert "interrupted" in err and "Traceback" not in err
+
+
+def _clean_scan(ctx: StageContext) -> StageOutput:
+    return StageOutput(findings=(), result=StageResult(name="scan", status=RunStatus.COMPLETED, items=3))
+
+
+def _broken_detect(ctx: StageContext) -> StageOutput:
+    raise OperationalError("the log folder vanished", location="/logs")
+
+
+def test_an_incomplete_stage_never_leaves_a_clean_posture_on_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No findings and a failed detection stage: every rendering of the 100/100 says what it misses."""
+    monkeypatch.delenv("SECAUDIT_HISTORY", raising=False)
+    monkeypatch.setattr(
+        "secaudit.app.stages.STAGES",
+        (
+            Stage(name="scan", source=Source.SCAN, run=_clean_scan, description="t"),
+            Stage(name="detect", source=Source.DETECTION, run=_broken_detect, description="t"),
+        ),
+    )
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    out = tmp_path / "reports"
+    formats = [x for f in ("html", "json", "md") for x in ("--format", f)]
+    code = cli_run(
+        ["audit", "--profile", str(profile), "--output-dir", str(out), "--fail-on", "none", *formats]
+    )
+    assert code == 3  # an incomplete run
+    printed = capsys.readouterr().out
+    assert (
+        "100.0 / 100 (not assessed: the score covers only the stages that completed; these did not: detect)"
+        in (" ".join(printed.split()))
+    )
+    report = json.loads(next(out.rglob("findings.json")).read_text(encoding="utf-8"))
+    assert report["posture_score"] == 100.0 and report["posture_not_assessed"] == ["detect"]
+    assert "these did not: detect" in next(out.rglob("summary.md")).read_text(encoding="utf-8")
+    html = next(out.rglob("report.html")).read_text(encoding="utf-8")
+    assert 'id="posture-not-assessed"' in html and "detect" in html
