@@ -239,7 +239,14 @@ class IRCompiler:
                 raise UnsupportedRule("placeholders inside a regular expression are not supported")
             flags = "".join(sorted(_FLAGS[f] for f in value.flags))
             pattern = str(value.regexp)
-            return ("re", pattern, flags, not re2_compiles(pattern, flags))
+            bounded = not re2_compiles(pattern, flags)
+            risk = backtracking_risk(pattern, flags) if bounded else ""
+            if risk:
+                raise UnsupportedRule(
+                    f"regex {pattern[:120]!r} needs Python's engine (RE2 has no lookaround or "
+                    f"backreference) and could backtrack without end there ({risk}): rule disabled"
+                )
+            return ("re", pattern, flags, bounded)
         if isinstance(value, SigmaCIDRExpression):
             return ("cidr", str(value.network))
         if isinstance(value, SigmaCompareExpression):
@@ -438,6 +445,67 @@ def regex_literals(pattern: str, flags: str) -> frozenset[str] | None:
         return best
 
     return required(parsed)
+
+
+#: Unbounded repeats in one pattern beyond which Python's engine may take polynomial time of this
+#: degree on the bounded input (4,096 characters to the 3rd power is already minutes).
+MAX_UNBOUNDED_REPEATS = 2
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
+
+
+def backtracking_risk(pattern: str, flags: str) -> str:
+    """Why ``pattern`` may backtrack catastrophically in Python's engine, or ``""``.
+
+    Python's ``re`` has no time limit, so a pattern only it can run must be safe by shape: no
+    variable repeat inside an unbounded one (``(a+)+``, ``(a{1,5})+``: exponential), no
+    backreference beside an unbounded repeat, and at most two unbounded repeats in all
+    (``.*a.*b.*c``: cubic on the bounded input). Possessive repeats and atomic groups never
+    backtrack and are not counted.
+    """
+    try:
+        parsed = _re_parser.parse(pattern, regex_flags(flags))
+    except Exception:  # Python cannot parse it: compiling the rule reports that
+        return ""
+    unbounded = 0
+    backref = False
+
+    def walk(items: Any, inside_repeat: bool) -> str:
+        nonlocal unbounded, backref
+        for op, av in items:
+            if op in _REPEATS:
+                wide = av[1] is _c.MAXREPEAT or av[1] > 100
+                if inside_repeat and av[0] != av[1]:  # (a+)+, (a{1,5})+: many ways to split a run
+                    return "a variable repeat inside an unbounded one"
+                if wide:
+                    unbounded += 1
+                found = walk(av[2], inside_repeat or wide)
+                if found:
+                    return found
+            elif op is _c.SUBPATTERN:
+                found = walk(av[3], inside_repeat)
+                if found:
+                    return found
+            elif op is _c.BRANCH:
+                for branch in av[1]:
+                    found = walk(branch, inside_repeat)
+                    if found:
+                        return found
+            elif op in (_c.ASSERT, _c.ASSERT_NOT):
+                found = walk(av[1], inside_repeat)
+                if found:
+                    return found
+            elif op is _c.GROUPREF or op is _c.GROUPREF_EXISTS:
+                backref = True
+        return ""
+
+    found = walk(parsed, False)
+    if found:
+        return found
+    if backref and unbounded:
+        return "a backreference beside an unbounded repeat"
+    if unbounded > MAX_UNBOUNDED_REPEATS:
+        return f"{unbounded} unbounded repeats"
+    return ""
 
 
 def _has_local_icase(items: Any) -> bool:
