@@ -192,7 +192,15 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _terminate_as_interrupt() -> Any:
+    owner = os.getpid()
+
     def handler(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            # a forked worker (the hunt's pool) inherits this handler; the pool stops its workers
+            # with SIGTERM and waits for them, so a worker must die of it as it would by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise _Terminated()
 
     try:
