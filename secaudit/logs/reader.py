@@ -380,12 +380,29 @@ def read_events(
             stream, mtime = opened
             head = _safe_head(stream, source, stats)
         with stream:
-            fmt = input_format or sniff(head)
+            fmt = input_format or sniff(head) or _sniff_long(head, stream)
             if not _begin(stats, source, fmt, head):
                 continue
             assert fmt is not None
             ctx = Context(source, stats, kind, _reference(mtime), name=Path(source).name)
             yield from _guarded(_parse(fmt, stream, ctx), stats, source)
+
+
+def _cut_json(head: bytes) -> bool:
+    """The sniff window ends inside a first JSON line (a 75 KB PowerShell 4104 event)."""
+    return len(head) >= SNIFF_BYTES and b"\n" not in head and head.lstrip(b"\xef\xbb\xbf \t")[:1] == b"{"
+
+
+def _sniff_long(head: bytes, stream: IO[bytes]) -> str | None:
+    """:func:`sniff` again over a whole first line when the window cut it, else None."""
+    if not _cut_json(head) or not stream.seekable():
+        return None
+    try:
+        longer = stream.read(MAX_LINE_BYTES + 1)
+        stream.seek(0)
+    except (OSError, EOFError, zlib.error):
+        return None
+    return sniff(longer)
 
 
 def _safe_head(stream: IO[bytes], source: str, stats: ReadStats) -> bytes:
@@ -448,7 +465,14 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
                 data = utf16_bytes(data)
             problem = None if data else "empty input"
             planned.append(
-                (source, input_format or sniff(data[:SNIFF_BYTES]), len(data), data, None, problem)
+                (
+                    source,
+                    input_format or sniff(data[:SNIFF_BYTES]) or sniff(data[: MAX_LINE_BYTES + 1]),
+                    len(data),
+                    data,
+                    None,
+                    problem,
+                )
             )
             continue
         try:
@@ -472,7 +496,11 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             planned.append((source, input_format or sniff(utf16_head(head)), -1, None, mtime, None))
             continue
         problem = "empty file" if not head else None
-        planned.append((source, input_format or sniff(head), size, None, mtime, problem))
+        fmt = input_format or sniff(head)
+        if fmt is None and _cut_json(head):
+            with Path(source).open("rb") as handle:
+                fmt = sniff(handle.read(MAX_LINE_BYTES + 1))
+        planned.append((source, fmt, size, None, mtime, problem))
     splittable = sum(
         size
         for _, fmt, size, data, _, _ in planned

@@ -49,23 +49,26 @@ def _json_format(lines: list[bytes], head: bytes) -> str | None:
 
 
 def _csv_format(lines: list[bytes]) -> str | None:
+    """CSV when a header of two or more named columns is followed by a row of as many values; one
+    ragged row (or a stray byte that is not UTF-8) among the first rows does not hide the file."""
     if len(lines) < 2:
         return None
-    try:
-        header = lines[0].decode("utf-8-sig")
-        second = lines[1].decode("utf-8", "replace")
-    except UnicodeDecodeError:
-        return None
+    header = lines[0].decode("utf-8-sig", "replace")
+    rows = [line.decode("utf-8", "replace") for line in lines[1:SNIFF_LINES]]
     for delimiter in (",", ";", "\t"):
         try:
             names = next(csv.reader([header], delimiter=delimiter))
-            values = next(csv.reader([second], delimiter=delimiter))
         except (csv.Error, StopIteration):
             continue
         if len(names) < 2 or any(not name.strip() for name in names):
             continue
-        if len(values) == len(names):
-            return "csv"
+        for row in rows:
+            try:
+                values = next(csv.reader([row], delimiter=delimiter))
+            except (csv.Error, StopIteration):
+                continue
+            if len(values) == len(names):
+                return "csv"
     return None
 
 

@@ -12,12 +12,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from secaudit.logs.formats import FORMATS
-from secaudit.logs.reader import read_events
+from secaudit.logs.reader import plan_shards, read_events, read_shard
 from secaudit.logs.stats import ReadStats
 
 # format -> (header the format needs first, one valid event holding the word "planted")
@@ -113,3 +114,38 @@ def test_binary_garbage_forced_as_a_format_is_a_counted_skip(fmt: str, size: int
     events, stats = _read(data, fmt)
     assert events == [] or stats.skipped or stats.unreadable_files
     assert stats.skipped + stats.unreadable_files >= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "count"),
+    [
+        (
+            "first JSON event over 64 KiB",
+            orjson.dumps(
+                {"EventID": 4104, "Channel": "Microsoft-Windows-PowerShell/Operational", "S": "A" * 75_000}
+            )
+            + b"\n"
+            + orjson.dumps({"EventID": 1, "Channel": "Security"})
+            + b"\n",
+            2,
+        ),
+        (
+            "a byte that is not UTF-8 in the CSV header",
+            b"time,us\xffer,msg\n2026-01-01,a,b\n2026-01-02,c,d\n",
+            2,
+        ),
+        ("a ragged first CSV row", b"time,user,msg\n2026-01-01,a\n2026-01-02,b,c\n2026-01-03,d,e\n", 2),
+    ],
+)
+def test_format_detection_keeps_valid_files(name: str, data: bytes, count: int) -> None:
+    for parts in (1, 2):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "input.log"
+            path.write_bytes(data)
+            stats = ReadStats()
+            if parts == 1:
+                events = list(read_events([str(path)], stats=stats))
+            else:
+                events = [e for s in plan_shards([str(path)], parts=2) for e in read_shard(s, stats=stats)]
+        assert len(events) == count, (name, stats.errors)
+        assert stats.unreadable_files == 0
