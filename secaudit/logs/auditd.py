@@ -2,7 +2,8 @@
 
 An audit event is written as several records (SYSCALL, EXECVE, CWD, PATH, PROCTITLE, ...) sharing
 ``msg=audit(<time>:<serial>)``; they are joined into one event per serial. Consecutive records with the
-same serial form an event; it ends at an ``EOE`` record or when another serial begins.
+same serial, time and ``node=`` form an event; it ends at an ``EOE`` record or when another begins (two
+hosts' logs merged into one file number their events independently).
 
 Fields, as SigmaHQ's linux/auditd rules use them: every record's ``key=value`` pairs by their names
 (``type``, ``syscall``, ``exe``, ``comm``, ``key``, ``name``, ``nametype``, ``a0``...), hex-encoded values
@@ -100,11 +101,14 @@ def _header(text: str) -> tuple[str, str, float, int, str] | None:
 
 
 class _Event:
-    __slots__ = ("fields", "line", "records", "serial", "size", "time", "types")
+    __slots__ = ("fields", "key", "line", "records", "serial", "size", "time", "types")
 
     def __init__(self, line: int, serial: int, time: float, node: str) -> None:
         self.line = line
         self.serial = serial
+        # an event is its records with one serial, time and node: two hosts' logs merged into one
+        # file (node=...) number their events independently, so a serial alone can repeat
+        self.key = (node, time, serial)
         self.time = time
         self.types: list[str] = []
         self.records: list[tuple[str, dict[str, object]]] = []
@@ -157,7 +161,7 @@ def _finish(event: _Event, ctx: Context) -> LogEvent:
 
 def parse_auditd(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     current: _Event | None = None
-    dropped = -1  # serial of an over-large event whose remaining records are ignored
+    dropped: tuple[str, float, int] | None = None  # an over-large event whose other records are ignored
     for number, raw in lines:
         text = ctx.text(number, raw).rstrip("\r\n")
         if not text.strip():
@@ -167,9 +171,10 @@ def parse_auditd(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
             ctx.skip(number, "not an auditd record (type=... msg=audit(time:serial):)")
             continue
         node, record_type, stamp, serial, rest = header
-        if serial == dropped:
+        key = (node, stamp, serial)
+        if key == dropped:
             continue
-        if current is not None and current.serial != serial:
+        if current is not None and current.key != key:
             yield _finish(current, ctx)
             current = None
         if record_type == "EOE":
@@ -182,7 +187,7 @@ def parse_auditd(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
         current.size += len(raw)
         if current.size > MAX_RECORD_BYTES:
             ctx.skip(current.line, f"audit event larger than {MAX_RECORD_BYTES} bytes")
-            current, dropped = None, serial
+            current, dropped = None, key
             continue
         raw_part, _, enriched = rest.partition("\x1d")
         values: dict[str, object] = {}

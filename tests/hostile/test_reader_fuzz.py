@@ -149,3 +149,15 @@ def test_format_detection_keeps_valid_files(name: str, data: bytes, count: int) 
                 events = [e for s in plan_shards([str(path)], parts=2) for e in read_shard(s, stats=stats)]
         assert len(events) == count, (name, stats.errors)
         assert stats.unreadable_files == 0
+
+
+def test_auditd_events_of_two_hosts_with_one_serial_stay_apart() -> None:
+    data = (
+        b'node=cc-app-01 type=SYSCALL msg=audit(1700000000.100:42): syscall=59 exe="/usr/bin/id"\n'
+        b'node=cc-web-02 type=SYSCALL msg=audit(1700000000.100:42): syscall=59 exe="/usr/bin/curl"\n'
+        b'node=cc-web-02 type=EXECVE msg=audit(1700000000.100:42): argc=1 a0="curl"\n'
+    )
+    events, stats = _read(data, "auditd")
+    assert len(events) == 2 and stats.skipped == 0
+    assert "cc-app-01" in events[0] and "/usr/bin/id" in events[0] and "curl" not in events[0]
+    assert "cc-web-02" in events[1] and "/usr/bin/curl" in events[1]
