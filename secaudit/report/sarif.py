@@ -310,13 +310,16 @@ def render_sarif(report: Report, stream: TextIO) -> None:
                 },
             )
         )
+    # As given on the command line the profile path may be relative to wherever the audit ran:
+    # resolved, it is the same file for the audit and for a report rebuilt from elsewhere.
     profile_path = report.profile.path or report.run.profile_path
+    profile_file = Path(profile_path).resolve() if profile_path else None
     document = _document(
         entries,
         total,
         tool_version=report.run.tool_version,
-        default_uri=profile_path,
-        base_dir=Path(profile_path).resolve().parent if profile_path else None,
+        default_uri=str(profile_file or ""),
+        base_dir=profile_file.parent if profile_file else None,
         base_id=PROFILE_ROOT if profile_path else "",
         run_properties={
             "run_id": report.run.id,

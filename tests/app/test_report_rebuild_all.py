@@ -8,6 +8,7 @@ their own tests); everything from the history write to the report files is the r
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -141,9 +142,11 @@ def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def audit(city: Path) -> AuditResult:
+def audit(city: Path, profile: Path | None = None) -> AuditResult:
     options = AuditOptions(
-        profile_path=city / "city.yaml", output_dir=city / "reports", history_path=city / "h.sqlite"
+        profile_path=profile or city / "city.yaml",
+        output_dir=city / "reports",
+        history_path=city / "h.sqlite",
     )
     result = run_audit(options)
     _RUNS["n"] += 1
@@ -161,7 +164,9 @@ FILES = (
 )
 
 
-def test_every_format_rebuilt_from_a_two_run_history_is_the_original(city: Path) -> None:
+def test_every_format_rebuilt_from_a_two_run_history_is_the_original(
+    city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import_kev(write(city / "a.json", catalogue(entry(7), version="A")))  # CVE-2099-0007 listed
     first = audit(city)
     second = audit(city)
@@ -170,7 +175,12 @@ def test_every_format_rebuilt_from_a_two_run_history_is_the_original(city: Path)
     import_kev(write(city / "b.json", catalogue(entry(1), version="B")))
     audit(city)
 
-    for result in (first, second):
+    # The profile named relative to where the audit ran (as `make demo` does); rebuilt from elsewhere.
+    monkeypatch.chdir(city)
+    third = audit(city, Path("city.yaml"))
+    (city / "elsewhere").mkdir()
+    monkeypatch.chdir(city / "elsewhere")
+    for result in (first, second, third):
         out = city / "rebuilt"
         argv = [
             "report",
@@ -186,7 +196,10 @@ def test_every_format_rebuilt_from_a_two_run_history_is_the_original(city: Path)
             original = (result.run_dir / name).read_bytes()
             again = (out / result.run.id / name).read_bytes()
             assert again == original, f"{name} of run {result.run.id} differs when rebuilt"
-        assert load_run_report(city / "h.sqlite", result.run.id) == result.report
+        rebuilt = load_run_report(city / "h.sqlite", result.run.id)
+        # the profile is loaded again from its resolved path; everything computed is the run's own
+        assert Path(rebuilt.profile.path).resolve() == Path(city / "city.yaml").resolve()
+        assert replace(rebuilt, profile=result.report.profile) == result.report
 
 
 def test_the_stored_figures_are_the_runs_own(city: Path) -> None:

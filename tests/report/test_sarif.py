@@ -64,7 +64,11 @@ def test_every_result_has_a_physical_location() -> None:
         "region": {"startLine": 32},
     }
     # network findings: the profile the run used
-    assert by_rule["SCAN-TELNET"]["artifactLocation"]["uri"] == "samples/phuket-demo.yaml"
+    # network findings: the profile the run used, relative to its own folder
+    assert by_rule["SCAN-TELNET"]["artifactLocation"] == {
+        "uri": "phuket-demo.yaml",
+        "uriBaseId": "PROFILEROOT",
+    }
     assert by_rule["SCAN-RTSP-NOAUTH"]["region"] == {"startLine": 1}
     # a detection: its log file
     assert by_rule["5af54681-df95-4c26-854f-2565e13cfab0"]["artifactLocation"]["uri"] == "security.evtx"
