@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from secaudit.app.lock import audit_lock
 from secaudit.app.stages import Stage, StageContext
 from secaudit.cli.main import run as cli_run
 from secaudit.core.errors import OperationalError
@@ -128,3 +130,62 @@ def test_an_incomplete_stage_never_leaves_a_clean_posture_on_its_own(
     assert "these did not: detect" in next(out.rglob("summary.md")).read_text(encoding="utf-8")
     html = next(out.rglob("report.html")).read_text(encoding="utf-8")
     assert 'id="posture-not-assessed"' in html and "detect" in html
+
+
+AUDIT_SCRIPT = """
+import sys, time
+from secaudit.app import stages
+from secaudit.core.model import RunStatus, Source, StageOutput, StageResult
+
+def slow(ctx):
+    print("stage started", flush=True)
+    time.sleep(120)
+    return StageOutput(findings=(), result=StageResult(name="scan", status=RunStatus.COMPLETED))
+
+stages.STAGES = (stages.Stage(name="scan", source=Source.SCAN, run=slow, description="t"),)
+from secaudit.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_audit_is_marked_interrupted_and_releases_its_lock(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    history = tmp_path / "h.sqlite"
+    args = [
+        "audit",
+        "--profile",
+        str(profile),
+        "--output-dir",
+        str(tmp_path / "r"),
+        "--history",
+        str(history),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AUDIT_SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == b"stage started"
+    proc.send_signal(sig)
+    code = proc.wait(timeout=120)
+    err = proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert code == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    with sqlite3.connect(history) as db:
+        assert [r[0] for r in db.execute("SELECT status FROM runs")] == ["interrupted"]
+    with audit_lock(history.with_name(history.name + ".lock"), run_id="next"):
+        pass  # the stopped run's lock was released
+
+
+def test_a_lock_file_left_with_garbage_is_recovered_and_never_echoed(tmp_path: Path) -> None:
+    lock = tmp_path / "h.sqlite.lock"
+    lock.write_bytes(b"\x1b]52;c;" + b"x" * 100_000)  # a holder note from nobody we know, never held
+    with audit_lock(lock, run_id="mine"):
+        note = json.loads(lock.read_bytes())
+        assert note["run_id"] == "mine" and note["pid"] == os.getpid()
+    assert lock.read_bytes() == b""  # released, note cleared
