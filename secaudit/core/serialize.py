@@ -53,6 +53,24 @@ def asset_from_dict(data: Mapping[str, Any]) -> Asset:
     )
 
 
+def _attributes_to_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:
+    """Evidence attributes as a JSON object; a name given more than once (a service's several
+    ``cpe``) keeps every value, as a list in the order given."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    return {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
+
+
+def _attributes_from_dict(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    pairs = [
+        (str(name), str(item))
+        for name, value in data.items()
+        for item in (value if isinstance(value, list) else (value,))
+    ]
+    return tuple(sorted(pairs))
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     """Every field of a finding, plus its fingerprint, as JSON-safe values."""
     return {
@@ -71,7 +89,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
                 "summary": e.summary,
                 "location": e.location,
                 "excerpt": e.excerpt,
-                "attributes": {k: v for k, v in e.attributes},
+                "attributes": _attributes_to_dict(e.attributes),
             }
             for e in finding.evidence
         ],
@@ -118,7 +136,7 @@ def finding_from_dict(data: Mapping[str, Any]) -> Finding:
                 summary=e["summary"],
                 location=e.get("location", ""),
                 excerpt=e.get("excerpt", ""),
-                attributes=tuple(sorted((str(k), str(v)) for k, v in e.get("attributes", {}).items())),
+                attributes=_attributes_from_dict(e.get("attributes", {})),
             )
             for e in data.get("evidence", ())
         ),

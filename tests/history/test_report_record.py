@@ -140,3 +140,26 @@ def test_a_record_naming_a_finding_the_run_did_not_record_is_refused(store: Hist
     with pytest.raises(HistoryError) as info:
         store.run_report("r1", PROFILE)
     assert TELNET.fingerprint in info.value.message and info.value.location == str(store.path)
+
+
+def test_an_evidence_attribute_given_twice_keeps_both_values(store: HistoryStore) -> None:
+    from dataclasses import replace
+
+    from secaudit.core.model import Evidence
+    from secaudit.core.serialize import finding_from_dict, finding_to_dict
+
+    cpes = (
+        ("cpe", "cpe:/a:redis:redis:7.0.15"),
+        ("cpe", "cpe:/a:redislabs:redis:7.0.15"),
+        ("product", "Redis"),
+    )
+    redis = replace(TELNET, evidence=(Evidence(kind="port", summary="6379 open", attributes=cpes),))
+    assert finding_to_dict(redis)["evidence"][0]["attributes"] == {
+        "cpe": ["cpe:/a:redis:redis:7.0.15", "cpe:/a:redislabs:redis:7.0.15"],
+        "product": "Redis",
+    }
+    assert finding_from_dict(finding_to_dict(redis)).evidence == redis.evidence
+    store.begin_run(run("r1", 0), "s")
+    store.complete_run(done(run("r1", 0)), "s", [redis], complete_sources=ALL_SOURCES)
+    (back,) = store.run_findings("r1")
+    assert back.evidence[0].attributes == cpes
