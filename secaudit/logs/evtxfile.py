@@ -40,17 +40,11 @@ CHUNK_SIZE = 65536
 CHUNK_HEADER_SIZE = 512
 
 
-class _ZeroPadded(io.RawIOBase):
-    """A seekable binary stream that reads as ``size`` bytes: the real bytes, then zeros; ``patches``
-    (offset -> bytes) overlay the real bytes."""
+class _Virtual(io.RawIOBase):
+    """A seekable read-only stream of ``_size`` bytes made up by a subclass's ``readinto``."""
 
-    def __init__(self, raw: IO[bytes], real: int, size: int, patches: dict[int, bytes]) -> None:
-        super().__init__()
-        self._raw = raw
-        self._real = real
-        self._size = size
-        self._pos = 0
-        self._patches = patches
+    _size = 0
+    _pos = 0
 
     def readable(self) -> bool:
         return True
@@ -65,6 +59,19 @@ class _ZeroPadded(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+
+class _ZeroPadded(_Virtual):
+    """A seekable binary stream that reads as ``size`` bytes: the real bytes, then zeros; ``patches``
+    (offset -> bytes) overlay the real bytes."""
+
+    def __init__(self, raw: IO[bytes], real: int, size: int, patches: dict[int, bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._real = real
+        self._size = size
+        self._pos = 0
+        self._patches = patches
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         want = min(len(buffer), self._size - self._pos)
@@ -247,7 +254,7 @@ def _file_header(chunks: int) -> bytes:
     return bytes(header)
 
 
-class _Spliced(io.RawIOBase):
+class _Spliced(_Virtual):
     """A seekable stream made of pieces: bytes of our own, or ranges of ``raw``; zeros in between."""
 
     def __init__(self, raw: IO[bytes], pieces: list[tuple[int, bytes | tuple[int, int]]], size: int) -> None:
@@ -256,20 +263,6 @@ class _Spliced(io.RawIOBase):
         self._pieces = pieces  # (virtual offset, bytes or (real offset, length)), in order
         self._size = size
         self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         want = min(len(buffer), self._size - self._pos)
