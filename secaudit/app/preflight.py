@@ -18,14 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from secaudit.app.locations import default_rules_dir, history_location
 from secaudit.baseline.loader import load_baseline
 from secaudit.baseline.waivers import load_waivers
 from secaudit.catalog.yamlload import YDict, YList, load_yaml, located
 from secaudit.core.errors import ConfigError
 from secaudit.core.profile import Profile
+from secaudit.detect.documents import split_documents
 
 WARN_DAYS = 14  # an authorization ending sooner than this is worth a warning
 _PLACEHOLDER = re.compile(r"%([A-Za-z0-9_.\-]+)%")
@@ -166,10 +165,11 @@ def _placeholders(profile: Profile, root: YDict) -> Iterator[Problem]:
     missing: dict[str, list[str]] = {}
     for file in _rule_files(rules):
         try:
-            docs = list(yaml.load_all(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            # the hunt's own bounded reader: an alias bomb or deep nesting is an error, not a hang
+            docs = split_documents(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
             continue  # a broken rule is `secaudit rules check`'s to report
-        for doc in docs:
+        for _line, doc in docs:
             if not isinstance(doc, dict):
                 continue
             used = {m for value in _expand_values(doc.get("detection")) for m in _PLACEHOLDER.findall(value)}

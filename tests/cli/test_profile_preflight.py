@@ -187,3 +187,20 @@ def test_history_commands_find_the_history_the_profile_names(
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["20260805T010000Z-aaaa"]
     assert run_cli(["history", "runs", "--json"]) == 2  # reports/history.sqlite: nothing there
     assert "--profile" in capsys.readouterr().err
+
+
+def test_a_rule_file_with_an_alias_bomb_does_not_hang_validation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    levels = ["x0: &a0 ['%p%', '%p%', '%p%', '%p%', '%p%', '%p%', '%p%', '%p%', '%p%']"]
+    levels += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    # 9^10 placeholder values under an |expand key if the aliases were expanded by walking the document
+    bomb = "\n".join(levels) + "\ntitle: bomb\nlevel: high\ndetection:\n  sel:\n    CommandLine|expand: *a9\n"
+    (rules / "bomb.yml").write_text(bomb, encoding="utf-8")
+    data = demo()
+    data["detection"]["rules"] = [str(rules)]
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", "--json", str(path)]) == 0  # the bomb is no rule: nothing needed
+    assert json.loads(capsys.readouterr().out)["valid"] is True
