@@ -39,6 +39,7 @@ def test_shipped_baselines_load_with_stable_unique_ids() -> None:
         "openssh-server",
         "postgresql",
         "ubuntu-server",
+        "ubuntu2404-server",
     ]
     debian = load_baseline("debian12-server")
     ids = [c.id for c in debian.checks]

@@ -1,0 +1,136 @@
+"""The CIS Ubuntu 24.04 baseline beyond its per-check fixtures: where Ubuntu differs from Debian
+(ufw enabled by its service while inactive, apport on by default), its coverage of the benchmark, and
+a run on the real debootstrap Debian 12 root (nothing crashes; the release check says it is not
+Ubuntu)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secaudit.baseline import Baseline, CheckStatus, OfflineTarget, load_baseline, run_baseline, run_check
+from secaudit.baseline.benchmarks import baseline_coverage
+from tests.baseline.fixtures import build_case, load_fixtures
+
+BASELINE = "ubuntu2404-server"
+UFW_UNIT = "[Unit]\nDescription=Uncomplicated firewall\n"
+UFW_WANTS = "etc/systemd/system/multi-user.target.wants/ufw.service"
+NFT_WANTS = "etc/systemd/system/multi-user.target.wants/nftables.service"
+
+
+@functools.cache
+def _baseline() -> Baseline:
+    return load_baseline(BASELINE)
+
+
+def _status(check_id: str, files: dict[str, Any], tmp_path: Path) -> tuple[CheckStatus, str]:
+    check = _baseline().check(check_id)
+    assert check is not None, check_id
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    target = build_case(load_fixtures(BASELINE), {"base": "hardened", "files": files}, tmp_path)
+    result = run_check(check, target)
+    return result.status, result.reason
+
+
+def _with_package(name: str, version: str) -> str:
+    """The hardened base's dpkg status with one more installed package."""
+    status: str = load_fixtures(BASELINE)["bases"]["hardened"]["var/lib/dpkg/status"]
+    return status + (
+        f"\nPackage: {name}\nStatus: install ok installed\nPriority: optional\nArchitecture: all\n"
+        f"Version: {version}\nDescription: fixture package {name}\n"
+    )
+
+
+def _ufw(enabled: str) -> dict[str, Any]:
+    """ufw as Ubuntu installs it: the service wanted by multi-user.target, ufw.conf saying ``enabled``."""
+    return {
+        "var/lib/dpkg/status": _with_package("ufw", "0.36.2-6"),
+        "lib/systemd/system/ufw.service": UFW_UNIT,
+        UFW_WANTS: {"link": "/lib/systemd/system/ufw.service"},
+        "etc/ufw/ufw.conf": f"ENABLED={enabled}\n",
+    }
+
+
+def test_hardened_base_enables_nftables_as_the_tests_assume() -> None:
+    base = load_fixtures(BASELINE)["bases"]["hardened"]
+    assert NFT_WANTS in base and UFW_WANTS not in base
+
+
+def test_an_inactive_ufw_is_not_a_firewall_in_use(tmp_path: Path) -> None:
+    # Ubuntu's default: ufw.service enabled, ENABLED=no. With nftables not enabled, nothing filters.
+    files = {**_ufw("no"), NFT_WANTS: None}
+    status, reason = _status("u2404-firewall-installed", files, tmp_path / "a")
+    assert status is CheckStatus.FAIL and reason
+    # ufw switched on is the single firewall in use
+    files = {**_ufw("yes"), NFT_WANTS: None}
+    assert _status("u2404-firewall-installed", files, tmp_path / "b")[0] is CheckStatus.PASS
+    # nftables enabled beside an inactive ufw: only nftables is in use (4.3.2 reports the unmasked ufw)
+    assert _status("u2404-firewall-installed", _ufw("no"), tmp_path / "c")[0] is CheckStatus.PASS
+    assert _status("u2404-nftables-no-ufw", _ufw("no"), tmp_path / "d")[0] is CheckStatus.FAIL
+
+
+def test_nftables_checks_do_not_apply_where_ufw_is_the_chosen_firewall(tmp_path: Path) -> None:
+    files = {**_ufw("yes"), NFT_WANTS: None}
+    for cid in ("u2404-nftables-installed", "u2404-nftables-enabled", "u2404-nftables-table"):
+        status, reason = _status(cid, files, tmp_path / cid)
+        assert status is CheckStatus.NOT_APPLICABLE, (cid, status, reason)
+    assert _status("u2404-ufw-enabled", files, tmp_path / "ufw")[0] is CheckStatus.PASS
+
+
+@pytest.mark.parametrize(
+    ("default", "service_enabled", "wanted"),
+    [
+        ("enabled=0\n", False, CheckStatus.PASS),
+        ("enabled=0\n", True, CheckStatus.FAIL),
+        ("enabled=1\n", False, CheckStatus.FAIL),
+        (None, False, CheckStatus.FAIL),  # apport's own default when the file is missing is on
+    ],
+)
+def test_apport_is_off_only_when_switched_off_and_its_service_is_not_enabled(
+    default: str | None, service_enabled: bool, wanted: CheckStatus, tmp_path: Path
+) -> None:
+    files: dict[str, Any] = {
+        "var/lib/dpkg/status": _with_package("apport", "2.28.1-0ubuntu3"),
+        "etc/default/apport": default,
+        "lib/systemd/system/apport.service": "[Unit]\nDescription=automatic crash report generation\n",
+    }
+    if service_enabled:
+        files["etc/systemd/system/multi-user.target.wants/apport.service"] = {
+            "link": "/lib/systemd/system/apport.service"
+        }
+    assert _status("u2404-apport-disabled", files, tmp_path)[0] is wanted
+
+
+def test_every_check_cites_the_ubuntu_benchmark_or_a_cis_control() -> None:
+    for check in _baseline().checks:
+        cis = list(check.cis_ids)
+        assert all(r.startswith(("Ubuntu 24.04 ", "Debian 12 5.1.")) for r in cis), (check.id, cis)
+        if not check.location.startswith(_baseline().path):
+            continue  # the included openssh-server checks cite both benchmarks
+        assert all(not r.startswith("Debian") for r in cis), check.id
+
+
+def test_coverage_of_the_automated_level1_server_recommendations() -> None:
+    cov = baseline_coverage(_baseline())
+    assert cov is not None and cov.total == 232
+    assert len(cov.covered) == 219, cov.missing
+
+
+@pytest.mark.slow
+def test_on_a_real_debian_root_nothing_crashes_and_the_release_check_says_not_ubuntu(
+    debian_root: Path,
+) -> None:
+    run = run_baseline(_baseline(), OfflineTarget(debian_root))
+    assert [(r.check.id, r.reason) for r in run.results if r.status is CheckStatus.ERROR] == []
+    for r in run.results:
+        if r.status in (CheckStatus.PASS, CheckStatus.FAIL):
+            assert r.evidence, f"{r.check.id} {r.status.value} without evidence"
+    release = next(r for r in run.results if r.check.id == "u2404-release")
+    assert release.status is CheckStatus.FAIL
+    assert "debian" in release.reason.lower() or any(o.value == "debian" for o in release.evidence)
+    # Debian 12 is not Ubuntu, but the shared mechanisms decide: most checks pass or fail there
+    decided = sum(r.status in (CheckStatus.PASS, CheckStatus.FAIL) for r in run.results)
+    assert decided >= 180, decided
