@@ -42,10 +42,9 @@ from secaudit.elastic.check import (
     SECAUDIT,
     ClusterCheck,
     check_cluster,
-    cluster_version,
     mapped_indices,
 )
-from secaudit.elastic.client import cluster_errors, connect, describe_error
+from secaudit.elastic.client import cluster_errors, connect, describe_error, open_cluster
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
@@ -144,7 +143,7 @@ def ingest_logs(
             )
     stats = ReadStats()
     result = IngestResult(index=index)
-    client = connect(settings)
+    client, _ = open_cluster(settings, f"preparing index {index}")
     with cluster_errors(settings, f"preparing index {index}"):
         ensure_index(client, index, result)
     events = read_events(list(inputs), input_format=input_format, kind=kind, stats=stats)
@@ -194,6 +193,7 @@ class EsHunt:
     query_errors: list[RuleProblem] = field(default_factory=list)
     capped: dict[str, int] = field(default_factory=dict)  # rule id -> the cap it reached
     correlation_languages: dict[str, str] = field(default_factory=dict)  # rule id -> esql | eql | ""
+    engine: str = ""  # Elasticsearch, OpenSearch, Wazuh indexer (OpenSearch)
     partial: list[str] = field(default_factory=list)  # rule ids whose results miss shards or timed out
     unfinished: list[RuleProblem] = field(default_factory=list)  # rules the cluster never answered
     faults: Faults = field(default_factory=Faults)
@@ -228,13 +228,13 @@ def _correlation_languages(conversion: Conversion, rules: Sequence[RuleInfo]) ->
 
 
 def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallback = no_progress) -> EsHunt:
-    """Run the rules' converted queries on the cluster and hand every hit to ``on_hit``, ordered by
-    source, record and rule as the embedded engine orders them; correlations last."""
+    """Run the rules' converted queries on the cluster and hand every hit to ``on_hit`` as its page
+    arrives (memory stays bounded whatever the number of hits): rule by rule, each rule's hits in time
+    order (then source, record); correlations last, over their rules' hits (at most the hit cap each)."""
     started = time.perf_counter()
     settings = options.settings
-    client = connect(settings, timeout=options.timeout)
+    client, engine = open_cluster(settings, f"hunting in {options.index}", timeout=options.timeout)
     with cluster_errors(settings, f"hunting in {options.index}"):
-        version = cluster_version(client)  # "" without the monitor privilege: not needed to hunt
         indices = mapped_indices(client, options.index)
     if not indices:
         raise OperationalError(
@@ -254,6 +254,16 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
             hint="hunt only indices made by `secaudit logs ingest` (narrow --index), or ingest these "
             "logs with it; ECS and Wazuh layouts are not supported yet",
         )
+    shapes = {i.escaped_names for i in indices}
+    if len(shapes) > 1:
+        older = [i.name for i in indices if not i.escaped_names]
+        raise UsageError(
+            f"the indices matching {options.index!r} mix two versions of secaudit's documents "
+            f"({', '.join(older[:5])} keep dots in field names, the others escape them), which one "
+            "query cannot serve",
+            location=settings.url,
+            hint="hunt them with two --index patterns, one per version",
+        )
     ruleset = load_hunt_rules(
         HuntOptions(
             inputs=(),
@@ -264,7 +274,9 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         )
     )
     conversion = convert_rules(
-        list(options.rules or (default_rules_dir(),)), placeholders=options.placeholders
+        list(options.rules or (default_rules_dir(),)),
+        placeholders=options.placeholders,
+        escape_names=shapes == {True},
     )
     by_location = conversion.by_location()
     relevant = {p.info.location for p in ruleset.plans} | {i.location for i in ruleset.correlation_rules}
@@ -283,8 +295,9 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     )
     for info in ruleset.rules:
         summary.rule_info[info.id] = info
-    collected: list[Found] = []
-    result.version = version
+    result.version = engine.version
+    result.engine = engine.name
+    delivery = HitDelivery(ruleset, summary, on_hit)
     with cluster_errors(settings, f"hunting in {options.index}"):
         result.indices = summary.read.files = len(indices)
         bounds = options.window.filter()
@@ -301,7 +314,6 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 # a rule with an OR list over the clause limit runs as several queries (its parts)
                 runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
         result.converted = len({i for i, _, _, _ in runnable})
-        places: dict[int, set[Place]] = {}  # per rule: the documents already taken (parts overlap)
         pit = PointInTime.open(
             client, options.index, batch=options.rules_per_request, backoff=options.backoff
         )
@@ -310,8 +322,12 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         try:
             firsts = pit.first_pages([q for _, _, q, _ in runnable], options.window, options.hit_cap)
             pages = zip(runnable, firsts, strict=True)
+            taken: set[Place] = set()  # the current rule's documents already handed on (parts overlap)
+            current = -1
             for done, ((i, plan, query, exact), first) in enumerate(pages, start=1):
                 found = 0
+                if i != current:
+                    taken, current = set(), i
                 try:
                     for source in pit.documents(query, options.window, options.hit_cap, first):
                         found += 1
@@ -321,16 +337,15 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                         key, hit = hit_from_document(plan.info, plan.node, source)
                         # a relaxed query (Converted.exact) finds a superset: the engine decides; the
                         # cap counts the documents the cluster returned, so it never hides a hit
-                        taken = places.setdefault(i, set())
                         if key not in taken and (exact or reference_matches(plan.node, hit.event)):
                             taken.add(key)
-                            collected.append((key, i, hit))
+                            delivery.deliver(hit)  # straight to the sink: no hit list is kept
                     failing = 0
                 except RuleQueryError as e:
                     result.query_errors.append(
                         RuleProblem(
                             location=plan.info.location,
-                            reason=f"Elasticsearch refused the query: {e.reason}",
+                            reason=f"the cluster refused the query: {e.reason}",
                             rule_id=plan.info.id,
                             title=plan.info.title,
                         )
@@ -350,10 +365,10 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 if query in pit.faults.partial and plan.info.id not in result.partial:
                     result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
-        except BaseException:
-            # stopped (the cluster failed outside a rule's search, Ctrl-C): the hits found so far
-            # are handed on before the error goes up, never lost
-            deliver(collected, ruleset, summary, on_hit)
+        except Exception:
+            # stopped (the cluster failed outside a rule's search): the hits found so far are out
+            # already; the correlations over them too, before the error goes up
+            delivery.finish()
             raise
         finally:
             pit.close()
@@ -362,7 +377,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         truncated = [rule for rule in plan.rules if rule in result.capped]
         if truncated:
             result.truncated_correlations[plan.info.id] = truncated
-    deliver(collected, ruleset, summary, on_hit)
+    delivery.finish()
     summary.seconds = time.perf_counter() - started
     return result
 
@@ -373,15 +388,16 @@ Found = tuple[Place, int, RuleHit]  # (where the event stands among the inputs, 
 def _unfinished(info: RuleInfo, reason: str) -> RuleProblem:
     return RuleProblem(
         location=info.location,
-        reason=f"Elasticsearch did not answer: {reason}",
+        reason=f"the cluster did not answer: {reason}",
         rule_id=info.id,
         title=info.title,
     )
 
 
 def deliver(found: list[Found], ruleset: RuleSet, summary: HuntSummary, on_hit: HitSink) -> None:
-    """Hand the hits on as a local hunt does: by source, record and rule, each fed to the correlator;
-    then the correlations' hits. Counts go into ``summary``."""
+    """Hand collected hits on in a local hunt's order (by source, record and rule), each fed to the
+    correlator, then the correlations' hits; counts go into ``summary``. The hunt itself streams
+    (:func:`hunt_es`); this ordering is for comparing a cluster's hits with a local hunt's."""
     found.sort(key=lambda item: (item[0], item[1]))
     delivery = HitDelivery(ruleset, summary, on_hit)
     for _, _, hit in found:
@@ -397,7 +413,7 @@ def publish_findings(
 ) -> tuple[str, PublishResult]:
     """A recorded run's findings into the findings index; returns (run id, result)."""
     report = load_run_report(history, run_id)
-    client = connect(settings)
+    client, _ = open_cluster(settings, f"publishing findings of run {report.run.id} to {index}")
     with cluster_errors(settings, f"publishing findings of run {report.run.id} to {index}"):
         ensure_findings_index(client, index)
         result = publish(client, report, index)

@@ -16,7 +16,6 @@ from secaudit.app.es import es_check, es_settings, ingest_logs
 from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
 from secaudit.cli.logs import parse_logsource
 from secaudit.core.errors import ExitCode, OperationalError
-from secaudit.elastic.check import ELASTICSEARCH, MIN_VERSION
 from secaudit.logs import FORMATS
 
 DEFAULT_INDEX = "secaudit-logs"
@@ -140,7 +139,8 @@ def ingest_command(
 @json_option
 @pass_state
 def es_check_command(state: CliState, url: str | None, pattern: str, profile: Path | None) -> None:
-    """Check an Elasticsearch cluster: its version and health, and the indices matching --index.
+    """Check a cluster: its engine (Elasticsearch, OpenSearch, the Wazuh indexer), version and health,
+    and the indices matching --index with their field layout.
 
     URL defaults to SECAUDIT_ES_URL, else the profile's elasticsearch: url. Exit 3 when the cluster
     cannot be reached, refuses the credentials, or is not a supported engine and version (it is named).
@@ -155,12 +155,20 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
     if state.json:
         state.emit_json(check.as_dict())
     else:
+        version = check.version or "(version not readable)"
+        note = f" ({escape(check.note)})" if check.note else ""
+        where = (
+            f", cluster {escape(check.cluster_name)}, health {check.health}, {check.nodes} node(s)"
+            if check.supported
+            else ""
+        )
         state.out.print(
-            f"{escape(check.url)}: {escape(check.engine)} {check.version}, "
-            f"cluster {escape(check.cluster_name)}, health {check.health}, {check.nodes} node(s)",
+            f"{escape(check.url)}: {escape(check.engine)} {escape(version)}{note}{where}",
             highlight=False,
         )
-        if check.indices:
+        if not check.supported:
+            pass
+        elif check.indices:
             table = Table(title=f"indices matching {pattern}")
             for column in ("index", "health", "documents", "size", "field layout"):
                 table.add_column(column)
@@ -176,13 +184,5 @@ def es_check_command(state: CliState, url: str | None, pattern: str, profile: Pa
         else:
             state.out.print(f"no index matches {escape(pattern)}", highlight=False)
     if not check.supported:
-        minimum = ".".join(map(str, MIN_VERSION))
-        if check.engine != ELASTICSEARCH:
-            why = (
-                f"{check.engine} {check.version} is not supported yet: secaudit works with Elasticsearch "
-                f"{minimum} or later (8.x, 9.x)"
-            )
-        else:
-            why = f"Elasticsearch {check.version} is older than {minimum}: secaudit's index template needs it"
-        state.err.print(f"[red]{escape(why)}[/red]", highlight=False)
+        state.err.print(f"[red]{escape(check.problem or 'not supported')}[/red]", highlight=False)
         raise ExitWith(ExitCode.OPERATIONAL)

@@ -180,7 +180,8 @@ def run_es_hunt(
 def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_stderr: bool) -> None:
     console = state.err if to_stderr else state.out
     console.print(
-        f"Elasticsearch {result.version or '(version not readable: no monitor privilege)'} at "
+        f"{escape(result.engine or 'Elasticsearch')} "
+        f"{result.version or '(version not readable: no monitor privilege)'} at "
         f"{escape(options.settings.url)}: {result.indices} indices "
         f"matching {escape(options.index)}, {result.summary.read.events} documents in range; "
         f"{result.converted} rules run as Lucene queries, {len(result.not_converted)} not converted",

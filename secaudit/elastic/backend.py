@@ -24,10 +24,12 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     AddFieldnamePrefixTransformation,
+    FieldFunctionTransformation,
     ValueListPlaceholderTransformation,
 )
 from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag
 
+from secaudit.elastic.documents import escape_name
 from secaudit.elastic.regex import RegexNotSupported, to_lucene
 
 FIELD_PREFIX = "sigma."
@@ -46,10 +48,16 @@ _FLAG_LETTERS = {
 }
 
 
-def pipeline(placeholders: Mapping[str, Sequence[str]] | None = None) -> ProcessingPipeline:
-    """Rule field names prefixed with ``sigma.``; ``|expand`` placeholders replaced by the values the
-    hunt was given (as the embedded engine does), when there are any."""
+def pipeline(
+    placeholders: Mapping[str, Sequence[str]] | None = None, *, escape_names: bool = True
+) -> ProcessingPipeline:
+    """Rule field names escaped as documents escape them (:func:`escape_name`; not for indices of the
+    earlier dotted shape) and prefixed with ``sigma.``; ``|expand`` placeholders replaced by the
+    values the hunt was given (as the embedded engine does), when there are any."""
     items = [ProcessingItem(AddFieldnamePrefixTransformation(FIELD_PREFIX), identifier="secaudit_prefix")]
+    if escape_names:
+        escape = FieldFunctionTransformation(mapping={}, transform_func=_escaped)
+        items.insert(0, ProcessingItem(escape, identifier="secaudit_escape"))
     if placeholders:
         items.insert(0, ProcessingItem(ValueListPlaceholderTransformation(), identifier="secaudit_expand"))
     return ProcessingPipeline(
@@ -58,6 +66,10 @@ def pipeline(placeholders: Mapping[str, Sequence[str]] | None = None) -> Process
         items=items,
         vars={name.strip("%"): list(values) for name, values in (placeholders or {}).items()},
     )
+
+
+def _escaped(name: str | None) -> str:
+    return escape_name(name or "")
 
 
 class SecauditLuceneBackend(LuceneBackend):

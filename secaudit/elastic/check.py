@@ -7,10 +7,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 
-from secaudit.elastic.documents import has_secaudit_mapping
-
-MIN_VERSION = (8, 3)  # ``subobjects: false`` (the sigma fields) needs 8.3
-
+from secaudit.elastic.documents import has_secaudit_mapping, names_escaped
+from secaudit.elastic.transport import ELASTICSEARCH, identify
 
 SECAUDIT = "secaudit"
 ECS = "ecs"
@@ -62,28 +60,7 @@ class IndexInfo:
     size: str
     secaudit_mapping: bool
     layout: str = UNKNOWN
-
-
-ELASTICSEARCH = "Elasticsearch"
-OPENSEARCH = "OpenSearch"
-
-
-def identify(client: Elasticsearch) -> tuple[str, str]:
-    """(engine, version) from ``GET /`` asked through the transport, below the client's product check
-    (which refuses any server that is not Elasticsearch before its answer can be read): OpenSearch says
-    ``version.distribution: opensearch``; Elasticsearch sends ``X-Elastic-Product``. Transport errors
-    propagate; an HTTP error status raises ApiError as the client would."""
-    response = client.transport.perform_request("GET", "/", headers={"accept": "application/json"})
-    meta, body = response.meta, response.body
-    if meta.status >= 400:
-        raise ApiError(message=f"GET / answered {meta.status}", meta=meta, body=body)
-    version = body.get("version") if isinstance(body, dict) else None
-    number = str(version.get("number", "")) if isinstance(version, dict) else ""
-    if isinstance(version, dict) and version.get("distribution") == "opensearch":
-        return OPENSEARCH, number
-    if meta.headers.get("x-elastic-product") == ELASTICSEARCH:
-        return ELASTICSEARCH, number
-    return "an unknown server (neither Elasticsearch nor OpenSearch)", number
+    escaped_names: bool = True  # secaudit layout: field names escaped (False: the earlier dotted shape)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -95,13 +72,19 @@ class ClusterCheck:
     nodes: int
     supported: bool
     indices: list[IndexInfo] = field(default_factory=list)
-    engine: str = ELASTICSEARCH
+    engine: str = ELASTICSEARCH  # its name: Elasticsearch, OpenSearch, Wazuh indexer (OpenSearch)...
+    product: str = ELASTICSEARCH
+    problem: str | None = None  # why it is not supported
+    note: str = ""  # how the version was found, when not plainly
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
             "engine": self.engine,
+            "product": self.product,
             "version": self.version,
+            "version_note": self.note,
+            "problem": self.problem,
             "cluster_name": self.cluster_name,
             "health": self.health,
             "nodes": self.nodes,
@@ -118,14 +101,6 @@ class ClusterCheck:
                 for i in self.indices
             ],
         }
-
-
-def version_tuple(text: str) -> tuple[int, int]:
-    parts = [*text.split("-", maxsplit=1)[0].split("."), "0", "0"][:2]
-    try:
-        return int(parts[0]), int(parts[1])
-    except ValueError:
-        return 0, 0
 
 
 def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
@@ -151,6 +126,7 @@ def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
                 size=str(row.get("store.size") or ""),
                 secaudit_mapping=has_secaudit_mapping(mapping),
                 layout=layout_of(mapping),
+                escaped_names=names_escaped(mapping),
             )
         )
     return sorted(out, key=lambda i: i.name)
@@ -177,39 +153,34 @@ def mapped_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
                 size="",
                 secaudit_mapping=has_secaudit_mapping(mapping),
                 layout=layout_of(mapping),
+                escaped_names=names_escaped(mapping),
             )
         )
     return sorted(out, key=lambda i: i.name)
 
 
-def cluster_version(client: Elasticsearch) -> str:
-    """The cluster's version, or "" when the credentials may not ask (``GET /`` needs the ``monitor``
-    cluster privilege, which a hunt does not otherwise need)."""
-    try:
-        return str(client.info()["version"]["number"])
-    except ApiError as e:
-        if e.status_code == 403:
-            return ""
-        raise
-
-
 def check_cluster(client: Elasticsearch, url: str, pattern: str | None) -> ClusterCheck:
-    engine, number = identify(client)
-    if engine != ELASTICSEARCH:  # the client's own calls would be refused (product check)
-        return ClusterCheck(
-            url=url, version=number, cluster_name="", health="", nodes=0, supported=False, engine=engine
-        )
-    info = client.info()
-    health = client.cluster.health()
-    version = str(info["version"]["number"])
+    engine = identify(client)
+    problem = engine.problem()
     check = ClusterCheck(
         url=url,
-        version=version,
-        cluster_name=str(info.get("cluster_name", "")),
-        health=str(health.get("status", "")),
-        nodes=int(health.get("number_of_nodes", 0)),
-        supported=version_tuple(version) >= MIN_VERSION,
+        version=engine.version,
+        cluster_name="",
+        health="",
+        nodes=0,
+        supported=problem is None,
+        engine=engine.name,
+        product=engine.product,
+        problem=problem,
+        note=engine.note,
     )
+    if problem is not None:  # the client's calls would be refused or mean something else
+        return check
+    info = client.info()
+    health = client.cluster.health()
+    check.cluster_name = str(info.get("cluster_name", ""))
+    check.health = str(health.get("status", ""))
+    check.nodes = int(health.get("number_of_nodes", 0))
     if pattern:
         check.indices = matching_indices(client, pattern)
     return check

@@ -1,8 +1,7 @@
 """The official Elasticsearch client, built from :class:`EsSettings`, and its errors as ours.
 
-The pinned client (9.x) announces ``compatible-with=9`` in its media types, which an 8.x cluster
-refuses. Both 8.x and 9.x clusters accept ``compatible-with=8`` (REST API compatibility covers the
-previous major version), so the transport rewrites the header: one client for both.
+One client for Elasticsearch and OpenSearch: its transport (:mod:`secaudit.elastic.transport`) adapts
+every request to the engine :func:`open_cluster` identified.
 """
 
 from __future__ import annotations
@@ -12,30 +11,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import elastic_transport
-from elastic_transport import HttpHeaders, Transport
 from elasticsearch import ApiError, Elasticsearch
 
 from secaudit.core.errors import OperationalError
 from secaudit.elastic.settings import ENV_API_KEY, ENV_PASSWORD, ENV_USER, EsSettings
+from secaudit.elastic.transport import Engine, EngineTransport, identify
 
-COMPAT_FROM = "compatible-with=9"
-COMPAT_TO = "compatible-with=8"
 RETRY_STATUS = (429, 500, 502, 503, 504)
-
-
-class CompatibleTransport(Transport):
-    """A transport that asks for the 8.x REST API compatibility (module doc)."""
-
-    def perform_request(self, method: str, target: str, **kwargs: Any) -> Any:
-        headers = kwargs.get("headers")
-        if isinstance(headers, (HttpHeaders, dict)) and headers:
-            changed = HttpHeaders(headers)
-            for name in ("accept", "content-type"):
-                value = changed.get(name)
-                if isinstance(value, str) and COMPAT_FROM in value:
-                    changed[name] = value.replace(COMPAT_FROM, COMPAT_TO)
-            kwargs["headers"] = changed
-        return super().perform_request(method, target, **kwargs)
 
 
 def connect(settings: EsSettings, *, timeout: float = 30.0, retries: int = 3) -> Elasticsearch:
@@ -45,7 +27,7 @@ def connect(settings: EsSettings, *, timeout: float = 30.0, retries: int = 3) ->
         "max_retries": retries,
         "retry_on_status": RETRY_STATUS,
         "retry_on_timeout": True,
-        "transport_class": CompatibleTransport,
+        "transport_class": EngineTransport,
     }
     if settings.api_key is not None:
         kwargs["api_key"] = settings.api_key.reveal()
@@ -60,6 +42,24 @@ def connect(settings: EsSettings, *, timeout: float = 30.0, retries: int = 3) ->
         if settings.fingerprint is not None:
             kwargs["ssl_assert_fingerprint"] = settings.fingerprint
     return Elasticsearch(settings.url, **kwargs)
+
+
+def open_cluster(
+    settings: EsSettings, doing: str, *, timeout: float = 30.0, retries: int = 3
+) -> tuple[Elasticsearch, Engine]:
+    """A client for the cluster with its engine identified (``GET /``); an OperationalError naming the
+    engine when secaudit does not support it."""
+    client = connect(settings, timeout=timeout, retries=retries)
+    with cluster_errors(settings, doing):
+        engine = identify(client)
+    problem = engine.problem()
+    if problem is not None:
+        raise OperationalError(
+            problem,
+            location=settings.url,
+            hint="check the URL; `secaudit logs es-check URL` shows what answers there",
+        )
+    return client, engine
 
 
 def describe_error(error: Exception) -> str:
@@ -90,7 +90,7 @@ def cluster_errors(settings: EsSettings, doing: str) -> Iterator[None]:
                 "and their privileges"
             )
         raise OperationalError(
-            f"Elasticsearch refused {doing}: {describe_error(e)}", location=settings.url, hint=hint
+            f"the cluster refused {doing}: {describe_error(e)}", location=settings.url, hint=hint
         ) from e
     except elastic_transport.TlsError as e:
         raise OperationalError(
@@ -100,7 +100,7 @@ def cluster_errors(settings: EsSettings, doing: str) -> Iterator[None]:
         ) from e
     except elastic_transport.TransportError as e:
         raise OperationalError(
-            f"Elasticsearch unreachable while {doing}: {describe_error(e)}",
+            f"the cluster is unreachable while {doing}: {describe_error(e)}",
             location=settings.url,
             hint="check the URL, that the cluster runs, and that this machine may reach it",
         ) from e

@@ -161,13 +161,17 @@ def _filters(docs: Iterable[_Doc], conversion: Conversion) -> list[SigmaFilter]:
 
 
 def convert_rules(
-    paths: Sequence[Path], *, placeholders: Mapping[str, Sequence[str]] | None = None
+    paths: Sequence[Path],
+    *,
+    placeholders: Mapping[str, Sequence[str]] | None = None,
+    escape_names: bool = True,
 ) -> Conversion:
-    """Convert every rule under ``paths`` (files or folders of *.yml/*.yaml); never raises for a rule."""
+    """Convert every rule under ``paths`` (files or folders of *.yml/*.yaml); never raises for a rule.
+    ``escape_names`` False: for indices of the earlier dotted shape (see elastic.documents)."""
     conversion = Conversion()
     docs = _documents(rule_files(paths), conversion)
     filters = _filters(docs, conversion)
-    backend = SecauditLuceneBackend(pipeline(placeholders))
+    backend = SecauditLuceneBackend(pipeline(placeholders, escape_names=escape_names))
     correlations: list[_Doc] = []
     for item in docs:
         doc = item.doc
@@ -202,7 +206,7 @@ def convert_rules(
             )
         )
     if correlations:
-        _convert_correlations(docs, correlations, conversion, placeholders)
+        _convert_correlations(docs, correlations, conversion, placeholders, escape_names)
     return conversion
 
 
@@ -232,6 +236,7 @@ def _convert_correlations(
     correlations: list[_Doc],
     conversion: Conversion,
     placeholders: Mapping[str, Sequence[str]] | None,
+    escape_names: bool,
 ) -> None:
     by_key: dict[str, _Doc] = {}
     for item in docs:
@@ -247,7 +252,9 @@ def _convert_correlations(
             # Parsed afresh for this backend: its pipeline changes the rules it converts.
             collection = SigmaCollection.from_dicts([d.doc for d in needed] + [item.doc])
             rule = next(r for r in collection.rules if isinstance(r, SigmaCorrelationRule))
-            backend = (ESQLBackend if language == ESQL else EqlBackend)(pipeline(placeholders))
+            backend = (ESQLBackend if language == ESQL else EqlBackend)(
+                pipeline(placeholders, escape_names=escape_names)
+            )
             for base in collection.rules:  # referenced rules first: the correlation query embeds them
                 if isinstance(base, SigmaCorrelationRule):
                     if base is not rule:

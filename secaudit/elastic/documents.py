@@ -13,9 +13,12 @@ Shape (one document per :class:`LogEvent`)::
      "sigma": {"EventID": 4625, "TargetUserName": "admin", "id.orig_h": "10.0.0.5", ...}}
 
 ``sigma`` holds the event's fields exactly as the embedded engine's readers mapped them (the Sigma
-taxonomy), plus the space-less aliases the engine's rule view adds ("Threat Name" → ThreatName). It is
-an object with ``subobjects: false`` (Elasticsearch 8.3+), so dotted names like Zeek's ``id.orig_h``
-stay single fields and cannot collide with other names. Every ``sigma`` field is mapped by one
+taxonomy), plus the space-less aliases the engine's rule view adds ("Threat Name" → ThreatName). Their
+names are escaped (:func:`escape_name`: ``.`` becomes ``%2E``, ``%`` becomes ``%25``), so dotted
+names like Zeek's ``id.orig_h`` stay single fields (``sigma.id%2Eorig_h``) and cannot collide with
+other names on any engine: OpenSearch 2.x has no ``subobjects: false``, which earlier versions of this
+shape used (Elasticsearch 8.3+ only; such indices are still recognised, see :func:`names_escaped`).
+The query pipeline escapes rule field names the same way. Every ``sigma`` field is mapped by one
 dynamic template: a keyword with a lowercase normalizer (Sigma matches case-insensitively, and the
 normalizer also applies to wildcard and prefix queries), copied into ``secaudit.values`` (the
 keyword-search field: any value of the event), with sub-fields ``cased`` (as read: ``|cased`` and
@@ -32,17 +35,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.values import sigma_view
 
-TEMPLATE_VERSION = 2  # 2: secaudit.long_fields
+TEMPLATE_VERSION = 3  # 2: secaudit.long_fields; 3: escaped field names, no subobjects (OpenSearch)
+ESCAPED = {"secaudit_field_names": "escaped"}  # the mapping's _meta of an index with escaped names
 MAX_TERM_CHARS = 8191  # 4 bytes per character at most: stays under Lucene's 32,766-byte term limit
 NORMALIZER = "secaudit_lowercase"
 _HOST_FIELDS = ("Computer", "hostname", "Hostname", "host", "dvc")
 _ID_FIELDS = ("EventID", "event_id", "EventId")
+
+
+def escape_name(name: str) -> str:
+    """A field name without dots, reversibly (:func:`unescape_name`)."""
+    return name.replace("%", "%25").replace(".", "%2E")
+
+
+_ESCAPE = re.compile("%(25|2E)")
+
+
+def unescape_name(name: str) -> str:
+    return _ESCAPE.sub(lambda m: "%" if m.group(1) == "25" else ".", name)
 
 
 def document_id(event: LogEvent, seq: int = 0) -> str:
@@ -107,14 +124,14 @@ def to_document(event: LogEvent, seq: int = 0) -> dict[str, Any]:
     too_long = long_fields(view)
     if too_long:
         doc["secaudit"]["long_fields"] = too_long
-    doc["sigma"] = view
+    doc["sigma"] = {escape_name(name): value for name, value in view.items()}
     return doc
 
 
 def from_source(source: dict[str, Any]) -> LogEvent:
     """The LogEvent a document was made from (what a hit from the cluster reports)."""
     meta = source.get("secaudit") or {}
-    fields = dict(source.get("sigma") or {})
+    fields = {unescape_name(name): value for name, value in (source.get("sigma") or {}).items()}
     for alias in meta.get("aliases") or ():
         fields.pop(alias, None)
     stamp = source.get("@timestamp")
@@ -160,6 +177,7 @@ def index_template(index: str) -> dict[str, Any]:
                 "index.mapping.total_fields.limit": 20000,
             },
             "mappings": {
+                "_meta": ESCAPED,
                 "dynamic_templates": [
                     {
                         "sigma_fields": {
@@ -194,17 +212,26 @@ def index_template(index: str) -> dict[str, Any]:
                             "values": lowered,
                         }
                     },
-                    "sigma": {"type": "object", "subobjects": False},
+                    "sigma": {"type": "object"},
                 },
             },
         },
     }
 
 
+def names_escaped(mapping: dict[str, Any]) -> bool:
+    """True if an index's mapping is this version's (escaped field names); False for the earlier shape
+    (dotted names under ``subobjects: false``)."""
+    meta = mapping.get("_meta")
+    return isinstance(meta, dict) and meta.get("secaudit_field_names") == "escaped"
+
+
 def has_secaudit_mapping(mapping: dict[str, Any]) -> bool:
-    """True if an index's mapping (``mappings`` of get_mapping) is the one :func:`index_template` makes."""
+    """True if an index's mapping (``mappings`` of get_mapping) is one :func:`index_template` makes
+    (this version's, or the earlier one with ``subobjects: false``)."""
     props = mapping.get("properties") or {}
     sigma = props.get("sigma") or {}
     templates = mapping.get("dynamic_templates") or []
     names = {name for entry in templates for name in entry}
-    return sigma.get("subobjects") in (False, "false") and "sigma_fields" in names
+    shaped = names_escaped(mapping) or sigma.get("subobjects") in (False, "false")
+    return shaped and "sigma_fields" in names

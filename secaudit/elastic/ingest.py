@@ -31,6 +31,7 @@ from secaudit.elastic.documents import (
     document_id,
     has_secaudit_mapping,
     index_template,
+    names_escaped,
     to_document,
 )
 
@@ -115,6 +116,13 @@ def ensure_index(client: Elasticsearch, index: str, result: IngestResult | None 
                 f"index {index} exists but was not created by secaudit (its sigma fields are not mapped)",
                 location=index,
                 hint="ingest into a new index name, or delete this one so it is created with the template",
+            )
+        if not names_escaped(mapping):
+            raise ConfigError(
+                f"index {index} was made by an earlier secaudit (field names with dots, mapped with "
+                "subobjects: false); documents now escape the dots, and one index cannot hold both",
+                location=index,
+                hint="ingest into a new index name (hunts read the old one as before)",
             )
         return
     client.indices.create(index=index)

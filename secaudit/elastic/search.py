@@ -33,6 +33,7 @@ from secaudit.detect.model import RuleHit, RuleInfo
 from secaudit.detect.reference import matched_fields
 from secaudit.elastic.client import describe_error
 from secaudit.elastic.documents import from_source
+from secaudit.elastic.transport import close_point_in_time, open_point_in_time
 
 SORT: list[dict[str, Any]] = [
     {"@timestamp": {"order": "asc", "unmapped_type": "date", "missing": "_first"}},
@@ -157,8 +158,7 @@ class PointInTime:
     def open(
         cls, client: Elasticsearch, index: str, *, batch: int = BATCH, backoff: tuple[float, ...] = BACKOFF
     ) -> PointInTime:
-        response = client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE, ignore_unavailable=True)
-        return cls(client, str(response["id"]), batch, backoff)
+        return cls(client, open_point_in_time(client, index, KEEP_ALIVE), batch, backoff)
 
     def _call(self, request: Callable[[Elasticsearch], T]) -> T:
         """``request`` on a client that does not retry by itself, tried again after each pause of
@@ -176,7 +176,7 @@ class PointInTime:
 
     def close(self) -> None:
         with contextlib.suppress(ApiError):  # it expires by itself within KEEP_ALIVE anyway
-            self.client.close_point_in_time(id=self.id)
+            close_point_in_time(self.client, self.id)
 
     def first_pages(self, queries: Sequence[str], window: TimeRange, cap: int) -> Iterator[FirstPage]:
         """The first page of every query, in order, :data:`BATCH` queries per multi-search request

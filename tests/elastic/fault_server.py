@@ -1,9 +1,11 @@
 """A scripted loopback HTTP server that answers the few Elasticsearch requests a hunt makes, with
-faults on demand (a 429, failed shards, a slow answer, no product header).
+faults on demand (a 429, failed shards, a slow answer, no product header), as Elasticsearch or as
+OpenSearch (``Script.opensearch``: no product header, HTTP 406 to Elasticsearch's vendor media types,
+point in time at ``_search/point_in_time``).
 
 It is NOT a cluster and shows nothing about queries or results: every search gets the same scripted
-documents, whatever its query. It exists to check how secaudit reacts to the protocol's faults. It
-binds 127.0.0.1 only.
+documents, whatever its query. It exists to check how secaudit reacts to the protocol's faults and
+differences. It binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ class Script:
     # index templates by name (GET/PUT /_index_template/NAME) and indices that exist (HEAD/PUT /NAME)
     templates: dict[str, Any] = field(default_factory=dict)
     indices: set[str] = field(default_factory=lambda: {INDEX})
+    opensearch: bool = False  # answer as OpenSearch does (module doc)
+    # (method, path, accept, content-type) of every request
+    headers: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # documents of the successive /_search pages (search_after); empty: every later page is empty
+    pages: list[list[dict[str, Any]]] = field(default_factory=list)
+    on_search: Callable[[int], None] = lambda number: None  # told the number of each /_search call
+    node_version: str | None = None  # what GET /_nodes/_local tells; None: 403
+    bulk: list[dict[str, Any]] = field(default_factory=list)  # documents received by /_bulk
 
 
 def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            if self.script.product_header:
+            if self.script.product_header and not self.script.opensearch:
                 self.send_header("X-Elastic-Product", "Elasticsearch")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -85,7 +95,18 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body = self._body()
         self.script.requests.append((method, path))
-        if any(path == p or path.startswith(p + "/") for p in self.script.forbidden):
+        accept, kind = self.headers.get("Accept") or "", self.headers.get("Content-Type") or ""
+        self.script.headers.append((method, path, accept, kind))
+        if self.script.opensearch and "vnd.elasticsearch" in accept + kind:
+            # OpenSearch knows no Elasticsearch vendor media type
+            reason = f"Content-Type header [{kind or accept}] is not supported"
+            self._send(406, {"error": reason, "status": 406})
+        elif not self.script.opensearch and "compatible-with=9" in accept + kind and self._major() < 9:
+            reason = "A compatible version is required on both Content-Type and Accept headers"
+            self._send(400, {"error": {"type": "media_type_header_exception", "reason": reason}})
+        elif self.script.opensearch and (path.endswith("/_pit") or path == "/_pit"):
+            self._send(400, {"error": {"type": "illegal_argument_exception", "reason": "no _pit"}})
+        elif any(path == p or path.startswith(p + "/") for p in self.script.forbidden):
             reason = f"action [{path}] is unauthorized for API key"
             self._send(403, {"error": {"type": "security_exception", "reason": reason}, "status": 403})
         elif path.startswith("/_index_template/"):
@@ -100,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(
                     404, {"error": {"type": "resource_not_found_exception", "reason": name}, "status": 404}
                 )
-        elif method in ("HEAD", "PUT") and path.count("/") == 1 and path != "/":
+        elif method in ("HEAD", "PUT") and path.count("/") == 1 and not path.startswith("/_"):
             name = path[1:]
             if method == "PUT":
                 self.script.indices.add(name)
@@ -109,6 +130,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200 if name in self.script.indices else 404, {})
         elif path == "/":
             self._send(200, {"cluster_name": "scripted", **self.script.info})
+        elif path == "/_nodes/_local":
+            if self.script.node_version is None:
+                self._send(403, {"error": {"type": "security_exception", "reason": "no"}, "status": 403})
+            else:
+                self._send(200, {"nodes": {"n1": {"version": self.script.node_version}}})
+        elif path == "/_bulk":
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            items = []
+            for action, document in zip(lines[::2], lines[1::2], strict=True):
+                self.script.bulk.append(document)
+                items.append({"create": {"_id": action["create"]["_id"], "status": 201}})
+            self._send(200, {"took": 1, "errors": False, "items": items})
+        elif path.endswith("/_refresh"):
+            self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
         elif path == "/_cluster/health":
             self._send(200, {"status": "green", "number_of_nodes": 1})
         elif path.startswith("/_cat/indices"):
@@ -127,6 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"id": "pit-1"})
         elif path == "/_pit" and method == "DELETE":
             self._send(200, {"succeeded": True, "num_freed": 1})
+        elif self.script.opensearch and path.endswith("/_search/point_in_time") and method == "POST":
+            self._send(200, {"pit_id": "pit-1", "_shards": {"total": 1, "successful": 1, "failed": 0}})
+        elif self.script.opensearch and path == "/_search/point_in_time" and method == "DELETE":
+            self._send(200, {"pits": [{"successful": True, "pit_id": "pit-1"}]})
         elif path == "/_msearch":
             fault = self.script.fault("msearch", body)
             if fault is not None:
@@ -143,11 +182,18 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 self._send(fault[0], fault[1], fault[2])
                 return
-            self._send(200, _hits([]))  # the first page held everything
+            number = sum(1 for _, p in self.script.requests if p == "/_search")
+            self.script.on_search(number)
+            pages = self.script.pages
+            self._send(200, _hits(pages[number - 1] if number <= len(pages) else []))
         else:
             self._send(
                 404, {"error": {"type": "not_found", "reason": f"no route {method} {path}"}, "status": 404}
             )
+
+    def _major(self) -> int:
+        major = str((self.script.info.get("version") or {}).get("number", "0")).partition(".")[0]
+        return int(major) if major.isdigit() else 0
 
     def do_GET(self) -> None:
         self._route("GET")

@@ -12,11 +12,14 @@ import pytest
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.elastic.documents import (
     document_id,
+    escape_name,
     from_source,
     has_secaudit_mapping,
     index_template,
     logsource_query,
+    names_escaped,
     to_document,
+    unescape_name,
 )
 from secaudit.logs import ReadStats, read_events
 
@@ -102,14 +105,37 @@ def test_template_maps_sigma_fields_flat_and_case_insensitive() -> None:
     body = index_template("city-logs")
     assert body["index_patterns"] == ["city-logs"]
     mappings = body["template"]["mappings"]
-    assert mappings["properties"]["sigma"] == {"type": "object", "subobjects": False}
+    assert mappings["properties"]["sigma"] == {"type": "object"}  # no subobjects: OpenSearch has none
+    assert mappings["_meta"] == {"secaudit_field_names": "escaped"}
     dynamic = mappings["dynamic_templates"][0]["sigma_fields"]
     assert dynamic["path_match"] == "sigma.*"
     assert dynamic["mapping"]["normalizer"] == "secaudit_lowercase"
     assert dynamic["mapping"]["copy_to"] == "secaudit.values"
     assert set(dynamic["mapping"]["fields"]) == {"cased", "num", "ip"}
     assert has_secaudit_mapping(mappings)
+    assert names_escaped(mappings)
     assert not has_secaudit_mapping({"properties": {"sigma": {"properties": {}}}})
+    # the earlier shape (dotted names under subobjects: false) is still recognised, as such
+    earlier = {**mappings, "properties": {"sigma": {"type": "object", "subobjects": False}}}
+    del earlier["_meta"]
+    assert has_secaudit_mapping(earlier)
+    assert not names_escaped(earlier)
+
+
+@pytest.mark.parametrize(
+    "name", ["id.orig_h", "a..b", ".x.", "100%.done", "%2E", "%25", "%", "Threat Name", "plain"]
+)
+def test_field_names_are_escaped_without_dots_and_come_back(name: str) -> None:
+    escaped = escape_name(name)
+    assert "." not in escaped
+    assert unescape_name(escaped) == name
+
+
+def test_dotted_fields_become_single_escaped_fields_and_come_back() -> None:
+    event = _event(**{"id.orig_h": "10.0.0.5", "id": "x", "id.resp_p": 22, "50%": "half"})
+    doc = to_document(event)
+    assert doc["sigma"] == {"id%2Eorig_h": "10.0.0.5", "id": "x", "id%2Eresp_p": 22, "50%25": "half"}
+    assert from_source(orjson.loads(orjson.dumps(doc))) == event
 
 
 def test_values_over_the_keyword_limit_are_listed_as_Elasticsearch_counts_them() -> None:
