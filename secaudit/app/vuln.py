@@ -1,8 +1,10 @@
 """The audit's vuln stage: known vulnerabilities of installed packages and scanned services.
 
 Packages come from the dpkg status file of each baseline target that has one (``offline:`` roots,
-``local``, ``ssh://`` hosts inside the authorized scope); the release is the target's
-``VERSION_CODENAME`` unless the profile's ``vuln.release`` says otherwise. Services come from the
+``local``, ``ssh://`` hosts inside the authorized scope); the distribution is the target's
+os-release ``ID`` (Debian or Ubuntu) and the release its ``VERSION_CODENAME``; the profile's
+``vuln.release`` stands in for targets that do not say. Debian is matched against the Debian Security Tracker
+when the store holds that release, else Debian's OVAL; Ubuntu against Ubuntu's OVAL. Services come from the
 nmap XML that this run's scan stage wrote into the run folder, so the stage runs after the scan.
 Everything is matched against the feed store only: nothing is fetched.
 """
@@ -43,6 +45,12 @@ STAGE = "vuln"
 RESULTS_FILE = "vuln-results.json"  # the feeds used (dates, hashes) and what was matched, per target
 DPKG_STATUS = "/var/lib/dpkg/status"
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+# os-release ID -> the distribution feeds that speak for it, the first one holding the release wins
+# (the tracker before Debian's OVAL: it tells "not affected" from "no fix yet", the OVAL cannot)
+_DISTRO_FEEDS = {
+    "debian": (FeedKind.DEBIAN_TRACKER, FeedKind.DEBIAN_OVAL),
+    "ubuntu": (FeedKind.UBUNTU_OVAL,),
+}
 
 
 def store_path(settings: VulnSettings | None) -> Path:
@@ -75,7 +83,7 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
     settings = profile.vuln or VulnSettings()
     base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
     guard = ScopeGuard(profile)
-    releases = set(store.releases())
+    releases = {origin: set(store.releases(origin)) for feeds in _DISTRO_FEEDS.values() for origin in feeds}
 
     def scope(address: str) -> None:
         verdict = guard.check(address, now=now)
@@ -97,17 +105,23 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
             found.errors.append(f"{entry.target}: {e}")
             found.skipped += 1
             continue
-        release = settings.release or facts.get("VERSION_CODENAME", "")
-        if facts.get("ID", "debian") != "debian" and not settings.release:
+        release = facts.get("VERSION_CODENAME") or settings.release  # the profile's for roots that do not say
+        distro = facts.get("ID", "debian")
+        if distro not in _DISTRO_FEEDS:
+            if not settings.release:
+                found.skipped += 1
+                found.errors.append(
+                    f"{entry.target}: {distro} is not matched (Debian and Ubuntu feeds are read; "
+                    "set vuln.release in the profile to match it as Debian)"
+                )
+                continue
+            distro = "debian"
+        origin = next((o for o in _DISTRO_FEEDS[distro] if release in releases.get(o, ())), None)
+        if not release or origin is None:
             found.skipped += 1
+            names = " or ".join(o.value for o in _DISTRO_FEEDS[distro])
             found.errors.append(
-                f"{entry.target}: {facts.get('ID')} is not matched (only the Debian Security Tracker is read)"
-            )
-            continue
-        if not release or release not in releases:
-            found.skipped += 1
-            found.errors.append(
-                f"{entry.target}: the tracker feed in the store has no release {release or '(unknown)'}"
+                f"{entry.target}: no {names} feed in the store has release {release or '(unknown)'}"
                 + ("" if release else ": set vuln.release in the profile")
             )
             continue
@@ -117,10 +131,12 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
             found.errors.append(str(e))
             found.skipped += 1
             continue
-        result = match_packages(store, packages, release)
+        result = match_packages(store, packages, release, origin)
         found.matched.append(
             {
                 "target": entry.target,
+                "distribution": distro,
+                "feed": origin.value,
                 "release": release,
                 "source_packages": result.packages,
                 "matches": len(result.matches),

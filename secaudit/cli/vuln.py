@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
 from secaudit.core.errors import ExitCode
+from secaudit.vuln.feeds import FeedKind
 from secaudit.vuln.importer import ImportResult, import_files, update
 from secaudit.vuln.store import DEFAULT_MAX_AGE, FeedStatus, VulnStore, default_store_path, stale_feeds
 
@@ -26,12 +27,14 @@ def vuln() -> None:
     """Known-vulnerability feeds, kept in a local store that the audit's vuln stage matches against.
 
     Feeds are files you download (or fetch from a mirror you name with `update`): the Debian
-    Security Tracker JSON, NVD CVE API 2.0 JSON, CISA KEV JSON and FIRST EPSS CSV. secaudit
-    never downloads anything by itself.
+    Security Tracker JSON, Debian and Ubuntu OVAL (one file per release, .bz2 as published),
+    NVD CVE API 2.0 JSON, CISA KEV JSON and FIRST EPSS CSV. secaudit never downloads anything by
+    itself.
 
     \b
     Examples:
       secaudit vuln import tracker.json nvd-2024.json known_exploited_vulnerabilities.json epss.csv
+      secaudit vuln import com.ubuntu.jammy.cve.oval.xml.bz2 oval-definitions-bookworm.xml.bz2
       secaudit vuln status
       secaudit vuln update https://mirror.example/debian-tracker.json
     """
@@ -165,7 +168,9 @@ def status_command(state: CliState, store: Path | None, max_age_days: int) -> No
         return
     with VulnStore.open(where, create=False) as opened:
         feeds = opened.feeds()
-        releases = opened.releases()
+        releases = opened.releases(FeedKind.DEBIAN_TRACKER) + opened.releases(FeedKind.DEBIAN_OVAL)
+        releases = sorted(set(releases))
+        ubuntu = opened.releases(FeedKind.UBUNTU_OVAL)
     warnings = stale_feeds(feeds, now, timedelta(days=max_age_days))
     if state.json:
         state.emit_json(
@@ -174,6 +179,7 @@ def status_command(state: CliState, store: Path | None, max_age_days: int) -> No
                 "store": str(where),
                 "feeds": [_facts(f, now) for f in feeds],
                 "debian_releases": releases,
+                "ubuntu_releases": ubuntu,
                 "warnings": warnings,
             }
         )
@@ -182,6 +188,8 @@ def status_command(state: CliState, store: Path | None, max_age_days: int) -> No
         state.out.print(_line(feed, now), highlight=False)
     if releases:
         state.out.print(f"Debian releases: {', '.join(releases)}", highlight=False)
+    if ubuntu:
+        state.out.print(f"Ubuntu releases: {', '.join(ubuntu)}", highlight=False)
     if not feeds:
         state.out.print("the store holds no feeds yet", highlight=False)
     for warning in warnings:

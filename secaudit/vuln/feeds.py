@@ -39,6 +39,8 @@ _SHOWN = 10
 
 class FeedKind(Enum):
     DEBIAN_TRACKER = "debian-tracker"
+    DEBIAN_OVAL = "debian-oval"
+    UBUNTU_OVAL = "ubuntu-oval"
     NVD = "nvd"
     EPSS = "epss"
     KEV = "kev"
@@ -49,7 +51,9 @@ class DistroFix:
     """What a distribution says about one CVE in one source package of one release.
 
     ``fixed`` is the first fixed source version, ``None`` when no fix exists yet (status open).
-    Records of releases never affected (fixed version ``0``) are not kept.
+    Records of releases never affected (fixed version ``0``) are not kept. ``binaries`` is empty
+    when the feed speaks of the source package as a whole (the tracker, Debian's OVAL); Ubuntu's
+    OVAL names the binary packages its test checks, each compared by its own installed version.
     """
 
     release: str
@@ -58,6 +62,7 @@ class DistroFix:
     fixed: str | None
     status: str  # resolved, open, undetermined
     urgency: str = ""
+    binaries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,8 +178,8 @@ def detect_kind(text: str, name: str) -> FeedKind:
             return FeedKind.NVD
         return FeedKind.DEBIAN_TRACKER
     raise ConfigError(
-        "not a feed secaudit reads (Debian Security Tracker JSON, NVD CVE API 2.0 JSON, CISA KEV JSON "
-        "or FIRST EPSS CSV)",
+        "not a feed secaudit reads (Debian Security Tracker JSON, Debian or Ubuntu OVAL XML, NVD CVE "
+        "API 2.0 JSON, CISA KEV JSON or FIRST EPSS CSV)",
         location=f"{name}:1",
         hint="import the file as its publisher serves it, decompressed",
     )

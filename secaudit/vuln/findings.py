@@ -18,12 +18,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from secaudit.core.model import Asset, Evidence, Finding, LocalText, Reference, RefKind, Severity, Source
-from secaudit.vuln.feeds import CveInfo, EpssScore
+from secaudit.vuln.feeds import CveInfo, EpssScore, FeedKind
 from secaudit.vuln.match import PackageMatch, ServiceMatch
 from secaudit.vuln.store import KevFact
 
 PRODUCER = "vuln"
 TRACKER_URL = "https://security-tracker.debian.org/tracker/"
+UBUNTU_URL = "https://ubuntu.com/security/"
+
+# per distribution feed: the distribution, the feed in words, the distribution's page of a CVE
+_FEEDS = {
+    FeedKind.DEBIAN_TRACKER: ("Debian", "the Debian Security Tracker", TRACKER_URL),
+    FeedKind.DEBIAN_OVAL: ("Debian", "Debian's OVAL definitions", TRACKER_URL),
+    FeedKind.UBUNTU_OVAL: ("Ubuntu", "Ubuntu's OVAL definitions (Ubuntu CVE Tracker)", UBUNTU_URL),
+}
+_FEEDS_TH = {
+    FeedKind.DEBIAN_TRACKER: "Debian Security Tracker",
+    FeedKind.DEBIAN_OVAL: "OVAL ของ Debian",
+    FeedKind.UBUNTU_OVAL: "OVAL ของ Ubuntu (Ubuntu CVE Tracker)",
+}
 NVD_URL = "https://nvd.nist.gov/vuln/detail/"
 
 
@@ -113,26 +126,31 @@ def package_finding(
         ("release", match.release),
         ("target", target),
     ]
+    distro, feed, page = _FEEDS[match.feed]
     if match.fixed:
         state = f"fixed in {match.fixed}"
         remediation = (
-            f"Upgrade to the fixed version ({match.fixed} or later) from the Debian {match.release} "
+            f"Upgrade to the fixed version ({match.fixed} or later) from the {distro} {match.release} "
             f"security archive: apt-get update && apt-get install --only-upgrade {binaries}"
         )
     else:
         state = "no fix yet"
         remediation = (
-            f"Debian has no fixed {match.package} for {match.release} yet: limit who can reach the "
+            f"{distro} has no fixed {match.package} for {match.release} yet: limit who can reach the "
             f"affected component, apply the upstream advisory's workaround, and follow "
-            f"{TRACKER_URL}{match.cve} for the fix."
+            f"{page}{match.cve} for the fix."
         )
-    title = f"{match.cve} in Debian package {match.package}" + ("" if match.fixed else " (no fix yet)")
+    title = f"{match.cve} in {distro} package {match.package}" + ("" if match.fixed else " (no fix yet)")
     thai = _thai_package(match, binaries, said_th)
+    checked = (
+        f"Installed version {match.installed} of {binaries} (source package {match.package})"
+        if match.feed is FeedKind.UBUNTU_OVAL
+        else f"Installed source version {match.installed} ({binaries})"
+    )
     description = " ".join(
         [
             *([summary] if summary else []),
-            f"Installed source version {match.installed} ({binaries}) is affected according to the Debian "
-            f"Security Tracker for {match.release}: {state}.",
+            f"{checked} is affected according to {feed} for {match.release}: {state}.",
             *said,
         ]
     )
@@ -156,7 +174,7 @@ def package_finding(
         ),
         references=(
             *refs,
-            Reference(kind=RefKind.URL, id=TRACKER_URL + match.cve, url=TRACKER_URL + match.cve),
+            Reference(kind=RefKind.URL, id=page + match.cve, url=page + match.cve),
         ),
         observed_at=now,
         producer=PRODUCER,
@@ -165,24 +183,30 @@ def package_finding(
 
 
 def _thai_package(match: PackageMatch, binaries: str, said_th: list[str]) -> LocalText:
+    distro, _, page = _FEEDS[match.feed]
     state = f"แก้ไขแล้วในรุ่น {match.fixed}" if match.fixed else "ยังไม่มีแพตช์"
     if match.fixed:
         remediation = (
             f"อัปเดตเป็นรุ่นที่แก้ไขแล้ว ({match.fixed} หรือใหม่กว่า) จากคลังการอัปเดตด้านความปลอดภัยของ "
-            f"Debian {match.release}: apt-get update && apt-get install --only-upgrade {binaries}"
+            f"{distro} {match.release}: apt-get update && apt-get install --only-upgrade {binaries}"
         )
     else:
         remediation = (
-            f"Debian ยังไม่มีแพตช์ของ {match.package} สำหรับ {match.release}: จำกัดการเข้าถึงส่วนที่ได้รับผลกระทบ "
-            f"ใช้วิธีแก้ไขชั่วคราวตามประกาศของผู้พัฒนา และติดตามแพตช์ที่ {TRACKER_URL}{match.cve}"
+            f"{distro} ยังไม่มีแพตช์ของ {match.package} สำหรับ {match.release}: จำกัดการเข้าถึงส่วนที่ได้รับผลกระทบ "
+            f"ใช้วิธีแก้ไขชั่วคราวตามประกาศของผู้พัฒนา และติดตามแพตช์ที่ {page}{match.cve}"
         )
+    checked = (
+        f"แพ็กเกจ {binaries} (แพ็กเกจต้นทาง {match.package}) รุ่น {match.installed}"
+        if match.feed is FeedKind.UBUNTU_OVAL
+        else f"แพ็กเกจต้นทาง {match.package} รุ่น {match.installed} ({binaries})"
+    )
     return LocalText(
         lang="th",
-        title=f"{match.cve} ในแพ็กเกจ Debian {match.package}" + ("" if match.fixed else " (ยังไม่มีแพตช์)"),
+        title=f"{match.cve} ในแพ็กเกจ {distro} {match.package}" + ("" if match.fixed else " (ยังไม่มีแพตช์)"),
         description=" ".join(
             [
-                f"แพ็กเกจต้นทาง {match.package} รุ่น {match.installed} ({binaries}) ที่ติดตั้งอยู่มีช่องโหว่นี้ "
-                f"ตามข้อมูลของ Debian Security Tracker สำหรับ {match.release}: {state}",
+                f"{checked} ที่ติดตั้งอยู่มีช่องโหว่นี้ "
+                f"ตามข้อมูลของ {_FEEDS_TH[match.feed]} สำหรับ {match.release}: {state}",
                 *said_th,
             ]
         ),

@@ -9,6 +9,7 @@ never fetches anything on its own.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import tempfile
@@ -19,10 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from secaudit.catalog.kev import parse_kev
 from secaudit.core.errors import ConfigError, OperationalError, SecauditError, UsageError
 from secaudit.vuln.feeds import FeedKind, detect_kind, read_debian_tracker, read_epss, read_nvd
+from secaudit.vuln.oval import looks_like_oval, read_oval
 from secaudit.vuln.store import FeedStatus, VulnStore
 
 MAX_BYTES = 2 * 1024**3  # the full NVD set as one file is ~2 GB; anything larger is not a feed
@@ -47,7 +50,9 @@ def _read(path: Path) -> tuple[str, bytes]:
         raise ConfigError("a folder, not a feed file", location=str(path), hint="name the files") from e
     except OSError as e:
         raise OperationalError(f"cannot read the feed: {e.strerror or e}", location=str(path)) from e
-    data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    data = (
+        gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else bz2.decompress(raw) if raw[:3] == b"BZh" else raw
+    )
     try:
         return data.decode("utf-8-sig"), raw
     except UnicodeDecodeError as e:
@@ -59,16 +64,57 @@ def _read(path: Path) -> tuple[str, bytes]:
         ) from e
 
 
+def _open_stream(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed as they are read (OVAL files are read as a stream)."""
+    with path.open("rb") as probe:
+        magic = probe.read(3)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if magic == b"BZh":
+        return bz2.open(path, "rb")
+    return path.open("rb")
+
+
+def _sniff_oval(path: Path) -> bool:
+    try:
+        with _open_stream(path) as stream:
+            return looks_like_oval(stream.read(4096))
+    except FileNotFoundError as e:
+        raise ConfigError("no such feed file", location=str(path), hint="correct the path") from e
+    except IsADirectoryError as e:
+        raise ConfigError("a folder, not a feed file", location=str(path), hint="name the files") from e
+    except (OSError, EOFError) as e:
+        raise OperationalError(f"cannot read the feed: {e}", location=str(path)) from e
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def import_file(
     store: VulnStore, path: Path, *, now: datetime, name: str = "", source: str = ""
 ) -> FeedStatus:
     """Validate one feed file and store it; raises (nothing stored) when it is refused."""
+    label, origin = name or path.name, source or str(path.resolve())
+    if _sniff_oval(path):
+        try:
+            with _open_stream(path) as stream:
+                feed = read_oval(stream, str(path))
+        except (OSError, EOFError) as e:
+            raise OperationalError(f"cannot read the feed: {e}", location=str(path)) from e
+        file_time = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return store.import_feed(
+            feed, name=label, source=origin, sha256=_sha256(path), file_time=file_time, imported_at=now
+        )
     text, raw = _read(path)
     location = str(path)
     kind = detect_kind(text, location)
     sha = hashlib.sha256(raw).hexdigest()
     file_time = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    label, origin = name or path.name, source or str(path.resolve())
     if kind is FeedKind.KEV:
         kev = parse_kev(text, location)
         return store.import_kev(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from secaudit.core.errors import ConfigError
-from secaudit.vuln.feeds import CpeRange
+from secaudit.vuln.feeds import CpeRange, FeedKind
 from secaudit.vuln.store import VulnStore
 from secaudit.vuln.version import VersionError, VersionKey, sort_key
 
@@ -104,15 +104,16 @@ def os_release(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PackageMatch:
-    """One CVE affecting one installed source package."""
+    """One CVE affecting one installed source package, as the distribution feed ``feed`` says."""
 
     cve: str
     package: str  # source package
-    binaries: tuple[str, ...]  # installed binary packages built from it
-    installed: str  # installed source version
+    binaries: tuple[str, ...]  # installed binary packages built from it (the affected ones)
+    installed: str  # installed source version (binary version when the feed checks binaries)
     fixed: str | None  # None: no fix yet
     release: str
     status: str
+    feed: FeedKind = FeedKind.DEBIAN_TRACKER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,11 +124,23 @@ class PackageResult:
     undetermined: int  # (package, CVE) pairs the distribution has not decided yet
 
 
-def match_packages(store: VulnStore, packages: Sequence[InstalledPackage], release: str) -> PackageResult:
+def match_packages(
+    store: VulnStore,
+    packages: Sequence[InstalledPackage],
+    release: str,
+    origin: FeedKind = FeedKind.DEBIAN_TRACKER,
+) -> PackageResult:
+    """Installed packages against one distribution feed's records of ``release``.
+
+    Records of the source as a whole (the tracker, Debian's OVAL) compare the installed *source*
+    version; records that name binary packages (Ubuntu's OVAL) compare each named binary that is
+    installed by its own version, as an OVAL ``dpkginfo_test`` does, and a source none of whose
+    named binaries is installed is not affected.
+    """
     by_source: dict[str, list[InstalledPackage]] = {}
     for pkg in packages:
         by_source.setdefault(pkg.source, []).append(pkg)
-    fixes = store.distro_fixes(release, list(by_source))
+    fixes = store.distro_fixes(release, list(by_source), origin)
     matches: list[PackageMatch] = []
     known: set[str] = set()
     undetermined = 0
@@ -137,22 +150,31 @@ def match_packages(store: VulnStore, packages: Sequence[InstalledPackage], relea
         version = min((p.source_version for p in installed), key=sort_key)
         have = sort_key(version)
         binaries = tuple(sorted({p.name for p in installed}))
-        for cve, fixed, status in entries:
-            known.add(cve)
-            if status == "undetermined":
+        for entry in entries:
+            known.add(entry.cve)
+            if entry.status == "undetermined":
                 undetermined += 1
                 continue
-            if fixed is not None and have >= _key(fixed):
+            affected_version, affected = version, binaries
+            if entry.binaries:
+                named = [p for p in installed if p.name in entry.binaries]
+                hit = [p for p in named if entry.fixed is None or sort_key(p.version) < _key(entry.fixed)]
+                if not hit:
+                    continue
+                affected_version = min((p.version for p in hit), key=sort_key)
+                affected = tuple(sorted({p.name for p in hit}))
+            elif entry.fixed is not None and have >= _key(entry.fixed):
                 continue
             matches.append(
                 PackageMatch(
-                    cve=cve,
+                    cve=entry.cve,
                     package=source,
-                    binaries=binaries,
-                    installed=version,
-                    fixed=fixed,
+                    binaries=affected,
+                    installed=affected_version,
+                    fixed=entry.fixed,
                     release=release,
-                    status=status,
+                    status=entry.status,
+                    feed=origin,
                 )
             )
     matches.sort(key=lambda m: (m.package, m.cve))

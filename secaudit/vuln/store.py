@@ -4,9 +4,11 @@ It lives beside the KEV copy, in secaudit's data folder (``$XDG_DATA_HOME/secaud
 else ``~/.local/share/secaudit/vuln.sqlite``), or wherever a profile's ``vuln.store`` says.
 
 An import is one transaction: a Debian tracker, EPSS or KEV file replaces that feed's earlier
-records; NVD files (pages) replace the records of the CVEs they carry. ``feeds`` remembers what
-was imported, from where, its SHA-256, the publisher's date and when it was imported, so every
-report can say how old its vulnerability data is.
+records; an OVAL file (one release of Debian or Ubuntu) replaces that feed's records of its
+release; NVD files (pages) replace the records of the CVEs they carry. Distribution records keep
+the feed they came from (``origin``), so a release's tracker and OVAL records never mix.
+``feeds`` remembers what was imported, from where, its SHA-256, the publisher's date and when it
+was imported, so every report can say how old its vulnerability data is.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 
 from secaudit.catalog.kev import Kev, KevEntry, default_kev_path
 from secaudit.core.errors import OperationalError
-from secaudit.vuln.feeds import CpeRange, CveInfo, EpssScore, Feed, FeedKind
+from secaudit.vuln.feeds import CpeRange, CveInfo, DistroFix, EpssScore, Feed, FeedKind
 
 STORE_FILE_NAME = "vuln.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: distro_fix keeps its feed (origin) and, for Ubuntu OVAL, the binaries
+DISTRIBUTION_FEEDS = frozenset({FeedKind.DEBIAN_TRACKER, FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL})
 DEFAULT_MAX_AGE = timedelta(days=7)  # the tracker and EPSS change daily; a week-old copy misses fixes
 
 _SCHEMA = """
@@ -33,8 +36,9 @@ CREATE TABLE IF NOT EXISTS feeds (
     published TEXT, dated_by TEXT NOT NULL, imported_at TEXT NOT NULL, records INTEGER NOT NULL,
     version TEXT NOT NULL DEFAULT '', PRIMARY KEY (kind, name));
 CREATE TABLE IF NOT EXISTS distro_fix (
-    release TEXT NOT NULL, package TEXT NOT NULL, cve TEXT NOT NULL, fixed TEXT, status TEXT NOT NULL,
-    urgency TEXT NOT NULL, PRIMARY KEY (release, package, cve)) WITHOUT ROWID;
+    origin TEXT NOT NULL, release TEXT NOT NULL, package TEXT NOT NULL, cve TEXT NOT NULL, fixed TEXT,
+    status TEXT NOT NULL, urgency TEXT NOT NULL, binaries TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (origin, release, package, cve)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cve (
     cve TEXT PRIMARY KEY, published TEXT, modified TEXT, status TEXT, vector TEXT, score REAL,
     cwes TEXT, summary TEXT) WITHOUT ROWID;
@@ -48,6 +52,28 @@ CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, probability REAL, percent
 CREATE TABLE IF NOT EXISTS kev (
     cve TEXT PRIMARY KEY, name TEXT, date_added TEXT, due_date TEXT, ransomware TEXT) WITHOUT ROWID;
 """
+
+
+_V1_DISTRO_FIX = "release, package, cve, fixed, status, urgency"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the tracker's records move into the table that names each record's feed."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables:
+        return
+    found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if found is None or found[0] != "1":
+        return
+    with conn:
+        conn.execute("ALTER TABLE distro_fix RENAME TO distro_fix_v1")
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            f"INSERT INTO distro_fix SELECT 'debian-tracker', {_V1_DISTRO_FIX}, '' "  # noqa: S608 (our names)
+            "FROM distro_fix_v1"
+        )
+        conn.execute("DROP TABLE distro_fix_v1")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -113,6 +139,7 @@ class VulnStore:
         try:
             where.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(where, timeout=30)
+            _migrate(conn)
             conn.executescript(_SCHEMA)
             found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if found is None:
@@ -183,12 +210,34 @@ class VulnStore:
         try:
             with self._conn:
                 conn = self._conn
-                if feed.kind is FeedKind.DEBIAN_TRACKER:
-                    conn.execute("DELETE FROM distro_fix")
-                    conn.execute("DELETE FROM feeds WHERE kind = ?", (feed.kind.value,))
+                if feed.kind in DISTRIBUTION_FEEDS:
+                    origin = feed.kind.value
+                    if feed.kind is FeedKind.DEBIAN_TRACKER:
+                        conn.execute("DELETE FROM distro_fix WHERE origin = ?", (origin,))
+                        conn.execute("DELETE FROM feeds WHERE kind = ?", (origin,))
+                    else:  # an OVAL file is one release: it replaces that release's earlier file
+                        for release in feed.version.split(","):
+                            conn.execute(
+                                "DELETE FROM distro_fix WHERE origin = ? AND release = ?", (origin, release)
+                            )
+                            conn.execute(
+                                "DELETE FROM feeds WHERE kind = ? AND version = ?", (origin, release)
+                            )
                     conn.executemany(
-                        "INSERT OR REPLACE INTO distro_fix VALUES (?, ?, ?, ?, ?, ?)",
-                        [(f.release, f.package, f.cve, f.fixed, f.status, f.urgency) for f in feed.fixes],
+                        "INSERT OR REPLACE INTO distro_fix VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                origin,
+                                f.release,
+                                f.package,
+                                f.cve,
+                                f.fixed,
+                                f.status,
+                                f.urgency,
+                                " ".join(f.binaries),
+                            )
+                            for f in feed.fixes
+                        ],
                     )
                 elif feed.kind is FeedKind.NVD:
                     ids = [(c.cve,) for c in feed.cves]
@@ -307,24 +356,44 @@ class VulnStore:
             for kind, name, source, sha, published, dated_by, imported, records, version in rows
         ]
 
-    def releases(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT DISTINCT release FROM distro_fix ORDER BY 1")]
+    def releases(self, origin: FeedKind | None = None) -> list[str]:
+        """The releases the distribution feeds (or the one named) have records for."""
+        query = "SELECT DISTINCT release FROM distro_fix"
+        rows = (
+            self._conn.execute(query + " WHERE origin = ? ORDER BY 1", (origin.value,))
+            if origin
+            else self._conn.execute(query + " ORDER BY 1")
+        )
+        return [r[0] for r in rows]
 
     def distro_fixes(
-        self, release: str, packages: Sequence[str]
-    ) -> dict[str, list[tuple[str, str | None, str]]]:
-        """Source package -> [(CVE, fixed version or None, status)] for ``release``."""
-        out: dict[str, list[tuple[str, str | None, str]]] = {}
+        self, release: str, packages: Sequence[str], origin: FeedKind = FeedKind.DEBIAN_TRACKER
+    ) -> dict[str, list[DistroFix]]:
+        """Source package -> what the distribution feed ``origin`` says of it in ``release``."""
+        out: dict[str, list[DistroFix]] = {}
         wanted = sorted(set(packages))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = "SELECT package, cve, fixed, status FROM distro_fix WHERE release = ? AND package IN "
-            for package, cve, fixed, status in self._conn.execute(
+            query = (
+                "SELECT package, cve, fixed, status, urgency, binaries FROM distro_fix "
+                "WHERE origin = ? AND release = ? AND package IN "
+            )
+            for package, cve, fixed, status, urgency, binaries in self._conn.execute(
                 query + f"({marks})",  # only placeholders are formatted in
-                (release, *chunk),
+                (origin.value, release, *chunk),
             ):
-                out.setdefault(package, []).append((cve, fixed, status))
+                out.setdefault(package, []).append(
+                    DistroFix(
+                        release=release,
+                        package=package,
+                        cve=cve,
+                        fixed=fixed,
+                        status=status,
+                        urgency=urgency,
+                        binaries=tuple(binaries.split()),
+                    )
+                )
         return out
 
     def ranges(self, products: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[CpeRange]]:

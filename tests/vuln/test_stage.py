@@ -46,6 +46,8 @@ def test_snapshot_packages_and_scanned_services(profile: Profile, tmp_path: Path
     assert results["targets"][0]["target"].endswith("samples/snapshots/cc-app01")
     assert [{k: v for k, v in t.items() if k != "target"} for t in results["targets"]] == [
         {
+            "distribution": "debian",  # no os-release in the snapshot: Debian, release from the profile
+            "feed": "debian-tracker",
             "release": "bookworm",
             "source_packages": 18,  # 19 installed binaries; openssh-server and -client share a source
             "matches": 2,
@@ -108,7 +110,10 @@ def test_stale_feeds_and_unknown_release_are_reported(profile: Profile, tmp_path
     odd = replace(profile, vuln=replace(profile.vuln, release="trixie", max_feed_age_days=7))
     out = run_vuln_stage(odd, run_dir=tmp_path, now=later, progress=no_progress)
     assert out.findings == ()
-    assert any("has no release trixie" in e for e in out.result.errors)
+    assert any(
+        "no debian-tracker or debian-oval feed in the store has release trixie" in e
+        for e in out.result.errors
+    )
     assert sum("days old" in e for e in out.result.errors) == 4
 
 

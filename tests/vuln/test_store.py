@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bz2
 import functools
 import gzip
 import http.server
@@ -29,13 +30,15 @@ def test_default_store_sits_beside_the_kev_copy() -> None:
 def test_import_every_demo_feed(tmp_path: Path) -> None:
     with VulnStore.open(filled_store(tmp_path / "v.sqlite")) as store:
         kinds = {f.kind: f for f in store.feeds()}
-        assert set(kinds) == set(FeedKind)
+        assert set(kinds) == set(FeedKind) - {FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL}
         assert kinds[FeedKind.DEBIAN_TRACKER].dated_by == "file time"
         assert kinds[FeedKind.NVD].dated_by == "publisher"
         assert kinds[FeedKind.EPSS].version == "synthetic-demo-not-real-scores"
         assert store.releases() == ["bookworm", "bullseye", "sid"]
         fixes = store.distro_fixes("bookworm", ["openssh", "glibc"])
-        assert ("CVE-2024-6387", "1:9.2p1-2+deb12u3", "resolved") in fixes["openssh"]
+        assert ("CVE-2024-6387", "1:9.2p1-2+deb12u3", "resolved") in [
+            (f.cve, f.fixed, f.status) for f in fixes["openssh"]
+        ]
         kev = store.kev(["CVE-2023-4911", "CVE-2024-6387"])
         assert set(kev) == {"CVE-2023-4911"}
         assert kev["CVE-2023-4911"].due_date == date(2023, 12, 12)
@@ -93,6 +96,8 @@ def mirror(tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     for path in DEMO_FEEDS:
         shutil.copy(path, root / path.name)
+    for oval in ("oval-definitions-bookworm.xml", "com.ubuntu.jammy.cve.oval.xml"):  # bz2, as published
+        (root / f"{oval}.bz2").write_bytes(bz2.compress((FIXTURES / oval).read_bytes()))
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -111,10 +116,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_update_fetches_the_named_urls_from_a_loopback_mirror(tmp_path: Path, mirror: str) -> None:
-    urls = [f"{mirror}/{p.name}" for p in DEMO_FEEDS] + [f"{mirror}/missing.json"]
+    ovals = [f"{mirror}/oval-definitions-bookworm.xml.bz2", f"{mirror}/com.ubuntu.jammy.cve.oval.xml.bz2"]
+    urls = [f"{mirror}/{p.name}" for p in DEMO_FEEDS] + ovals + [f"{mirror}/missing.json"]
     with VulnStore.open(tmp_path / "v.sqlite") as store:
         result = update(store, urls, now=NOW, timeout=10)
         assert {f.kind for f in result.imported} == set(FeedKind)
+        assert store.releases(FeedKind.UBUNTU_OVAL) == ["jammy"]
         assert all(f.source.startswith(mirror) for f in result.imported)
         assert len(result.errors) == 1 and "404" in str(result.errors[0])
         assert "CVE-2024-6387" in store.cve_info(["CVE-2024-6387"])
