@@ -159,6 +159,8 @@ def _services(run_dir: Path, errors: list[str]) -> Iterator[Service]:
             continue
         for host in run.up_hosts():
             address = next((a.addr for a in host.addresses if a.type in ("ipv4", "ipv6")), "")
+            best = max(host.os_matches, key=lambda m: m.accuracy, default=None)
+            platform = tuple(c for k in (best.classes if best else ()) for c in k.cpes)
             for port in host.open_ports():
                 svc = port.service
                 if address and svc is not None and svc.probed and svc.cpes:
@@ -169,6 +171,7 @@ def _services(run_dir: Path, errors: list[str]) -> Iterator[Service]:
                         product=svc.product,
                         version=svc.version,
                         cpes=svc.cpes,
+                        platform_cpes=platform,
                     )
 
 

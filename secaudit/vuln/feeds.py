@@ -70,7 +70,8 @@ class CpeRange:
     """One vulnerable CPE match criterion of a CVE: vendor/product and a version range.
 
     ``version`` is the CPE's own version (``*`` or ``-`` when it names none); the four bounds come
-    from NVD's ``versionStart*``/``versionEnd*`` (empty when absent).
+    from NVD's ``versionStart*``/``versionEnd*`` (empty when absent). ``platforms`` is the
+    "running on" condition of an ``AND`` configuration: every group must hold, by any of its CPEs.
     """
 
     cve: str
@@ -82,6 +83,7 @@ class CpeRange:
     start_excl: str = ""
     end_incl: str = ""
     end_excl: str = ""
+    platforms: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -361,21 +363,39 @@ def _nvd_cve(ident: str, cve: dict[str, Any], problems: _Problems) -> CveInfo | 
     )
 
 
+def _cpe_parts(criteria: Any) -> list[str] | None:
+    parts = criteria.split(":") if isinstance(criteria, str) else []
+    return parts if len(parts) == 13 and parts[:2] == ["cpe", "2.3"] else None
+
+
 def _nvd_ranges(ident: str, cve: dict[str, Any], problems: _Problems) -> Iterator[CpeRange]:
+    """The vulnerable CPE ranges of every configuration; in an ``AND`` configuration, the nodes
+    whose matches are all ``vulnerable: false`` are the platform the software must run on, kept
+    with each range as groups (every group must hold, any CPE of a group)."""
     for config in cve.get("configurations", []) or []:
         nodes = config.get("nodes", []) if isinstance(config, dict) else None
         if not isinstance(nodes, list):
             problems.add(f"{ident}: a configuration without 'nodes'", f'"{ident}"', '"configurations"')
             continue
+        platforms: tuple[tuple[str, ...], ...] = ()
+        if str(config.get("operator", "OR")).upper() == "AND":
+            groups = []
+            for node in nodes:
+                if not isinstance(node, dict) or node.get("negate"):
+                    continue
+                matches = [m for m in (node.get("cpeMatch", []) or []) if isinstance(m, dict)]
+                if matches and not any(m.get("vulnerable") for m in matches):
+                    groups.append(tuple(sorted({str(m.get("criteria", "")) for m in matches})))
+            platforms = tuple(groups)
         for node in nodes:
             if not isinstance(node, dict) or node.get("negate"):
                 continue  # a negated node says what is *not* affected: no range to match
             for match in node.get("cpeMatch", []) or []:
                 if not isinstance(match, dict) or not match.get("vulnerable"):
-                    continue  # "running on" platforms of an AND configuration
+                    continue  # "running on" platforms of an AND configuration, kept above
                 criteria = match.get("criteria", "")
-                parts = criteria.split(":") if isinstance(criteria, str) else []
-                if len(parts) != 13 or parts[:2] != ["cpe", "2.3"]:
+                parts = _cpe_parts(criteria)
+                if parts is None:
                     problems.add(f"{ident}: criteria {criteria!r} is not a CPE 2.3 name", f'"{ident}"')
                     continue
                 yield CpeRange(
@@ -388,6 +408,7 @@ def _nvd_ranges(ident: str, cve: dict[str, Any], problems: _Problems) -> Iterato
                     start_excl=str(match.get("versionStartExcluding", "")),
                     end_incl=str(match.get("versionEndIncluding", "")),
                     end_excl=str(match.get("versionEndExcluding", "")),
+                    platforms=platforms,
                 )
 
 

@@ -217,6 +217,7 @@ def _thai_package(match: PackageMatch, binaries: str, said_th: list[str]) -> Loc
 def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now: datetime) -> Finding:
     attributes, said, said_th, refs = _facts(match.cve, info)
     record = info.cves.get(match.cve)
+    base = severity_of(record.score if record else None)
     service = match.service
     where = f"{service.address}:{service.port}/{service.proto}"
     claimed = (
@@ -227,6 +228,7 @@ def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now:
         ("installed", match.version),
         ("network_service", where),
         ("match", match.rule),
+        *([("platform_condition", f"uncertain: running on {match.platform}")] if match.platform else []),
     ]
     description = " ".join(
         [
@@ -234,14 +236,23 @@ def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now:
             f"The service on {where} claims {claimed}; NVD lists {match.vendor}:{match.product} "
             f"{match.rule} as affected. A banner version is a claim, not proof: a distribution may have "
             "backported the fix without changing it, so the severity is one step below the CVSS score.",
+            *(
+                [
+                    f"Uncertain: NVD lists it as affected only when running on {match.platform}, and the "
+                    "scan could not tell the host's platform, so the severity is one more step lower."
+                ]
+                if match.platform
+                else []
+            ),
             *said,
         ]
     )
     return Finding(
         rule_id=match.cve,
         source=Source.VULN,
-        severity=_lower(severity_of(record.score if record else None)),
-        title=f"{match.cve} in {match.product} (version claimed by the service)",
+        severity=_lower(_lower(base)) if match.platform else _lower(base),
+        title=f"{match.cve} in {match.product} (version claimed by the service)"
+        + (" - platform uncertain" if match.platform else ""),
         asset=asset,
         description=description,
         remediation=(
@@ -265,13 +276,22 @@ def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now:
         texts=(
             LocalText(
                 lang="th",
-                title=f"{match.cve} ใน {match.product} (รุ่นตามที่บริการแจ้ง)",
+                title=f"{match.cve} ใน {match.product} (รุ่นตามที่บริการแจ้ง)"
+                + (" - ไม่แน่ชัดเรื่องแพลตฟอร์ม" if match.platform else ""),
                 description=" ".join(
                     [
                         f"บริการที่ {where} แจ้งว่าเป็น {claimed} ซึ่ง NVD ระบุว่า {match.vendor}:{match.product} "
                         f"{match.rule} ได้รับผลกระทบ รุ่นที่บริการแจ้งเป็นเพียงคำอ้าง ไม่ใช่หลักฐาน "
                         "เพราะผู้จัดทำดิสทริบิวชันอาจแก้ไขช่องโหว่โดยไม่เปลี่ยนเลขรุ่น "
                         "จึงลดความรุนแรงลงหนึ่งระดับจากคะแนน CVSS",
+                        *(
+                            [
+                                f"ไม่แน่ชัด: NVD ระบุว่าได้รับผลกระทบเฉพาะเมื่อทำงานบน {match.platform} "
+                                "แต่การสแกนไม่สามารถระบุแพลตฟอร์มของเครื่องได้ จึงลดความรุนแรงลงอีกหนึ่งระดับ"
+                            ]
+                            if match.platform
+                            else []
+                        ),
                         *said_th,
                     ]
                 ),

@@ -203,6 +203,7 @@ class Service:
     product: str
     version: str
     cpes: tuple[str, ...]
+    platform_cpes: tuple[str, ...] = ()  # the host's OS CPEs nmap guessed (best OS match)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +214,50 @@ class ServiceMatch:
     product: str
     version: str  # the version the match was made with
     rule: str  # the range that matched, in words
+    platform: str = ""  # NVD's "running on" condition in words, when it could not be checked
+
+
+def _cpe_fields(cpe: str) -> tuple[str, str, str, str] | None:
+    """(part, vendor, product, version) of a CPE 2.2 URI or 2.3 name."""
+    if cpe.startswith("cpe:/"):
+        parts = cpe[5:].split(":")
+        parts += [""] * (4 - len(parts))
+        return parts[0], parts[1].lower(), parts[2].lower(), parts[3]
+    parts = cpe.split(":")
+    if len(parts) >= 6 and parts[:2] == ["cpe", "2.3"]:
+        return parts[2], parts[3].lower(), parts[4].lower(), parts[5]
+    return None
+
+
+def platform_state(groups: tuple[tuple[str, ...], ...], known: Sequence[str]) -> str:
+    """Whether NVD's "running on" groups hold for a host whose CPEs ``known`` are: ``holds``,
+    ``fails`` (a CPE of the same kind is known and none of the group's matches it) or ``unknown``."""
+    have = [f for f in map(_cpe_fields, known) if f is not None]
+    state = "holds"
+    for group in groups:
+        wanted = [f for f in map(_cpe_fields, group) if f is not None]
+        if any(
+            (part, vendor, product) == (h[0], h[1], h[2])
+            and (version in _UNBOUND or h[3].startswith(version))
+            for part, vendor, product, version in wanted
+            for h in have
+        ):
+            continue
+        if any(h[0] == w[0] for w in wanted for h in have):
+            return "fails"  # the host is known to run something else of that kind
+        state = "unknown"
+    return state
+
+
+def platform_words(groups: tuple[tuple[str, ...], ...]) -> str:
+    def one(cpe: str) -> str:
+        fields = _cpe_fields(cpe)
+        if fields is None:
+            return cpe
+        _, vendor, product, version = fields
+        return f"{vendor}:{product}" + ("" if version in _UNBOUND else f" {version}")
+
+    return " and ".join("(" + " or ".join(one(c) for c in group) + ")" for group in groups)
 
 
 _UNBOUND = frozenset({"*", "-", ""})
@@ -266,7 +311,13 @@ def _in_range(have: VersionKey, item: CpeRange) -> str | None:
 
 def match_services(store: VulnStore, services: Iterable[Service]) -> tuple[list[ServiceMatch], int]:
     """Every (service, CVE) whose claimed version lies in an NVD range; and how many services had no
-    application CPE with a version (not matched)."""
+    application CPE with a version (not matched).
+
+    A range that NVD lists only when running on a platform (an ``AND`` configuration) matches when
+    the host's CPEs (the service's own and nmap's OS guess) satisfy it; when they show another
+    platform of that kind it does not match; when nothing is known of it, the match carries the
+    condition in words (``platform``) for the finding to state as uncertain.
+    """
     named: list[tuple[Service, tuple[str, str, str]]] = []
     unmatched = 0
     for service in services:
@@ -283,22 +334,28 @@ def match_services(store: VulnStore, services: Iterable[Service]) -> tuple[list[
         except VersionError:
             unmatched += 1
             continue
-        seen: set[str] = set()
+        known = (*service.cpes, *service.platform_cpes)
+        found: dict[str, ServiceMatch] = {}
         for item in ranges.get((vendor, product), ()):
-            if item.cve in seen:
-                continue
+            if item.cve in found and not found[item.cve].platform:
+                continue  # already matched without a condition
             rule = _in_range(have, item)
-            if rule is not None:
-                seen.add(item.cve)
-                out.append(
-                    ServiceMatch(
-                        cve=item.cve,
-                        service=service,
-                        vendor=vendor,
-                        product=product,
-                        version=version,
-                        rule=rule,
-                    )
-                )
+            if rule is None:
+                continue
+            state = platform_state(item.platforms, known) if item.platforms else "holds"
+            if state == "fails":
+                continue
+            if item.cve in found and state != "holds":
+                continue
+            found[item.cve] = ServiceMatch(
+                cve=item.cve,
+                service=service,
+                vendor=vendor,
+                product=product,
+                version=version,
+                rule=rule,
+                platform=platform_words(item.platforms) if state == "unknown" else "",
+            )
+        out.extend(found.values())
     out.sort(key=lambda m: (m.service.address, m.service.port, m.cve))
     return out, unmatched

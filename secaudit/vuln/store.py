@@ -25,7 +25,7 @@ from secaudit.core.errors import OperationalError
 from secaudit.vuln.feeds import CpeRange, CveInfo, DistroFix, EpssScore, Feed, FeedKind
 
 STORE_FILE_NAME = "vuln.sqlite"
-SCHEMA_VERSION = 2  # 2: distro_fix keeps its feed (origin) and, for Ubuntu OVAL, the binaries
+SCHEMA_VERSION = 3  # 2: distro_fix keeps its feed and Ubuntu binaries; 3: NVD "running on" platforms
 DISTRIBUTION_FEEDS = frozenset({FeedKind.DEBIAN_TRACKER, FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL})
 DEFAULT_MAX_AGE = timedelta(days=7)  # the tracker and EPSS change daily; a week-old copy misses fixes
 
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS cve (
 CREATE TABLE IF NOT EXISTS cpe_range (
     cve TEXT NOT NULL, part TEXT NOT NULL, vendor TEXT NOT NULL, product TEXT NOT NULL,
     version TEXT NOT NULL, start_incl TEXT NOT NULL, start_excl TEXT NOT NULL, end_incl TEXT NOT NULL,
-    end_excl TEXT NOT NULL);
+    end_excl TEXT NOT NULL, platforms TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS cpe_range_cve ON cpe_range (cve);
 CREATE INDEX IF NOT EXISTS cpe_range_product ON cpe_range (vendor, product);
 CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, probability REAL, percentile REAL) WITHOUT ROWID;
@@ -58,21 +58,27 @@ _V1_DISTRO_FIX = "release, package, cve, fixed, status, urgency"
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: the tracker's records move into the table that names each record's feed."""
+    """Schema 1 -> 2: the tracker's records move into the table that names each record's feed;
+    2 -> 3: NVD ranges get their "running on" platforms (empty for ranges imported before: import
+    the NVD files again to have them)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "meta" not in tables:
         return
     found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    if found is None or found[0] != "1":
+    if found is None or found[0] not in ("1", "2"):
         return
     with conn:
-        conn.execute("ALTER TABLE distro_fix RENAME TO distro_fix_v1")
-        conn.executescript(_SCHEMA)
-        conn.execute(
-            f"INSERT INTO distro_fix SELECT 'debian-tracker', {_V1_DISTRO_FIX}, '' "  # noqa: S608 (our names)
-            "FROM distro_fix_v1"
-        )
-        conn.execute("DROP TABLE distro_fix_v1")
+        if found[0] == "1":
+            conn.execute("ALTER TABLE distro_fix RENAME TO distro_fix_v1")
+            conn.executescript(_SCHEMA)  # the new distro_fix; the other tables exist
+            conn.execute(
+                f"INSERT INTO distro_fix SELECT 'debian-tracker', {_V1_DISTRO_FIX}, '' "  # noqa: S608 (our names)
+                "FROM distro_fix_v1"
+            )
+            conn.execute("DROP TABLE distro_fix_v1")
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(cpe_range)")}
+        if "platforms" not in columns:
+            conn.execute("ALTER TABLE cpe_range ADD COLUMN platforms TEXT NOT NULL DEFAULT ''")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
@@ -259,7 +265,7 @@ class VulnStore:
                         ],
                     )
                     conn.executemany(
-                        "INSERT INTO cpe_range VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO cpe_range VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [
                             (
                                 r.cve,
@@ -271,6 +277,7 @@ class VulnStore:
                                 r.start_excl,
                                 r.end_incl,
                                 r.end_excl,
+                                ";".join("|".join(group) for group in r.platforms),
                             )
                             for r in feed.ranges
                         ],
@@ -413,6 +420,7 @@ class VulnStore:
                     start_excl=row[6],
                     end_incl=row[7],
                     end_excl=row[8],
+                    platforms=tuple(tuple(g.split("|")) for g in row[9].split(";") if g),
                 )
                 out.setdefault((vendor, product), []).append(item)
         return out
