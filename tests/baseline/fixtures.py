@@ -14,6 +14,10 @@ A fixture file::
 In ``files`` a value is the file's text, or a mapping with content/mode/uid/gid, ``link`` (a
 symlink) or ``dir: true``; ``null`` removes the file from the base.
 
+``live: true`` in a case makes the tree the root of a live target (kind ``local``): checks that read
+what only a running host shows (/sys, /proc) are tested on the files they read there, through the
+same code that reads them from ``/`` on the host. Commands still need a real host.
+
 ``extends: {hardened: openssh-server}`` starts a base from the same-named base of another
 baseline's fixtures (for baselines that include another one), then adds or replaces files.
 """
@@ -28,6 +32,7 @@ from typing import Any
 import yaml
 
 from secaudit.baseline import FileTarget, OfflineTarget, Target
+from secaudit.baseline.target import LocalTarget
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "baseline"
 
@@ -70,6 +75,12 @@ def _base(data: dict[str, Any], name: str) -> Any:
     return {**load_fixtures(parent)["bases"][name], **(base or {})}
 
 
+class LiveRoot(OfflineTarget):
+    """A live target's files (a ``local`` target reads ``/`` the same way) rooted in a test tree."""
+
+    kind = LocalTarget.kind
+
+
 def build_case(data: dict[str, Any], case: dict[str, Any], tmp: Path) -> Target:
     base = _base(data, case["base"]) if "base" in case else {}
     if isinstance(base, str):
@@ -86,4 +97,4 @@ def build_case(data: dict[str, Any], case: dict[str, Any], tmp: Path) -> Target:
     root = tmp / "root"
     root.mkdir()
     write_tree(root, files)
-    return OfflineTarget(root)
+    return LiveRoot(root) if case.get("live") else OfflineTarget(root)

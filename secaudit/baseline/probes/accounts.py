@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,7 @@ KINDS = (
     "pass_inactive",
     "nologin_unlocked",
     "home_dirs",
+    "dot_files",
     "future_password_change",
 )
 # Accounts that legitimately have GID 0 or a "shell" that is not a login shell.
@@ -163,6 +165,8 @@ def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
         return out
     if kind == "home_dirs":
         return _home_dirs(target, rows)
+    if kind == "dot_files":
+        return _dot_files(target, rows)
     # system_shell: system accounts that can log in
     uid_min = _uid_min(target)
     shells = _valid_shells(target)
@@ -200,4 +204,36 @@ def _home_dirs(target: Target, rows: list[Row]) -> list[Observation]:
             out.append(_obs("/etc/passwd", r, f"home {home} is owned by uid {info.uid}"))
         elif info.mode & 0o027:
             out.append(_obs("/etc/passwd", r, f"home {home} has mode {info.mode:04o} (more than 0750)"))
+    return out
+
+
+def _dot_files(target: Target, rows: list[Row]) -> list[Observation]:
+    """Dot files in interactive accounts' homes that others could use or change: any .forward or
+    .rhosts; a dot file not owned by the account and its primary group; .netrc or .bash_history
+    open beyond 0600; any other dot file writable by group or others (beyond 0644)."""
+    valid = _valid_shells(target)
+    out = []
+    homes: set[str] = set()
+    for r in rows:
+        name, uid, gid, home, shell = r[1][0], r[1][2], r[1][3], r[1][5], r[1][6]
+        if shell not in valid or not home.startswith("/") or home == "/" or home in homes:
+            continue
+        homes.add(home)
+        for info in target.scan(home) or []:
+            base = posixpath.basename(info.path)
+            if not base.startswith("."):
+                continue
+            if base in {".forward", ".rhosts"}:
+                problem = f"{base} exists ({name})"
+            elif info.kind != "file":
+                continue
+            elif (str(info.uid), str(info.gid)) != (uid, gid):
+                problem = f"owned by uid {info.uid} gid {info.gid}, not {name} ({uid}:{gid})"
+            elif base in {".netrc", ".bash_history"} and info.mode & 0o177:
+                problem = f"mode {info.mode:04o}, more than 0600"
+            elif info.mode & 0o133:
+                problem = f"mode {info.mode:04o}, more than 0644"
+            else:
+                continue
+            out.append(Observation(subject=f"{info.path} ({problem})", value=problem, file=info.path))
     return out
