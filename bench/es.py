@@ -27,7 +27,7 @@ from pathlib import Path
 
 from secaudit.app.es import EsHuntOptions, hunt_es
 from secaudit.core.events import LogEvent
-from secaudit.elastic.client import connect
+from secaudit.elastic.client import open_cluster
 from secaudit.elastic.ingest import ensure_index, ingest_events, template_name
 from secaudit.elastic.settings import EsSettings, Secret
 from secaudit.logs import ReadStats, read_events
@@ -78,10 +78,9 @@ def main(argv: list[str]) -> int:
     if settings is None:
         print("bench.es: skipped, SECAUDIT_TEST_ES_URL is not set (docs/elasticsearch.md: start a cluster)")
         return 0
-    client = connect(settings, timeout=120)
-    info = client.info()
+    client, engine = open_cluster(settings, "benchmarking", timeout=120)
     index = f"secaudit-bench-{uuid.uuid4().hex[:8]}"
-    print(f"Elasticsearch {info['version']['number']} at {settings.url}; index {index}; {args.events} events")
+    print(f"{engine.describe()} at {settings.url}; index {index}; {args.events} events")
     try:
         ensure_index(client, index)
         start = time.perf_counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from secaudit.catalog.yamlload import YDict, load_yaml
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogKind
 from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
+from secaudit.detect.engine import Engine as LocalEngine
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
 from secaudit.detect.plans import RulePlan, RuleSet
 from secaudit.detect.reference import reference_matches
@@ -46,6 +48,7 @@ from secaudit.elastic.check import (
 )
 from secaudit.elastic.client import cluster_errors, connect, describe_error, open_cluster
 from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
+from secaudit.elastic.documents import from_source
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
 from secaudit.elastic.search import (
@@ -62,6 +65,7 @@ from secaudit.elastic.settings import EsSettings, parse_settings, resolve
 from secaudit.logs import ReadStats, read_events
 
 DEFAULT_HIT_CAP = 10_000
+LONG_SCAN_CAP = 1 << 62  # documents with long values are all matched (page by page)
 LONG_FIELDS = "secaudit.long_fields"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -199,8 +203,10 @@ class EsHunt:
     faults: Faults = field(default_factory=Faults)
     # correlation id -> the capped rules it takes its input from (its result may be incomplete)
     truncated_correlations: dict[str, list[str]] = field(default_factory=dict)
-    # documents in range with a value over the keyword limit: no query can match that value
+    # documents in range with a value over the keyword limit: no query can match that value on the
+    # cluster, so they are fetched and matched by the embedded engine (long_value_matched of them)
     long_value_documents: int = 0
+    long_value_matched: int = 0
 
     @property
     def incomplete(self) -> bool:
@@ -318,6 +324,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
             client, options.index, batch=options.rules_per_request, backoff=options.backoff
         )
         result.faults = pit.faults
+        if result.long_value_documents:
+            pit.without = LONG_FIELDS  # matched here instead (_match_long_documents)
         failing = 0  # rules in a row the cluster did not answer
         try:
             firsts = pit.first_pages([q for _, _, q, _ in runnable], options.window, options.hit_cap)
@@ -365,6 +373,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 if query in pit.faults.partial and plan.info.id not in result.partial:
                     result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
+            if pit.without is not None:
+                _match_long_documents(pit, ruleset, runnable, options, delivery, result)
         except Exception:
             # stopped (the cluster failed outside a rule's search): the hits found so far are out
             # already; the correlations over them too, before the error goes up
@@ -383,6 +393,49 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
 
 
 Found = tuple[Place, int, RuleHit]  # (where the event stands among the inputs, rule index, hit)
+
+
+def _match_long_documents(
+    pit: PointInTime,
+    ruleset: RuleSet,
+    runnable: Sequence[tuple[int, RulePlan, str, bool]],
+    options: EsHuntOptions,
+    delivery: HitDelivery,
+    result: EsHunt,
+) -> None:
+    """The documents in range holding a value over the keyword limit, which no query can match on the
+    cluster (the value is not indexed) and which the rule queries therefore leave out: fetched page by
+    page and matched here by the embedded engine, for the rules that ran on the cluster (at most the
+    hit cap of such documents per rule). Works on every engine, needs no ``wildcard`` field."""
+    ran = {plan.info.id for _, plan, _, _ in runnable}
+    engine = LocalEngine(ruleset)
+    counts: Counter[str] = Counter()
+    query = f"_exists_:{LONG_FIELDS}"
+    try:
+        for source in pit.documents(query, options.window, LONG_SCAN_CAP, every=True):
+            result.long_value_matched += 1
+            for hit in engine.match([from_source(source)]):
+                rule = hit.rule.id
+                if rule not in ran:
+                    continue
+                counts[rule] += 1
+                if counts[rule] > options.hit_cap:
+                    result.capped[rule] = options.hit_cap
+                    continue
+                delivery.deliver(hit)
+    except (RuleQueryError, ApiError, TransportError) as e:
+        reason = e.reason if isinstance(e, RuleQueryError) else describe_error(e)
+        result.unfinished.append(
+            RuleProblem(
+                location=options.index,
+                reason=f"the cluster did not answer: documents with values over the keyword limit "
+                f"were not all matched ({reason})",
+                rule_id="",
+                title="documents with values over the keyword limit",
+            )
+        )
+    if query in pit.faults.partial:
+        result.partial.extend(sorted(ran - set(result.partial)))
 
 
 def _unfinished(info: RuleInfo, reason: str) -> RuleProblem:

@@ -103,9 +103,9 @@ def ingest_command(
         )
         if result.long_values:
             state.out.print(
-                f"[yellow]{result.long_values} events hold a value over 8,191 characters: kept, but no "
-                "query on the cluster can match that value (a hunt says how many; hunt such logs "
-                "locally to see them)[/yellow]",
+                f"{result.long_values} events hold a value over 8,191 characters, which the cluster "
+                "cannot index: kept, and marked (secaudit.long_fields) so that `logs hunt --es` fetches "
+                "and matches them with the embedded engine",
                 highlight=False,
             )
         for reason, count in result.failures.most_common(10):

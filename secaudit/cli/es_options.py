@@ -202,9 +202,9 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
         )
     if result.long_value_documents:
         console.print(
-            f"[yellow]{result.long_value_documents} documents in range hold a value over 8,191 characters, "
-            "which no query on the cluster can match: rules on those fields may miss them (hunt those "
-            "logs locally to be sure)[/yellow]",
+            f"{result.long_value_documents} documents in range hold a value over 8,191 characters, which "
+            f"the cluster cannot index: {result.long_value_matched} of them fetched and matched here by "
+            "the embedded engine",
             highlight=False,
         )
     for correlation, rules in sorted(result.truncated_correlations.items()):

@@ -71,8 +71,9 @@ class TimeRange:
         return {"range": {"@timestamp": bounds}}
 
 
-def search_body(query: str, window: TimeRange) -> dict[str, Any]:
-    """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values)."""
+def search_body(query: str, window: TimeRange, *, without: str | None = None) -> dict[str, Any]:
+    """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values);
+    ``without``: a field whose documents are left out (those the hunt matches itself)."""
     clauses: list[dict[str, Any]] = [
         {
             "query_string": {
@@ -86,7 +87,10 @@ def search_body(query: str, window: TimeRange) -> dict[str, Any]:
     bounds = window.filter()
     if bounds is not None:
         clauses.append(bounds)
-    return {"bool": {"filter": clauses}}
+    body: dict[str, Any] = {"bool": {"filter": clauses}}
+    if without is not None:
+        body["bool"]["must_not"] = [{"exists": {"field": without}}]
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,7 @@ class PointInTime:
     batch: int = BATCH
     backoff: tuple[float, ...] = BACKOFF
     faults: Faults = field(default_factory=Faults)
+    without: str | None = None  # a field whose documents rule queries leave out (search_body)
 
     @classmethod
     def open(
@@ -193,7 +198,7 @@ class PointInTime:
                 searches.append({})
                 searches.append(
                     {
-                        "query": search_body(query, window),
+                        "query": search_body(query, window, without=self.without),
                         "size": size,
                         "sort": SORT,
                         "pit": {"id": self.id, "keep_alive": KEEP_ALIVE},
@@ -222,13 +227,20 @@ class PointInTime:
             yield from out
 
     def documents(
-        self, query: str, window: TimeRange, cap: int, first: FirstPage | None = None
+        self,
+        query: str,
+        window: TimeRange,
+        cap: int,
+        first: FirstPage | None = None,
+        *,
+        every: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """The ``_source`` of up to ``cap + 1`` matching documents in sort order (module doc),
         continuing after ``first`` (from :meth:`first_pages`) when it is given.
 
+        ``every``: documents :attr:`without` leaves out included.
         Raises RuleQueryError when the cluster refuses the query; transport errors propagate."""
-        body = search_body(query, window)
+        body = search_body(query, window, without=None if every else self.without)
         after: list[Any] | None = None
         wanted = cap + 1
         seen = 0

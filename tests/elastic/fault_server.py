@@ -154,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                 mapping = index_template(INDEX)["template"]["mappings"]
             self._send(200, {INDEX: {"mappings": mapping}})
         elif path.endswith("/_count"):
-            documents = self.script.documents
+            documents = self.script.documents + [d for page in self.script.pages for d in page]
             if "secaudit.long_fields" in body:
                 documents = [d for d in documents if "long_fields" in d.get("secaudit", {})]
             self._send(200, {"count": len(documents)})

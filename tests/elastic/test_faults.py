@@ -150,32 +150,41 @@ def test_a_server_that_is_not_elasticsearch_is_refused_with_a_clear_error(
     assert "Elasticsearch" in err
 
 
-def test_documents_with_values_over_the_keyword_limit_are_reported(
+def test_documents_with_values_over_the_keyword_limit_are_matched_by_the_embedded_engine(
     rules: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     long = _document()
-    long["sigma"]["ScriptBlockText"] = "z" * 9000
+    long["secaudit"]["record"] = 8
+    long["sigma"]["ScriptBlockText"] = "bravo " + "z" * 9000
     long["secaudit"]["long_fields"] = ["ScriptBlockText"]
-    script = Script(documents=[_document(), long])
+    bodies: list[str] = []
+
+    def fault(kind: str, body: str) -> tuple[int, Any, float] | None:
+        if kind == "item":
+            bodies.append(body)
+        return None
+
+    # the rule queries (multi-search) answer the ordinary document; the search for documents with
+    # long values (search_after) answers the long one
+    script = Script(documents=[_document()], pages=[[long]], fault=fault)
     with serve(script) as url:
-        result, _ = _hunt(url, rules)
-        assert result.long_value_documents == 1
-        assert (
-            run(
-                [
-                    "logs",
-                    "hunt",
-                    "--es",
-                    url,
-                    "--index",
-                    INDEX,
-                    "--rules",
-                    str(rules),
-                    "-o",
-                    str(tmp_path / "h"),
-                ]
-            )
-            == 0
-        )
+        result, hits = _hunt(url, rules)
+        assert (result.long_value_documents, result.long_value_matched) == (1, 1)
+        # record 7: the scripted answer to both rule queries; record 8: matched here, by alpha
+        # ("alpha went by") and by bravo in the long value only
+        found = sorted((h.rule.id, h.event.record) for h in hits)
+        assert found == [(ALPHA, 7), (ALPHA, 8), (BRAVO, 7), (BRAVO, 8)]
+        assert [h.matched_fields for h in hits if (h.rule.id, h.event.record) == (BRAVO, 8)] == [
+            {"ScriptBlockText": long["sigma"]["ScriptBlockText"]}
+        ]
+        assert not result.incomplete
+        # the rule queries leave such documents out: they are matched here, never twice
+        left_out = [{"exists": {"field": "secaudit.long_fields"}}]
+        assert bodies and all(json.loads(b)["query"]["bool"]["must_not"] == left_out for b in bodies)
+        argv = ["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(rules)]
+        script.requests.clear()  # the scripted pages are served again from the first
+        assert run([*argv, "-o", str(tmp_path / "h")]) == 0
     printed = capsys.readouterr()
-    assert "1 documents in range hold a value over 8,191 characters" in printed.out + printed.err
+    said = " ".join((printed.out + printed.err).split())
+    assert "1 documents in range hold a value over 8,191 characters" in said
+    assert "1 of them fetched and matched here by the embedded engine" in said
