@@ -26,7 +26,7 @@ from secaudit.detect.correlate import Correlator
 from secaudit.detect.engine import Engine
 from secaudit.detect.loader import RuleSet, load_rules
 from secaudit.detect.model import LEVELS, CorrelationHit, RuleHit, RuleInfo, RuleProblem
-from secaudit.logs import ReadStats, Shard, plan_shards, read_shard
+from secaudit.logs import ReadStats, Shard, plan_shards, read_shard, release_spilled
 
 Hit = RuleHit | CorrelationHit
 HitSink = Callable[[Hit], None]
@@ -225,6 +225,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     finally:
         _ENGINE, _KIND = None, None
         _RULE_INDEX.clear()
+        release_spilled()
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -420,10 +420,10 @@ def _print_summary(state: CliState, summary: HuntSummary, digest: HitDigest, *, 
         _print_top_rules(state, console, summary)
     else:
         console.print("no hits", highlight=False)
-    if read.skipped or read.unreadable_files:
+    if read.error_count:  # records lost, or an input given up at a bound (a silent FIFO) with none lost
         console.print(
             f"[yellow]{read.skipped} records skipped, {read.unreadable_files} files unreadable[/yellow];"
-            " first:",
+            f" {read.error_count} problem(s) while reading, first:",
             highlight=False,
         )
         for location, reason in read.errors[:5]:

@@ -35,7 +35,7 @@ Windows channels. Details per format are in each module's docstring.
 """
 
 from secaudit.logs.formats import FORMATS
-from secaudit.logs.reader import Shard, plan_shards, read_events, read_shard
+from secaudit.logs.reader import Shard, plan_shards, read_events, read_shard, release_spilled
 from secaudit.logs.stats import ReadStats
 
-__all__ = ["FORMATS", "ReadStats", "Shard", "plan_shards", "read_events", "read_shard"]
+__all__ = ["FORMATS", "ReadStats", "Shard", "plan_shards", "read_events", "read_shard", "release_spilled"]

@@ -7,16 +7,18 @@ opened raises :class:`OperationalError`.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import io
 import itertools
 import os
+import select
 import stat
 import sys
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, cast
@@ -29,7 +31,7 @@ from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
 from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
 from secaudit.logs.stats import ReadStats
-from secaudit.logs.transcode import is_utf16, utf16_bytes, utf16_head, utf16_stream
+from secaudit.logs.transcode import is_utf16, utf16_head, utf16_stream
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -52,7 +54,9 @@ class Shard:
     Bytes ``start``..``end`` (None: to the end) begin at line ``first_line`` (for EVTX: a run of whole
     chunks); ``first`` is the piece that counts the file in ReadStats. ``header`` holds a Zeek TSV
     file's ``#`` lines for later pieces. ``data`` is the piece's bytes when it came from stdin.
-    ``problem`` says why the file cannot be read.
+    ``problem`` says why the file cannot be read; ``note`` is a problem met while reading it that cost
+    no record (a FIFO or device given up at a bound), recorded once with the first piece. ``path`` is
+    the temporary file holding what came from stdin or a FIFO (see :func:`plan_shards`).
     """
 
     source: str
@@ -65,12 +69,19 @@ class Shard:
     data: bytes | None = None
     mtime: float | None = None
     problem: str | None = None
+    note: str | None = None
+    path: str | None = None  # where the bytes are when not at ``source`` (stdin or a FIFO, spilled)
+
+    @property
+    def location(self) -> str:
+        return self.path or self.source
 
 
 # -- opening ------------------------------------------------------------------------------------
 
-#: At most this much is read from a device or FIFO named on the command line (/dev/zero never ends).
-MAX_SPECIAL_BYTES = 1 << 30
+#: At most this much is read from stdin or from a device or FIFO named on the command line (/dev/zero
+#: never ends); the hunt copies it to a temporary file, so it costs disk, not memory.
+MAX_PIPED_BYTES = 4 << 30
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -93,28 +104,69 @@ def special_kind(path: str) -> str:
     return ""
 
 
-class _Bounded(io.RawIOBase):
-    """At most ``limit`` bytes of ``raw``, then end of file."""
+#: ... and given up after this many seconds without a byte: a FIFO nobody writes to would block forever.
+SPECIAL_IDLE_SECONDS = 60.0
 
-    def __init__(self, raw: IO[bytes], limit: int) -> None:
+
+_STOPPED = "{}: stopped reading there; the events before are kept"
+
+
+class _Special(io.RawIOBase):
+    """A FIFO or device named on the command line, read until it ends, :data:`MAX_PIPED_BYTES`, or
+    :data:`SPECIAL_IDLE_SECONDS` without data, whichever comes first; a bound that ended it is recorded
+    in ``stats`` (the events before it are kept).
+
+    Opened without blocking (opening a FIFO blocks until a writer comes) and read only when ``poll``
+    says so. On Linux a FIFO no writer has opened yet reports nothing, so it is waited for like silence;
+    once every writer has closed it reports a hang-up and the read returns end of file.
+    """
+
+    def __init__(self, source: str, stats: ReadStats) -> None:
         super().__init__()
-        self._raw = raw
-        self._left = limit
+        self._fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._source = source
+        self._stats = stats
+        self._left = MAX_PIPED_BYTES
 
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self._fd
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         if self._left <= 0:
             return 0
-        data = self._raw.read(min(len(buffer), self._left))
-        self._left -= len(data)
-        memoryview(buffer)[: len(data)] = data
-        return len(data)
+        view = memoryview(buffer)[: min(len(buffer), self._left)]
+        while True:
+            if not self._poll.poll(SPECIAL_IDLE_SECONDS * 1000):
+                self._stop(f"no data for {SPECIAL_IDLE_SECONDS:g} s")
+                return 0
+            try:
+                count = os.readv(self._fd, [view])
+            except BlockingIOError:  # woken without data (another reader took it): wait again
+                continue
+            self._left -= count
+            if self._left <= 0:
+                self._stop(f"{MAX_PIPED_BYTES >> 20} MiB read")
+            return count
+
+    def _stop(self, reason: str) -> None:
+        self._left = 0
+        self._stats.error(self._source, _STOPPED.format(reason))
 
     def close(self) -> None:
-        self._raw.close()
+        if not self.closed:
+            os.close(self._fd)
         super().close()
+
+
+def read_special(source: str, stats: ReadStats) -> bytes:
+    """All of a FIFO or device named on the command line, within the bounds of :class:`_Special`."""
+    with _Special(source, stats) as stream:
+        return stream.readall() or b""
 
 
 def _files(inputs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
@@ -160,10 +212,17 @@ def _files(inputs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
         yield name, None
 
 
-def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], float | None] | None:
-    """The file's binary stream (decompressed if gzip) and mtime; None if it is counted unreadable."""
+def _open(
+    source: str, *, named: bool, stats: ReadStats, path: str | None = None
+) -> tuple[IO[bytes], float | None] | None:
+    """The file's binary stream (decompressed if gzip) and mtime; None if it is counted unreadable.
+    ``path`` is where the bytes are when not at ``source`` (a spilled stdin or FIFO)."""
+    at = path or source
     try:
-        handle: IO[bytes] = Path(source).open("rb")  # noqa: SIM115 (closed by the caller)
+        if special_kind(at):  # named explicitly: read like stdin, within bounds
+            special = _Special(at, stats)
+            return io.BufferedReader(special), os.fstat(special.fileno()).st_mtime
+        handle: IO[bytes] = Path(at).open("rb")  # noqa: SIM115 (closed by the caller)
         mtime = os.fstat(handle.fileno()).st_mtime
     except OSError as e:
         if named:
@@ -176,11 +235,9 @@ def _open(source: str, *, named: bool, stats: ReadStats) -> tuple[IO[bytes], flo
         stats.unreadable(source, f"cannot open: {e.strerror}")
         return None
     stream: IO[bytes] = handle
-    if special_kind(source):  # named explicitly: read like stdin, up to a bound
-        return io.BufferedReader(_Bounded(handle, MAX_SPECIAL_BYTES)), mtime
     if is_gzip(handle.read(10)):
         handle.close()
-        stream = cast(IO[bytes], gzip.GzipFile(source, mode="rb"))
+        stream = cast(IO[bytes], gzip.GzipFile(at, mode="rb"))
     stream.seek(0)
     try:
         bom = stream.read(2)
@@ -449,35 +506,22 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     _check_format(input_format)
     named = set(inputs)
     planned: list[tuple[str, str | None, int, bytes | None, float | None, str | None]] = []
+    notes: dict[str, str] = {}
+    paths: dict[str, str] = {}
     for source, listing in _files(inputs):
         if listing is not None:
             planned.append((source, None, 0, None, None, listing))
             continue
-        if source == "-" or special_kind(source):  # read here: workers cannot share a stream
-            if source == "-":
-                data = sys.stdin.buffer.read()
-            else:
-                with Path(source).open("rb") as device:
-                    data = device.read(MAX_SPECIAL_BYTES)
-            if is_gzip(data):
-                data = _gunzip(data)
-            if is_utf16(data):
-                data = utf16_bytes(data)
-            problem = None if data else "empty input"
-            planned.append(
-                (
-                    source,
-                    input_format or sniff(data[:SNIFF_BYTES]) or sniff(data[: MAX_LINE_BYTES + 1]),
-                    len(data),
-                    data,
-                    None,
-                    problem,
-                )
-            )
-            continue
+        at = source
+        if source == "-" or special_kind(source):  # copied here: workers read files, not streams
+            bounds = ReadStats()
+            at = _spill(source, bounds)
+            if bounds.errors:
+                notes[source] = bounds.errors[0][1]
+            paths[source] = at
         try:
-            size = Path(source).stat().st_size
-            with Path(source).open("rb") as handle:
+            size = Path(at).stat().st_size
+            with Path(at).open("rb") as handle:
                 head = handle.read(SNIFF_BYTES)
                 mtime = os.fstat(handle.fileno()).st_mtime
         except OSError as e:
@@ -490,15 +534,15 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
             planned.append((source, None, 0, None, None, f"cannot open: {e.strerror}"))
             continue
         if is_gzip(head):
-            planned.append((source, input_format or _sniff_gzip(source), -1, None, mtime, None))
+            planned.append((source, input_format or _sniff_gzip(at), -1, None, mtime, None))
             continue
         if is_utf16(head):  # read whole, through the UTF-8 view
             planned.append((source, input_format or sniff(utf16_head(head)), -1, None, mtime, None))
             continue
-        problem = "empty file" if not head else None
+        problem = None if head else "empty input" if source == "-" else "empty file"
         fmt = input_format or sniff(head)
         if fmt is None and _cut_json(head):
-            with Path(source).open("rb") as handle:
+            with Path(at).open("rb") as handle:
                 fmt = sniff(handle.read(MAX_LINE_BYTES + 1))
         planned.append((source, fmt, size, None, mtime, problem))
     splittable = sum(
@@ -509,17 +553,54 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     target = max(MIN_SHARD_BYTES, -(-splittable // max(1, parts)))
     shards: list[Shard] = []
     for source, fmt, size, data, stamp, problem in planned:
+        path = paths.get(source)
         if problem is None and fmt in SPLIT_AFTER and size > target:
-            shards.extend(_split(source, fmt, size, target, data, stamp))
+            shards.extend(_split(source, fmt, size, target, data, stamp, path))
         elif problem is None and fmt == "evtx" and data is None and size > target:
             cuts = chunk_cuts(size, target)
             shards.extend(
-                Shard(source, fmt, start, end, 1, index == 0, mtime=stamp)
+                Shard(source, fmt, start, end, 1, index == 0, mtime=stamp, path=path)
                 for index, (start, end) in enumerate(itertools.pairwise(cuts))
             )
         else:
-            shards.append(Shard(source, fmt, data=data, mtime=stamp, problem=problem))
-    return shards
+            shards.append(Shard(source, fmt, data=data, mtime=stamp, problem=problem, path=path))
+    return [replace(s, note=notes[s.source]) if s.first and s.source in notes else s for s in shards]
+
+
+_SPILLED: list[str] = []
+
+
+def _spill(source: str, stats: ReadStats) -> str:
+    """Copy stdin or a FIFO/device named on the command line to a temporary file, up to
+    :data:`MAX_PIPED_BYTES` (a bound that ended it is recorded in ``stats``); its path. The hunt's
+    workers then read it like any file, in parallel and without holding it in memory. Removed by
+    :func:`release_spilled` (and at exit)."""
+    stream: IO[bytes] = sys.stdin.buffer if source == "-" else io.BufferedReader(_Special(source, stats))
+    fd, path = tempfile.mkstemp(prefix="secaudit-input-")
+    if not _SPILLED:
+        atexit.register(release_spilled)
+    _SPILLED.append(path)
+    left = MAX_PIPED_BYTES
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while left > 0 and (block := stream.read(min(1 << 20, left))):
+                out.write(block)
+                left -= len(block)
+            if source == "-" and left <= 0 and stream.read(1):
+                stats.error(
+                    source,
+                    f"{MAX_PIPED_BYTES >> 20} MiB read: stopped reading there; the events before are kept",
+                )
+    finally:
+        if source != "-":
+            stream.close()
+    return path
+
+
+def release_spilled() -> None:
+    """Remove the temporary copies :func:`plan_shards` made of stdin and FIFOs."""
+    while _SPILLED:
+        Path(_SPILLED.pop()).unlink(missing_ok=True)
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -540,10 +621,16 @@ def _sniff_gzip(source: str) -> str | None:
 
 
 def _split(
-    source: str, fmt: str, size: int, target: int, data: bytes | None, mtime: float | None
+    source: str,
+    fmt: str,
+    size: int,
+    target: int,
+    data: bytes | None,
+    mtime: float | None,
+    path: str | None = None,
 ) -> list[Shard]:
     marker = SPLIT_AFTER[fmt]
-    with io.BytesIO(data) if data is not None else Path(source).open("rb") as handle:
+    with io.BytesIO(data) if data is not None else Path(path or source).open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
         header = _zeek_header(head) if fmt == "zeek-tsv" else ()
         cuts = [0]
@@ -558,7 +645,18 @@ def _split(
         for index, (start, end) in enumerate(itertools.pairwise(cuts)):
             piece = data[start:end] if data is not None else None
             shards.append(
-                Shard(source, fmt, start, end, line, index == 0, header if index else (), piece, mtime)
+                Shard(
+                    source,
+                    fmt,
+                    start,
+                    end,
+                    line,
+                    index == 0,
+                    header if index else (),
+                    piece,
+                    mtime,
+                    path=path,
+                )
             )
             line += _count_newlines(handle, start, end)
     return shards
@@ -607,6 +705,8 @@ def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -
         return
     if shard.first:
         stats.files += 1
+        if shard.note is not None:
+            stats.error(shard.source, shard.note)
     if shard.problem is not None:
         stats.unreadable(shard.source, shard.problem)
         return
@@ -617,17 +717,17 @@ def read_shard(shard: Shard, *, kind: LogKind | None = None, stats: ReadStats) -
         stats.by_format[shard.fmt] += 1
     if shard.fmt == "evtx" and shard.end is not None and shard.data is None:
         parsed = read_evtx_range(
-            shard.source, shard.start, shard.end, source=shard.source, kind=kind, stats=stats
+            shard.location, shard.start, shard.end, source=shard.source, kind=kind, stats=stats
         )
         yield from _guarded(parsed, stats, shard.source)
         return
     stream: IO[bytes]
     if shard.data is not None:
         stream = io.BytesIO(shard.data)
-    elif shard.source == "-":
+    elif shard.source == "-" and shard.path is None:
         stream = io.BytesIO(b"")
     else:
-        opened = _open(shard.source, named=False, stats=stats)
+        opened = _open(shard.source, named=False, stats=stats, path=shard.path)
         if opened is None:
             return
         stream = opened[0]

@@ -113,14 +113,20 @@ def test_stdin_is_read_once_in_the_planner_and_split(monkeypatch, tmp_path) -> N
     import io
     import sys
 
+    from secaudit.logs import release_spilled
+
     path = tmp_path / "sysmon.jsonl"
     _flat_jsonl(path, 20_000)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
     got, stats, shards = _by_shards(["-"], parts=2)
-    assert len(shards) == 2 and all(s.data is not None for s in shards)
+    # copied once to one temporary file (not held in memory), which both pieces read
+    assert len(shards) == 2 and all(s.data is None for s in shards)
+    assert len({s.path for s in shards}) == 1 and Path(shards[0].location).read_bytes() == path.read_bytes()
     expected, _ = _direct([str(path)])
     assert [(e.record, e.fields) for e in got] == [(e.record, e.fields) for e in expected]
     assert {e.source for e in got} == {"-"} and stats.files == 1
+    release_spilled()
+    assert not Path(shards[0].location).exists()
 
 
 def test_auditd_and_csv_stay_whole(fixtures, tmp_path) -> None:
