@@ -31,13 +31,14 @@ MASK = "***"
 # a password holding '/', '#', '?' or '@' is masked whole (urlsplit would cut it apart).
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#'\"<>]*):(?P<secret>[^\s'\"<>]*)@")
 # Names that say their value is a secret. In a URL query even short ones are clear; in running
-# text only unambiguous ones count ("pass: 12" is a baseline tally, not a password).
+# text only unambiguous ones count ("pass: 12" is a baseline tally, not a password; "PWD=/home/x"
+# in a sudo log is the working directory).
 _NAMES = (
-    r"passw(?:or)?d|passphrase|pwd|secret|client[_-]?secret|token|access[_-]?token|auth[_-]?token|"
+    r"passw(?:or)?d|passphrase|secret|client[_-]?secret|token|access[_-]?token|auth[_-]?token|"
     r"refresh[_-]?token|api[_-]?key|apikey|x-api-key|private[_-]?key"
 )
 _QUERY = re.compile(
-    rf"(?P<head>[?&;](?:{_NAMES}|pass|sig|signature|credentials?)=)(?P<secret>[^&\s'\"<>#]+)",
+    rf"(?P<head>[?&;](?:{_NAMES}|pass|pwd|sig|signature|credentials?)=)(?P<secret>[^&\s'\"<>#]+)",
     re.IGNORECASE,
 )
 _HEADER = re.compile(

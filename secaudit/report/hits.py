@@ -4,6 +4,12 @@ A hit's record is the same in every format: the rule (id, title, level, author, 
 licence asks that a rule's author travel with every alert it produces), where the event came from
 (``source`` as given, ``record``), when, its logsource, the mapped event and the matched fields.
 Correlation hits add the correlation type, group, value and their contributing events.
+
+Every writer passes what it writes through the one redaction layer (:mod:`secaudit.core.redact`):
+a password in a logged URL or command line, an ``Authorization`` header in a proxy log, or a
+secret secaudit itself holds (an Elasticsearch API key an audit log repeats) is written as ``***``,
+with its name kept, so a hit file can travel to people who must not see credentials. The hit still
+says which rule matched and where the event is (source and record) for whoever may read the original.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any, TextIO
 import orjson
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.core.redact import redact, redact_data
 from secaudit.detect.model import CorrelationHit, RuleHit, RuleInfo
 
 Hit = RuleHit | CorrelationHit
@@ -117,7 +124,7 @@ class JsonlHitWriter:
         self._stream = stream
 
     def write(self, hit: Hit) -> None:
-        self._stream.write(_dumps(hit_record(hit)).decode("utf-8"))
+        self._stream.write(_dumps(redact_data(hit_record(hit))).decode("utf-8"))
         self._stream.write("\n")
 
     def close(self) -> None:
@@ -125,8 +132,8 @@ class JsonlHitWriter:
 
 
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not execute (formula injection)."""
-    text = "" if value is None else str(value)
+    """A CSV cell without secrets that a spreadsheet will not execute (formula injection)."""
+    text = "" if value is None else redact(str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

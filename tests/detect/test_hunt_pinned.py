@@ -25,7 +25,8 @@ SIGMAHQ = REPO.parent / "shared" / "sigmahq"
 SECAUDIT = str(Path(sys.executable).with_name("secaudit"))
 FIXED_MTIME = 1_795_000_000  # 2026-11-18, two days before the demo's logs
 
-REGRESSION_SHA256 = "164760758950873d00f831399ff102f52624a2d9aa77828e13ef08ed54506fc5"
+# 2026-12-07: hit files are redacted; 4 lines of one WMIC event now show /password:*** (was the literal)
+REGRESSION_SHA256 = "23d2f3f3e263b85c23895ef7f2682323ae37efc1875eb584cd0e0848acd15d13"
 # the demo's hits without our rules' wording (title, tags, author); with it, on the rules as of this pin,
 # the raw output's SHA-256 was cd4e8ae562c859e76738cf381db5988e0901684abeea141154658e1e379f7a14
 DEMO_EVENTS_SHA256 = "4955c2b435db9fcb3521f2751a2ccb1ad88c9249cf466c3642762722d9bb29b1"

@@ -80,6 +80,10 @@ def _leaks(text: str) -> list[str]:
         ("Failed password for root from 127.0.0.1", "Failed password for root from 127.0.0.1"),
         ("ssh://audit@h?key=keys/audit_ed25519", "ssh://audit@h?key=keys/audit_ed25519"),
         ("http://[::1]:9200/_cluster/health", "http://[::1]:9200/_cluster/health"),
+        (f"https://h/login?pwd={QUERY_PW}", f"https://h/login?pwd={MASK}"),
+        # sudo's PWD is the working directory
+        ("op : TTY=pts/2 ; PWD=/home/op ; USER=root", "op : TTY=pts/2 ; PWD=/home/op ; USER=root"),
+        (f"wmic /user:ADM\\a /password:{PAIR_PW} /node:h", f"wmic /user:ADM\\a /password:{MASK} /node:h"),
     ],
 )
 def test_redact_masks_the_secret_shapes_and_keeps_the_rest(text: str, expected: str) -> None:
@@ -262,3 +266,46 @@ def test_a_foreign_file_given_as_waivers_is_not_quoted(
     err = capsys.readouterr().err
     assert PAIR_PW not in err and "root:" not in err
     assert f"{shadow}:1" in err and "is this the right file" in err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_hit_files_carry_no_secret_from_the_logs_or_from_secaudit(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A logged command line with a password, a proxy log with a token, and a secret secaudit holds
+    (an API key an audit log repeats) are masked in the hit file; the hit itself is kept."""
+    Secret(ENV_KEY)
+    rule = tmp_path / "rule.yml"
+    rule.write_text(
+        "title: Planted\nid: 3f1c8a4e-55aa-4e39-8c1b-0d6d8f2f9a10\nstatus: test\nlogsource: {product: linux}\n"
+        "detection: {sel: {message|contains: planted}, condition: sel}\nlevel: high\n",
+        encoding="utf-8",
+    )
+    lines = [
+        f"planted: wmic /user:ADM\\a /password:{PAIR_PW} /node:h",
+        f"planted: GET /a?x=1&access_token={QUERY_PW} HTTP/1.1 Authorization: Bearer {HEADER_TOKEN}",
+        f"planted: audit log repeats {ENV_KEY} and https://elastic:{URL_PW}@es.local:9200/",
+    ]
+    log = tmp_path / "events.jsonl"
+    log.write_text("".join(json.dumps({"message": m, "host": "h"}) + "\n" for m in lines), encoding="utf-8")
+    out = tmp_path / f"hits.{fmt}"
+    code = cli_run(
+        [
+            "logs",
+            "hunt",
+            "--rules",
+            str(rule),
+            "--logsource",
+            "product=linux",
+            "--format",
+            fmt,
+            "--output",
+            str(out),
+            str(log),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    written = out.read_text(encoding="utf-8")
+    assert written.count("Planted") == 3  # every hit kept
+    assert _leaks(written) == []
+    assert written.count(MASK) >= 5
