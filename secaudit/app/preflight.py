@@ -2,7 +2,8 @@
 
 ``load_profile`` proves the profile well formed; :func:`preflight` goes on to what the audit will
 touch: each named baseline loads, log and rule paths exist, the waivers file parses, the history and
-report folders can be written, every placeholder the detection rules use has values, and the
+report folders can be written, every placeholder the detection rules use has values, the vuln
+stage's feed store exists and its feeds are younger than the profile's limit, and the
 authorization does not end within the warning period. Each problem names ``file:line`` of the profile
 entry it concerns and what to change. Light on purpose: no Sigma engine, no scanner is imported.
 """
@@ -14,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from secaudit.app.locations import default_rules_dir, history_location
 from secaudit.baseline.loader import load_baseline
 from secaudit.baseline.waivers import load_waivers
 from secaudit.catalog.yamlload import YDict, YList, load_yaml, located
-from secaudit.core.errors import ConfigError
+from secaudit.core.errors import ConfigError, OperationalError
 from secaudit.core.profile import Profile
 from secaudit.detect.documents import split_documents
+from secaudit.vuln.store import DISTRIBUTION_FEEDS, VulnStore, default_store_path, stale_feeds
 
 WARN_DAYS = 14  # an authorization ending sooner than this is worth a warning
 _PLACEHOLDER = re.compile(r"%([A-Za-z0-9_.\-]+)%")
@@ -52,6 +54,7 @@ def preflight(profile: Profile, *, now: datetime, warn_days: int = WARN_DAYS) ->
         *_waivers(profile, root),
         *_placeholders(profile, root),
         *_writable(profile, root),
+        *_vuln_store(profile, root, now),
     ]
     return sorted(problems, key=lambda p: p.severity != "error")
 
@@ -210,3 +213,40 @@ def _writable(profile: Profile, root: YDict) -> Iterator[Problem]:
                 f"{what} {folder} cannot be written ({probe} is not a writable folder)",
                 "point it at a folder the audit's account can write, or fix the permissions",
             )
+
+
+def _vuln_store(profile: Profile, root: YDict, now: datetime) -> Iterator[Problem]:
+    settings = profile.vuln
+    if settings is None:
+        return
+    where = Path(settings.store) if settings.store else default_store_path()
+    location = _where(profile, root, "vuln", "store") if settings.store else _where(profile, root, "vuln")
+    if not where.exists():  # a warning: `make demo` and first installs import the feeds just before
+        yield Problem(
+            "warning",
+            location,
+            f"the vuln stage's feed store {where} does not exist: the audit's vuln stage fails until "
+            "feeds are imported",
+            f"import the feeds first: secaudit vuln import --store {where} FILE...",
+        )
+        return
+    try:
+        with VulnStore.open(where, create=False) as store:
+            feeds = store.feeds()
+    except OperationalError as e:
+        yield Problem("error", location, f"the vuln stage's feed store: {e.message}", e.hint or "")
+        return
+    if not any(f.kind in DISTRIBUTION_FEEDS for f in feeds):
+        yield Problem(
+            "warning",
+            location,
+            f"the feed store {where} holds no distribution feed: installed packages will not be matched",
+            "import the Debian Security Tracker JSON or the Debian/Ubuntu OVAL of your releases",
+        )
+    for warning in stale_feeds(feeds, now, timedelta(days=settings.max_feed_age_days)):
+        yield Problem(
+            "warning",
+            _where(profile, root, "vuln", "max_feed_age_days") if "vuln" in root else location,
+            warning.removeprefix("warning: "),
+            "import a fresh copy (secaudit vuln import/update), or raise vuln.max_feed_age_days",
+        )

@@ -4,6 +4,7 @@ validates once the authorization is filled in (issue 17, item 2)."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,15 @@ from secaudit.cli.main import run as run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
+DEMO_FEEDS = sorted([*(SAMPLES / "feeds").glob("*.json"), *(SAMPLES / "feeds").glob("*.csv")])
+_STORE: list[Path] = []  # the demo's feed store, imported once for the module (as `make demo` does)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _vuln_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    store = tmp_path_factory.mktemp("vuln") / "demo-vuln.sqlite"
+    assert run(["vuln", "import", "--store", str(store), *map(str, DEMO_FEEDS)]) == 0
+    _STORE[:] = [store]
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +44,7 @@ def demo() -> dict[str, Any]:
     for source in data["log_sources"]:
         source["paths"] = [str(SAMPLES / p) for p in source["paths"]]
     data["baseline_waivers"] = str(SAMPLES / data["baseline_waivers"])
+    data["vuln"]["store"] = str(_STORE[0])
     return data
 
 
@@ -204,3 +215,33 @@ def test_a_rule_file_with_an_alias_bomb_does_not_hang_validation(
     path = write(tmp_path, data)
     assert run(["profile", "validate", "--json", str(path)]) == 0  # the bomb is no rule: nothing needed
     assert json.loads(capsys.readouterr().out)["valid"] is True
+
+
+def test_the_vuln_store_must_exist_and_its_feeds_be_young(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo()
+    data["vuln"]["store"] = str(tmp_path / "none.sqlite")
+    path = write(tmp_path, data)
+    assert run(["profile", "validate", str(path)]) == 0
+    err = " ".join(capsys.readouterr().err.split())  # long temporary paths wrap
+    assert f"warning: {path}:{line_of(path, 'none.sqlite')}: the vuln stage's feed store" in err
+    assert "does not exist: the audit's vuln stage fails until feeds are imported" in err
+    assert "secaudit vuln import --store" in err
+    store = tmp_path / "old.sqlite"
+    shutil.copy(_STORE[0], store)
+    old_epss = tmp_path / "epss.csv"  # SYNTHETIC scores, dated by their first line a year back
+    old_epss.write_text("#model_version:synthetic,score_date:2025-12-01T00:00:00+0000\ncve,epss,percentile\n")
+    assert run(["vuln", "import", "--store", str(store), str(old_epss)]) == 0
+    data["vuln"]["store"] = str(store)
+    data["vuln"]["max_feed_age_days"] = 30
+    path = write(tmp_path, data)
+    capsys.readouterr()
+    assert run(["profile", "validate", "--json", str(path)]) == 0  # an old feed: a warning, not an error
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["severity"], p["location"]) for p in problems] == [
+        ("warning", f"{path}:{line_of(path, 'max_feed_age_days')}")
+    ]
+    assert (
+        problems[0]["message"].startswith("feed epss epss.csv is ") and "limit 30" in problems[0]["message"]
+    )
