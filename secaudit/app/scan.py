@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from secaudit.core.report import ProgressCallback
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
 from secaudit.history import HistoryStore, HostRecord, InventoryAsset, ScanDiff, ScanRecord, ServiceRecord
 from secaudit.scan import ScanOptions, read_nmap_xml, scan_segments
-from secaudit.scan.nmapxml import NmapRun
+from secaudit.scan.nmapxml import Host, NmapRun
 from secaudit.scope import Resolver, ScopeGuard, TargetVerdict, system_resolver
 
 __all__ = [
@@ -107,15 +108,37 @@ def scan(
         )
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
     run_dir = output or Path(profile.report.output_dir) / run_id
-    result = scan_segments(
-        profile,
-        run_dir=run_dir,
-        now=now,
-        progress=progress,
-        segments=segments,
-        targets=targets,
-        options=options,
-    )
+    writer: _InventoryWriter | None = None
+    if record:
+        # Hosts go into history as nmap finishes them; the scan's end is recorded below.
+        writer = _InventoryWriter(
+            history_location(profile, history),
+            profile,
+            ScanRecord(
+                id=run_id,
+                scope=history_scope(profile),
+                source="scan",
+                started_at=now,
+                status="incomplete",
+                errors=(UNFINISHED,),
+            ),
+            coverage=lambda: _coverage(profile, segments, targets, now, options),
+        )
+        options = replace(options or ScanOptions(), on_hosts=writer.hosts)
+    try:
+        result = scan_segments(
+            profile,
+            run_dir=run_dir,
+            now=now,
+            progress=progress,
+            segments=segments,
+            targets=targets,
+            options=options,
+        )
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.finish("interrupted (Ctrl-C or SIGTERM) while the scan ran: the hosts recorded are kept")
+        raise
     findings_file = run_dir / "scan-findings.json"
     document = {
         "run_id": run_id,
@@ -131,13 +154,19 @@ def scan(
     except OSError as e:
         raise OperationalError(f"cannot write scan results: {e.strerror}", location=str(findings_file)) from e
     history_path = None
-    # An interrupted scan is recorded too (as incomplete): what it saw is kept.
-    if record and result.result.status is not RunStatus.FAILED:
-        history_path = history_location(profile, history)
-        coverage = _coverage(profile, segments, targets, now, options)
+    # An interrupted scan is recorded too (as incomplete): what it saw is kept. A failed one is
+    # recorded only if some of its hosts already were.
+    if writer is not None and (writer.begun or result.result.status is not RunStatus.FAILED):
+        history_path = writer.path
         with HistoryStore.open(history_path) as store:
             record_scan_inventory(
-                store, profile, scan_id=run_id, started_at=now, output=result, coverage=coverage
+                store,
+                profile,
+                scan_id=run_id,
+                started_at=now,
+                output=result,
+                coverage=writer.coverage(),
+                begun=writer.begun,
             )
     return ScanRun(
         run_id=run_id, run_dir=run_dir, output=result, findings_file=findings_file, history=history_path
@@ -164,10 +193,66 @@ def _coverage(
     return tuple(str(net) for seg in guard.select_segments(segments) for net in seg.cidrs)
 
 
+#: What a scan recorded while it runs says until its end is recorded: it stays if the process
+#: died first (killed, power loss), and the hosts recorded until then are kept.
+UNFINISHED = (
+    "not finished: hosts were recorded as they were scanned, and the scan's end never was "
+    "(the process stopped first)"
+)
+
+
+class _InventoryWriter:
+    """Records a stand-alone scan in history as it goes: the scan's row with its first hosts
+    (a scan that sees nothing leaves no row until its end), then each batch of hosts as nmap
+    finishes it. Called from the segments' worker threads: one at a time, each with its own
+    connection."""
+
+    def __init__(
+        self, path: Path, profile: Profile, scan: ScanRecord, *, coverage: Callable[[], tuple[str, ...]]
+    ) -> None:
+        self.path = path
+        self.profile = profile
+        self.scan = scan
+        self._coverage = coverage
+        self._covered: tuple[str, ...] | None = None
+        self._lock = threading.Lock()
+        self.begun = False
+
+    def coverage(self) -> tuple[str, ...]:
+        if self._covered is None:
+            self._covered = self._coverage()
+        return self._covered
+
+    def hosts(self, segment: str, hosts: tuple[Host, ...]) -> None:
+        records = host_records(hosts, self.profile)
+        with self._lock, HistoryStore.open(self.path) as store:
+            if not self.begun:
+                self.scan = replace(self.scan, coverage=self.coverage())
+                store.inventory.begin_scan(self.scan)
+                self.begun = True
+            store.inventory.add_scan_hosts(self.scan, records)
+
+    def finish(self, reason: str) -> None:
+        """Mark a begun scan cut short (its hosts stay); nothing if none was recorded."""
+        with self._lock:
+            if not self.begun:
+                return
+            try:
+                with HistoryStore.open(self.path) as store:
+                    store.inventory.finish_scan(self.scan.id, status="incomplete", errors=(reason,))
+            except SecauditError:
+                return  # the scan stays marked unfinished, which is still true
+
+
 def hosts_from_nmap(run: NmapRun, profile: Profile) -> list[HostRecord]:
     """Inventory records of the hosts nmap saw up: addresses, MAC, names, open services, CPEs."""
+    return host_records(run.up_hosts(), profile)
+
+
+def host_records(hosts: Iterable[Host], profile: Profile) -> list[HostRecord]:
+    """Inventory records of nmap hosts (see :func:`hosts_from_nmap`)."""
     out = []
-    for host in run.up_hosts():
+    for host in hosts:
         if not host.ip:
             continue
         segment = profile.segment_of(host.ip)
@@ -205,11 +290,13 @@ def record_scan_inventory(
     started_at: datetime,
     output: StageOutput,
     coverage: Sequence[str],
+    begun: bool = False,
 ) -> list[HostRecord]:
     """Merge what a scan stage saw (its raw nmap XML artifacts) into the profile's inventory.
 
     The audit calls this with its run id after the scan stage; ``secaudit scan`` with its own.
-    A truncated XML adds the hosts it holds (the scan is then recorded as incomplete).
+    A truncated XML adds the hosts it holds (the scan is then recorded as incomplete). With
+    ``begun``, the scan was recorded as it ran: its hosts are completed and its end recorded.
     """
     hosts: dict[str, HostRecord] = {}
     errors = list(output.result.errors)
@@ -226,18 +313,22 @@ def record_scan_inventory(
     status = {RunStatus.COMPLETED: "completed", RunStatus.FAILED: "failed"}.get(
         output.result.status, "incomplete"
     )
-    store.inventory.record_scan(
-        ScanRecord(
-            id=scan_id,
-            scope=history_scope(profile),
-            source="scan",
-            started_at=started_at,
-            status=status,
-            coverage=tuple(coverage),
-            errors=tuple(errors),
-        ),
-        list(hosts.values()),
+    if output.result.status is RunStatus.INTERRUPTED:
+        errors.insert(0, "interrupted (Ctrl-C or SIGTERM): the hosts scanned before are kept")
+    scan = ScanRecord(
+        id=scan_id,
+        scope=history_scope(profile),
+        source="scan",
+        started_at=started_at,
+        status=status,
+        coverage=tuple(coverage),
+        errors=tuple(errors),
     )
+    if begun:
+        store.inventory.add_scan_hosts(scan, list(hosts.values()))
+        store.inventory.finish_scan(scan_id, status=status, errors=scan.errors)
+    else:
+        store.inventory.record_scan(scan, list(hosts.values()))
     return list(hosts.values())
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -269,46 +270,86 @@ class Inventory:
 
     def record_scan(self, scan: ScanRecord, hosts: Sequence[HostRecord]) -> None:
         """Store one scan and what it saw, and merge its hosts into the scope's assets (one transaction)."""
-        if scan.source not in SCAN_SOURCES or scan.status not in SCAN_STATUSES:
-            raise ValueError(f"scan source/status must be in {SCAN_SOURCES}/{SCAN_STATUSES}")
-        seen_at = to_db_time(scan.started_at)
+        with self._transaction(f"record scan {scan.id}") as conn:
+            self._insert_scan(conn, scan)
+            self._add_hosts(conn, scan, hosts)
+
+    # A scan recorded as it goes: its row first (status 'incomplete', with why), then its hosts
+    # batch by batch, then its end. A scan whose process died keeps the hosts already added and
+    # stays 'incomplete' with the reason given at the start.
+    def begin_scan(self, scan: ScanRecord) -> None:
+        """Store a scan that is starting (no hosts yet); :meth:`add_scan_hosts` adds them."""
+        with self._transaction(f"record scan {scan.id}") as conn:
+            self._insert_scan(conn, scan)
+
+    def add_scan_hosts(self, scan: ScanRecord, hosts: Sequence[HostRecord]) -> None:
+        """Add hosts to a begun scan and merge them into the assets; a host added again replaces
+        what the scan held of it."""
+        with self._transaction(f"add hosts to scan {scan.id}") as conn:
+            if not conn.execute("SELECT 1 FROM scans WHERE id = ?", (scan.id,)).fetchone():
+                raise HistoryError(f"scan {scan.id!r} was not begun", location=str(self._path))
+            self._add_hosts(conn, scan, hosts)
+
+    def finish_scan(self, scan_id: str, *, status: str, errors: Sequence[str]) -> None:
+        """Record how a begun scan ended."""
+        if status not in SCAN_STATUSES:
+            raise ValueError(f"scan status must be in {SCAN_STATUSES}")
+        with self._transaction(f"finish scan {scan_id}") as conn:
+            done = conn.execute(
+                "UPDATE scans SET status = ?, errors = ? WHERE id = ?",
+                (status, dump_json(list(errors)), scan_id),
+            )
+            if done.rowcount != 1:
+                raise HistoryError(f"scan {scan_id!r} was not begun", location=str(self._path))
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if conn.execute("SELECT 1 FROM scans WHERE id = ?", (scan.id,)).fetchone():
-                    raise HistoryError(
-                        f"scan {scan.id!r} is already recorded",
-                        location=str(self._path),
-                        hint="give every scan a fresh id",
-                    )
-                conn.execute(
-                    "INSERT INTO scans (id, scope, source, started_at, status, coverage, errors)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        scan.id,
-                        scan.scope,
-                        scan.source,
-                        seen_at,
-                        scan.status,
-                        dump_json(list(scan.coverage)),
-                        dump_json(list(scan.errors)),
-                    ),
-                )
-                unique = {h.address: h for h in hosts}
-                conn.executemany(
-                    "INSERT INTO scan_hosts (scan_id, address, host) VALUES (?, ?, ?)",
-                    [(scan.id, a, dump_json(h.to_dict())) for a, h in unique.items()],
-                )
-                for host in unique.values():
-                    self._upsert(conn, scan, host, seen_at)
+                yield conn
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as e:
-            raise self._fail(e, f"record scan {scan.id}") from e
+            raise self._fail(e, action) from e
+
+    def _insert_scan(self, conn: sqlite3.Connection, scan: ScanRecord) -> None:
+        if scan.source not in SCAN_SOURCES or scan.status not in SCAN_STATUSES:
+            raise ValueError(f"scan source/status must be in {SCAN_SOURCES}/{SCAN_STATUSES}")
+        if conn.execute("SELECT 1 FROM scans WHERE id = ?", (scan.id,)).fetchone():
+            raise HistoryError(
+                f"scan {scan.id!r} is already recorded",
+                location=str(self._path),
+                hint="give every scan a fresh id",
+            )
+        conn.execute(
+            "INSERT INTO scans (id, scope, source, started_at, status, coverage, errors)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                scan.id,
+                scan.scope,
+                scan.source,
+                to_db_time(scan.started_at),
+                scan.status,
+                dump_json(list(scan.coverage)),
+                dump_json(list(scan.errors)),
+            ),
+        )
+
+    def _add_hosts(self, conn: sqlite3.Connection, scan: ScanRecord, hosts: Sequence[HostRecord]) -> None:
+        seen_at = to_db_time(scan.started_at)
+        unique = {h.address: h for h in hosts}
+        conn.executemany(
+            "INSERT INTO scan_hosts (scan_id, address, host) VALUES (?, ?, ?)"
+            " ON CONFLICT (scan_id, address) DO UPDATE SET host = excluded.host",
+            [(scan.id, a, dump_json(h.to_dict())) for a, h in unique.items()],
+        )
+        for host in unique.values():
+            self._upsert(conn, scan, host, seen_at)
 
     def _upsert(self, conn: sqlite3.Connection, scan: ScanRecord, host: HostRecord, seen_at: str) -> None:
         row = conn.execute(

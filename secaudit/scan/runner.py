@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,11 +44,23 @@ class NmapOutput:
     interrupted: bool = False  # the stop was a Ctrl-C (KeyboardInterrupt) of ours
 
 
+#: How often a running nmap's XML so far is handed to ``on_output`` (when it grew).
+OUTPUT_EVERY_S = 1.0
+
+OutputCallback = Callable[[bytes], None]
+
+
 class NmapRunner(Protocol):
     """Runs nmap with already-checked arguments. Injected so tests and benchmarks can time it."""
 
-    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
-        """Run nmap; stop it after ``timeout_s`` seconds and return what it wrote by then."""
+    def run(
+        self, args: Sequence[str], *, timeout_s: float, on_output: OutputCallback | None = None
+    ) -> NmapOutput:
+        """Run nmap; stop it after ``timeout_s`` seconds and return what it wrote by then.
+
+        ``on_output``, when the runner can, is called from the calling thread with the XML
+        written so far, each time it grew (at most every :data:`OUTPUT_EVERY_S`), so a caller
+        can keep finished hosts before nmap ends. An exception it raises stops nmap."""
         ...
 
 
@@ -79,7 +91,10 @@ class PythonNmapRunner:
         major, minor = self._scanner.nmap_version()
         return f"{major}.{minor}"
 
-    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
+    def run(
+        self, args: Sequence[str], *, timeout_s: float, on_output: OutputCallback | None = None
+    ) -> NmapOutput:
+        """python-nmap returns the XML only at the end: ``on_output`` is never called."""
         check_args(args)
         text = args_string(args)
         # python-nmap builds [nmap, -oX, -] + hosts + shlex.split(arguments); we pass no hosts
@@ -139,7 +154,9 @@ class ProcessNmapRunner:
         words = done.stdout.split()
         return words[2] if len(words) > 2 and words[:2] == ["Nmap", "version"] else "unknown"
 
-    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
+    def run(
+        self, args: Sequence[str], *, timeout_s: float, on_output: OutputCallback | None = None
+    ) -> NmapOutput:
         check_args(args)
         argv = (self.binary, "-oX", "-", *args)
         started = time.monotonic()
@@ -174,7 +191,7 @@ class ProcessNmapRunner:
         error = ""
         stopped = interrupted = False
         try:
-            proc.wait(timeout=timeout_s)
+            _wait(proc, started + timeout_s, out, on_output)
         except subprocess.TimeoutExpired:
             _kill(proc)
             stopped = True
@@ -182,7 +199,7 @@ class ProcessNmapRunner:
         except KeyboardInterrupt:
             _kill(proc)
             stopped = interrupted = True
-            error = "interrupted (Ctrl-C): nmap was stopped"
+            error = "interrupted (Ctrl-C or SIGTERM): nmap was stopped"
         finally:
             if proc.poll() is None:  # any other exception: never leave nmap running
                 _kill(proc)
@@ -190,7 +207,7 @@ class ProcessNmapRunner:
                 self._running.discard(proc)
         if self._stopping.is_set() and not interrupted:  # stopped by stop_all (Ctrl-C elsewhere)
             stopped = interrupted = True
-            error = "interrupted (Ctrl-C): nmap was stopped"
+            error = "interrupted (Ctrl-C or SIGTERM): nmap was stopped"
         for reader in readers:
             reader.join(timeout=10)
         for stream in (proc.stdout, proc.stderr):
@@ -211,6 +228,29 @@ class ProcessNmapRunner:
             stopped=stopped,
             interrupted=interrupted,
         )
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, out: list[bytes], on_output: OutputCallback | None
+) -> None:
+    """Wait for nmap until ``deadline`` (monotonic; :class:`subprocess.TimeoutExpired` then),
+    handing its output so far to ``on_output`` whenever it grew."""
+    if on_output is None:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        return
+    told = 0
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(0.0, min(OUTPUT_EVERY_S, left)))
+            return
+        except subprocess.TimeoutExpired:
+            if left <= OUTPUT_EVERY_S:
+                raise
+        chunks = list(out)  # the reader thread only appends
+        if len(chunks) > told:
+            told = len(chunks)
+            on_output(b"".join(chunks))
 
 
 def _drain(stream: object, into: list[bytes]) -> None:

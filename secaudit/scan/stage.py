@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,7 +30,7 @@ from secaudit.core.model import Finding, RunStatus, StageOutput, StageResult
 from secaudit.core.profile import Profile, Segment
 from secaudit.core.report import ProgressCallback, ProgressEvent
 from secaudit.scan.findings import findings_for
-from secaudit.scan.nmapxml import parse_nmap_xml
+from secaudit.scan.nmapxml import Host, NmapRun, parse_nmap_xml
 from secaudit.scan.profiles import PROFILES, ScanProfile, build_args
 from secaudit.scan.rules import ExposureRule, load_rules
 from secaudit.scan.runner import NmapRunner, ProcessNmapRunner, is_privileged
@@ -69,6 +69,11 @@ class ScanOptions:
     #: Packets per second for all segments together (0: no cap beyond each profile's own). Each
     #: running segment gets an equal share; a profile's own lower rate still applies.
     max_total_rate: int = 0
+    #: Told of each segment's hosts as nmap finishes them (segment name, the hosts up), from the
+    #: segment's worker thread, so a caller can record them before the scan ends: a timeout, the
+    #: end of the authorization, Ctrl-C or a killed process then loses none of them. Calls for
+    #: different segments may overlap. Each host is told once.
+    on_hosts: Callable[[str, tuple[Host, ...]], None] | None = None
 
 
 @dataclass
@@ -434,10 +439,14 @@ class _Context:
             out.errors.append(reason)
             out.unusable = True
             return
+        xml_path = self.scan_dir / f"{stem}.xml"
+        stream = _Stream(segment.name, xml_path, self.opts.on_hosts, out)
         try:
-            output = self.runner.run(plan.args, timeout_s=min(left, self.opts.timeout_s))
+            output = self.runner.run(
+                plan.args, timeout_s=min(left, self.opts.timeout_s), on_output=stream.partial
+            )
         except KeyboardInterrupt:
-            out.errors.append("interrupted (Ctrl-C) before nmap returned its output")
+            out.errors.append("interrupted (Ctrl-C or SIGTERM) before nmap returned its output")
             raise
         if output.stopped and not output.interrupted and cut:
             output = replace(
@@ -445,10 +454,10 @@ class _Context:
                 error=f"stopped at {self.clock.now().isoformat(timespec='seconds')}, before the end of "
                 f"the authorization: {why}; hosts finished before the stop are kept",
             )
-        xml_path = self.scan_dir / f"{stem}.xml"
         if output.xml:
             xml_path.write_bytes(output.xml)
-            out.artifacts.append(str(xml_path))
+            if str(xml_path) not in out.artifacts:
+                out.artifacts.append(str(xml_path))
         result = "completed"
         detail = output.error
         if output.xml:
@@ -464,6 +473,7 @@ class _Context:
                     result, detail = ("partial" if run.hosts else "failed"), run.error
                     out.unusable = out.unusable or not run.hosts
                 out.hosts += len(run.up_hosts())
+                stream.tell(run)
                 out.findings.extend(findings_for(run, self.profile, rules, observed_at=started_at))
         else:
             result = "failed"
@@ -489,3 +499,61 @@ class _Context:
         )
         if output.interrupted:
             raise KeyboardInterrupt
+
+
+class _Stream:
+    """Keeps what a running nmap has finished: its XML so far in the run folder, and its new
+    hosts told to ``on_hosts``. nmap writes each host group whole when it is done, so the
+    complete ``<host>`` elements of the output so far are final."""
+
+    def __init__(
+        self,
+        segment: str,
+        xml_path: Path,
+        on_hosts: Callable[[str, tuple[Host, ...]], None] | None,
+        out: _Segment,
+    ) -> None:
+        self.segment = segment
+        self.xml_path = xml_path
+        self.on_hosts = on_hosts
+        self.out = out
+        self.told: set[str] = set()
+        self.closed_hosts = 0
+        self.failed: set[str] = set()  # what went wrong once (told once, not per host group)
+
+    def partial(self, xml: bytes) -> None:
+        closed = xml.count(b"</host>")
+        if closed == self.closed_hosts:
+            return
+        self.closed_hosts = closed
+        try:
+            self.xml_path.write_bytes(xml)
+        except OSError as e:
+            self._fail("write", f"cannot keep nmap's output so far: {e.strerror}")
+        else:
+            if str(self.xml_path) not in self.out.artifacts:
+                self.out.artifacts.append(str(self.xml_path))
+        try:
+            run = parse_nmap_xml(xml, source=str(self.xml_path))
+        except OperationalError:
+            return  # nothing whole yet; the final output is parsed again
+        self.tell(run)
+
+    def tell(self, run: NmapRun) -> None:
+        """Hand the hosts of ``run`` not yet told to ``on_hosts``."""
+        if self.on_hosts is None or "record" in self.failed:
+            return
+        new = tuple(h for h in run.up_hosts() if h.ip and h.ip not in self.told)
+        if not new:
+            return
+        try:
+            self.on_hosts(self.segment, new)
+        except SecauditError as e:
+            self._fail("record", f"hosts not recorded as they were scanned: {_one_line(e)}")
+            return
+        self.told.update(h.ip for h in new)
+
+    def _fail(self, what: str, message: str) -> None:
+        if what not in self.failed:
+            self.out.errors.append(message)
+        self.failed.add(what)

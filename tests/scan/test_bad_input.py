@@ -28,7 +28,7 @@ class RecordedRunner:
         self.xml, self.error = xml, error
         self.calls: list[tuple[str, ...]] = []
 
-    def run(self, args: Sequence[str], *, timeout_s: int) -> NmapOutput:
+    def run(self, args: Sequence[str], *, timeout_s: int, on_output: object = None) -> NmapOutput:
         self.calls.append(tuple(args))
         return NmapOutput(argv=("nmap", *args), xml=self.xml, duration_s=0.1, error=self.error)
 

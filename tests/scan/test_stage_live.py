@@ -25,6 +25,7 @@ from secaudit.core.model import Criticality, RunStatus, SegmentKind, Severity
 from secaudit.core.profile import Authorization, MaintenanceWindow, Profile, Segment
 from secaudit.core.report import ProgressEvent
 from secaudit.scan import PROFILES, NmapOutput, ProcessNmapRunner, ScanOptions, scan_segments
+from secaudit.scan.runner import OutputCallback
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -82,9 +83,11 @@ class CountingRunner:
         self.real = ProcessNmapRunner()
         self.calls: list[tuple[str, ...]] = []
 
-    def run(self, args: Sequence[str], *, timeout_s: float) -> NmapOutput:
+    def run(
+        self, args: Sequence[str], *, timeout_s: float, on_output: OutputCallback | None = None
+    ) -> NmapOutput:
         self.calls.append(tuple(args))
-        return self.real.run(args, timeout_s=timeout_s)
+        return self.real.run(args, timeout_s=timeout_s, on_output=on_output)
 
 
 @pytest.fixture(scope="module")
