@@ -163,7 +163,7 @@ def _secaudit(lab: Lab, profile: Path, out: Path, parallel: int) -> tuple[Result
 
 def _nmap_alone(lab: Lab, trail: list[dict[str, object]]) -> Result:
     names = [f"seg{i}-{'ot' if i % 2 == 0 else 'it'}" for i in range(SEGMENTS)]
-    argv_of = {str(e["segment"]): [str(a) for a in e["argv"]] for e in trail}  # type: ignore[attr-defined]
+    argv_of = {str(e["segment"]): _nmap_argv(e["argv"]) for e in trail}  # type: ignore[arg-type]
     lab.flush_neighbours()
     before = lab.tx_packets()
     durations = []
@@ -210,6 +210,12 @@ def _machine() -> str:
         "\n"
     )[0]
     return f"{platform.system()} {platform.release()}, {cpus} CPU, Python {platform.python_version()}, {nmap}"
+
+
+def _nmap_argv(argv: list[object]) -> list[str]:
+    """The nmap command of a trail entry without the setpriv wrapper the runner puts before it."""
+    words = [str(a) for a in argv]
+    return words[words.index("--") + 1 :] if words and words[0].endswith("setpriv") else words
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,6 +130,11 @@ class ProcessNmapRunner:
 
     def __init__(self, binary: str | None = None) -> None:
         self.binary = find_nmap(binary)
+        # nmap runs in its own session (a Ctrl-C is ours to handle), so it would outlive a
+        # secaudit killed with SIGKILL and go on sending after the authorization ends. Started
+        # through util-linux's setpriv with a parent-death signal, it is killed with us.
+        setpriv = shutil.which("setpriv")
+        self._prefix: tuple[str, ...] = (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self._stopping = threading.Event()
@@ -158,7 +163,7 @@ class ProcessNmapRunner:
         self, args: Sequence[str], *, timeout_s: float, on_output: OutputCallback | None = None
     ) -> NmapOutput:
         check_args(args)
-        argv = (self.binary, "-oX", "-", *args)
+        argv = (*self._prefix, self.binary, "-oX", "-", *args)
         started = time.monotonic()
         if timeout_s <= 0:
             return NmapOutput(

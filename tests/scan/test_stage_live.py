@@ -164,8 +164,11 @@ def test_audit_trail_records_each_scan(full_scan) -> None:  # type: ignore[no-un
     assert signals["who"] == "tester"
     assert signals["authorization"] == "PKT-LIVE-1"
     assert signals["result"] == "completed"
-    assert signals["argv"][:3] == [runner.real.binary, "-oX", "-"]
-    assert signals["argv"][3:] in [list(call) for call in runner.calls]
+    # nmap started through setpriv, so that it dies with secaudit (parent-death signal)
+    nmap_at = signals["argv"].index(runner.real.binary)
+    assert signals["argv"][:nmap_at] == ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
+    assert signals["argv"][nmap_at : nmap_at + 3] == [runner.real.binary, "-oX", "-"]
+    assert signals["argv"][nmap_at + 3 :] in [list(call) for call in runner.calls]
     assert "-sV" not in signals["argv"] and "--max-parallelism" in signals["argv"]
     assert signals["targets"][0] == "127.21.2.1"
     assert signals["duration_s"] > 0
