@@ -51,7 +51,6 @@ COMPAT_TO = "compatible-with=8"
 _VENDOR = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)(\s*;\s*compatible-with=\d+)?")
 # Supported versions: [first, beyond) per engine
 SUPPORTED = {ELASTICSEARCH: ((8, 0), (10, 0)), OPENSEARCH: ((2, 4), (4, 0))}
-WILDCARD_SINCE = {ELASTICSEARCH: (7, 9), OPENSEARCH: (2, 15)}  # the ``wildcard`` field type
 
 
 def version_tuple(text: str) -> tuple[int, int]:
@@ -98,12 +97,6 @@ class Engine:
         if not first <= version_tuple(self.version) < beyond:
             return f"{self.name} {self.version} is not supported: secaudit works with {supported_text()}"
         return None
-
-    @property
-    def wildcard(self) -> bool:
-        """The engine has the ``wildcard`` field type (unknown version: assumed not)."""
-        since = WILDCARD_SINCE.get(self.product)
-        return since is not None and bool(self.version) and version_tuple(self.version) >= since
 
 
 def supported_text() -> str:

@@ -34,6 +34,7 @@ class Script:
     fault: Callable[[str, str], tuple[int, Any, float] | None] = lambda kind, body: None
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) received
     mapping: dict[str, Any] | None = None  # the index's mappings; None: secaudit's template
+    other_mappings: dict[str, Any] = field(default_factory=dict)  # more indices matching (name: mappings)
     info: dict[str, Any] = field(
         default_factory=lambda: {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"}
     )  # what GET / answers
@@ -152,7 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
             mapping = self.script.mapping
             if mapping is None:
                 mapping = index_template(INDEX)["template"]["mappings"]
-            self._send(200, {INDEX: {"mappings": mapping}})
+            others = {name: {"mappings": m} for name, m in self.script.other_mappings.items()}
+            self._send(200, {INDEX: {"mappings": mapping}, **others})
         elif path.endswith("/_count"):
             documents = self.script.documents + [d for page in self.script.pages for d in page]
             if "secaudit.long_fields" in body:
