@@ -180,6 +180,13 @@ def _accounts(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     return out
 
 
+def login_users(target: Target) -> set[str]:
+    """Accounts whose shell is a login shell listed in the target's /etc/shells."""
+    valid = _valid_shells(target)
+    text = target.read_text("/etc/passwd") or ""
+    return {f[0] for _, line in logical_lines(text) if len(f := line.split(":")) >= 7 and f[6] in valid}
+
+
 def _valid_shells(target: Target) -> set[str]:
     """Login shells from the target's /etc/shells (nologin is not one)."""
     return {

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from secaudit.baseline.model import Observation
+from secaudit.baseline.probes.accounts import login_users
 from secaudit.baseline.probes.base import TREES, Param, gid_names, owner_attrs, probe, uid_names
-from secaudit.baseline.target import ProbeError, Target
+from secaudit.baseline.target import NotApplicable, ProbeError, Target
 
 MAX_SCAN_ENTRIES = 500_000
 
@@ -152,4 +153,87 @@ def dir_scan(target: Target, p: Mapping[str, Any]) -> list[Observation]:
             )
     if not out:
         return [Observation(subject=p["path"], value=None, file=p["path"], note="nothing matching found")]
+    return sorted(out, key=lambda o: o.subject)
+
+
+# Log files under /var/log by name: (name patterns, mode bits that must be clear, owners, groups).
+# The first matching rule applies; files in an apt/ folder and the rest fall to the two below.
+_LOG_RULES: tuple[tuple[tuple[str, ...], int, frozenset[str], frozenset[str]], ...] = (
+    (
+        ("lastlog", "lastlog.*", "wtmp", "wtmp.*", "wtmp-*", "btmp", "btmp.*", "btmp-*", "README"),
+        0o113,
+        frozenset({"root"}),
+        frozenset({"root", "utmp"}),
+    ),
+    (
+        ("cloud-init.log*", "localmessages*", "waagent.log*"),
+        0o133,
+        frozenset({"root", "syslog"}),
+        frozenset({"root", "adm"}),
+    ),
+    (
+        ("secure", "secure.*", "secure-*", "auth.log", "syslog", "messages"),
+        0o137,
+        frozenset({"root", "syslog"}),
+        frozenset({"root", "adm"}),
+    ),
+    (("SSSD", "sssd"), 0o117, frozenset({"root", "SSSD"}), frozenset({"root", "SSSD"})),
+    (("gdm", "gdm3"), 0o117, frozenset({"root"}), frozenset({"root", "gdm", "gdm3"})),
+    (("*.journal", "*.journal~"), 0o137, frozenset({"root"}), frozenset({"root", "systemd-journal"})),
+)
+_LOG_APT = (0o133, frozenset({"root"}), frozenset({"root", "adm"}))
+_LOG_OTHER = (0o137, frozenset({"root", "syslog"}), frozenset({"root", "adm"}))
+
+
+@probe("log_files", targets=TREES, params=(Param(name="path", type=str, default="/var/log"),))
+def log_files(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Log files (under ``path``, recursively) whose mode, owner or group is beyond what their name
+    allows: utmp-style files (lastlog, wtmp, btmp) up to 0664 root:utmp, authentication logs and
+    journals up to 0640 (root or syslog, group adm or systemd-journal), apt's logs up to 0644, any
+    other file up to 0640 owned by root or syslog with group root or adm - or by a service account
+    without a login shell (or root), with that file's group. Value: what is wrong."""
+    top = p.get("path", "/var/log").rstrip("/") or "/"
+    if target.info(top) is None:
+        raise NotApplicable(f"no {top} in the target")
+    users, groups, logins = uid_names(target), gid_names(target), login_users(target)
+    out: list[Observation] = []
+    todo, seen = [top], 0
+    while todo:
+        folder = todo.pop()
+        for info in target.scan(folder) or []:
+            seen += 1
+            if seen > MAX_SCAN_ENTRIES:
+                raise ProbeError(f"{top}: more than {MAX_SCAN_ENTRIES} entries, scan stopped")
+            if info.kind == "dir":
+                todo.append(info.path)
+            if info.kind != "file":
+                continue
+            name = posixpath.basename(info.path)
+            owner, group = users.get(info.uid, str(info.uid)), groups.get(info.gid, str(info.gid))
+            if posixpath.basename(posixpath.dirname(info.path)) == "apt":
+                mask, owners, allowed_groups = _LOG_APT
+            else:
+                rule = next((r for r in _LOG_RULES if any(fnmatch.fnmatchcase(name, g) for g in r[0])), None)
+                mask, owners, allowed_groups = rule[1:] if rule else _LOG_OTHER
+                if rule is None and (owner == "root" or (info.uid in users and owner not in logins)):
+                    owners, allowed_groups = owners | {owner}, allowed_groups | {group}
+            problems = []
+            if info.mode & mask:
+                problems.append(f"mode {info.mode:04o}, more than {0o777 & ~mask:04o}")
+            if owner not in owners:
+                problems.append(f"owner {owner}, not {' or '.join(sorted(owners))}")
+            if group not in allowed_groups:
+                problems.append(f"group {group}, not {' or '.join(sorted(allowed_groups))}")
+            if problems:
+                problem = "; ".join(problems)
+                out.append(
+                    Observation(
+                        subject=f"{info.path} ({problem})",
+                        value=problem,
+                        file=info.path,
+                        attrs=owner_attrs(target, info.uid, info.gid),
+                    )
+                )
+    if not out:
+        return [Observation(subject=top, value=None, file=top, note="every log file within its limits")]
     return sorted(out, key=lambda o: o.subject)
