@@ -38,11 +38,10 @@ from secaudit.core.report import ProgressCallback, ProgressEvent, no_progress
 from secaudit.detect.engine import Engine as LocalEngine
 from secaudit.detect.model import RuleHit, RuleInfo, RuleProblem
 from secaudit.detect.plans import RulePlan, RuleSet
-from secaudit.detect.reference import reference_matches
+from secaudit.detect.reference import matched_fields, reference_matches
 from secaudit.elastic.check import (
-    LAYOUT_NAMES,
-    SECAUDIT,
     ClusterCheck,
+    IndexInfo,
     check_cluster,
     mapped_indices,
 )
@@ -51,15 +50,18 @@ from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
 from secaudit.elastic.documents import from_source
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
+from secaudit.elastic.layouts import AUTO, LAYOUT_NAMES, LAYOUTS, SECAUDIT, UNKNOWN, event_from_source
 from secaudit.elastic.search import (
     BACKOFF,
     BATCH,
+    SOURCE_FIELDS,
     Faults,
     Place,
     PointInTime,
     RuleQueryError,
     TimeRange,
     hit_from_document,
+    sort_key,
 )
 from secaudit.elastic.settings import EsSettings, parse_settings, resolve
 from secaudit.logs import ReadStats, read_events
@@ -183,6 +185,7 @@ class EsHuntOptions:
     timeout: float = 30.0  # seconds per request
     rules_per_request: int = BATCH  # queries per multi-search
     backoff: tuple[float, ...] = BACKOFF  # pauses between the tries of a search request
+    layout: str = AUTO  # secaudit | ecs | wazuh | auto (the one the mappings show)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -192,8 +195,10 @@ class EsHunt:
     summary: HuntSummary
     version: str = ""
     indices: int = 0
+    layout: str = SECAUDIT  # the field layout hunted
     converted: int = 0
     not_converted: list[Failure] = field(default_factory=list)
+    unrunnable: list[Failure] = field(default_factory=list)  # rules the layout cannot express
     query_errors: list[RuleProblem] = field(default_factory=list)
     capped: dict[str, int] = field(default_factory=dict)  # rule id -> the cap it reached
     correlation_languages: dict[str, str] = field(default_factory=dict)  # rule id -> esql | eql | ""
@@ -217,7 +222,9 @@ class EsHunt:
 def _problem(failure: Failure) -> RuleProblem:
     return RuleProblem(
         location=failure.location,
-        reason=f"not converted for Elasticsearch ({failure.language}): {failure.reason}",
+        reason=failure.reason
+        if failure.unrunnable
+        else f"not converted for Elasticsearch ({failure.language}): {failure.reason}",
         rule_id=failure.rule_id,
         title=failure.title,
     )
@@ -248,20 +255,9 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
             location=settings.url,
             hint="ingest logs first (secaudit logs ingest LOG... --index NAME) or check --index",
         )
-    foreign = [i for i in indices if i.layout != SECAUDIT]
-    if foreign:
-        # Hunting an index whose fields the rules do not name would find nothing and look clean.
-        listed = "; ".join(f"{i.name}: {LAYOUT_NAMES[i.layout]}" for i in foreign[:5])
-        more = f" (and {len(foreign) - 5} more)" if len(foreign) > 5 else ""
-        raise UsageError(
-            f"{len(foreign)} of the {len(indices)} indices matching {options.index!r} do not have "
-            f"secaudit's field layout, so the rules cannot be run on them: {listed}{more}",
-            location=settings.url,
-            hint="hunt only indices made by `secaudit logs ingest` (narrow --index), or ingest these "
-            "logs with it; ECS and Wazuh layouts are not supported yet",
-        )
+    layout = hunted_layout(indices, options.index, options.layout, settings.url)
     shapes = {i.escaped_names for i in indices}
-    if len(shapes) > 1:
+    if layout == SECAUDIT and len(shapes) > 1:
         older = [i.name for i in indices if not i.escaped_names]
         raise UsageError(
             f"the indices matching {options.index!r} mix two versions of secaudit's documents "
@@ -282,21 +278,26 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     conversion = convert_rules(
         list(options.rules or (default_rules_dir(),)),
         placeholders=options.placeholders,
+        layout=layout,
         escape_names=shapes == {True},
     )
     by_location = conversion.by_location()
     relevant = {p.info.location for p in ruleset.plans} | {i.location for i in ruleset.correlation_rules}
     not_converted = [f for f in conversion.failures if f.location in relevant]
+    unrunnable = [f for f in not_converted if f.unrunnable]
+    not_converted = [f for f in not_converted if not f.unrunnable]
     summary = HuntSummary(
         rules=len(ruleset.rules),
         correlations=len(ruleset.correlations),
         rule_files=ruleset.files,
-        problems=tuple(ruleset.problems) + tuple(_problem(f) for f in not_converted),
+        problems=tuple(ruleset.problems) + tuple(_problem(f) for f in (*not_converted, *unrunnable)),
         load_seconds=time.perf_counter() - started,
     )
     result = EsHunt(
         summary=summary,
+        layout=layout,
         not_converted=not_converted,
+        unrunnable=unrunnable,
         correlation_languages=_correlation_languages(conversion, ruleset.correlation_rules),
     )
     for info in ruleset.rules:
@@ -306,13 +307,15 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     delivery = HitDelivery(ruleset, summary, on_hit)
     with cluster_errors(settings, f"hunting in {options.index}"):
         result.indices = summary.read.files = len(indices)
-        bounds = options.window.filter()
+        time_field = LAYOUTS[layout].time_field if layout in LAYOUTS else "@timestamp"
+        bounds = options.window.filter(time_field)
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
-        long_query: dict[str, Any] = {"exists": {"field": LONG_FIELDS}}
-        if bounds:
-            long_query = {"bool": {"filter": [long_query, bounds]}}
-        result.long_value_documents = int(client.count(index=options.index, query=long_query)["count"])
+        if layout == SECAUDIT:  # only secaudit's documents list their values over the keyword limit
+            long_query: dict[str, Any] = {"exists": {"field": LONG_FIELDS}}
+            if bounds:
+                long_query = {"bool": {"filter": [long_query, bounds]}}
+            result.long_value_documents = int(client.count(index=options.index, query=long_query)["count"])
         runnable: list[tuple[int, RulePlan, str, bool]] = []
         for i, plan in enumerate(ruleset.plans):
             converted = by_location.get(plan.info.location)
@@ -321,7 +324,12 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
         result.converted = len({i for i, _, _, _ in runnable})
         pit = PointInTime.open(
-            client, options.index, batch=options.rules_per_request, backoff=options.backoff
+            client,
+            options.index,
+            batch=options.rules_per_request,
+            backoff=options.backoff,
+            time_field=time_field,
+            source_fields=SOURCE_FIELDS if layout == SECAUDIT else None,
         )
         result.faults = pit.faults
         if result.long_value_documents:
@@ -342,7 +350,11 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                         if found > options.hit_cap:
                             result.capped[plan.info.id] = options.hit_cap
                             break
-                        key, hit = hit_from_document(plan.info, plan.node, source)
+                        key, hit = (
+                            hit_from_document(plan.info, plan.node, source)
+                            if layout == SECAUDIT
+                            else layout_hit(layout, plan, source)
+                        )
                         # a relaxed query (Converted.exact) finds a superset: the engine decides; the
                         # cap counts the documents the cluster returned, so it never hides a hit
                         if key not in taken and (exact or reference_matches(plan.node, hit.event)):
@@ -436,6 +448,45 @@ def _match_long_documents(
         )
     if query in pit.faults.partial:
         result.partial.extend(sorted(ran - set(result.partial)))
+
+
+def hunted_layout(indices: Sequence[IndexInfo], pattern: str, wanted: str, url: str) -> str:
+    """The field layout to hunt the matching indices as: ``wanted``, or with ``auto`` the one their
+    mappings show. A usage error (exit 2) when an index has another or an unknown layout, or (auto)
+    the indices do not agree: hunted with fields the rules do not name, it would look clean."""
+    found = sorted({i.layout for i in indices})
+    chosen = found[0] if wanted == AUTO and len(found) == 1 else wanted
+    other = [i for i in indices if i.layout != chosen]
+    if chosen != UNKNOWN and not other:
+        return chosen
+    listed = "; ".join(f"{i.name}: {LAYOUT_NAMES[i.layout]}" for i in (other or indices)[:5])
+    shown = other or indices
+    more = f" (and {len(shown) - 5} more)" if len(shown) > 5 else ""
+    if wanted == AUTO:
+        problem = (
+            f"the field layout of the indices matching {pattern!r} is not one secaudit knows: {listed}{more}"
+            if found == [UNKNOWN]
+            else f"the indices matching {pattern!r} do not share one field layout: {listed}{more}"
+        )
+        hint = (
+            "narrow --index to indices of one layout (secaudit logs es-check --index PATTERN names each "
+            "index's layout); secaudit hunts its own (logs ingest), ECS and Wazuh layouts"
+        )
+    else:
+        problem = (
+            f"{len(other)} of the {len(indices)} indices matching {pattern!r} do not have the field layout "
+            f"--layout {wanted} names ({LAYOUT_NAMES[wanted]}), so the rules cannot be run on them: "
+            f"{listed}{more}"
+        )
+        hint = "pass --layout with the layout shown (or --layout auto), or narrow --index"
+    raise UsageError(problem, location=url, hint=hint)
+
+
+def layout_hit(layout: str, plan: RulePlan, source: dict[str, Any]) -> tuple[Place, RuleHit]:
+    """The hit an ECS or Wazuh document makes: its event as the embedded engine would read it
+    (host, time and record from the layout's fields), the matched fields computed by the engine."""
+    event = event_from_source(layout, source)
+    return sort_key(event, 0), RuleHit(plan.info, event, matched_fields(plan.node, event))
 
 
 def _unfinished(info: RuleInfo, reason: str) -> RuleProblem:

@@ -6,6 +6,8 @@ modules that define those commands can import these without an import cycle.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from secaudit.cli.common import CliState
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.report import ProgressCallback
 from secaudit.elastic.convert import LANGUAGE_NAMES
+from secaudit.elastic.layouts import AUTO, ECS, LAYOUT_NAMES, SECAUDIT, WAZUH
 from secaudit.elastic.search import BATCH
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +42,7 @@ _WINDOW_KEYS = (
     "es_timeout",
     "es_rules_per_request",
     "es_allow_partial",
+    "es_layout",
 )
 
 
@@ -87,6 +91,14 @@ def es_hunt_options(func: F) -> F:
             default=None,
             help="[--es] Exit 0/1 even when shards failed, a search timed out or a rule got no answer "
             "(said in any case; without it such a hunt exits 3 after writing its hits).",
+        ),
+        click.option(
+            "--layout",
+            "es_layout",
+            type=click.Choice([AUTO, SECAUDIT, ECS, WAZUH]),
+            help="[--es] The indices' field layout: secaudit's own (logs ingest), ecs (Winlogbeat, Elastic "
+            "Agent), wazuh (Wazuh alerts/archives), or auto (default: read from the mappings). An index of "
+            "another or unknown layout is refused (exit 2).",
         ),
         click.option(
             "--es-profile",
@@ -154,6 +166,7 @@ def run_es_hunt(
         hit_cap=values.get("es_hit_cap") or DEFAULT_HIT_CAP,
         timeout=values.get("es_timeout") or 30.0,
         rules_per_request=values.get("es_rules_per_request") or BATCH,
+        layout=values.get("es_layout") or AUTO,
     )
     result = hunt_es(options, on_hit=on_hit, progress=progress)
     if not state.quiet and not state.json:
@@ -183,10 +196,18 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
         f"{escape(result.engine or 'Elasticsearch')} "
         f"{result.version or '(version not readable: no monitor privilege)'} at "
         f"{escape(options.settings.url)}: {result.indices} indices "
-        f"matching {escape(options.index)}, {result.summary.read.events} documents in range; "
-        f"{result.converted} rules run as Lucene queries, {len(result.not_converted)} not converted",
+        f"matching {escape(options.index)} ({escape(LAYOUT_NAMES[result.layout])} layout), "
+        f"{result.summary.read.events} documents in range; "
+        f"{result.converted} rules run as Lucene queries, {len(result.not_converted)} not converted"
+        + (f", {len(result.unrunnable)} not runnable on this layout" if result.unrunnable else ""),
         highlight=False,
     )
+    if result.unrunnable:
+        reasons = Counter(_short(f.reason) for f in result.unrunnable)
+        for reason, count in reasons.most_common(None if state.verbose else 5):
+            console.print(f"  {count} x {escape(reason)}", highlight=False)
+        if not state.verbose and len(reasons) > 5:
+            console.print("  (-v lists every reason; the JSON summary names each rule)", highlight=False)
     for rule_id, cap in sorted(result.capped.items()):
         info = result.summary.rule_info.get(rule_id)
         console.print(
@@ -234,6 +255,12 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
             + ("" if state.verbose else " (-v lists them)"),
             highlight=False,
         )
+
+
+def _short(reason: str) -> str:
+    """A not-runnable reason without the layout prefix and the rule's own values, to group by."""
+    text = reason.split(" layout: ", 1)[-1]
+    return re.sub(r"'[^']*'", "'…'", text)
 
 
 def to_es_option(func: F) -> F:

@@ -228,6 +228,7 @@ def hunt_command(
     es_timeout: float | None,
     es_rules_per_request: int | None,
     es_allow_partial: bool | None,
+    es_layout: str | None,
     es_profile: Path | None,
 ) -> None:
     """Match Sigma rules (and correlations) against LOG files, folders (recursive), .gz or '-' (stdin).
@@ -260,6 +261,7 @@ def hunt_command(
         "es_timeout": es_timeout,
         "es_rules_per_request": es_rules_per_request,
         "es_allow_partial": es_allow_partial,
+        "es_layout": es_layout,
         "es_profile": es_profile,
     }
     on_cluster = es_requested(es, inputs, input_format=input_format, logsource=logsource)

@@ -8,18 +8,8 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch
 
 from secaudit.elastic.documents import has_secaudit_mapping, names_escaped
+from secaudit.elastic.layouts import ECS, LAYOUT_NAMES, SECAUDIT, UNKNOWN, WAZUH
 from secaudit.elastic.transport import ELASTICSEARCH, identify
-
-SECAUDIT = "secaudit"
-ECS = "ecs"
-WAZUH = "wazuh"
-UNKNOWN = "unknown"
-LAYOUT_NAMES = {
-    SECAUDIT: "secaudit's own (logs ingest)",
-    ECS: "ECS (Winlogbeat, Elastic Agent, Filebeat)",
-    WAZUH: "Wazuh alerts/archives",
-    UNKNOWN: "not one secaudit knows",
-}
 
 
 def _has(properties: dict[str, Any], path: str) -> bool:
@@ -157,6 +147,9 @@ def mapped_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
             )
         )
     return sorted(out, key=lambda i: i.name)
+
+
+__all__ = ["ECS", "LAYOUT_NAMES", "SECAUDIT", "UNKNOWN", "WAZUH", "layout_of"]
 
 
 def check_cluster(client: Elasticsearch, url: str, pattern: str | None) -> ClusterCheck:

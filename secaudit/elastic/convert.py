@@ -31,8 +31,10 @@ from sigma.rule import SigmaRule
 from secaudit.detect.documents import split_documents
 from secaudit.detect.loader import info_of, rule_files
 from secaudit.detect.model import RuleInfo
+from secaudit.elastic import layouts
 from secaudit.elastic.backend import SecauditLuceneBackend, pipeline
 from secaudit.elastic.documents import logsource_query
+from secaudit.elastic.layouts import SECAUDIT, LayoutLuceneBackend, NotRunnable
 
 LUCENE = "lucene"
 ESQL = "esql"
@@ -69,6 +71,8 @@ class Failure:
     title: str
     language: str
     reason: str
+    # True when the rule converts but the index layout cannot express it (secaudit.elastic.layouts)
+    unrunnable: bool = False
 
     @property
     def kind(self) -> str:
@@ -139,7 +143,16 @@ def _documents(files: Sequence[Path], conversion: Conversion) -> list[_Doc]:
     return out
 
 
-def _failure(item: _Doc, language: str, error: Exception) -> Failure:
+def _failure(item: _Doc, language: str, error: Exception, layout: str = SECAUDIT) -> Failure:
+    if isinstance(error, NotRunnable):
+        return Failure(
+            location=f"{item.path}:{item.line}",
+            rule_id=str(item.doc.get("id", "")),
+            title=str(item.doc.get("title", "")),
+            language=language,
+            reason=f"not runnable on the {layouts.LAYOUT_NAMES[layout]} layout: {error.reason}",
+            unrunnable=True,
+        )
     return Failure(
         location=f"{item.path}:{item.line}",
         rule_id=str(item.doc.get("id", "")),
@@ -164,14 +177,22 @@ def convert_rules(
     paths: Sequence[Path],
     *,
     placeholders: Mapping[str, Sequence[str]] | None = None,
+    layout: str = SECAUDIT,
     escape_names: bool = True,
 ) -> Conversion:
-    """Convert every rule under ``paths`` (files or folders of *.yml/*.yaml); never raises for a rule.
-    ``escape_names`` False: for indices of the earlier dotted shape (see elastic.documents)."""
+    """Convert every rule under ``paths`` (files or folders of *.yml/*.yaml) for indices of ``layout``
+    (secaudit's own, ECS or Wazuh: :mod:`secaudit.elastic.layouts`); never raises for a rule. A rule
+    the layout cannot express is a Failure with ``unrunnable`` set. ``escape_names`` False: for
+    secaudit indices of the earlier dotted shape (see elastic.documents)."""
     conversion = Conversion()
     docs = _documents(rule_files(paths), conversion)
     filters = _filters(docs, conversion)
-    backend = SecauditLuceneBackend(pipeline(placeholders, escape_names=escape_names))
+    if layout == SECAUDIT:
+        backend: SecauditLuceneBackend = SecauditLuceneBackend(
+            pipeline(placeholders, escape_names=escape_names)
+        )
+    else:
+        backend = LayoutLuceneBackend(layout, layouts.layout_pipeline(layout, placeholders))
     correlations: list[_Doc] = []
     for item in docs:
         doc = item.doc
@@ -182,6 +203,14 @@ def convert_rules(
             continue
         try:
             rule: Any = _parsed(doc, filters)
+            if isinstance(backend, LayoutLuceneBackend):
+                source = rule.logsource
+                where = layouts.logsource_query(backend, source.product, source.category, source.service)
+                if layout == layouts.ECS:
+                    for name in sorted(_field_names(rule)):
+                        conflict = layouts.ecs_conflict(name, source.product, source.category, source.service)
+                        if conflict:
+                            raise NotRunnable(f"ECS keeps {conflict}")
             backend.relaxed = False
             backend.start_rule()
             texts = [str(q) for q in backend.convert_rule(rule)]
@@ -191,9 +220,10 @@ def convert_rules(
                 backend.start_rule(chunk)
                 split.append([str(q) for q in backend.convert_rule(_parsed(doc, filters))])
         except Exception as e:  # pySigma's errors, and whatever a malformed document provokes
-            conversion.failures.append(_failure(item, LUCENE, e))
+            conversion.failures.append(_failure(item, LUCENE, _cause(e), layout))
             continue
-        where = logsource_query(info.product, info.category, info.service)
+        if not isinstance(backend, LayoutLuceneBackend):
+            where = logsource_query(info.product, info.category, info.service)
         parts = tuple(_query(where, part) for part in split)
         query = " OR ".join(f"({p})" for p in parts) if parts else _query(where, texts)
         conversion.converted.append(
@@ -206,8 +236,43 @@ def convert_rules(
             )
         )
     if correlations:
-        _convert_correlations(docs, correlations, conversion, placeholders, escape_names)
+        make = (
+            (lambda: pipeline(placeholders, escape_names=escape_names))
+            if layout == SECAUDIT
+            else (lambda: layouts.layout_pipeline(layout, placeholders))
+        )
+        _convert_correlations(docs, correlations, conversion, make)
     return conversion
+
+
+def _cause(error: Exception) -> Exception:
+    """A NotRunnable that pySigma wrapped on its way up, or the error itself."""
+    seen: Exception | None = error
+    while seen is not None:
+        if isinstance(seen, NotRunnable):
+            return seen
+        nxt = seen.__cause__ or seen.__context__
+        seen = nxt if isinstance(nxt, Exception) else None
+    return error
+
+
+def _field_names(rule: Any) -> set[str]:
+    """The field names a rule's detections use (before any pipeline renames them)."""
+    out: set[str] = set()
+
+    def visit(node: Any) -> None:
+        items = getattr(node, "detection_items", None)
+        if items is not None:
+            for item in items:
+                visit(item)
+            return
+        name = getattr(node, "field", None)
+        if name:
+            out.add(str(name))
+
+    for detection in rule.detection.detections.values():
+        visit(detection)
+    return out
 
 
 def _parsed(doc: dict[str, Any], filters: Sequence[SigmaFilter]) -> Any:
@@ -235,8 +300,7 @@ def _convert_correlations(
     docs: list[_Doc],
     correlations: list[_Doc],
     conversion: Conversion,
-    placeholders: Mapping[str, Sequence[str]] | None,
-    escape_names: bool,
+    make_pipeline: Any,
 ) -> None:
     by_key: dict[str, _Doc] = {}
     for item in docs:
@@ -252,9 +316,7 @@ def _convert_correlations(
             # Parsed afresh for this backend: its pipeline changes the rules it converts.
             collection = SigmaCollection.from_dicts([d.doc for d in needed] + [item.doc])
             rule = next(r for r in collection.rules if isinstance(r, SigmaCorrelationRule))
-            backend = (ESQLBackend if language == ESQL else EqlBackend)(
-                pipeline(placeholders, escape_names=escape_names)
-            )
+            backend = (ESQLBackend if language == ESQL else EqlBackend)(make_pipeline())
             for base in collection.rules:  # referenced rules first: the correlation query embeds them
                 if isinstance(base, SigmaCorrelationRule):
                     if base is not rule:

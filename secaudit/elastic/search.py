@@ -60,7 +60,7 @@ class TimeRange:
     start: datetime | None = None
     end: datetime | None = None
 
-    def filter(self) -> dict[str, Any] | None:
+    def filter(self, time_field: str = "@timestamp") -> dict[str, Any] | None:
         if self.start is None and self.end is None:
             return None
         bounds: dict[str, str] = {}
@@ -68,12 +68,15 @@ class TimeRange:
             bounds["gte"] = self.start.isoformat()
         if self.end is not None:
             bounds["lte"] = self.end.isoformat()
-        return {"range": {"@timestamp": bounds}}
+        return {"range": {time_field: bounds}}
 
 
-def search_body(query: str, window: TimeRange, *, without: str | None = None) -> dict[str, Any]:
+def search_body(
+    query: str, window: TimeRange, *, without: str | None = None, time_field: str = "@timestamp"
+) -> dict[str, Any]:
     """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values);
-    ``without``: a field whose documents are left out (those the hunt matches itself)."""
+    ``without``: a field whose documents are left out (those the hunt matches itself); ``time_field``:
+    the field a time range applies to (the index layout's)."""
     clauses: list[dict[str, Any]] = [
         {
             "query_string": {
@@ -84,7 +87,7 @@ def search_body(query: str, window: TimeRange, *, without: str | None = None) ->
             }
         }
     ]
-    bounds = window.filter()
+    bounds = window.filter(time_field)
     if bounds is not None:
         clauses.append(bounds)
     body: dict[str, Any] = {"bool": {"filter": clauses}}
@@ -150,7 +153,9 @@ def retryable(error: Exception) -> bool:
 @dataclass(slots=True)
 class PointInTime:
     """An open point in time over an index pattern; ``id`` follows what each response returns.
-    ``batch`` queries go in one multi-search; ``backoff`` are the pauses between tries."""
+    ``batch`` queries go in one multi-search; ``backoff`` are the pauses between tries. ``time_field``
+    is the field a time range applies to, ``source_fields`` what of each document is fetched (None: all
+    of it), both set by the index layout (secaudit.elastic.layouts)."""
 
     client: Elasticsearch
     id: str
@@ -158,12 +163,28 @@ class PointInTime:
     backoff: tuple[float, ...] = BACKOFF
     faults: Faults = field(default_factory=Faults)
     without: str | None = None  # a field whose documents rule queries leave out (search_body)
+    time_field: str = "@timestamp"
+    source_fields: list[str] | None = field(default_factory=lambda: list(SOURCE_FIELDS))
 
     @classmethod
     def open(
-        cls, client: Elasticsearch, index: str, *, batch: int = BATCH, backoff: tuple[float, ...] = BACKOFF
+        cls,
+        client: Elasticsearch,
+        index: str,
+        *,
+        batch: int = BATCH,
+        backoff: tuple[float, ...] = BACKOFF,
+        time_field: str = "@timestamp",
+        source_fields: list[str] | None = SOURCE_FIELDS,
     ) -> PointInTime:
-        return cls(client, open_point_in_time(client, index, KEEP_ALIVE), batch, backoff)
+        return cls(
+            client,
+            open_point_in_time(client, index, KEEP_ALIVE),
+            batch,
+            backoff,
+            time_field=time_field,
+            source_fields=source_fields,
+        )
 
     def _call(self, request: Callable[[Elasticsearch], T]) -> T:
         """``request`` on a client that does not retry by itself, tried again after each pause of
@@ -198,12 +219,12 @@ class PointInTime:
                 searches.append({})
                 searches.append(
                     {
-                        "query": search_body(query, window, without=self.without),
+                        "query": search_body(query, window, without=self.without, time_field=self.time_field),
                         "size": size,
                         "sort": SORT,
                         "pit": {"id": self.id, "keep_alive": KEEP_ALIVE},
                         "track_total_hits": False,
-                        "_source": {"includes": SOURCE_FIELDS},
+                        **({"_source": {"includes": self.source_fields}} if self.source_fields else {}),
                     }
                 )
             try:
@@ -240,7 +261,7 @@ class PointInTime:
 
         ``every``: documents :attr:`without` leaves out included.
         Raises RuleQueryError when the cluster refuses the query; transport errors propagate."""
-        body = search_body(query, window, without=None if every else self.without)
+        body = search_body(query, window, without=None if every else self.without, time_field=self.time_field)
         after: list[Any] | None = None
         wanted = cap + 1
         seen = 0
@@ -256,7 +277,11 @@ class PointInTime:
         while seen < wanted:
             size = min(PAGE, wanted - seen)
             try:
-                response = self._call(partial(_search, body=body, size=size, pit=self.id, after=after))
+                response = self._call(
+                    partial(
+                        _search, body=body, size=size, pit=self.id, after=after, fields=self.source_fields
+                    )
+                )
             except ApiError as e:
                 if e.status_code in (400, 500):
                     raise RuleQueryError(describe_error(e)) from e
@@ -277,7 +302,13 @@ def _msearch(client: Elasticsearch, *, searches: list[dict[str, Any]]) -> Any:
 
 
 def _search(
-    client: Elasticsearch, *, body: dict[str, Any], size: int, pit: str, after: list[Any] | None
+    client: Elasticsearch,
+    *,
+    body: dict[str, Any],
+    size: int,
+    pit: str,
+    after: list[Any] | None,
+    fields: list[str] | None = SOURCE_FIELDS,
 ) -> Any:
     return client.search(
         query=body,
@@ -286,7 +317,7 @@ def _search(
         pit={"id": pit, "keep_alive": KEEP_ALIVE},
         search_after=after,
         track_total_hits=False,
-        source_includes=SOURCE_FIELDS,
+        source_includes=fields or None,
     )
 
 

@@ -1,0 +1,989 @@
+"""The field layouts a hunt on the cluster can read: secaudit's own, ECS and Wazuh.
+
+A SOC's cluster already holds Windows events in one of two shapes, and ``logs hunt --es --layout``
+runs the Sigma rules on them as they are:
+
+* **ECS** (Winlogbeat 7+/8.x, the Elastic Agent Windows and Sysmon integrations): rule fields are
+  mapped by pySigma's own ``ecs_windows`` pipeline (pysigma-backend-elasticsearch): EventID to
+  ``event.code``, Image to ``process.executable``, CommandLine to ``process.command_line`` (by
+  logsource), every other EventData name under ``winlog.event_data.*``. Three changes are ours: the
+  pipeline's ``*.caseless`` names (which only Elastic Defend's indices have) are read on the plain ECS
+  field, ``Computer``/``EventRecordID`` go to ``winlog.computer_name``/``winlog.record_id``, and the
+  logsource condition is ours (below).
+* **Wazuh** alerts and archives (``wazuh-alerts-4.x-*``, ``wazuh-archives-4.x-*``): our own
+  pipeline, after Wazuh's Windows eventchannel decoder and index template: System values under
+  ``data.win.system.*`` (``eventID``, ``channel``, ``providerName``, ``computer``, ``eventRecordID``,
+  ``level``, ``task``, ``opcode``, ``keywords``, ``systemTime``), EventData under
+  ``data.win.eventdata.*`` with the name's first letter lowered (``CommandLine`` ->
+  ``commandLine``), every value a keyword string. Wazuh writes each backslash of these values twice
+  (wazuh/wazuh issue 4509), so a backslash in a rule matches one or two, the query then finds a superset
+  and the hunt keeps only what the embedded engine confirms on the event rebuilt with single backslashes.
+
+Neither layout normalizes case, and Sigma matches case-insensitively: a value with letters becomes a
+Lucene regex with each letter as a class (``cmd`` -> ``[cC][mM][dD]``), a ``|i`` regex gets the same
+classes; numbers, addresses and booleans keep their field types (``source.ip`` is an ``ip`` field:
+a ``|cidr`` runs natively there and as prefix wildcards on keyword fields).
+
+A rule the layout cannot express is never run with another meaning: it is *not runnable* on that
+layout, named with the reason (a logsource the layout has no events for, a keyword search with no
+field to search, a numeric comparison on a keyword field, a field ECS keeps as analysed text or as
+rendered text, a value too long for a regex...). The logsource condition is built from the same
+tables the embedded engine uses to give Windows events their categories and services
+(:mod:`secaudit.logs.windows`), so a rule sees the documents of its logsource and no others.
+
+:func:`to_layout_document` writes an event as each layout holds it and :func:`event_from_source`
+reads a document back into the LogEvent the embedded engine would have made: the tests index the
+regression events through the first and compare every rule's hits with the embedded engine's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import (
+    FieldFunctionTransformation,
+    FieldMappingTransformation,
+    ValueListPlaceholderTransformation,
+)
+from sigma.types import (
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
+
+from secaudit.core.events import LogEvent, LogKind
+from secaudit.elastic.backend import SecauditLuceneBackend
+from secaudit.elastic.regex import RegexNotSupported, to_lucene
+from secaudit.logs.windows import (
+    SYSMON_CHANNEL,
+    SYSMON_PROVIDER,
+    category_by_service_event,
+    channel_services,
+    event_id_of,
+    parse_time,
+    security_aliases,
+    sysmon_categories,
+    windows_event,
+)
+
+SECAUDIT = "secaudit"
+ECS = "ecs"
+WAZUH = "wazuh"
+UNKNOWN = "unknown"
+AUTO = "auto"
+LAYOUT_NAMES = {
+    SECAUDIT: "secaudit's own (logs ingest)",
+    ECS: "ECS (Winlogbeat, Elastic Agent, Filebeat)",
+    WAZUH: "Wazuh alerts/archives",
+    UNKNOWN: "not one secaudit knows",
+}
+
+# Field types a layout's index template gives (anything not listed is a keyword)
+KEYWORD = "keyword"
+NUMBER = "number"
+ADDRESS = "ip"
+BOOLEAN = "boolean"
+TEXT = "text"  # analysed: Sigma's whole-value matching cannot be expressed on it
+RENDERED = "rendered"  # the layout keeps a rendered text where Sigma means the raw value
+
+MAX_REGEX = 1000  # index.max_regex_length
+
+
+class NotRunnable(SigmaFeatureNotSupportedByBackendError):
+    """The rule cannot be expressed on this layout (module doc); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a hunt needs to know of an index layout."""
+
+    name: str
+    time_field: str
+    channel: str
+    provider: str
+    event_code: str
+    computer: str
+    record: str
+    operation_type: str  # Security 4657's OperationType (registry_add / registry_set)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    doubled_backslashes: bool = False
+
+    @property
+    def title(self) -> str:
+        return LAYOUT_NAMES[self.name]
+
+    def kind(self, name: str) -> str:
+        return self.kinds.get(name, KEYWORD)
+
+
+# ECS field types (ECS 8 and Winlogbeat's module fields) of the names the ecs_windows pipeline maps to
+_ECS_KINDS = {
+    **dict.fromkeys(
+        (
+            "process.pid",
+            "process.parent.pid",
+            "source.port",
+            "destination.port",
+            "process.thread.id",
+            "event.sequence",
+            "powershell.sequence",
+            "powershell.total",
+        ),
+        NUMBER,
+    ),
+    "source.ip": ADDRESS,
+    "destination.ip": ADDRESS,
+    **dict.fromkeys(
+        ("file.code_signature.signed", "sysmon.file.is_executable", "sysmon.file.archived"), BOOLEAN
+    ),
+    # Winlogbeat's PowerShell module maps these as text (analysed words, not the whole value)
+    "powershell.command.value": TEXT,
+    "powershell.file.script_block_text": TEXT,
+    # Winlogbeat renders these System values as text ("information", "Process Creation", "Info")
+    **dict.fromkeys(
+        (
+            "winlog.event_data.Level",
+            "winlog.event_data.Task",
+            "winlog.event_data.Opcode",
+            "winlog.event_data.Keywords",
+            "winlog.event_data.TimeCreated",
+        ),
+        RENDERED,
+    ),
+}
+
+LAYOUTS = {
+    ECS: Layout(
+        name=ECS,
+        time_field="@timestamp",
+        channel="winlog.channel",
+        provider="winlog.provider_name",
+        event_code="event.code",
+        computer="winlog.computer_name",
+        record="winlog.record_id",
+        operation_type="winlog.event_data.OperationType",
+        kinds=_ECS_KINDS,
+    ),
+    WAZUH: Layout(
+        name=WAZUH,
+        time_field="timestamp",
+        channel="data.win.system.channel",
+        provider="data.win.system.providerName",
+        event_code="data.win.system.eventID",
+        computer="data.win.system.computer",
+        record="data.win.system.eventRecordID",
+        operation_type="data.win.eventdata.operationType",
+        doubled_backslashes=True,
+    ),
+}
+
+
+def layout(name: str) -> Layout:
+    return LAYOUTS[name]
+
+
+# -- field names ----------------------------------------------------------------------------------
+
+# ours, before pySigma's ecs_windows items (which leave these under winlog.event_data)
+_ECS_SYSTEM: dict[str | None, str | list[str]] = {
+    "Computer": "winlog.computer_name",
+    "EventRecordID": "winlog.record_id",
+}
+_CASELESS: dict[str | None, str | list[str]] = {
+    "process.executable.caseless": "process.executable",
+    "process.parent.executable.caseless": "process.parent.executable",
+    "process.parent.name.caseless": "process.parent.name",
+}
+_WAZUH_SYSTEM = {
+    "EventID": "eventID",
+    "Channel": "channel",
+    "Provider_Name": "providerName",
+    "Computer": "computer",
+    "EventRecordID": "eventRecordID",
+    "Level": "level",
+    "Task": "task",
+    "Opcode": "opcode",
+    "Keywords": "keywords",
+    "TimeCreated": "systemTime",
+}
+
+
+def _plain(name: str) -> str:
+    return str(_CASELESS.get(name, name))
+
+
+@cache
+def _ecs_tables() -> tuple[dict[str, str], dict[str, tuple[tuple[str, str, str], ...]]]:
+    """(fixed, variable) field mappings of pySigma's ecs_windows pipeline, with our changes."""
+    from sigma.pipelines.elasticsearch import windows  # noqa: PLC0415 (only for ECS hunts)
+
+    fixed: dict[str, str] = {str(k): str(v) for k, v in _ECS_SYSTEM.items()}
+    for item in windows.ecs_windows().items:
+        if item.identifier == "ecs_windows_field_mapping":
+            for name, target in getattr(item.transformation, "mapping", {}).items():
+                fixed.setdefault(str(name), _plain(str(target)))
+    variable = {
+        str(name): tuple((str(a), str(b), _plain(str(c))) for a, b, c in entries)
+        for name, entries in windows.ecs_windows_variable_mappings.items()
+    }
+    return fixed, variable
+
+
+def ecs_field(name: str, categories: Iterable[str], services: Iterable[str]) -> str:
+    """Where ECS keeps the Sigma field ``name`` of a Windows event (or a rule's logsource) with these
+    categories and services: as the ecs_windows pipeline maps it (module doc)."""
+    fixed, variable = _ecs_tables()
+    cats, servs = set(categories), set(services)
+    for kind, value, target in variable.get(name, ()):
+        if (kind == "category" and value in cats) or (kind == "service" and value in servs):
+            return target
+    if name in fixed:
+        return fixed[name]
+    return name if re.search(r"\w+\.", name) else f"winlog.event_data.{name}"
+
+
+def wazuh_field(name: str) -> str:
+    """Where Wazuh's eventchannel decoder keeps the Sigma field ``name`` of a Windows event."""
+    if name in _WAZUH_SYSTEM:
+        return f"data.win.system.{_WAZUH_SYSTEM[name]}"
+    return f"data.win.eventdata.{name[:1].lower()}{name[1:]}"
+
+
+def _wazuh_name(name: str | None) -> str:
+    return wazuh_field(name or "")
+
+
+def field_of(layout_name: str, name: str, categories: Iterable[str], services: Iterable[str]) -> str:
+    if layout_name == ECS:
+        return ecs_field(name, categories, services)
+    return wazuh_field(name)
+
+
+# -- pipelines ------------------------------------------------------------------------------------
+
+
+def layout_pipeline(name: str, placeholders: Mapping[str, Sequence[str]] | None = None) -> ProcessingPipeline:
+    """The processing pipeline that names a rule's fields as the layout ``name`` holds them."""
+    items: list[ProcessingItem] = []
+    if placeholders:
+        items.append(ProcessingItem(ValueListPlaceholderTransformation(), identifier="secaudit_expand"))
+    if name == ECS:
+        from sigma.pipelines.elasticsearch.windows import ecs_windows  # noqa: PLC0415
+
+        items.append(
+            ProcessingItem(FieldMappingTransformation(_ECS_SYSTEM), identifier="secaudit_ecs_system")
+        )
+        # the logsource condition is ours (logsource_query): pySigma's only covers services
+        stock = ecs_windows()
+        stock._clear_pipeline()  # its items join our pipeline
+        items += [i for i in stock.items if not str(i.identifier).startswith("windows_logsource_")]
+        items.append(
+            ProcessingItem(FieldMappingTransformation(_CASELESS), identifier="secaudit_ecs_caseless")
+        )
+    elif name == WAZUH:
+        items.append(
+            ProcessingItem(
+                FieldFunctionTransformation(mapping={}, transform_func=_wazuh_name),
+                identifier="secaudit_wazuh_fields",
+            )
+        )
+    else:
+        raise ValueError(f"no pipeline for layout {name!r}")
+    return ProcessingPipeline(
+        name=f"secaudit {name} layout",
+        priority=20,
+        items=items,
+        vars={k.strip("%"): list(v) for k, v in (placeholders or {}).items()},
+    )
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+_REGEX_SPECIAL = set('.?+*|{}[]()"\\#@&<>~/')
+_WILD_RE = re.compile(r"^\d+(\.\d+){0,2}\.$")
+
+
+def _case_char(char: str) -> str:
+    lower, upper = char.lower(), char.upper()
+    if lower != upper and len(lower) == 1 and len(upper) == 1:
+        return f"[{lower}{upper}]"
+    return "\\" + char if char in _REGEX_SPECIAL else char
+
+
+def _has_letters(text: str) -> bool:
+    return any(c.lower() != c.upper() for c in text)
+
+
+def fold_case(pattern: str) -> str:
+    """A Lucene regex (as :func:`to_lucene` writes it, lowercased) made case-insensitive: each letter
+    outside a class becomes ``[xX]``, each class gets the other case of its letters."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif char == "[":
+            end = _class_end(pattern, i)
+            body = pattern[i + 1 : end]
+            negated = body.startswith("^")
+            content = body[1:] if negated else body
+            swapped = "".join(c.swapcase() if c.isascii() and c.isalpha() else c for c in content)
+            extra = swapped if swapped != content else ""
+            out.append("[" + ("^" if negated else "") + content + extra + "]")
+            i = end + 1
+        else:
+            out.append(_case_char(char) if char.isalpha() else char)
+            i += 1
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "]":
+            return i
+        i += 1
+    raise NotRunnable(f"unbalanced character class in {pattern!r}")
+
+
+_PAIR = "\\\\\\\\"  # two literal backslashes in a Lucene regex
+
+
+def widen_backslashes(pattern: str) -> str:
+    """A Lucene regex that also matches the value with each backslash written twice (Wazuh): every
+    atom that can match a backslash may match a pair instead. A superset: the engine confirms."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            atom = pattern[i : i + 2]
+            out.append("(\\\\{1,2})" if atom == "\\\\" else atom)
+            i += 2
+        elif char == "[":
+            end = _class_end(pattern, i)
+            atom = pattern[i : end + 1]
+            negated = atom.startswith("[^")
+            holds = "\\\\" in atom
+            out.append(f"({atom}|{_PAIR})" if holds != negated else atom)
+            i = end + 1
+        elif char == ".":
+            out.append(f"(.|{_PAIR})")
+            i += 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _backslash_or_single(value: SigmaString) -> bool:
+    return any(
+        part == SpecialChars.WILDCARD_SINGLE or (isinstance(part, str) and "\\" in part) for part in value.s
+    )
+
+
+def _regex_from_string(value: SigmaString, *, doubled: bool) -> tuple[str, bool]:
+    """(Lucene regex, exact) matching a Sigma string value case-insensitively as a whole term."""
+    parts: list[str] = []
+    exact = True
+    for part in value.s:
+        if part == SpecialChars.WILDCARD_MULTI:
+            parts.append(".*")
+        elif part == SpecialChars.WILDCARD_SINGLE:
+            parts.append(f"(.|{_PAIR})" if doubled else ".")
+            exact = exact and not doubled
+        else:
+            for char in str(part):
+                if char == "\\" and doubled:
+                    parts.append("(\\\\{1,2})")
+                    exact = False
+                elif char.isalpha():
+                    parts.append(_case_char(char))
+                elif char in _REGEX_SPECIAL:
+                    parts.append("\\" + char)
+                else:
+                    parts.append(char)
+    return "".join(parts), exact
+
+
+class LayoutLuceneBackend(SecauditLuceneBackend):
+    """Lucene queries on an ECS or Wazuh index (module doc): the stock backend's structure, values
+    written case-insensitively for keyword fields, refusals as :class:`NotRunnable`."""
+
+    name = "secaudit Lucene on ECS/Wazuh layouts"
+    convert_or_as_in = False
+    cidr_expression = "{field}:{network}\\/{prefixlen}"
+    compare_op_expression = "{field}:{operator}{value}"
+    case_sensitive_match_expression = "{field}:{value}"
+
+    def __init__(self, layout_name: str, processing_pipeline: ProcessingPipeline | None = None) -> None:
+        self.layout = LAYOUTS[layout_name]
+        super().__init__(processing_pipeline)
+
+    def _kind(self, field: str) -> str:
+        kind = self.layout.kind(field)
+        if kind == TEXT:
+            raise NotRunnable(
+                f"{field} is analysed text in this layout: Sigma's whole-value match cannot run on it"
+            )
+        if kind == RENDERED:
+            raise NotRunnable(f"{field}: this layout keeps a rendered text, not the raw value the rule means")
+        return kind
+
+    def _regex(self, field: str, pattern: str) -> str:
+        if len(pattern) > MAX_REGEX:
+            raise NotRunnable(
+                f"the case-insensitive form of a value on {field} is a regex of {len(pattern)} characters "
+                f"(Elasticsearch refuses over {MAX_REGEX})"
+            )
+        return f"{self.escape_and_quote_field(field)}:/{pattern}/"
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if not isinstance(value, SigmaString):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        kind = self._kind(cond.field)
+        text = str(value)
+        if kind == NUMBER:
+            if value.contains_special() or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+                raise NotRunnable(
+                    f"{cond.field} is numeric in this layout: the value {text!r} cannot be asked of it"
+                )
+            return f"{self.escape_and_quote_field(cond.field)}:{text}"
+        if kind == BOOLEAN:
+            if value.contains_special() or text.lower() not in ("true", "false"):
+                raise NotRunnable(
+                    f"{cond.field} is a boolean in this layout: the value {text!r} cannot be asked of it"
+                )
+            return f"{self.escape_and_quote_field(cond.field)}:{text.lower()}"
+        if kind == ADDRESS:
+            return self._address(cond.field, value)
+        doubled = self.layout.doubled_backslashes and _backslash_or_single(value)
+        if not _has_letters(text) and not doubled:
+            return super().convert_condition_field_eq_val_str(cond, state)
+        pattern, exact = _regex_from_string(value, doubled=self.layout.doubled_backslashes)
+        if not exact:
+            self.relaxed = True
+        return self._regex(cond.field, pattern)
+
+    def _address(self, field: str, value: SigmaString) -> str:
+        text = str(value)
+        name = self.escape_and_quote_field(field)
+        if not value.contains_special():
+            try:
+                ipaddress.ip_address(text)
+            except ValueError as e:
+                raise NotRunnable(f"{field} is an ip field in this layout: {text!r} is not an address") from e
+            return f'{name}:"{text}"'
+        head = text[:-1]
+        if (
+            value.s[-1] == SpecialChars.WILDCARD_MULTI
+            and not value[:-1].contains_special()
+            and _WILD_RE.match(head)
+        ):
+            octets = head.rstrip(".").split(".")
+            network = ".".join(octets + ["0"] * (4 - len(octets)))
+            return f"{name}:{network}\\/{8 * len(octets)}"
+        raise NotRunnable(
+            f"{field} is an ip field in this layout: the pattern {text!r} cannot be asked of it"
+        )
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        kind = self._kind(cond.field)
+        if kind != KEYWORD or not isinstance(value, SigmaString):
+            raise NotRunnable(f"a case-sensitive match on the {kind} field {cond.field}")
+        if self.layout.doubled_backslashes and _backslash_or_single(value):
+            parts = []
+            for part in value.s:
+                if part == SpecialChars.WILDCARD_MULTI:
+                    parts.append(".*")
+                elif part == SpecialChars.WILDCARD_SINGLE:
+                    parts.append(f"(.|{_PAIR})")
+                else:
+                    parts.extend(
+                        "(\\\\{1,2})" if c == "\\" else ("\\" + c if c in _REGEX_SPECIAL else c)
+                        for c in str(part)
+                    )
+            self.relaxed = True
+            return self._regex(cond.field, "".join(parts))
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if not isinstance(value, SigmaRegularExpression):
+            raise TypeError(f"expected a regular expression, got {type(value).__name__}")
+        if self._kind(cond.field) != KEYWORD:
+            raise NotRunnable(
+                f"a regular expression on the {self.layout.kind(cond.field)} field {cond.field}"
+            )
+        from secaudit.elastic.backend import _FLAG_LETTERS  # noqa: PLC0415
+
+        flags = "".join(_FLAG_LETTERS.get(flag, "?") for flag in value.flags)
+        try:
+            lucene = to_lucene(str(value.regexp), flags)
+        except RegexNotSupported as e:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"regex uses {e.reason}, which Lucene regular expressions cannot express"
+            ) from e
+        pattern = fold_case(lucene.pattern) if lucene.insensitive else lucene.pattern
+        if not lucene.exact:
+            self.relaxed = True
+        if self.layout.doubled_backslashes:
+            widened = widen_backslashes(pattern)
+            if widened != pattern:
+                self.relaxed = True
+            pattern = widened
+        return self._regex(cond.field, pattern)
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if not isinstance(value, SigmaCIDRExpression):
+            raise TypeError(f"expected a CIDR expression, got {type(value).__name__}")
+        kind = self._kind(cond.field)
+        if kind == ADDRESS:
+            return super().convert_condition_field_eq_val_cidr(cond, state)
+        if kind != KEYWORD:
+            raise NotRunnable(f"a |cidr on {cond.field}, which this layout keeps as a {kind}")
+        name = self.escape_and_quote_field(cond.field)
+        if value.network.version != 4:
+            # an IPv6 network as text prefixes would miss other spellings of its addresses: every
+            # value with a colon is asked for, and the engine keeps those in the network
+            self.relaxed = True
+            return f"{name}:*\\:*"
+
+        terms = [f"{name}:{p}" for p in value.expand(wildcard="*")]
+        return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if not isinstance(cond.value, SigmaCompareExpression):
+            raise TypeError("expected a comparison")
+        if self._kind(cond.field) != NUMBER:
+            raise NotRunnable(
+                f"a numeric comparison on {cond.field}, a keyword in this layout (it would compare text)"
+            )
+        return super().convert_condition_field_compare_op_val(cond, state)
+
+    def convert_condition_field_eq_expansion(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # the stock Lucene backend passes ``cond`` instead of the OR it built (pySigma 1.5)
+        expansion = cond.value
+        or_cond = ConditionOR(
+            [
+                ConditionFieldEqualsValueExpression(cond.field, value)
+                for value in getattr(expansion, "values", ())
+            ],
+            cond.source,
+        )
+        or_cond.parent = cond.parent
+        return self.convert_condition_or(or_cond, state)
+
+    def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
+        raise NotRunnable(
+            "a keyword search (a value not bound to a field): this layout has no field holding every value"
+        )
+
+    def convert_condition_val_num(self, cond: Any, state: ConversionState) -> Any:
+        raise NotRunnable(
+            "a keyword search (a value not bound to a field): this layout has no field holding every value"
+        )
+
+    def convert_condition_val_re(self, cond: Any, state: ConversionState) -> Any:
+        raise NotRunnable(
+            "a keyword regex (not bound to a field): this layout has no field holding every value"
+        )
+
+
+# -- logsource ------------------------------------------------------------------------------------
+
+
+@cache
+def _channels_of_service() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for channel, services in channel_services().items():
+        for service in services:
+            out.setdefault(service, []).append(channel)
+    return {service: tuple(sorted(channels)) for service, channels in out.items()}
+
+
+Selector = tuple[tuple[str, ...], tuple[int, ...] | None, tuple[str, ...]]  # channels, event ids, op types
+
+_OPERATIONS = {
+    "registry_add": ("%%1904", "new registry value created"),
+    "registry_set": ("%%1905", "existing registry value modified"),
+}
+
+
+def _category_selectors(category: str) -> list[Selector]:
+    """The (channels, event ids, OperationType values) whose events carry ``category`` (windows_kind)."""
+    out: list[Selector] = []
+    sysmon = tuple(sorted(e for e, cats in sysmon_categories().items() if category in cats))
+    if sysmon:
+        out.append(((SYSMON_CHANNEL,), sysmon, ()))
+    for (service, event_id), name in sorted(category_by_service_event().items()):
+        if name == category:
+            out.append((_channels_of_service().get(service, ()), (event_id,), ()))
+    if category == "process_creation":
+        out.append((("security",), (4688,), ()))
+    if category == "registry_event":
+        out.append((("security",), (4657,), ()))
+    if category in _OPERATIONS:
+        out.append((("security",), (4657,), _OPERATIONS[category]))
+    return [s for s in out if s[0]]
+
+
+class _Terms:
+    def __init__(self, backend: LayoutLuceneBackend) -> None:
+        self.backend = backend
+        self.layout = backend.layout
+
+    def text(self, field: str, value: str) -> str:
+        pattern, _ = _regex_from_string(
+            SigmaString(value.replace("*", "\\*").replace("?", "\\?")), doubled=False
+        )
+        return self.backend._regex(field, pattern) if _has_letters(value) else f'{field}:"{value}"'
+
+    def any_text(self, field: str, values: Sequence[str]) -> str:
+        terms = [self.text(field, v) for v in values]
+        return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+    def channel(self, channels: Sequence[str]) -> str:
+        query = self.any_text(self.layout.channel, channels)
+        if SYSMON_CHANNEL in channels:  # the embedded engine: the Sysmon channel or provider
+            query = f"({query} OR {self.text(self.layout.provider, SYSMON_PROVIDER)})"
+        return query
+
+    def codes(self, ids: Sequence[int]) -> str:
+        field = self.layout.event_code
+        return f"{field}:{ids[0]}" if len(ids) == 1 else f"{field}:(" + " OR ".join(map(str, ids)) + ")"
+
+
+def logsource_query(
+    backend: LayoutLuceneBackend, product: str | None, category: str | None, service: str | None
+) -> str:
+    """The Lucene condition that selects a rule's logsource on this layout (module doc); raises
+    NotRunnable for a logsource the layout holds no events of."""
+    what = ", ".join(
+        f"{k}: {v}" for k, v in (("product", product), ("category", category), ("service", service)) if v
+    )
+    if product is None or product.lower() != "windows":
+        shown = what or "none"
+        if backend.layout.name == WAZUH:
+            raise NotRunnable(f"logsource ({shown}): Wazuh indices are hunted for Windows events only")
+        raise NotRunnable(
+            f"logsource ({shown}) is not covered by pySigma's ECS Windows pipeline (ecs_windows)"
+        )
+    terms = _Terms(backend)
+    parts: list[str] = []
+    if service is not None:
+        channels = _channels_of_service().get(service.lower())
+        if not channels:
+            raise NotRunnable(f"logsource service {service!r}: no Windows channel is known for it")
+        parts.append(terms.channel(channels))
+    if category is not None:
+        selectors = _category_selectors(category.lower())
+        if not selectors:
+            raise NotRunnable(f"logsource category {category!r}: no Windows event carries it")
+        options = []
+        for channels, ids, operations in selectors:
+            clause = [terms.channel(channels)]
+            if ids:
+                clause.append(terms.codes(ids))
+            if operations:
+                clause.append(terms.any_text(backend.layout.operation_type, operations))
+            options.append(" AND ".join(clause))
+        parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(f"({o})" for o in options) + ")")
+    if not parts:  # product windows alone: every Windows event
+        parts.append(f"_exists_:{backend.layout.channel}")
+    return " AND ".join(parts)
+
+
+# -- expressibility (ECS names some fields by logsource) ------------------------------------------
+
+
+@cache
+def _kinds_of_channel(channel: str) -> tuple[LogKind, ...]:
+    """Every LogKind an event of this (lower-case) channel can have, as windows_kind decides."""
+    from secaudit.logs.windows import windows_kind  # noqa: PLC0415
+
+    ids = {-1, 4688, 4657}
+    ids.update(sysmon_categories())
+    ids.update(event_id for (_, event_id) in category_by_service_event())
+    kinds = {windows_kind(channel, "", event_id, op) for event_id in ids for op in ("", "%%1904", "%%1905")}
+    return tuple(sorted(kinds, key=lambda k: (sorted(k.categories), sorted(k.services))))
+
+
+def ecs_conflict(name: str, product: str | None, category: str | None, service: str | None) -> str | None:
+    """When a rule's field is kept under another ECS name in some events of the rule's logsource than
+    the one the rule is converted to (ecs_windows maps CommandLine, SubjectUserName... by logsource),
+    the names; None when all agree."""
+    _, variable = _ecs_tables()
+    if name not in variable:
+        return None
+    rule_cats = [category.lower()] if category else []
+    rule_servs = [service.lower()] if service else []
+    wanted = ecs_field(name, rule_cats, rule_servs)
+    channels: set[str] = set()
+    if service:
+        channels.update(_channels_of_service().get(service.lower(), ()))
+    if category:
+        for chans, _, _ in _category_selectors(category.lower()):
+            channels.update(chans)
+    if not channels:
+        channels = set(channel_services()) | {SYSMON_CHANNEL}
+    found = set()
+    for channel in channels:
+        for kind in _kinds_of_channel(channel):
+            if kind.covers(product, category, service):
+                found.add(ecs_field(name, kind.categories, kind.services))
+    others = sorted(found - {wanted})
+    return (
+        None
+        if not others
+        else f"{name} is {wanted} for this rule but {', '.join(others)} in some of its events"
+    )
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+
+def _aliases(event: LogEvent) -> set[str]:
+    """Sigma names windows_event added to a Security event (its own names stay in the document)."""
+    if str(event.fields.get("Channel", "")).lower() != "security":
+        return set()
+    general, registry = security_aliases()
+    out = set()
+    for original, alias in (*general.items(), *registry.items()):
+        if original in event.fields and alias in event.fields and original != alias:
+            out.add(alias)
+    return out
+
+
+def _doubled(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\")
+    if isinstance(value, list):
+        return [_doubled(v) for v in value]
+    return value
+
+
+def _halved(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\\\\", "\\")
+    if isinstance(value, list):
+        return [_halved(v) for v in value]
+    return value
+
+
+def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    node = doc
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node.setdefault(parts[-1], value)
+
+
+def _get(doc: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return dotted_value(doc, dotted)
+        node = node[part]
+    return node
+
+
+def dotted_value(doc: Mapping[str, Any], dotted: str) -> Any:
+    """A value stored under a dotted key at some level ({"winlog": {"event_data.X": 1}})."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        head, rest = ".".join(parts[:cut]), parts[cut:]
+        if head in doc:
+            node = doc[head]
+            if not rest:
+                return node
+            if isinstance(node, Mapping):
+                return _get(node, ".".join(rest))
+    return None
+
+
+def _typed(kind: str, value: Any) -> Any:
+    """A value as the field type stores it; None when the index would refuse or not index it."""
+    values = value if isinstance(value, list) else [value]
+    out: list[Any] = []
+    for item in values:
+        if item is None:
+            continue
+        text = str(item).lower() if isinstance(item, bool) else str(item)
+        if kind == NUMBER:
+            if not re.fullmatch(r"-?\d+", text.strip()):
+                continue
+            out.append(int(text))
+        elif kind == ADDRESS:
+            try:
+                out.append(str(ipaddress.ip_address(text.strip())))
+            except ValueError:
+                continue
+        elif kind == BOOLEAN:
+            if text.lower() not in ("true", "false"):
+                continue
+            out.append(text.lower() == "true")
+        else:
+            out.append(item if isinstance(item, str) else text)
+    if not out:
+        return None
+    return out if isinstance(value, list) else out[0]
+
+
+def to_layout_document(layout_name: str, event: LogEvent) -> dict[str, Any]:
+    """A Windows event as the layout's shipper would index it (module doc): the documented field
+    mapping the Lucene check and the integration tests index the regression events with."""
+    lay = LAYOUTS[layout_name]
+    doc: dict[str, Any] = {}
+    stamp = event.timestamp.astimezone(UTC).isoformat() if event.timestamp is not None else None
+    skip = _aliases(event)
+    if layout_name == ECS:
+        if stamp:
+            doc["@timestamp"] = stamp
+        event_id = event.fields.get("EventID")
+        if event_id is not None:
+            _put(doc, "winlog.event_id", str(event_id))
+        for name, value in event.fields.items():
+            if name in skip or value is None:
+                continue
+            target = ecs_field(name, event.kind.categories, event.kind.services)
+            kind = lay.kind(target)
+            if kind == RENDERED:
+                continue  # Winlogbeat writes its rendered text there, not this value
+            typed = _typed(KEYWORD if kind in (TEXT,) else kind, value)
+            if typed is not None:
+                _put(doc, target, typed)
+        host = event.fields.get("Computer")
+        if isinstance(host, str):
+            _put(doc, "host.name", host)
+        doc.setdefault("ecs", {"version": "8.11.0"})
+    else:
+        if stamp:
+            doc["timestamp"] = stamp
+            doc["@timestamp"] = stamp
+        for name, value in event.fields.items():
+            if name in skip or value is None:
+                continue
+            typed = _typed(KEYWORD, value)
+            if typed is not None:
+                _put(doc, wazuh_field(name), _doubled(typed))
+        host = event.fields.get("Computer")
+        if isinstance(host, str):
+            doc["agent"] = {"name": host}
+        doc["decoder"] = {"name": "windows_eventchannel"}
+    return doc
+
+
+def _stamp(value: Any) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else None
+
+
+def event_from_source(layout_name: str, source: Mapping[str, Any]) -> LogEvent:
+    """The LogEvent of a document of this layout: its Windows fields under their Sigma names (every
+    name the layout keeps under one field gets its value), host, time and record from the layout's
+    fields, the kind from its channel and event id as the embedded engine decides it."""
+    lay = LAYOUTS[layout_name]
+    channel = str(_get(source, lay.channel) or "")
+    provider = str(_get(source, lay.provider) or "")
+    code = _get(source, lay.event_code)
+    if code is None and layout_name == ECS:
+        code = _get(source, "winlog.event_id")
+    event_id = event_id_of(code)
+    operation = _get(source, lay.operation_type)
+    kind = _kind_of(channel, provider, event_id, str(_halved(operation) or ""))
+    fields: dict[str, Any] = {}
+    if layout_name == ECS:
+        data = _get(source, "winlog.event_data")
+        if isinstance(data, Mapping):
+            for name, value in data.items():
+                fields[str(name)] = value
+        fixed, variable = _ecs_tables()
+        for name in {*fixed, *variable}:
+            value = _get(source, ecs_field(name, kind.categories, kind.services))
+            if value is not None and not isinstance(value, Mapping):
+                fields.setdefault(name, value)
+        record = _get(source, lay.record)
+        computer = _get(source, lay.computer) or _get(source, "host.name")
+        time_value = _get(source, lay.time_field)
+    else:
+        win = _get(source, "data.win")
+        system = win.get("system") if isinstance(win, Mapping) else None
+        data = win.get("eventdata") if isinstance(win, Mapping) else None
+        back = {v: k for k, v in _WAZUH_SYSTEM.items()}
+        for name, value in (system or {}).items():
+            if str(name) in back:
+                fields[back[str(name)]] = _halved(value)
+        for name, value in (data or {}).items():
+            text = str(name)
+            fields.setdefault(text[:1].upper() + text[1:], _halved(value))
+            fields.setdefault(text, _halved(value))
+        record = _get(source, lay.record)
+        agent = _get(source, "agent.name")
+        computer = fields.get("Computer") or agent
+        time_value = _get(source, lay.time_field) or _get(source, "@timestamp")
+    fields["EventID"] = event_id
+    fields["Channel"] = channel
+    fields["Provider_Name"] = provider
+    if computer is not None:
+        fields["Computer"] = computer
+    number = event_id_of(record)
+    host = str(computer or "")
+    return windows_event(
+        fields,
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        source=f"{host}/{channel}" if host else channel,
+        record=max(number, 0),
+        timestamp=_stamp(time_value),
+        kind=kind,
+    )
+
+
+def _kind_of(channel: str, provider: str, event_id: int, operation: str) -> LogKind:
+    from secaudit.logs.windows import windows_kind  # noqa: PLC0415
+
+    return windows_kind(channel, provider, event_id, operation)
