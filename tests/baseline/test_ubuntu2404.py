@@ -135,6 +135,44 @@ def test_dot_files_rules(name: str, mode: str, owner: int, wanted: str | None, t
 
 
 @pytest.mark.parametrize(
+    ("files", "wanted"),
+    [
+        # a drop-in overrides journald.conf: the last assignment wins
+        ({"etc/systemd/journald.conf.d/90-volatile.conf": "[Journal]\nStorage=volatile\n"}, CheckStatus.FAIL),
+        (
+            {
+                "etc/systemd/journald.conf": "[Journal]\nStorage=volatile\n",
+                "etc/systemd/journald.conf.d/60-journald.conf": "[Journal]\nStorage=persistent\n",
+            },
+            CheckStatus.PASS,
+        ),
+        # files are read in name order whatever their folder; /etc hides a same-named vendor file
+        (
+            {
+                "usr/lib/systemd/journald.conf.d/70-vendor.conf": "[Journal]\nStorage=volatile\n",
+                "etc/systemd/journald.conf.d/60-journald.conf": "[Journal]\nStorage=persistent\n",
+            },
+            CheckStatus.FAIL,
+        ),
+        (
+            {
+                "usr/lib/systemd/journald.conf.d/70-vendor.conf": "[Journal]\nStorage=volatile\n",
+                "etc/systemd/journald.conf.d/70-vendor.conf": "[Journal]\nStorage=persistent\n",
+            },
+            CheckStatus.PASS,
+        ),
+        # an empty assignment resets the key to journald's default (auto), which is not persistent
+        ({"etc/systemd/journald.conf.d/99-reset.conf": "[Journal]\nStorage=\n"}, CheckStatus.FAIL),
+    ],
+)
+def test_journald_settings_follow_drop_ins(
+    files: dict[str, Any], wanted: CheckStatus, tmp_path: Path
+) -> None:
+    status, reason = _status("u2404-journald-persistent", files, tmp_path)
+    assert status is wanted, reason
+
+
+@pytest.mark.parametrize(
     ("path", "mode", "uid", "gid", "wanted"),
     [
         ("var/log/syslog", "0640", 104, 4, None),  # syslog:adm, as rsyslog writes it on Ubuntu

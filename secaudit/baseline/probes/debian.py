@@ -318,3 +318,47 @@ def pam_entry(target: Target, p: Mapping[str, Any]) -> list[Observation]:
 
     walk(p["file"], 0)
     return out or [Observation(subject=f"{p['file']}:{module}", value=None, file=f"{pamdir}/{p['file']}")]
+
+
+# Where systemd reads drop-ins for its own daemons' configuration (journald.conf(5), "CONFIGURATION
+# DIRECTORIES AND PRECEDENCE"): a same-named file in a later folder hides an earlier one; the files
+# are then read in name order after the main file, and the last assignment of a key wins.
+SYSTEMD_CONF_DIRS = ("/usr/lib/systemd", "/usr/local/lib/systemd", "/run/systemd", "/etc/systemd")
+
+
+@probe(
+    "systemd_conf",
+    targets=TREES,
+    params=(Param(name="file", type=str, required=True), Param(name="key", type=str, required=True)),
+)
+def systemd_conf(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """The effective value of ``key`` in a systemd daemon's configuration (``file`` such as
+    ``journald.conf``): /etc/systemd/FILE (else the vendor copy in /usr/lib/systemd), then every
+    ``FILE.d/*.conf`` drop-in in name order; the last assignment wins and an empty one resets the
+    key. Unset when nothing sets it: the daemon's built-in default applies."""
+    name, key = p["file"], p["key"]
+    main = next(
+        (f"{d}/{name}" for d in ("/etc/systemd", "/usr/lib/systemd") if target.info(f"{d}/{name}")), None
+    )
+    dropins: dict[str, str] = {}
+    for folder in SYSTEMD_CONF_DIRS:
+        for entry in target.listdir(f"{folder}/{name}.d") or []:
+            if entry.endswith(".conf"):
+                dropins[entry] = f"{folder}/{name}.d/{entry}"
+    files = ([main] if main else []) + [dropins[n] for n in sorted(dropins)]
+    found: Observation | None = None
+    for path in files:
+        for number, line in logical_lines(target.read_text(path) or ""):
+            if line.startswith((";", "[")):
+                continue
+            k, sep, value = line.partition("=")
+            if sep and k.strip() == key:
+                found = Observation(subject=key, value=value.strip() or None, file=path, line=number)
+                if not value.strip():
+                    found = Observation(
+                        subject=key, value=None, file=path, line=number, note="reset to the built-in default"
+                    )
+    if found is not None:
+        return [found]
+    where = ", ".join(files) if files else f"/etc/systemd/{name}"
+    return [Observation(subject=key, value=None, file=where, note="not set: the built-in default applies")]
