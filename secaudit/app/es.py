@@ -382,7 +382,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                                     _unfinished(other.info, "not run: the cluster stopped answering")
                                 )
                         break
-                if query in pit.faults.partial and plan.info.id not in result.partial:
+                if pit.faults.missed(query) and plan.info.id not in result.partial:
                     result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
             if pit.without is not None:
@@ -446,7 +446,7 @@ def _match_long_documents(
                 title="documents with values over the keyword limit",
             )
         )
-    if query in pit.faults.partial:
+    if pit.faults.missed(query):
         result.partial.extend(sorted(ran - set(result.partial)))
 
 

@@ -131,6 +131,11 @@ class Faults:
     timed_out: int = 0  # responses that said timed_out
     retries: int = 0  # requests asked again after a 429, 5xx or timeout
     partial: set[str] = field(default_factory=set)  # queries whose results miss part of the data
+    everything: bool = False  # the point in time misses shards: every query's results do
+
+    def missed(self, query: str) -> bool:
+        """The results of ``query`` miss part of the data."""
+        return self.everything or query in self.partial
 
     def note(self, query: str, body: Any) -> None:
         """Count a search response's failed shards and timeout against ``query``."""
@@ -177,14 +182,12 @@ class PointInTime:
         time_field: str = "@timestamp",
         source_fields: list[str] | None = SOURCE_FIELDS,
     ) -> PointInTime:
-        return cls(
-            client,
-            open_point_in_time(client, index, KEEP_ALIVE),
-            batch,
-            backoff,
-            time_field=time_field,
-            source_fields=source_fields,
-        )
+        pit, failed = open_point_in_time(client, index, KEEP_ALIVE)
+        opened = cls(client, pit, batch, backoff, time_field=time_field, source_fields=source_fields)
+        if failed:  # the view itself misses shards: every query's results are partial
+            opened.faults.shard_failures += failed
+            opened.faults.everything = True
+        return opened
 
     def _call(self, request: Callable[[Elasticsearch], T]) -> T:
         """``request`` on a client that does not retry by itself, tried again after each pause of

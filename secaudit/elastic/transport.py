@@ -202,8 +202,10 @@ def engine_of(client: Elasticsearch) -> Engine | None:
 # -- point in time ------------------------------------------------------------------------------
 
 
-def open_point_in_time(client: Elasticsearch, index: str, keep_alive: str) -> str:
-    """Open a point in time over ``index`` on either engine; its id."""
+def open_point_in_time(client: Elasticsearch, index: str, keep_alive: str) -> tuple[str, int]:
+    """Open a point in time over ``index`` on either engine: its id, and how many shards it misses
+    (OpenSearch creates a point in time without the shards it could not reach, and says so only in
+    ``_shards.failed``; Elasticsearch refuses to by default)."""
     engine = engine_of(client)
     if engine is not None and engine.opensearch:
         response = client.perform_request(
@@ -212,9 +214,14 @@ def open_point_in_time(client: Elasticsearch, index: str, keep_alive: str) -> st
             params={"keep_alive": keep_alive},
             headers={"accept": "application/json"},
         )
-        return str(response["pit_id"])
-    found = client.open_point_in_time(index=index, keep_alive=keep_alive, ignore_unavailable=True)
-    return str(found["id"])
+        found = response.body
+        pit = str(found["pit_id"])
+    else:
+        found = client.open_point_in_time(index=index, keep_alive=keep_alive, ignore_unavailable=True).body
+        pit = str(found["id"])
+    shards = found.get("_shards") if isinstance(found, dict) else None
+    failed = int(shards.get("failed") or 0) if isinstance(shards, dict) else 0
+    return pit, failed
 
 
 def close_point_in_time(client: Elasticsearch, pit: str) -> None:

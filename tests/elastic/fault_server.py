@@ -48,6 +48,7 @@ class Script:
     # documents of the successive /_search pages (search_after); empty: every later page is empty
     pages: list[list[dict[str, Any]]] = field(default_factory=list)
     on_search: Callable[[int], None] = lambda number: None  # told the number of each /_search call
+    pit_failed_shards: int = 0  # OpenSearch: shards the point in time was created without
     node_version: str | None = None  # what GET /_nodes/_local tells; None: 403
     bulk: list[dict[str, Any]] = field(default_factory=list)  # documents received by /_bulk
 
@@ -165,7 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_pit" and method == "DELETE":
             self._send(200, {"succeeded": True, "num_freed": 1})
         elif self.script.opensearch and path.endswith("/_search/point_in_time") and method == "POST":
-            self._send(200, {"pit_id": "pit-1", "_shards": {"total": 1, "successful": 1, "failed": 0}})
+            failed = self.script.pit_failed_shards
+            shards = {"total": 1 + failed, "successful": 1, "failed": failed}
+            self._send(200, {"pit_id": "pit-1", "_shards": shards})
         elif self.script.opensearch and path == "/_search/point_in_time" and method == "DELETE":
             self._send(200, {"pits": [{"successful": True, "pit_id": "pit-1"}]})
         elif path == "/_msearch":

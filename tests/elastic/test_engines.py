@@ -193,3 +193,16 @@ def test_ingest_into_opensearch_sends_escaped_documents_as_plain_ndjson(tmp_path
     assert "subobjects" not in json.dumps(template)
     bulk = [kind for _, path, _, kind in script.headers if path == "/_bulk"]
     assert bulk and all(kind.startswith("application/x-ndjson") for kind in bulk)
+
+
+def test_an_opensearch_point_in_time_created_without_some_shards_makes_every_rule_partial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = Script(info=_opensearch("2.19.1"), opensearch=True, documents=[_document()], pit_failed_shards=2)
+    with serve(script) as url:
+        result, hits = _hunt(url, _rule(tmp_path))
+        assert [h.rule.id for h in hits] == [ALPHA]  # still written
+        assert result.partial == [ALPHA] and result.faults.shard_failures == 2 and result.incomplete
+        argv = ["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(_rule(tmp_path))]
+        assert run([*argv, "-o", str(tmp_path / "h.jsonl")]) == 3
+    assert "2 failed shards" in " ".join(capsys.readouterr().err.split())
