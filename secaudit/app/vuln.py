@@ -20,6 +20,7 @@ from pathlib import Path
 
 from secaudit.baseline import open_target
 from secaudit.baseline.stage import target_asset
+from secaudit.baseline.target import Target
 from secaudit.catalog.kev import Kev
 from secaudit.core.errors import ConfigError, OperationalError, ScopeError, SecauditError
 from secaudit.core.model import Finding, RunStatus, StageOutput, StageResult
@@ -29,7 +30,7 @@ from secaudit.scan import read_nmap_xml
 from secaudit.scan.stage import SCAN_DIR
 from secaudit.scope import ScopeGuard
 from secaudit.vuln.feeds import FeedKind
-from secaudit.vuln.findings import Enrichment, cves_of, package_finding, service_finding
+from secaudit.vuln.findings import Enrichment, cves_of, osv_finding, package_finding, service_finding
 from secaudit.vuln.match import (
     PackageMatch,
     Service,
@@ -39,6 +40,8 @@ from secaudit.vuln.match import (
     os_release,
     parse_dpkg_status,
 )
+from secaudit.vuln.pypi import ECOSYSTEM as PYPI
+from secaudit.vuln.pypi import SITE_PATTERNS, OsvMatch, PythonPackage, match_python, parse_metadata
 from secaudit.vuln.store import VulnStore, default_store_path, stale_feeds
 
 STAGE = "vuln"
@@ -72,6 +75,7 @@ class _Inventory:
     """What the stage read: package matches per target, CVEs the distribution decided per asset."""
 
     matches: list[tuple[BaselineTarget, PackageMatch]] = field(default_factory=list)
+    osv: list[tuple[BaselineTarget, OsvMatch]] = field(default_factory=list)
     decided: dict[str, set[str]] = field(default_factory=dict)  # asset key -> CVEs
     errors: list[str] = field(default_factory=list)
     matched: list[dict[str, object]] = field(default_factory=list)  # per target, for the results file
@@ -79,11 +83,25 @@ class _Inventory:
     skipped: int = 0
 
 
+def _python_packages(target: Target) -> list[PythonPackage]:
+    """Python packages installed outside the distribution (see :mod:`secaudit.vuln.pypi`)."""
+    found: list[PythonPackage] = []
+    for pattern in SITE_PATTERNS:
+        for site in target.glob(pattern):
+            for info in target.glob(f"{site}/*.dist-info"):
+                text = target.read_text(f"{info}/METADATA")
+                named = parse_metadata(text) if text else None
+                if named is not None:
+                    found.append(PythonPackage(name=named[0], version=named[1], location=info))
+    return found
+
+
 def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Inventory) -> None:
     settings = profile.vuln or VulnSettings()
     base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
     guard = ScopeGuard(profile)
     releases = {origin: set(store.releases(origin)) for feeds in _DISTRO_FEEDS.values() for origin in feeds}
+    with_osv = any(f.kind is FeedKind.OSV and PYPI in f.version.split(",") for f in store.feeds())
 
     def scope(address: str) -> None:
         verdict = guard.check(address, now=now)
@@ -96,14 +114,30 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
         try:
             with open_target(entry.target, base=base, scope=scope) as target:
                 status = target.read_text(DPKG_STATUS)
-                if status is None:
-                    found.skipped += 1
-                    found.errors.append(f"{entry.target}: no {DPKG_STATUS}, packages not matched")
-                    continue
                 facts = next((os_release(t) for p in OS_RELEASE if (t := target.read_text(p))), {})
+                python = _python_packages(target) if with_osv else []
         except SecauditError as e:
             found.errors.append(f"{entry.target}: {e}")
             found.skipped += 1
+            continue
+        if python:
+            osv = match_python(store, python)
+            found.osv += [(entry, m) for m in osv.matches]
+            found.matched.append(
+                {
+                    "target": entry.target,
+                    "feed": FeedKind.OSV.value,
+                    "ecosystem": PYPI,
+                    "python_packages": osv.packages,
+                    "matches": len(osv.matches),
+                    "no_fix_yet": sum(m.fixed is None for m in osv.matches),
+                    "unordered_versions": osv.unordered,
+                    "withdrawn_records": osv.withdrawn,
+                }
+            )
+        if status is None:
+            found.skipped += 1
+            found.errors.append(f"{entry.target}: no {DPKG_STATUS}, packages not matched")
             continue
         release = facts.get("VERSION_CODENAME") or settings.release  # the profile's for roots that do not say
         distro = facts.get("ID", "debian")
@@ -205,7 +239,7 @@ def run_vuln_stage(
                 decided_by_distribution += 1
                 continue  # the distribution's verdict for this host stands
             kept.append((match, asset.key))
-        cves = cves_of([m for _, m in found.matches], [m for m, _ in kept])
+        cves = cves_of([m for _, m in found.matches], [m for m, _ in kept], [m for _, m in found.osv])
         info = Enrichment(
             cves=store.cve_info(cves),
             epss=store.epss(cves),
@@ -217,6 +251,10 @@ def run_vuln_stage(
         if package_match.cve not in withdrawn:
             asset = target_asset(profile, entry)
             findings.append(package_finding(package_match, asset, info, target=entry.target, now=now))
+    for entry, osv_match in found.osv:
+        if osv_match.record.cve not in withdrawn:
+            asset = target_asset(profile, entry)
+            findings.append(osv_finding(osv_match, asset, info, target=entry.target, now=now))
     for service_match, _ in kept:
         if service_match.cve not in withdrawn:
             asset = profile.address_asset(service_match.service.address)

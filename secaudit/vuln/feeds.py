@@ -27,11 +27,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from secaudit.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from secaudit.vuln.osv import OsvAffected
 
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
 _SHOWN = 10
@@ -41,6 +44,7 @@ class FeedKind(Enum):
     DEBIAN_TRACKER = "debian-tracker"
     DEBIAN_OVAL = "debian-oval"
     UBUNTU_OVAL = "ubuntu-oval"
+    OSV = "osv"
     NVD = "nvd"
     EPSS = "epss"
     KEV = "kev"
@@ -121,11 +125,12 @@ class Feed:
     cves: list[CveInfo] = field(default_factory=list)
     ranges: list[CpeRange] = field(default_factory=list)
     epss: list[EpssScore] = field(default_factory=list)
+    osv: list[OsvAffected] = field(default_factory=list)
     skipped: int = 0  # records outside what secaudit uses (TEMP- ids, non-CVE entries)
 
     @property
     def records(self) -> int:
-        return len(self.fixes) + len(self.cves) + len(self.epss)
+        return len(self.fixes) + len(self.cves) + len(self.epss) + len(self.osv)
 
 
 class _Problems:
@@ -171,6 +176,8 @@ def detect_kind(text: str, name: str) -> FeedKind:
     head = text.lstrip()[:4096]
     if head.startswith("#model_version") or head.lower().startswith("cve,epss"):
         return FeedKind.EPSS
+    if head.startswith("[") or (head.startswith("{") and '"id"' in head and '"affected"' in text[:65536]):
+        return FeedKind.OSV  # one OSV record, or a list of them
     if head.startswith("{"):
         if '"catalogVersion"' in head or '"knownRansomwareCampaignUse"' in text[:65536]:
             return FeedKind.KEV
@@ -181,7 +188,7 @@ def detect_kind(text: str, name: str) -> FeedKind:
         return FeedKind.DEBIAN_TRACKER
     raise ConfigError(
         "not a feed secaudit reads (Debian Security Tracker JSON, Debian or Ubuntu OVAL XML, NVD CVE "
-        "API 2.0 JSON, CISA KEV JSON or FIRST EPSS CSV)",
+        "API 2.0 JSON, CISA KEV JSON, FIRST EPSS CSV or OSV JSON)",
         location=f"{name}:1",
         hint="import the file as its publisher serves it, decompressed",
     )

@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from secaudit.core.model import Asset, Evidence, Finding, LocalText, Reference, RefKind, Severity, Source
-from secaudit.vuln.feeds import CveInfo, EpssScore, FeedKind
+from secaudit.vuln.feeds import CVE_ID, CveInfo, EpssScore, FeedKind
 from secaudit.vuln.match import PackageMatch, ServiceMatch
+from secaudit.vuln.osv import normalize
+from secaudit.vuln.pypi import ECOSYSTEM, OsvMatch
 from secaudit.vuln.store import KevFact
 
 PRODUCER = "vuln"
 TRACKER_URL = "https://security-tracker.debian.org/tracker/"
 UBUNTU_URL = "https://ubuntu.com/security/"
+OSV_URL = "https://osv.dev/vulnerability/"
 
 # per distribution feed: the distribution, the feed in words, the distribution's page of a CVE
 _FEEDS = {
@@ -73,7 +76,7 @@ def _facts(
     attributes = [("cve", cve)]
     said: list[str] = []
     said_th: list[str] = []
-    refs = [Reference(kind=RefKind.CVE, id=cve, url=NVD_URL + cve)]
+    refs = [Reference(kind=RefKind.CVE, id=cve, url=NVD_URL + cve)] if CVE_ID.match(cve) else []
     record = info.cves.get(cve)
     if record is not None and record.vector:
         attributes.append(("cvss_vector", record.vector))
@@ -305,5 +308,99 @@ def service_finding(match: ServiceMatch, asset: Asset, info: Enrichment, *, now:
     )
 
 
-def cves_of(package_matches: Sequence[PackageMatch], service_matches: Sequence[ServiceMatch]) -> list[str]:
-    return sorted({m.cve for m in package_matches} | {m.cve for m in service_matches})
+def osv_finding(match: OsvMatch, asset: Asset, info: Enrichment, *, target: str, now: datetime) -> Finding:
+    """A Python package installed outside the distribution, affected according to an OSV record."""
+    record, pkg = match.record, match.package
+    attributes, said, said_th, refs = _facts(record.rule_id, info)
+    nvd = info.cves.get(record.cve) if record.cve else None
+    site = pkg.location.rpartition("/")[0]
+    attributes += [
+        ("package", pkg.name),
+        ("installed", pkg.version),
+        ("fixed", match.fixed or ""),
+        ("ecosystem", record.ecosystem),
+        ("osv_id", record.osv_id),
+        ("location", pkg.location),
+        ("target", target),
+    ]
+    state = f"fixed in {match.fixed}" if match.fixed else "no fix yet"
+    if match.fixed:
+        remediation = (
+            f"Upgrade {pkg.name} to {match.fixed} or later with the pip of the environment that holds "
+            f"{site}: pip install --upgrade '{pkg.name}>={match.fixed}', then restart what uses it."
+        )
+        remediation_th = (
+            f"อัปเดต {pkg.name} เป็นรุ่น {match.fixed} หรือใหม่กว่า ด้วย pip ของสภาพแวดล้อมที่มี {site}: "
+            f"pip install --upgrade '{pkg.name}>={match.fixed}' แล้วเริ่มบริการที่ใช้แพ็กเกจนี้ใหม่"
+        )
+    else:
+        remediation = (
+            f"No fixed release of {pkg.name} is known: remove it where it is not needed, limit who can "
+            f"reach what uses it, and follow {OSV_URL}{record.osv_id} for the fix."
+        )
+        remediation_th = (
+            f"ยังไม่มีรุ่นของ {pkg.name} ที่แก้ไขแล้ว: ถอนการติดตั้งหากไม่จำเป็น จำกัดการเข้าถึงบริการที่ใช้แพ็กเกจนี้ "
+            f"และติดตามแพตช์ที่ {OSV_URL}{record.osv_id}"
+        )
+    summary = (nvd.summary if nvd and nvd.summary else record.summary).strip()
+    description = " ".join(
+        [
+            *([summary] if summary else []),
+            f"{pkg.name} {pkg.version} installed in {site} (outside the distribution's packages) is "
+            f"affected according to OSV record {record.osv_id} ({record.ecosystem}): {state}.",
+            *said,
+        ]
+    )
+    state_th = f"แก้ไขแล้วในรุ่น {match.fixed}" if match.fixed else "ยังไม่มีแพตช์"
+    return Finding(
+        rule_id=record.rule_id,
+        source=Source.VULN,
+        severity=severity_of(nvd.score if nvd else None),
+        title=f"{record.rule_id} in Python package {pkg.name}" + ("" if match.fixed else " (no fix yet)"),
+        asset=asset,
+        description=description,
+        remediation=remediation,
+        evidence_key=f"pypi:{site}:{normalize(ECOSYSTEM, pkg.name)}",
+        evidence=(
+            Evidence(
+                kind="package",
+                summary=f"{pkg.name} {pkg.version} installed, {state}",
+                location=f"{target}:{pkg.location}",
+                excerpt=f"{pkg.name} {pkg.version} ({site})",
+                attributes=tuple(sorted(attributes)),
+            ),
+        ),
+        references=(
+            *refs,
+            Reference(kind=RefKind.URL, id=OSV_URL + record.osv_id, url=OSV_URL + record.osv_id),
+        ),
+        observed_at=now,
+        producer=PRODUCER,
+        texts=(
+            LocalText(
+                lang="th",
+                title=f"{record.rule_id} ในแพ็กเกจ Python {pkg.name}"
+                + ("" if match.fixed else " (ยังไม่มีแพตช์)"),
+                description=" ".join(
+                    [
+                        f"แพ็กเกจ {pkg.name} รุ่น {pkg.version} ที่ติดตั้งไว้ใน {site} (นอกแพ็กเกจของดิสทริบิวชัน) "
+                        f"มีช่องโหว่นี้ตามข้อมูล OSV {record.osv_id} ({record.ecosystem}): {state_th}",
+                        *said_th,
+                    ]
+                ),
+                remediation=remediation_th,
+            ),
+        ),
+    )
+
+
+def cves_of(
+    package_matches: Sequence[PackageMatch],
+    service_matches: Sequence[ServiceMatch],
+    osv_matches: Sequence[OsvMatch] = (),
+) -> list[str]:
+    return sorted(
+        {m.cve for m in package_matches}
+        | {m.cve for m in service_matches}
+        | {m.record.cve for m in osv_matches if m.record.cve}
+    )

@@ -16,6 +16,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from typing import IO
 
 from secaudit.catalog.kev import parse_kev
 from secaudit.core.errors import ConfigError, OperationalError, SecauditError, UsageError
-from secaudit.vuln.feeds import FeedKind, detect_kind, read_debian_tracker, read_epss, read_nvd
+from secaudit.vuln.feeds import Feed, FeedKind, detect_kind, read_debian_tracker, read_epss, read_nvd
+from secaudit.vuln.osv import read_osv
 from secaudit.vuln.oval import looks_like_oval, read_oval
 from secaudit.vuln.store import FeedStatus, VulnStore
 
@@ -87,6 +89,40 @@ def _sniff_oval(path: Path) -> bool:
         raise OperationalError(f"cannot read the feed: {e}", location=str(path)) from e
 
 
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as probe:
+            return probe.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False  # reported by the reader that follows
+
+
+def _read_osv_zip(path: Path) -> Feed:
+    """OSV's bulk form: a zip of one JSON record per member (an ecosystem's all.zip)."""
+    feed = Feed(kind=FeedKind.OSV, location=str(path), published=None)
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if member.is_dir() or not member.filename.endswith(".json"):
+                    continue
+                total += member.file_size
+                if total > MAX_BYTES:
+                    raise ConfigError(
+                        f"more than {MAX_BYTES:,} bytes once unpacked: not an OSV export", location=str(path)
+                    )
+                text = archive.read(member).decode("utf-8-sig")
+                part = read_osv(text, f"{path}!{member.filename}")
+                feed.osv.extend(part.osv)
+                feed.skipped += part.skipped
+    except (zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"not a readable OSV zip: {e}", location=str(path), hint="download the zip again"
+        ) from e
+    feed.version = ",".join(sorted({a.ecosystem for a in feed.osv}))
+    return feed
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as raw:
@@ -100,6 +136,12 @@ def import_file(
 ) -> FeedStatus:
     """Validate one feed file and store it; raises (nothing stored) when it is refused."""
     label, origin = name or path.name, source or str(path.resolve())
+    if _is_zip(path):
+        feed = _read_osv_zip(path)
+        file_time = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return store.import_feed(
+            feed, name=label, source=origin, sha256=_sha256(path), file_time=file_time, imported_at=now
+        )
     if _sniff_oval(path):
         try:
             with _open_stream(path) as stream:
@@ -120,9 +162,12 @@ def import_file(
         return store.import_kev(
             kev, name=label, source=origin, sha256=sha, file_time=file_time, imported_at=now
         )
-    reader = {FeedKind.DEBIAN_TRACKER: read_debian_tracker, FeedKind.NVD: read_nvd, FeedKind.EPSS: read_epss}[
-        kind
-    ]
+    reader = {
+        FeedKind.DEBIAN_TRACKER: read_debian_tracker,
+        FeedKind.NVD: read_nvd,
+        FeedKind.EPSS: read_epss,
+        FeedKind.OSV: read_osv,
+    }[kind]
     feed = reader(text, location)
     return store.import_feed(
         feed, name=label, source=origin, sha256=sha, file_time=file_time, imported_at=now

@@ -23,9 +23,10 @@ from pathlib import Path
 from secaudit.catalog.kev import Kev, KevEntry, default_kev_path
 from secaudit.core.errors import OperationalError
 from secaudit.vuln.feeds import CpeRange, CveInfo, DistroFix, EpssScore, Feed, FeedKind
+from secaudit.vuln.osv import OsvAffected, decode_ranges, encode_ranges
 
 STORE_FILE_NAME = "vuln.sqlite"
-SCHEMA_VERSION = 3  # 2: distro_fix keeps its feed and Ubuntu binaries; 3: NVD "running on" platforms
+SCHEMA_VERSION = 4  # 2: distro_fix keeps feed and binaries; 3: NVD "running on" platforms; 4: OSV
 DISTRIBUTION_FEEDS = frozenset({FeedKind.DEBIAN_TRACKER, FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL})
 DEFAULT_MAX_AGE = timedelta(days=7)  # the tracker and EPSS change daily; a week-old copy misses fixes
 
@@ -48,6 +49,11 @@ CREATE TABLE IF NOT EXISTS cpe_range (
     end_excl TEXT NOT NULL, platforms TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS cpe_range_cve ON cpe_range (cve);
 CREATE INDEX IF NOT EXISTS cpe_range_product ON cpe_range (vendor, product);
+CREATE TABLE IF NOT EXISTS osv (
+    osv_id TEXT NOT NULL, cve TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL,
+    ranges TEXT NOT NULL, versions TEXT NOT NULL, summary TEXT NOT NULL, withdrawn INTEGER NOT NULL,
+    vector TEXT NOT NULL, PRIMARY KEY (ecosystem, package, osv_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS osv_id ON osv (osv_id);
 CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, probability REAL, percentile REAL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kev (
     cve TEXT PRIMARY KEY, name TEXT, date_added TEXT, due_date TEXT, ransomware TEXT) WITHOUT ROWID;
@@ -65,8 +71,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if "meta" not in tables:
         return
     found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    if found is None or found[0] not in ("1", "2"):
-        return
+    if found is None or found[0] not in ("1", "2", "3"):
+        return  # 3 -> 4 only adds the osv table, which the schema script creates
     with conn:
         if found[0] == "1":
             conn.execute("ALTER TABLE distro_fix RENAME TO distro_fix_v1")
@@ -282,6 +288,26 @@ class VulnStore:
                             for r in feed.ranges
                         ],
                     )
+                elif feed.kind is FeedKind.OSV:  # records replace those of the same ids
+                    osv_ids = sorted({a.osv_id for a in feed.osv})
+                    conn.executemany("DELETE FROM osv WHERE osv_id = ?", [(i,) for i in osv_ids])
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO osv VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                a.osv_id,
+                                a.cve,
+                                a.ecosystem,
+                                a.package,
+                                encode_ranges(a.ranges),
+                                "\n".join(a.versions),
+                                a.summary,
+                                int(a.withdrawn),
+                                a.vector,
+                            )
+                            for a in feed.osv
+                        ],
+                    )
                 elif feed.kind is FeedKind.EPSS:
                     conn.execute("DELETE FROM epss")
                     conn.execute("DELETE FROM feeds WHERE kind = ?", (feed.kind.value,))
@@ -399,6 +425,34 @@ class VulnStore:
                         status=status,
                         urgency=urgency,
                         binaries=tuple(binaries.split()),
+                    )
+                )
+        return out
+
+    def osv(self, ecosystem: str, packages: Sequence[str]) -> dict[str, list[OsvAffected]]:
+        """Normalised package name -> the OSV records naming it in ``ecosystem`` (any release of it:
+        ``Debian`` finds ``Debian:12`` too)."""
+        out: dict[str, list[OsvAffected]] = {}
+        wanted = sorted(set(packages))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(
+                f"SELECT * FROM osv WHERE (ecosystem = ? OR ecosystem LIKE ?) AND package IN ({marks})",  # noqa: S608
+                (ecosystem, ecosystem + ":%", *chunk),
+            ):
+                osv_id, cve, eco, package, ranges, versions, summary, withdrawn, vector = row
+                out.setdefault(package, []).append(
+                    OsvAffected(
+                        osv_id=osv_id,
+                        cve=cve,
+                        ecosystem=eco,
+                        package=package,
+                        ranges=decode_ranges(ranges),
+                        versions=tuple(v for v in versions.split("\n") if v),
+                        summary=summary,
+                        withdrawn=bool(withdrawn),
+                        vector=vector,
                     )
                 )
         return out

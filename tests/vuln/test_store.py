@@ -30,7 +30,7 @@ def test_default_store_sits_beside_the_kev_copy() -> None:
 def test_import_every_demo_feed(tmp_path: Path) -> None:
     with VulnStore.open(filled_store(tmp_path / "v.sqlite")) as store:
         kinds = {f.kind: f for f in store.feeds()}
-        assert set(kinds) == set(FeedKind) - {FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL}
+        assert set(kinds) == set(FeedKind) - {FeedKind.DEBIAN_OVAL, FeedKind.UBUNTU_OVAL, FeedKind.OSV}
         assert kinds[FeedKind.DEBIAN_TRACKER].dated_by == "file time"
         assert kinds[FeedKind.NVD].dated_by == "publisher"
         assert kinds[FeedKind.EPSS].version == "synthetic-demo-not-real-scores"
@@ -98,6 +98,7 @@ def mirror(tmp_path: Path) -> Iterator[str]:
         shutil.copy(path, root / path.name)
     for oval in ("oval-definitions-bookworm.xml", "com.ubuntu.jammy.cve.oval.xml"):  # bz2, as published
         (root / f"{oval}.bz2").write_bytes(bz2.compress((FIXTURES / oval).read_bytes()))
+    shutil.copy(FIXTURES / "osv-pypi.json", root / "osv-pypi.json")
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -117,7 +118,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def test_update_fetches_the_named_urls_from_a_loopback_mirror(tmp_path: Path, mirror: str) -> None:
     ovals = [f"{mirror}/oval-definitions-bookworm.xml.bz2", f"{mirror}/com.ubuntu.jammy.cve.oval.xml.bz2"]
-    urls = [f"{mirror}/{p.name}" for p in DEMO_FEEDS] + ovals + [f"{mirror}/missing.json"]
+    urls = [f"{mirror}/{p.name}" for p in DEMO_FEEDS] + [
+        *ovals,
+        f"{mirror}/osv-pypi.json",
+        f"{mirror}/missing.json",
+    ]
     with VulnStore.open(tmp_path / "v.sqlite") as store:
         result = update(store, urls, now=NOW, timeout=10)
         assert {f.kind for f in result.imported} == set(FeedKind)
