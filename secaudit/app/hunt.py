@@ -147,7 +147,8 @@ _KIND: LogKind | None = None
 Compact = tuple[int, LogEvent, dict[str, object]]
 
 
-def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats]:
+def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]]:
+    """A shard's hits, its read counts, and the rules this process's engine has disabled so far."""
     assert _ENGINE is not None
     stats = ReadStats()
     index = _RULE_INDEX
@@ -155,15 +156,17 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats]:
         (index[id(hit.rule)], hit.event, hit.matched_fields)
         for hit in _ENGINE.match(read_shard(shard, kind=_KIND, stats=stats))
     ]
-    return out, stats
+    return out, stats, dict(_ENGINE.disabled)
 
 
 def _run_shards(
     shards: Sequence[Shard], workers: int, rules: Sequence[RuleInfo]
-) -> Iterable[tuple[list[RuleHit], ReadStats]]:
-    def expand(result: tuple[list[Compact], ReadStats]) -> tuple[list[RuleHit], ReadStats]:
-        compact, stats = result
-        return [RuleHit(rules[i], event, fields) for i, event, fields in compact], stats
+) -> Iterable[tuple[list[RuleHit], ReadStats, dict[str, str]]]:
+    def expand(
+        result: tuple[list[Compact], ReadStats, dict[str, str]],
+    ) -> tuple[list[RuleHit], ReadStats, dict[str, str]]:
+        compact, stats, disabled = result
+        return [RuleHit(rules[i], event, fields) for i, event, fields in compact], stats, disabled
 
     if workers <= 1 or len(shards) <= 1:
         for shard in shards:
@@ -212,8 +215,9 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     _RULE_INDEX.clear()
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
     try:
-        for done, (hits, stats) in enumerate(_run_shards(shards, workers, ruleset.rules), start=1):
+        for done, (hits, stats, disabled) in enumerate(_run_shards(shards, workers, ruleset.rules), start=1):
             summary.read.merge(stats)
+            _note_disabled(summary, disabled)
             for hit in hits:
                 delivery.deliver(hit)
             progress(
@@ -228,6 +232,19 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         release_spilled()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _note_disabled(summary: HuntSummary, disabled: dict[str, str]) -> None:
+    """Name each rule a worker disabled while matching (once), as a rule that could not run."""
+    named = {p.rule_id for p in summary.problems if p.skipped}
+    for rule_id, reason in disabled.items():
+        if rule_id not in named:
+            info = summary.rule_info[rule_id]
+            summary.problems += (
+                RuleProblem(
+                    location=info.location, reason=reason, rule_id=rule_id, title=info.title, level=info.level
+                ),
+            )
 
 
 class HitDelivery:

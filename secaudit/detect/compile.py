@@ -13,10 +13,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import regex  # type: ignore[import-untyped]
+
 from secaudit.core.events import LogEvent
 from secaudit.detect.ir import QMARK, STAR, Node, Test, compile_re2
 from secaudit.detect.values import (
     BOUNDED_REGEX_INPUT,
+    REGEX_TIME_BUDGET,
+    RegexBudgetExceeded,
     compare,
     in_network,
     number_of,
@@ -285,23 +289,39 @@ def text_pred(test: Test) -> tuple[TextPred, bool]:
     if op == "re":
         pattern, flags, bounded = test[1], test[2], test[3]
         if bounded:
-            slow = re.compile(pattern, regex_flags(flags)).search
-            return (lambda s: slow(s[:BOUNDED_REGEX_INPUT]) is not None), False
-        return _re2_search(
-            compile_re2(pattern, flags).search, re.compile(pattern, regex_flags(flags)).search
-        ), False
+            return _bounded_search(pattern, flags), False
+        return _re2_search(compile_re2(pattern, flags).search), False
     if op == "cidr":
         network = ipaddress.ip_network(test[1])
         return (lambda s: in_network(s, network)), False
     raise ValueError(f"test {op!r} does not apply to a single text")
 
 
-def _re2_search(fast: Callable[[str], Any], slow: Callable[[str], Any]) -> TextPred:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _re2_search(fast: Callable[[str], Any]) -> TextPred:
     def search(s: str) -> bool:
         try:
             return fast(s) is not None
-        except UnicodeEncodeError:  # lone surrogates (undecodable input) are not UTF-8: RE2 cannot take them
-            return slow(s[:BOUNDED_REGEX_INPUT]) is not None
+        except UnicodeEncodeError:  # lone surrogates (undecodable input): RE2 reads them as U+FFFD
+            return fast(_SURROGATE.sub("\ufffd", s)) is not None
+
+    return search
+
+
+def _bounded_search(pattern: str, flags: str) -> TextPred:
+    """A regex only a backtracking engine runs, held to a hard bound: the first
+    :data:`BOUNDED_REGEX_INPUT` characters of a value and :data:`REGEX_TIME_BUDGET` seconds, past which
+    :class:`RegexBudgetExceeded` tells the engine to disable the rule (``regex``'s timeout stops the
+    match itself; Python's ``re`` has no way to stop one)."""
+    search_ = regex.compile(pattern, regex_flags(flags)).search
+
+    def search(s: str) -> bool:
+        try:
+            return search_(s[:BOUNDED_REGEX_INPUT], timeout=REGEX_TIME_BUDGET) is not None
+        except TimeoutError:
+            raise RegexBudgetExceeded(pattern) from None
 
     return search
 
@@ -309,7 +329,7 @@ def _re2_search(fast: Callable[[str], Any], slow: Callable[[str], Any]) -> TextP
 def _glob(parts: tuple[Any, ...]) -> TextPred:
     if QMARK in parts:
         regex = "".join(".*" if p == STAR else "." if p == QMARK else re.escape(p) for p in parts)
-        return _re2_search(compile_re2(regex, "s").fullmatch, re.compile(regex, re.DOTALL).fullmatch)
+        return _re2_search(compile_re2(regex, "s").fullmatch)
     # Only "*": the first literal is a prefix, the last a suffix, the middle ones are found in order.
     chunks: list[str] = [""]
     for part in parts:

@@ -22,7 +22,7 @@ from secaudit.detect.ir import Node
 from secaudit.detect.model import RuleHit, RuleInfo
 from secaudit.detect.plans import RuleSet
 from secaudit.detect.reference import fields_of, positive_selections
-from secaudit.detect.values import sigma_view, text_of
+from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of
 
 SEPARATOR = "\x00"
 # Starts every haystack and is one of the patterns of every literal set: a search that does not
@@ -50,6 +50,11 @@ class _Group:
 
 
 _FLAT = frozenset((str, int, float, bool))
+
+
+def _never(fields: dict[str, object], low: dict[str, Any], event: LogEvent) -> bool:
+    """The predicate of a disabled rule."""
+    return False
 
 
 def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
@@ -112,7 +117,9 @@ class Engine:
         self.ruleset = ruleset
         self._plans = ruleset.plans
         self._infos: tuple[RuleInfo, ...] = tuple(p.info for p in ruleset.plans)
-        self._preds: tuple[Pred, ...] = tuple(compile_node(p.node) for p in ruleset.plans)
+        self._preds: list[Pred] = [compile_node(p.node) for p in ruleset.plans]
+        # rules disabled while matching (a backtracking regex over its time budget): rule id -> reason
+        self.disabled: dict[str, str] = {}
         self._groups: dict[LogKind, _Group] = {}
         # kinds that select the same rules share one group (and one RE2 Set): memory is bounded by
         # the rules' logsources, not by how many distinct kinds the input holds
@@ -253,5 +260,13 @@ class Engine:
             if not found:
                 continue
             for i in sorted(found) if len(found) > 1 else found:
-                if preds[i](fields, low, event):
-                    yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))
+                try:
+                    if preds[i](fields, low, event):
+                        yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))
+                except RegexBudgetExceeded as exceeded:
+                    self._disable(i, str(exceeded))
+
+    def _disable(self, i: int, reason: str) -> None:
+        """Rule ``i`` matches nothing from now on; :attr:`disabled` says why."""
+        self._preds[i] = _never
+        self.disabled[self._infos[i].id] = reason

@@ -280,7 +280,7 @@ def compile_re2(pattern: str, flags: str) -> Any:
 
 
 def bounded_regexes(node: Node) -> list[str]:
-    """The regular expressions under ``node`` that RE2 cannot run (evaluated with bounded Python re)."""
+    """The regular expressions under ``node`` that RE2 cannot run (a bounded backtracking engine does)."""
     kind = node[0]
     if kind in ("and", "or"):
         return [p for child in node[1] for p in bounded_regexes(child)]

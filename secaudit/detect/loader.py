@@ -37,7 +37,7 @@ from secaudit.detect.documents import split_documents
 from secaudit.detect.ir import IRCompiler, bounded_regexes, gate
 from secaudit.detect.model import LEVELS, RuleInfo, UnsupportedRule
 from secaudit.detect.plans import Assembled, FilterPlan, RuleCache, RulePlan, RuleSet, digest
-from secaudit.detect.values import BOUNDED_REGEX_INPUT
+from secaudit.detect.values import BOUNDED_REGEX_INPUT, REGEX_TIME_BUDGET
 
 # The code that turns rules into cached plans: the compiler and engine, and the log kinds plans name.
 ENGINE_SOURCES = (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "core" / "events.py")
@@ -147,8 +147,8 @@ Entry = tuple[Any, ...]
 
 
 BOUNDED_NOTE = (
-    f"loaded; regex evaluated with bounded Python re (RE2 cannot compile it; only the first "
-    f"{BOUNDED_REGEX_INPUT} characters of each value are searched)"
+    f"loaded; regex evaluated with a bounded backtracking engine (RE2 cannot compile it; only the first "
+    f"{BOUNDED_REGEX_INPUT} characters of each value are searched, for at most {REGEX_TIME_BUDGET:g} s each)"
 )
 PARALLEL_FROM = 200  # files; below this a second process costs more than it saves
 

@@ -8,8 +8,22 @@ from datetime import datetime
 
 from secaudit.core.events import LogEvent
 
-# A regex RE2 cannot compile runs on Python re over at most this many characters of a value.
+# A regex RE2 cannot compile (lookaround, backreference) runs on a backtracking engine over at most
+# this many characters of a value, and for at most REGEX_TIME_BUDGET seconds per value.
 BOUNDED_REGEX_INPUT = 4096
+REGEX_TIME_BUDGET = 0.25
+
+
+class RegexBudgetExceeded(Exception):
+    """A backtracking regex ran over its time budget on one value: its rule is disabled for the run."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(
+            f"regex {pattern[:120]!r} ran over its budget of {REGEX_TIME_BUDGET:g} s on one value "
+            f"({BOUNDED_REGEX_INPUT:,} characters at most): rule disabled for the rest of the run, "
+            "hits before kept"
+        )
+        self.pattern = pattern
 
 
 def text_of(value: object) -> str | None:

@@ -301,7 +301,7 @@ def test_modifier(tmp_path: Path, name: str, detection: str, good: dict, bad: di
 def test_bounded_regex_is_listed(tmp_path: Path) -> None:
     ruleset = load_text(tmp_path, rule_text("sel:\n  CommandLine|re: '(a)\\1'\ncondition: sel"))
     assert [p.reason.split(";")[0] for p in ruleset.problems] == ["loaded"]
-    assert "bounded Python re" in ruleset.problems[0].reason
+    assert "bounded backtracking engine" in ruleset.problems[0].reason
     assert both(ruleset, [event({"CommandLine": "xaa"}), event({"CommandLine": "xab"}, record=2)]) == {
         (RID, 1)
     }
