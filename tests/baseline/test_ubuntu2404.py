@@ -214,6 +214,25 @@ def test_running_host_checks_say_so_offline_and_decide_on_this_host(check_id: st
     assert live.evidence
 
 
+@pytest.mark.parametrize(
+    ("check_id", "package"),
+    [
+        ("u2404-client-telnet-absent", "inetutils-telnet"),
+        ("u2404-client-ftp-absent", "tnftp"),
+        ("u2404-client-ftp-absent", "inetutils-ftp"),
+        ("u2404-client-talk-absent", "inetutils-talk"),
+        ("u2404-svc-imap-server-absent", "dovecot-pop3d"),
+        ("u2404-svc-dhcp-server-absent", "kea-dhcp4-server"),
+    ],
+)
+def test_the_client_itself_fails_not_only_its_transitional_package(
+    check_id: str, package: str, tmp_path: Path
+) -> None:
+    files = {"var/lib/dpkg/status": _with_package(package, "2.5-3ubuntu4")}
+    status, reason = _status(check_id, files, tmp_path)
+    assert status is CheckStatus.FAIL and package in reason, reason
+
+
 def test_every_check_cites_the_ubuntu_benchmark_or_a_cis_control() -> None:
     for check in _baseline().checks:
         cis = list(check.cis_ids)
