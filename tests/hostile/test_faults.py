@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,52 @@ def test_a_lock_file_left_with_garbage_is_recovered_and_never_echoed(tmp_path: P
         note = json.loads(lock.read_bytes())
         assert note["run_id"] == "mine" and note["pid"] == os.getpid()
     assert lock.read_bytes() == b""  # released, note cleared
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system with no space left: a 64 KiB tmpfs mounted for the test, then filled."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mount)],
+            capture_output=True,
+            check=False,
+        ).returncode
+    ):
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while os.write(filler, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(filler)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_the_audit_lock_holds_on_a_full_disk(full_disk: Path) -> None:
+    """After a run filled the disk, the next audit still takes its lock: the holder note is only a
+    note (it cannot be written), the kernel's lock is what counts, and a second run is still refused."""
+    lock = full_disk / "history.sqlite.lock"
+    try:
+        lock.touch()  # the earlier run left it (a tmpfs inode needs no data block)
+    except OSError:
+        pytest.skip("no inode left either")
+    with pytest.raises(OSError):
+        (full_disk / "probe").write_bytes(b"x" * 8192)  # the disk is really full
+    with audit_lock(lock, run_id="after-disk-full"):
+        holder = os.open(lock, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held for real
+        finally:
+            os.close(holder)
+    with audit_lock(lock, run_id="next"):
+        pass  # released again
