@@ -240,3 +240,64 @@ def test_the_audit_lock_holds_on_a_full_disk(full_disk: Path) -> None:
             os.close(holder)
     with audit_lock(lock, run_id="next"):
         pass  # released again
+
+
+MANY_FINDINGS_SCRIPT = """
+import sys
+from secaudit.app import stages
+from secaudit.core.model import (
+    Asset, Criticality, Evidence, Finding, RunStatus, Severity, Source, StageOutput, StageResult,
+)
+
+def many(ctx):
+    asset = Asset(key="host-1", address="127.0.0.1", criticality=Criticality.HIGH, segment="lab")
+    found = tuple(
+        Finding(rule_id=f"R{i}", source=Source.BASELINE, severity=Severity.MEDIUM, title=f"check {i}",
+                asset=asset, evidence_key=f"R{i}",
+                evidence=(Evidence(kind="file", summary="seen", location=f"/etc/x:{i}", excerpt="x"),))
+        for i in range(3000)
+    )
+    print("stage finished", flush=True)
+    return StageOutput(findings=found, result=StageResult(name="baseline", status=RunStatus.COMPLETED))
+
+stages.STAGES = (stages.Stage(name="baseline", source=Source.BASELINE, run=many, description="t"),)
+from secaudit.cli.main import main
+main()
+"""
+
+
+def test_ctrl_c_at_any_moment_of_the_history_write_never_leaves_a_running_run(tmp_path: Path) -> None:
+    """The review saw 2 of 5 Ctrl-C during the history write leave the run 'running'. Five audits with
+    3,000 findings each are interrupted at five moments after their stage ended (while history is
+    written, the report built, the files written): the run is never left 'running', the lock is
+    always released, and a run marked interrupted exits 130."""
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    outcomes = []
+    for attempt, delay in enumerate((0.0, 0.05, 0.15, 0.4, 0.8)):
+        history = tmp_path / f"h{attempt}.sqlite"
+        args = ["audit", "--profile", str(profile), "--output-dir", str(tmp_path / f"r{attempt}")]
+        args += ["--history", str(history), "--format", "json", "--fail-on", "none"]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", MANY_FINDINGS_SCRIPT, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == b"stage finished"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=120)
+        err = proc.stderr.read().decode()
+        proc.stdout.close()
+        proc.stderr.close()
+        assert "Traceback" not in err, err
+        with sqlite3.connect(history) as db:
+            statuses = [r[0] for r in db.execute("SELECT status FROM runs")]
+        assert len(statuses) == 1 and statuses[0] != "running", (delay, statuses, err)
+        if statuses[0] == "interrupted":
+            assert code == 130, err
+        with audit_lock(history.with_name(history.name + ".lock"), run_id="next"):
+            pass
+        outcomes.append((code, statuses[0]))
+    assert any(status == "interrupted" for _, status in outcomes), outcomes  # the signals did land mid-run
