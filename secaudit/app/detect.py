@@ -56,7 +56,8 @@ def level_severity(level: str) -> Severity:
 
 
 def rule_references(rule: RuleInfo) -> tuple[Reference, ...]:
-    """ATT&CK techniques and CVEs from a rule's tags, then its reference links."""
+    """ATT&CK techniques and CVEs from a rule's tags, its reference links, then the controls its
+    ``compliance:`` block cites."""
     refs: list[Reference] = []
     for tag in rule.tags:
         lower = tag.lower()
@@ -72,6 +73,7 @@ def rule_references(rule: RuleInfo) -> tuple[Reference, ...]:
         elif lower.startswith("cve."):
             refs.append(Reference(kind=RefKind.CVE, id=tag[4:].upper()))
     refs.extend(Reference(kind=RefKind.URL, id=url, url=url) for url in rule.references[:5])
+    refs.extend(rule.compliance)  # the controls the rule cites (control coverage counts them)
     return tuple(refs)
 
 

@@ -62,14 +62,18 @@ def _run_profile(run: Run) -> Profile:
 def load_run_report(history: Path, run_id: str | None) -> Report:
     """The Report of a recorded run, as the run itself reported it.
 
-    A run records its report's figures when it completes (:meth:`HistoryStore.record_report`):
-    they are read back, so the rebuilt report is the original one. A run recorded before those
+    A run records its report's figures and its profile when it completes
+    (:meth:`HistoryStore.record_report`): they are read back, so the rebuilt report is the original
+    one even when the profile file was edited or removed since. A run recorded before those
     figures were kept is scored again from its findings, and its methodology says so.
     """
     with HistoryStore.open(_existing(history)) as store:
         rid = run_id or latest_run_id(store)
         run = store.get_run(rid)
-        profile = _run_profile(run)
+        stored = store.run_report(rid)  # with the profile as the run used it, not as the file is now
+        if stored is not None:
+            return stored
+        profile = _run_profile(run)  # a run stored before its profile was kept
         stored = store.run_report(rid, profile)
         if stored is not None:
             return stored

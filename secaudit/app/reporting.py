@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from secaudit.app import stages as stages_module
-from secaudit.baseline.loader import load_baseline
+from secaudit.app.locations import default_rules_dir
 from secaudit.catalog.compliance import Framework, load_frameworks
 from secaudit.catalog.kev import Kev
-from secaudit.core.errors import ConfigError, OperationalError
+from secaudit.core.errors import OperationalError
 from secaudit.core.model import (
     BaselineTally,
     CheckedItem,
+    CheckOutcome,
     Finding,
+    Reference,
     Run,
     RunStatus,
     Source,
     Status,
     WaivedFinding,
+    WaiverKind,
 )
 from secaudit.core.profile import Profile
 from secaudit.core.report import Report, Trend
+from secaudit.detect.documents import rule_compliance
 from secaudit.report.csv_writer import render_csv
 from secaudit.report.html import render_html
 from secaudit.report.json_writer import render_json
@@ -35,7 +39,7 @@ from secaudit.report.markdown import render_markdown
 from secaudit.report.pdf import render_pdf
 from secaudit.report.sarif import render_sarif
 from secaudit.risk.aggregate import posture_score, ranked_rows
-from secaudit.risk.compliance import coverage
+from secaudit.risk.compliance import Outcome, Result, coverage
 from secaudit.risk.model import RiskContext, detections_by_asset, with_kev
 from secaudit.scan.rules import load_rules
 
@@ -53,27 +57,54 @@ FILE_NAMES = {
 }
 
 
-def ran_rule_ids(run: Run, profile: Profile, frameworks: Sequence[Framework]) -> set[str]:
-    """The check, rule and Sigma ids that ran to completion in ``run`` (for control coverage).
+def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[Reference, ...]]:
+    """The exposure rules and own Sigma rules that ran to completion in ``run``, with the controls
+    each cites: a rule that ran and found nothing counts as passed for its controls.
 
-    Baseline checks count when the baseline stage completed and the profile used their baseline;
-    exposure rules when the scan stage completed; mapped Sigma ids and tags when a detection
-    stage completed. Content that no longer loads counts as not run.
+    Exposure rules count when the scan stage completed, Sigma rules (the profile's, else our own)
+    when a detection stage completed. Baseline checks are not here: each one that ran left a
+    finding or a passed / not-applicable result of its own. Content that no longer loads counts
+    as not run.
     """
     sources = {stage.name: stage.source for stage in stages_module.STAGES}
     done = {sources.get(s.name) for s in run.stages if s.status is RunStatus.COMPLETED}
-    ran: set[str] = set()
-    if Source.BASELINE in done:
-        for name in sorted({b for t in profile.baseline_targets for b in t.baselines}):
-            try:
-                ran |= {check.id for check in load_baseline(name).checks}
-            except ConfigError:
-                continue
+    ran: dict[str, tuple[Reference, ...]] = {}
     if Source.SCAN in done:
-        ran |= {rule.id for rule in load_rules()[0]}
+        ran |= {rule.id: rule.references for rule in load_rules()[0]}
     if Source.DETECTION in done:
-        ran |= {i for fw in frameworks for control in fw.controls for i in control.sigma}
+        paths = [Path(p) for p in profile.detection.rules] or [default_rules_dir()]
+        ran |= rule_compliance(paths)  # a rule folder that is gone: its rules count as not run
     return ran
+
+
+def coverage_results(
+    findings: Iterable[Finding],
+    waived: Iterable[WaivedFinding],
+    checked: Iterable[CheckedItem],
+    ran: Mapping[str, tuple[Reference, ...]],
+) -> list[Result]:
+    """Every result of the run as control coverage counts it: open findings and accepted risks
+    failed; waived findings and checks that did not apply not applicable; passed checks, and rules
+    that ran without a finding, passed."""
+    results: list[Result] = [(f.rule_id, f.references, Outcome.FAILED) for f in findings]
+    results += [
+        (
+            w.finding.rule_id,
+            w.finding.references,
+            Outcome.FAILED if w.kind is WaiverKind.ACCEPTED else Outcome.NOT_APPLICABLE,
+        )
+        for w in waived
+    ]
+    results += [
+        (
+            c.finding.rule_id,
+            c.finding.references,
+            Outcome.PASSED if c.outcome is CheckOutcome.PASSED else Outcome.NOT_APPLICABLE,
+        )
+        for c in checked
+    ]
+    results += [(rule_id, refs, Outcome.PASSED) for rule_id, refs in ran.items()]
+    return results
 
 
 def distinct_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -96,13 +127,14 @@ def build_report(
     generated_at: datetime,
     waived: Sequence[WaivedFinding] = (),
     frameworks: Sequence[Framework] | None = None,
-    ran: Collection[str] | None = None,
+    ran: Mapping[str, tuple[Reference, ...]] | None = None,
     kev: Kev | None = None,
     checked: Sequence[CheckedItem] = (),
     tallies: Sequence[BaselineTally] = (),
 ) -> Report:
     """Score, aggregate and rank the findings (risk model, with the KEV catalogue when given),
-    attach each row's history, and add the waived findings, control coverage and posture score."""
+    attach each row's history, and add the waived findings, control coverage and posture score.
+    ``ran`` are the rules that ran, with their references (default: :func:`rules_that_ran`)."""
     findings = distinct_findings(findings)
     ctx = with_kev(RiskContext(profile=profile, attacked=detections_by_asset(findings)), kev)
 
@@ -114,7 +146,7 @@ def build_report(
     if frameworks is None:
         frameworks = load_frameworks()[0]
     if ran is None:
-        ran = ran_rule_ids(run, profile, frameworks)
+        ran = rules_that_ran(run, profile)
     instances = [fp for row in rows for fp in row.fingerprints]
     trend = Trend(
         previous_run_id=previous_run_id,
@@ -129,7 +161,7 @@ def build_report(
         fixed=tuple(fixed),
         waived=tuple(waived),
         trend=trend,
-        compliance=coverage(frameworks, findings, ran),
+        compliance=coverage(frameworks, coverage_results(findings, waived, checked, ran)),
         posture_score=posture_score(rows),
         generated_at=generated_at,
         checked=tuple(checked),

@@ -90,6 +90,8 @@ REF_KINDS = {"cis": RefKind.CIS, "nist": RefKind.NIST, "iso27001": RefKind.ISO27
 REF_KINDS["cis-controls"] = RefKind.CIS_CONTROLS
 REF_KINDS["cwe"] = RefKind.CWE
 REF_KINDS["url"] = RefKind.URL
+REF_KINDS["nist-csf"] = RefKind.NIST_CSF
+REF_KINDS["th-cii"] = RefKind.TH_CII
 
 
 def default_dir() -> Path:

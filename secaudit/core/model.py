@@ -122,6 +122,8 @@ class RefKind(Enum):
     CWE = "cwe"
     NIST = "nist"
     ISO27001 = "iso27001"
+    NIST_CSF = "nist-csf"  # a NIST Cybersecurity Framework 2.0 subcategory, e.g. PR.AA-01
+    TH_CII = "th-cii"  # a function of Thailand's CII minimum standard (compliance/th-cii-2562.yaml)
     URL = "url"
 
 

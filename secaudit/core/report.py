@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -66,14 +66,51 @@ class ReportRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlCoverage:
-    """One control of a compliance framework and how the run's findings bear on it."""
+    """One control of a compliance framework and what the run's results say about it.
+
+    ``checked`` counts the checks and rules citing the control that produced a result in this run
+    (per check or rule, not per asset); of those, ``failing`` have an open finding (or an accepted
+    risk), ``passing`` passed everywhere they ran, ``not_applicable`` did not apply (or are waived).
+    A control no result cites is not assessed (``checked == 0``): it is never counted as met.
+    """
 
     framework: str  # "cis-controls-v8", "nist-csf-2.0", "iso27001-2022", "th-cii-2562"
     control: str  # the framework's own id ("4.1", "PR.AA-01", "A.8.9", "protect")
     name: str  # our own short name
-    checked: int  # rules and checks mapped to it that ran
-    failing: int  # of those, how many have open findings
+    checked: int  # checks and rules citing it that produced a result
+    failing: int  # of those, how many failed
     framework_controls: int = 0  # controls in the whole framework (0: unknown, only those listed)
+    passing: int = 0  # of those, how many passed
+    not_applicable: int = 0  # of those, how many did not apply
+    name_th: str = ""  # our own short name in Thai
+
+    @property
+    def status(self) -> str:
+        """``failed`` (any citing check or rule failed), ``passed``, ``notapplicable``, or
+        ``unassessed`` (nothing citing it produced a result)."""
+        if self.failing:
+            return "failed"
+        if self.passing:
+            return "passed"
+        if self.not_applicable:
+            return "notapplicable"
+        return "unassessed"
+
+
+def coverage_summary(controls: Sequence[ControlCoverage]) -> dict[str, int]:
+    """One framework's controls counted: in the framework, assessed, and of those passed, failed
+    and not applicable, then not assessed (``controls``: that framework's entries of a report)."""
+    statuses = [c.status for c in controls]
+    total = max(len(controls), max((c.framework_controls for c in controls), default=0))
+    assessed = len(statuses) - statuses.count("unassessed")
+    return {
+        "controls": total,
+        "assessed": assessed,
+        "passed": statuses.count("passed"),
+        "failed": statuses.count("failed"),
+        "not_applicable": statuses.count("notapplicable"),
+        "unassessed": total - assessed,
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,11 +10,15 @@ actions are applied: ``action: global`` merges into the following documents, ``r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from secaudit.catalog.compliance import compliance_references
 from secaudit.catalog.yamlload import node_problem
+from secaudit.core.model import Reference
 
 _MARKER = re.compile(r"^---(?:[ \t].*)?$")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -95,4 +99,28 @@ def split_documents(text: str) -> list[tuple[int, Any]]:
             doc = _merge(global_doc, doc)
         previous = doc
         out.append((first, doc))
+    return out
+
+
+def rule_compliance(paths: Sequence[Path]) -> dict[str, tuple[Reference, ...]]:
+    """The controls each rule under ``paths`` (files, or folders of *.yml / *.yaml) cites in its
+    ``compliance:`` block, by rule id, so control coverage can count the rules that ran and found
+    nothing. Documents without an id or the block, and files that cannot be read, give nothing."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+        elif path.is_file():
+            files.append(path)
+    out: dict[str, tuple[Reference, ...]] = {}
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for _line, doc in split_documents(text):
+            if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+                refs = compliance_references(doc.get("compliance"))[0]
+                if refs:
+                    out[doc["id"]] = refs
     return out

@@ -28,6 +28,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
+from secaudit.catalog.compliance import compliance_references
 from secaudit.catalog.localtext import RULE_KEYS as THAI_KEYS
 from secaudit.catalog.localtext import thai_problem
 from secaudit.core.errors import ConfigError
@@ -225,6 +226,9 @@ def info_of(rule: Any, *, correlation: str = "") -> RuleInfo:
         service=getattr(logsource, "service", None),
         correlation=correlation,
         texts=thai_block(rule),
+        compliance=compliance_references((getattr(rule, "custom_attributes", None) or {}).get("compliance"))[
+            0
+        ],
     )
 
 

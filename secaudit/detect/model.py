@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from secaudit.core.events import LogEvent
-from secaudit.core.model import LocalText
+from secaudit.core.model import LocalText, Reference
 
 LEVELS: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
 
@@ -39,6 +39,7 @@ class RuleInfo:
     correlation: str = ""  # the correlation type for a correlation rule, "" for a detection rule
     emit: bool = True
     texts: tuple[LocalText, ...] = ()  # the rule's own ``th:`` block (our rules; see thai_block)
+    compliance: tuple[Reference, ...] = ()  # the controls the rule's ``compliance:`` block cites
 
 
 class UnsupportedRule(Exception):

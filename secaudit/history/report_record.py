@@ -3,9 +3,11 @@
 When an audit completes, everything its report shows beyond the findings themselves (each row's
 rank, instances, status, first and last seen, score, decision, factors and heat-map axes; the
 trend, the fixed findings as they were last seen, compliance and the posture score) is stored in
-``run_reports`` as one JSON document. ``secaudit report --run`` reads it back with the run's own
-findings and waived findings, so a rebuilt report is the original report: nothing is scored again
-against a newer KEV catalogue, a later history or a changed profile.
+``run_reports`` as one JSON document, with the audit profile as the run used it (organisation,
+authorization, segments and their criticality, inventory, time zone, report settings and gate).
+``secaudit report --run`` reads it back with the run's own findings and waived findings, so a
+rebuilt report is the original report: nothing is scored again against a newer KEV catalogue, a
+later history, and nothing is read from the profile file, which may have been edited since.
 
 The document's ``format`` is :data:`RECORD_FORMAT`; a reader that meets a format it does not know
 treats the run as having no stored figures.
@@ -13,10 +15,14 @@ treats the run as having no stored figures.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import types
+import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from secaudit.core.errors import HistoryError
@@ -64,6 +70,58 @@ def _control(control: ControlCoverage) -> dict[str, Any]:
     return {f.name: getattr(control, f.name) for f in fields(ControlCoverage)}
 
 
+def _encode(value: Any) -> Any:
+    """A profile value as JSON: dataclasses as objects, tuples as lists, times as ISO 8601,
+    networks and enums as their text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _decode(kind: Any, value: Any) -> Any:
+    """The inverse of :func:`_encode` for a value of type ``kind`` (a type hint of the profile)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if all(a in (ipaddress.IPv4Network, ipaddress.IPv6Network) for a in options):
+            return ipaddress.ip_network(value)
+        return _decode(options[0], value)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v) for v in value)
+        return tuple(_decode(a, v) for a, v in zip(args, value, strict=True))
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{name: _decode(hints[name], v) for name, v in value.items() if name in hints})
+    return value
+
+
+def profile_to_dict(profile: Profile) -> dict[str, Any]:
+    """The audit profile as a run used it, as JSON (stored with the run's report)."""
+    encoded: dict[str, Any] = _encode(profile)
+    return encoded
+
+
+def profile_from_dict(data: Mapping[str, Any]) -> Profile:
+    """The profile :func:`profile_to_dict` stored."""
+    decoded: Profile = _decode(Profile, dict(data))
+    return decoded
+
+
 def record_report(report: Report) -> str:
     """The JSON text stored for ``report`` (compact, key-sorted: the same report gives the same text)."""
     trend = report.trend
@@ -72,6 +130,7 @@ def record_report(report: Report) -> str:
             "format": RECORD_FORMAT,
             "generated_at": report.generated_at.isoformat(),
             "risk_model": report.run.risk_model,
+            "profile": profile_to_dict(report.profile),
             "posture_score": report.posture_score,
             "trend": {
                 "previous_run_id": trend.previous_run_id,
@@ -106,18 +165,33 @@ def _tupled(value: Any) -> Any:
     return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
 
 
+def stored_profile(text: str) -> Profile | None:
+    """The profile stored with a run's report document, None when it was stored without one."""
+    data = json.loads(text)
+    return profile_from_dict(data["profile"]) if isinstance(data.get("profile"), dict) else None
+
+
 def report_from_record(
     text: str,
     *,
     run: Run,
-    profile: Profile,
+    profile: Profile | None,
     findings: Mapping[str, Finding],
     waived: Sequence[WaivedFinding],
     location: str,
 ) -> Report:
     """The report of ``run`` from its stored document, its findings (by fingerprint) and its
-    waived findings. A row naming a fingerprint the run did not record is a damaged history."""
+    waived findings, with the profile stored in the document (``profile`` only for a document
+    stored without one). A row naming a fingerprint the run did not record is a damaged history."""
     data = json.loads(text)
+    if isinstance(data.get("profile"), dict):
+        profile = profile_from_dict(data["profile"])
+    if profile is None:
+        raise HistoryError(
+            f"the stored report of run {run.id} holds no profile",
+            location=location,
+            hint="rebuild it with the run's profile file in place",
+        )
     rows = []
     for entry in data["rows"]:
         try:

@@ -40,7 +40,13 @@ from secaudit.history.codec import (
 )
 from secaudit.history.connection import connect, database_error
 from secaudit.history.inventory import Inventory
-from secaudit.history.report_record import RECORD_FORMAT, record_format, record_report, report_from_record
+from secaudit.history.report_record import (
+    RECORD_FORMAT,
+    record_format,
+    record_report,
+    report_from_record,
+    stored_profile,
+)
 
 Clock = Callable[[], datetime]
 
@@ -413,15 +419,18 @@ class HistoryStore:
         )
         return [waived_from_row(r) for r in rows]
 
-    def run_report(self, run_id: str, profile: Profile) -> Report | None:
-        """The report of ``run_id`` as stored when it completed (with ``profile``), or None when
-        the run has no stored figures (recorded before they were kept, or in a format this
-        secaudit does not know)."""
+    def run_report(self, run_id: str, profile: Profile | None = None) -> Report | None:
+        """The report of ``run_id`` as stored when it completed, with the profile stored with it
+        (``profile`` stands in for a run stored without one), or None when the run has no stored
+        figures (recorded before they were kept, in a format this secaudit does not know, or
+        without a profile when ``profile`` is None)."""
         run = self.get_run(run_id)
         rows = self._read(
             "read the report of a run", "SELECT report FROM run_reports WHERE run_id = ?", (run_id,)
         )
         if not rows or record_format(rows[0]["report"]) != RECORD_FORMAT:
+            return None
+        if profile is None and stored_profile(rows[0]["report"]) is None:
             return None
         findings = {f.fingerprint: f for f in self.run_findings(run_id)}
         return report_from_record(

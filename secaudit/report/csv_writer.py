@@ -55,7 +55,7 @@ COLUMNS = (
 )
 CELL_MAX = 32_000  # spreadsheets refuse longer cells (Excel: 32,767 characters)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CONTROL_REFS = (RefKind.CIS_CONTROLS, RefKind.NIST, RefKind.ISO27001)
+_CONTROL_REFS = (RefKind.CIS_CONTROLS, RefKind.NIST, RefKind.ISO27001, RefKind.NIST_CSF, RefKind.TH_CII)
 
 
 def safe_cell(value: str) -> str:

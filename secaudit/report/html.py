@@ -23,7 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from secaudit.core.model import CheckOutcome, Criticality, WaivedFinding
-from secaudit.core.report import Report
+from secaudit.core.report import Report, coverage_summary
 from secaudit.report import html_data
 from secaudit.report.dates import TimeFormat
 from secaudit.report.html_data import (
@@ -272,30 +272,32 @@ class _View:
             frameworks[control.framework].append(control)
         view = []
         for framework, controls in frameworks.items():
-            checked = sum(1 for c in controls if c.checked)
-            failing = sum(1 for c in controls if c.failing)
-            # Against the whole framework, never only the controls secaudit maps: 100 % only when true.
-            whole = max(len(controls), controls[0].framework_controls)
+            counts = coverage_summary(controls)
+
+            def line(c: Any) -> dict[str, Any]:
+                return {
+                    "control": self.text(c.control),
+                    "name": self.text(c.name_th if self.lang == "th" and c.name_th else c.name),
+                    "checked": c.checked,
+                    "failing": c.failing,
+                    "passing": c.passing,
+                    "state": c.status,
+                }
+
             view.append(
                 {
                     "id": self.text(framework),
                     "name": self.L.get(f"framework.{framework}", self.text(framework)),
-                    "controls": [
-                        {
-                            "control": self.text(c.control),
-                            "name": self.text(c.name),
-                            "checked": c.checked,
-                            "failing": c.failing,
-                            "state": "failing" if c.failing else ("met" if c.checked else "unchecked"),
-                        }
-                        for c in controls
-                    ],
-                    "total": whole,
-                    "mapped": len(controls),
-                    "checked": checked,
-                    "passed": checked - failing,
-                    "failing": failing,
-                    "coverage": _percent(checked, whole),
+                    "controls": [line(c) for c in controls if c.status != "unassessed"],
+                    "unassessed": [line(c) for c in controls if c.status == "unassessed"],
+                    "total": counts["controls"],
+                    "checked": counts["assessed"],
+                    "passed": counts["passed"],
+                    "failing": counts["failed"],
+                    "not_applicable": counts["not_applicable"],
+                    "unassessed_count": counts["unassessed"],
+                    # Against the whole framework, never only what secaudit maps: 100 % only when true.
+                    "coverage": _percent(counts["assessed"], counts["controls"]),
                 }
             )
         return view

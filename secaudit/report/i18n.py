@@ -347,19 +347,34 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "compliance": {"en": "Compliance coverage", "th": "ความครอบคลุมตามมาตรฐาน"},
         "framework": {"en": "Framework", "th": "กรอบมาตรฐาน"},
         "controls": {"en": "Controls in the framework", "th": "มาตรการทั้งหมดในกรอบมาตรฐาน"},
-        "controls_checked": {"en": "Assessed", "th": "ได้ตรวจ"},
-        "controls_mapped_here": {"en": "Mapped by secaudit", "th": "secaudit เทียบได้"},
+        "controls_checked": {"en": "Assessed", "th": "ได้ประเมิน"},
         "controls_passed": {"en": "Passed", "th": "ผ่าน"},
-        "controls_failing": {"en": "With open findings", "th": "มีข้อตรวจพบค้างอยู่"},
+        "controls_failing": {"en": "Failed", "th": "ไม่ผ่าน"},
+        "controls_na": {"en": "Not applicable", "th": "ไม่เกี่ยวข้อง"},
+        "controls_unassessed": {"en": "Not assessed", "th": "ยังไม่ได้ประเมิน"},
         "coverage": {"en": "Assessed of the framework", "th": "ความครอบคลุมของกรอบมาตรฐาน"},
-        "controls_detail": {"en": "every control", "th": "มาตรการทั้งหมด"},
+        "controls_detail": {"en": "assessed controls", "th": "มาตรการที่ได้ประเมิน"},
+        "controls_unassessed_list": {"en": "controls not assessed", "th": "มาตรการที่ยังไม่ได้ประเมิน"},
+        "compliance_note": {
+            "en": "Counted against every control of each framework. A control is assessed when a check "
+            "or rule citing it produced a result in this run; it failed when any of them failed (an open "
+            "finding or an accepted risk), passed when all that applied passed, and is not applicable when "
+            "none applied. "
+            "Checks and rules count once, not per asset.",
+            "th": "นับเทียบกับมาตรการทั้งหมดของแต่ละกรอบมาตรฐาน มาตรการหนึ่งถือว่าได้ประเมินเมื่อรายการตรวจหรือกฎที่อ้างถึง"
+            "มาตรการนั้นให้ผลในการตรวจครั้งนี้ ถือว่าไม่ผ่านเมื่อรายการใดไม่ผ่าน (มีข้อตรวจพบค้างอยู่หรือเป็นความเสี่ยงที่ยอมรับ) "
+            "ถือว่าผ่านเมื่อทุกรายการที่เกี่ยวข้องผ่าน และถือว่าไม่เกี่ยวข้องเมื่อไม่มีรายการใดเกี่ยวข้อง "
+            "รายการตรวจและกฎนับครั้งเดียว ไม่นับแยกตามสินทรัพย์",
+        },
         "control": {"en": "Control", "th": "มาตรการ"},
         "control_name": {"en": "Name", "th": "ชื่อ"},
-        "checks_mapped": {"en": "Checks that ran", "th": "การตรวจที่ดำเนินการ"},
-        "checks_failing": {"en": "Failing", "th": "ไม่ผ่าน"},
-        "control.failing": {"en": "Open findings", "th": "มีข้อตรวจพบค้างอยู่"},
-        "control.met": {"en": "No open finding", "th": "ไม่มีข้อตรวจพบค้างอยู่"},
-        "control.unchecked": {"en": "Not checked", "th": "ยังไม่ได้ตรวจ"},
+        "checks_mapped": {"en": "Checks and rules with a result", "th": "รายการตรวจและกฎที่ให้ผล"},
+        "checks_failing": {"en": "Failed", "th": "ไม่ผ่าน"},
+        "checks_passing": {"en": "Passed", "th": "ผ่าน"},
+        "control.failed": {"en": "Failed", "th": "ไม่ผ่าน"},
+        "control.passed": {"en": "Passed", "th": "ผ่าน"},
+        "control.notapplicable": {"en": "Not applicable", "th": "ไม่เกี่ยวข้อง"},
+        "control.unassessed": {"en": "Not assessed", "th": "ยังไม่ได้ประเมิน"},
         "no_compliance": {
             "en": "No compliance mapping was applied to this run.",
             "th": "การตรวจครั้งนี้ไม่ได้เทียบกับกรอบมาตรฐานใด",
@@ -381,7 +396,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "th": "กฎและรายการตรวจที่พบข้อบกพร่อง",
         },
         "items_per_stage": {"en": "Items checked per stage", "th": "จำนวนรายการที่ตรวจในแต่ละขั้นตอน"},
-        "controls_mapped": {"en": "Controls mapped", "th": "มาตรการที่เทียบได้"},
+        "controls_mapped": {"en": "Controls in the catalogues", "th": "มาตรการในแคตตาล็อก"},
         "frameworks_count": {"en": "{n} frameworks", "th": "{n} กรอบมาตรฐาน"},
         # Terminal summary
         "top_risks": {"en": "Top {n} of {total} risks", "th": "ความเสี่ยงสูงสุด {n} อันดับจากทั้งหมด {total} รายการ"},

@@ -20,7 +20,10 @@ Shape (the JSON Schema in ``schema/findings-2.schema.json`` is the normative des
                     fingerprint, rule_id, source, severity, title, ..., asset: {...},
                     evidence: [...], references: [...]}],
       "waived": [{kind, justification, approved_by, expires, source, finding: {...}}],
-      "compliance": [{framework, control, name, checked, failing}],
+      "compliance": [{framework, control, name, name_th, status, checked, failing, passing,
+                      not_applicable, framework_controls}],   # every control of every framework
+      "compliance_summary": [{framework, controls, assessed, passed, failed, not_applicable,
+                              unassessed, unassessed_controls}],
       "fixed": [{fingerprint, rule_id, ..., the finding as it was last seen}],
       "baselines": [{asset, baseline, target, pass, fail, notapplicable, waived, error}],
       "checked": [{outcome: pass | notapplicable, baseline, reason, finding: {...}}]
@@ -55,7 +58,7 @@ from typing import Any, TextIO
 import orjson
 
 from secaudit.core.model import WaivedFinding
-from secaudit.core.report import Report, ReportRow
+from secaudit.core.report import ControlCoverage, Report, ReportRow, coverage_summary
 from secaudit.core.serialize import asset_to_dict, finding_to_dict, stage_to_dict
 from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
 from secaudit.report.text import encodable_data
@@ -151,12 +154,17 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "framework": c.framework,
                 "control": c.control,
                 "name": c.name,
+                "name_th": c.name_th,
+                "status": c.status,
                 "checked": c.checked,
                 "failing": c.failing,
+                "passing": c.passing,
+                "not_applicable": c.not_applicable,
                 "framework_controls": c.framework_controls,
             }
             for c in report.compliance
         ],
+        "compliance_summary": _compliance_summary(report),
         "fixed": [finding_to_dict(finding) for finding in fixed_in_order(report)],
         "baselines": [
             {
@@ -181,6 +189,22 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for c in checked_in_order(report)
         ],
     }
+
+
+def _compliance_summary(report: Report) -> list[dict[str, Any]]:
+    """Per framework: its controls, how many were assessed, of those passed / failed / not
+    applicable, and the ids of the controls not assessed."""
+    frameworks: dict[str, list[ControlCoverage]] = {}
+    for control in report.compliance:
+        frameworks.setdefault(control.framework, []).append(control)
+    return [
+        {
+            "framework": framework,
+            **coverage_summary(controls),
+            "unassessed_controls": [c.control for c in controls if c.status == "unassessed"],
+        }
+        for framework, controls in frameworks.items()
+    ]
 
 
 def render_json(report: Report, stream: TextIO) -> None:

@@ -1,50 +1,59 @@
-"""One generic mapper from a run's findings to control coverage, for every catalogue alike.
+"""One generic mapper from a run's results to control coverage, for every catalogue alike.
 
-For each control: ``checked`` counts the ids it maps to that ran in this run (``ran`` is given by
-the caller, who knows which stages completed with which rules); ``failing`` counts those of them
-with at least one open finding. A finding matches a mapped id by its rule id, or, for Sigma tags
-such as ``attack.t1110``, by an ATT&CK reference of the same technique.
+A check or rule says which controls it assesses in its own ``references`` (kinds ``cis-controls``,
+``iso27001``, ``nist-csf``, ``th-cii``: the catalogue's ``cited_as``). Each result of the run brings
+those references along: an open finding (failed), a passed or not-applicable baseline check, a
+waived finding (not applicable) or an accepted one (failed), and each exposure or own Sigma rule
+that ran and found nothing (passed). Per control, every check or rule citing it counts once, with
+its worst outcome over all assets (failed, then passed, then not applicable); a control nothing
+cites is not assessed, never met.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from enum import IntEnum
 
 from secaudit.catalog.compliance import Framework
-from secaudit.core.model import Finding, RefKind
+from secaudit.core.model import Reference
 from secaudit.core.report import ControlCoverage
 
 
-def finding_keys(finding: Finding) -> set[str]:
-    """The ids a finding answers to: its rule id, and ``attack.<technique>`` per ATT&CK reference
-    (a sub-technique such as T1110.003 also answers to its technique, attack.t1110)."""
-    keys = {finding.rule_id}
-    for ref in finding.references:
-        if ref.kind is RefKind.ATTACK:
-            technique = ref.id.strip().lower()
-            keys |= {f"attack.{technique}", f"attack.{technique.split('.')[0]}"}
-    return keys
+class Outcome(IntEnum):
+    """A check's or rule's result, ordered so that the worst wins."""
+
+    NOT_APPLICABLE = 0
+    PASSED = 1
+    FAILED = 2
 
 
-def coverage(
-    frameworks: Sequence[Framework], findings: Iterable[Finding], ran: Collection[str]
-) -> tuple[ControlCoverage, ...]:
+Result = tuple[str, tuple[Reference, ...], Outcome]  # (check or rule id, its references, outcome)
+
+
+def coverage(frameworks: Sequence[Framework], results: Iterable[Result]) -> tuple[ControlCoverage, ...]:
     """Coverage of every control of every framework, in catalogue order."""
-    open_ids: set[str] = set()
-    for finding in findings:
-        open_ids |= finding_keys(finding)
+    worst: dict[str, Outcome] = {}
+    cited: dict[tuple[str, str], set[str]] = {}  # (reference kind, control id) -> check and rule ids
+    for item, refs, outcome in results:
+        worst[item] = max(outcome, worst.get(item, outcome))
+        for ref in refs:
+            cited.setdefault((ref.kind.value, ref.id.strip()), set()).add(item)
     out = []
     for framework in frameworks:
         for control in framework.controls:
-            checked = [i for i in control.mapped if i in ran]
+            items = cited.get((framework.cited_as.value, control.id), set())
+            outcomes = [worst[i] for i in items]
             out.append(
                 ControlCoverage(
                     framework=framework.id,
                     control=control.id,
                     name=control.name,
-                    checked=len(checked),
-                    failing=sum(1 for i in checked if i in open_ids),
-                    framework_controls=framework.size or len(framework.controls),
+                    name_th=control.th,
+                    checked=len(outcomes),
+                    failing=outcomes.count(Outcome.FAILED),
+                    passing=outcomes.count(Outcome.PASSED),
+                    not_applicable=outcomes.count(Outcome.NOT_APPLICABLE),
+                    framework_controls=framework.size,
                 )
             )
     return tuple(out)

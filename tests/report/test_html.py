@@ -236,11 +236,11 @@ def test_compliance_is_rendered_per_framework_generically(report: Report) -> Non
     section = _section(render(report), "compliance")
     summary = Dom(section.split("</table>", 1)[0]).joined()
     lines = [" ".join(line.split()) for line in re.split(r"\s{2,}", summary) if line.strip()]
-    # framework controls, mapped, assessed, passed, with open findings, assessed share rounded down:
-    # 2 of 3 is 66 %, and 100 % only when every control of the framework was assessed
-    assert "CIS Controls v8 3 3 2 1 1 66%" in " ".join(lines)
-    assert "Thai Cybersecurity Act B.E. 2562: CII minimum standard 1 1 1 0 1 100%" in " ".join(lines)
-    assert "city-internal-2026 1 1 1 0 1 100%" in " ".join(lines)  # unknown frameworks keep their id
+    # controls in the framework, assessed, passed, failed, not applicable, not assessed, assessed share
+    # rounded down: 2 of 3 is 66 %, and 100 % only when every control of the framework was assessed
+    assert "CIS Controls v8 3 2 1 1 0 1 66%" in " ".join(lines)
+    assert "Thai Cybersecurity Act B.E. 2562: CII minimum standard 1 1 0 1 0 0 100%" in " ".join(lines)
+    assert "city-internal-2026 1 1 0 1 0 0 100%" in " ".join(lines)  # unknown frameworks keep their id
     whole = replace(
         report,
         compliance=tuple(
@@ -248,10 +248,19 @@ def test_compliance_is_rendered_per_framework_generically(report: Report) -> Non
         ),
     )
     summary = Dom(_section(render(whole), "compliance").split("</table>", 1)[0]).joined()
-    assert "CIS Controls v8 153 3 2 1 1 1%" in " ".join(" ".join(summary.split()).split())
-    cis = section.split('data-framework="cis-controls-v8"', 1)[1].split("</details>", 1)[0]
+    assert "CIS Controls v8 153 2 1 1 0 151 1%" in " ".join(" ".join(summary.split()).split())
+    cis = section.split('<details class="controls-list" data-framework="cis-controls-v8"', 1)[1].split(
+        "</details>", 1
+    )[0]
     states = re.findall(r'class="ctl-(\w+)"', cis)
-    assert states == ["failing", "met", "unchecked"]
+    assert states == ["failed", "passed"]  # the assessed controls; the others are listed apart, collapsed
+    rest = section.split('<details class="controls-unassessed" data-framework="cis-controls-v8"', 1)[1]
+    rest = rest.split("</details>", 1)[0]
+    assert (
+        "Collect audit logs" in rest
+        and "Secure network architecture" not in rest
+        and " open" not in rest[:40]
+    )
 
 
 def test_methodology_counts_rules_and_checks(report: Report) -> None:
@@ -262,7 +271,7 @@ def test_methodology_counts_rules_and_checks(report: Report) -> None:
         in text
     )
     assert "Items checked per stage scan: 12, baseline: 207, logs: 88412" in text
-    assert "Controls mapped 5 (3 frameworks)" in text
+    assert "Controls in the catalogues 5 (3 frameworks)" in text
     assert "rank-1" in text and "0.1.0" in text
 
 

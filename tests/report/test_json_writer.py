@@ -124,7 +124,12 @@ def test_version_2_carries_risk_aggregation_waivers_and_compliance(
         source="waivers.yaml:3",
     )
     coverage = ControlCoverage(
-        framework="cis-controls-v8", control="4.6", name="Manage", checked=3, failing=1
+        framework="cis-controls-v8",
+        control="4.6",
+        name="Manage",
+        checked=3,
+        failing=1,
+        framework_controls=153,
     )
     report = scored_report([telnet, other], waived=[waived], compliance=[coverage])
     data = json.loads(_render(report))
@@ -141,6 +146,19 @@ def test_version_2_carries_risk_aggregation_waivers_and_compliance(
     assert data["summary"]["by_decision"] == {"act": 0, "attend": 1, "track*": 0, "track": 0}
     assert data["posture_score"] == report.posture_score
     assert data["waived"][0]["kind"] == "accepted"
+    assert data["compliance"][0]["status"] == "failed"
+    assert data["compliance_summary"] == [
+        {
+            "framework": "cis-controls-v8",
+            "controls": 153,
+            "assessed": 1,
+            "passed": 0,
+            "failed": 1,
+            "not_applicable": 0,
+            "unassessed": 152,
+            "unassessed_controls": [],  # only the controls the report holds are listed by id
+        }
+    ]
     assert data["waived"][0]["expires"] == "2026-03-31T00:00:00+00:00"
     assert finding_from_dict(data["waived"][0]["finding"]) == waived.finding
     assert data["compliance"] == [
@@ -148,9 +166,13 @@ def test_version_2_carries_risk_aggregation_waivers_and_compliance(
             "framework": "cis-controls-v8",
             "control": "4.6",
             "name": "Manage",
+            "name_th": "",
+            "status": "failed",
             "checked": 3,
             "failing": 1,
-            "framework_controls": 0,
+            "passing": 0,
+            "not_applicable": 0,
+            "framework_controls": 153,
         }
     ]
 
