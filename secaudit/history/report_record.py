@@ -20,7 +20,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -130,7 +130,10 @@ def record_report(report: Report) -> str:
             "format": RECORD_FORMAT,
             "generated_at": report.generated_at.isoformat(),
             "risk_model": report.run.risk_model,
-            "profile": profile_to_dict(report.profile),
+            # the profile's path as the run resolved it: a relative one means nothing from elsewhere
+            "profile": profile_to_dict(
+                replace(report.profile, path=report.run.profile_path or report.profile.path)
+            ),
             "posture_score": report.posture_score,
             "trend": {
                 "previous_run_id": trend.previous_run_id,

@@ -100,6 +100,12 @@ def _root_login(asset: Asset, line: int) -> Finding:
             ),
         ),
         remediation="Set PermitRootLogin no.",
+        references=(  # as the shipped check cites them
+            Reference(kind=RefKind.CIS_CONTROLS, id="5.4"),
+            Reference(kind=RefKind.ISO27001, id="A.8.2"),
+            Reference(kind=RefKind.NIST_CSF, id="PR.AA-05"),
+            Reference(kind=RefKind.TH_CII, id="protect"),
+        ),
     )
 
 
@@ -223,12 +229,27 @@ def test_the_audit_writes_every_format_and_language(audited) -> None:  # type: i
         ("app-1", "new"),
         ("signal-1", "waived"),
     ]
-    coverage = {(c["framework"], c["control"]): (c["checked"], c["failing"]) for c in data["compliance"]}
-    # CIS 4.7 maps ssh-permit-root-login (baseline ran with openssh-server), EXP-SNMP-DEFAULT-COMMUNITY
-    # (scan ran), ios-snmp-no-default-community (no IOS baseline ran) and deb12-root-only-uid0 (not run)
-    assert coverage[("cis-controls-v8", "4.7")] == (2, 1)
-    assert coverage[("cis-controls-v8", "5.2")][1] == 1  # attack.t1110 via the detection's ATT&CK reference
-    assert coverage[("th-cii-2562", "detect")][1] >= 1
+    coverage = {
+        (c["framework"], c["control"]): (c["status"], c["checked"], c["failing"], c["passing"])
+        for c in data["compliance"]
+    }
+    # CIS 5.4: ssh-permit-root-login failed (open findings, and an accepted risk), and the five own
+    # Sigma rules citing it ran with the hunt and found nothing
+    assert coverage[("cis-controls-v8", "5.4")] == ("failed", 6, 1, 5)
+    # EXP-TELNET cites 3.10 and 4.6: its finding fails them; the other exposure rules citing them passed
+    assert coverage[("cis-controls-v8", "4.6")] == ("failed", 1, 1, 0)
+    transit = coverage[("cis-controls-v8", "3.10")]
+    assert transit[:3] == ("failed", transit[1], 1) and transit[3] == transit[1] - 1 >= 10
+    # only the two Zeek rules cite 13.3; nothing this run assessed cites 17.1
+    assert coverage[("cis-controls-v8", "13.3")] == ("passed", 2, 0, 2)
+    assert coverage[("cis-controls-v8", "17.1")] == ("unassessed", 0, 0, 0)
+    # the spraying detection comes from a rule without a compliance block: it counts toward nothing
+    assert coverage[("cis-controls-v8", "8.11")][2] == 0
+    summary = {s["framework"]: s for s in data["compliance_summary"]}
+    cis = summary["cis-controls-v8"]
+    assert cis["controls"] == 153 and cis["assessed"] + cis["unassessed"] == 153
+    assert cis["assessed"] == sum(1 for (fw, _), c in coverage.items() if fw == "cis-controls-v8" and c[1])
+    assert cis["failed"] >= 3 and "17.1" in cis["unassessed_controls"]
     junit = ElementTree.fromstring((folder / "junit.xml").read_bytes()).find("testsuite")
     assert junit is not None and junit.get("failures") == "3" and junit.get("skipped") == "1"
     locations = {
