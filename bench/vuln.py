@@ -5,11 +5,16 @@
   open, undetermined), and 5,000 installed binary packages from 3,000 of those sources, with
   epochs, tildes and ``+debNuM`` revisions around the fixed versions;
 - an NVD CVE API 2.0 document with 250,000 CVEs (a full NVD), CVSS 3.1, CWE, and 1-3 CPE ranges for
-  150,000 of them over 25,000 products, and 1,000 scanned services whose CPEs name those products.
+  150,000 of them over 25,000 products, and 1,000 scanned services whose CPEs name those products;
+- an Ubuntu CVE OVAL file (Canonical's format: criteria comments naming the source, binaries in a
+  ``constant_variable``, ``evr less than``) with 40,000 CVE definitions over 4,000 source packages
+  of 3 binaries each, two packages per CVE, and 5,000 installed binaries of an Ubuntu jammy host.
 
-Measured: importing each feed into a fresh store (parse, validate, write), then matching the
-5,000 packages (bookworm) and the 1,000 services, with peak RSS. Every CVE id is CVE-2099-* and
-every name synthetic. Run alone with ``python -m bench.vuln [--nvd 250000]`` (``python -m bench vuln``).
+Measured: importing each feed into one store (parse, validate, write), then matching the 5,000
+Debian packages (bookworm, tracker), the 5,000 Ubuntu packages (jammy, OVAL) and the 1,000
+services. Each case runs in its own process, so its peak RSS is its own. Every CVE id is
+CVE-2099-* and every name synthetic. Run alone with ``python -m bench.vuln [--nvd 250000]``
+(``python -m bench vuln``).
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from secaudit.vuln.feeds import FeedKind
 from secaudit.vuln.importer import import_file
 from secaudit.vuln.match import InstalledPackage, Service, match_packages, match_services
 from secaudit.vuln.store import VulnStore
@@ -39,6 +47,8 @@ NVD = 250_000
 NVD_WITH_CPES = 150_000
 PRODUCTS = 25_000
 SERVICES = 1_000
+OVAL_CVES = 40_000
+OVAL_SOURCES = 4_000
 
 
 def _upstream(n: int) -> str:
@@ -171,6 +181,85 @@ def services() -> list[Service]:
     return out
 
 
+def _oval_fixed(source: int, cve: int) -> str:
+    epoch = "1:" if source % 11 == 0 else ""
+    return f"{epoch}{_upstream(source)}-{source % 5 + 1}ubuntu0.{cve % 9 + 1}"
+
+
+def oval(path: Path) -> None:
+    """Written as a stream: the generator holds one definition at a time."""
+    ns = "oval:com.ubuntu.jammy"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<oval_definitions '
+            'xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" '
+            'xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" '
+            'xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">\n'
+            "<generator><oval:product_name>Canonical CVE OVAL Generator</oval:product_name>"
+            "<oval:timestamp>2099-01-01T00:00:00</oval:timestamp></generator>\n<definitions>\n"
+        )
+        for n in range(OVAL_CVES):
+            criteria = []
+            for k in range(2):
+                source = (n * 3 + k * 1009) % OVAL_SOURCES
+                note = "needs fixing" if n % 23 == 0 else f"was fixed (note: '{_oval_fixed(source, n)}')"
+                comment = f"synth-src-{source:05d} package in jammy {note}."
+                criteria.append(f'<criterion test_ref="{ns}:tst:{n}{k}" comment="{comment}"/>')
+            out.write(
+                f'<definition class="vulnerability" id="{ns}:def:{n}0" version="1"><metadata>'
+                f"<title>CVE-2099-{n:06d} on Ubuntu 22.04 LTS (jammy) - medium.</title>"
+                f'<reference source="CVE" ref_id="CVE-2099-{n:06d}"/><advisory><severity>Medium</severity>'
+                f'</advisory></metadata><criteria operator="OR">{"".join(criteria)}</criteria></definition>\n'
+            )
+        out.write("</definitions>\n<tests>\n")
+        for n in range(OVAL_CVES):
+            for k in range(2):
+                source = (n * 3 + k * 1009) % OVAL_SOURCES
+                state = "" if n % 23 == 0 else f'<linux-def:state state_ref="{ns}:ste:{n}{k}"/>'
+                out.write(
+                    f'<linux-def:dpkginfo_test id="{ns}:tst:{n}{k}" check="at least one">'
+                    f'<linux-def:object object_ref="{ns}:obj:{source}"/>{state}'
+                    "</linux-def:dpkginfo_test>\n"
+                )
+        out.write("</tests>\n<objects>\n")
+        for source in range(OVAL_SOURCES):
+            name = f'<linux-def:name var_ref="{ns}:var:{source}"/>'
+            comment = f"The 'synth-src-{source:05d}' package binaries."
+            out.write(
+                f'<linux-def:dpkginfo_object id="{ns}:obj:{source}" comment="{comment}">{name}'
+                "</linux-def:dpkginfo_object>\n"
+            )
+        out.write("</objects>\n<states>\n")
+        for n in range(OVAL_CVES):
+            for k in range(2):
+                if n % 23:
+                    source = (n * 3 + k * 1009) % OVAL_SOURCES
+                    evr = f'<linux-def:evr operation="less than">{_oval_fixed(source, n)}</linux-def:evr>'
+                    out.write(
+                        f'<linux-def:dpkginfo_state id="{ns}:ste:{n}{k}">{evr}</linux-def:dpkginfo_state>\n'
+                    )
+        out.write("</states>\n<variables>\n")
+        for source in range(OVAL_SOURCES):
+            values = "".join(f"<value>synth-src-{source:05d}-bin{b}</value>" for b in range(3))
+            out.write(
+                f'<constant_variable id="{ns}:var:{source}" datatype="string">{values}</constant_variable>\n'
+            )
+        out.write("</variables>\n</oval_definitions>\n")
+
+
+def ubuntu_installed() -> list[InstalledPackage]:
+    out = []
+    for n in range(INSTALLED):
+        source = n % OVAL_SOURCES
+        fixed = _oval_fixed(source, n)
+        version = fixed.replace("ubuntu0.", "ubuntu0.0") if n % 3 else fixed  # older on 2 of 3
+        name = f"synth-src-{source:05d}"
+        out.append(
+            InstalledPackage(name=f"{name}-bin{n % 3}", version=version, source=name, source_version=version)
+        )
+    return out
+
+
 def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -179,41 +268,59 @@ def _line(label: str, seconds: float, note: str) -> None:
     print(f"| {label:<52} | {seconds:8.2f} s | {_peak():7.0f} MB | {note}", flush=True)
 
 
-def run(nvd_count: int = NVD) -> None:
-    with tempfile.TemporaryDirectory(prefix="secaudit-bench-vuln-") as folder:
-        root = Path(folder)
-        tracker_file, nvd_file = root / "tracker.json", root / "nvd.json"
+def _import(root: Path, name: str, label: str, what: str) -> None:
+    path = root / name
+    with VulnStore.open(root / "store.sqlite") as store:
         start = time.perf_counter()
-        tracker(tracker_file)
-        nvd(nvd_file, nvd_count)
-        mb = (tracker_file.stat().st_size + nvd_file.stat().st_size) / 1e6
-        _line("vuln: generate tracker + NVD feeds", time.perf_counter() - start, f"{mb:,.0f} MB of JSON")
+        feed = import_file(store, path, now=NOW)
+        size = path.stat().st_size / 1e6
+        _line(label, time.perf_counter() - start, f"{feed.records:,} {what}, {size:.0f} MB")
+
+
+def generate(root: Path, nvd_count: int) -> None:
+    start = time.perf_counter()
+    tracker(root / "tracker.json")
+    nvd(root / "nvd.json", nvd_count)
+    oval(root / "com.ubuntu.jammy.cve.oval.xml")
+    mb = sum(p.stat().st_size for p in root.iterdir()) / 1e6
+    _line("vuln: generate tracker, NVD and OVAL feeds", time.perf_counter() - start, f"{mb:,.0f} MB")
+
+
+def case(name: str, root: Path, nvd_count: int = NVD) -> None:
+    """One measured case, in this process (the parent runs each in a fresh one: Linux keeps a
+    process's peak RSS across exec, so the parent itself stays small)."""
+    if name == "generate":
+        generate(root, nvd_count)
+    elif name == "import-tracker":
+        _import(root, "tracker.json", "vuln: import Debian tracker JSON", "records")
+    elif name == "import-nvd":
+        _import(root, "nvd.json", "vuln: import NVD CVE API 2.0 JSON", "CVEs")
+    elif name == "import-oval":
+        _import(root, "com.ubuntu.jammy.cve.oval.xml", "vuln: import Ubuntu OVAL XML (streamed)", "records")
+    elif name == "match-debian":
+        packages = installed()
         with VulnStore.open(root / "store.sqlite") as store:
-            start = time.perf_counter()
-            feed = import_file(store, tracker_file, now=NOW)
-            size = tracker_file.stat().st_size / 1e6
-            _line(
-                "vuln: import Debian tracker JSON",
-                time.perf_counter() - start,
-                f"{feed.records:,} records, {size:.0f} MB",
-            )
-            start = time.perf_counter()
-            feed = import_file(store, nvd_file, now=NOW)
-            size = nvd_file.stat().st_size / 1e6
-            _line(
-                "vuln: import NVD CVE API 2.0 JSON",
-                time.perf_counter() - start,
-                f"{feed.records:,} CVEs, {size:.0f} MB",
-            )
-            packages = installed()
             start = time.perf_counter()
             result = match_packages(store, packages, "bookworm")
             _line(
-                f"vuln: match {len(packages):,} installed packages",
+                f"vuln: match {len(packages):,} Debian packages (tracker)",
                 time.perf_counter() - start,
                 f"{result.packages:,} sources, {len(result.matches):,} matches",
             )
-            found = services()
+    elif name == "match-ubuntu":
+        packages = ubuntu_installed()
+        with VulnStore.open(root / "store.sqlite") as store:
+            start = time.perf_counter()
+            result = match_packages(store, packages, "jammy", FeedKind.UBUNTU_OVAL)
+            _line(
+                f"vuln: match {len(packages):,} Ubuntu packages (OVAL)",
+                time.perf_counter() - start,
+                f"{result.packages:,} sources, {len(result.matches):,} matches, "
+                f"{sum(m.fixed is None for m in result.matches):,} without a fix",
+            )
+    elif name == "match-services":
+        found = services()
+        with VulnStore.open(root / "store.sqlite") as store:
             start = time.perf_counter()
             matches, unmatched = match_services(store, found)
             _line(
@@ -221,12 +328,49 @@ def run(nvd_count: int = NVD) -> None:
                 time.perf_counter() - start,
                 f"{len(matches):,} matches, {unmatched} unmatched",
             )
+    else:
+        raise SystemExit(f"unknown case {name}")
+
+
+CASES = (
+    "generate",
+    "import-tracker",
+    "import-nvd",
+    "import-oval",
+    "match-debian",
+    "match-ubuntu",
+    "match-services",
+)
+
+
+def run(nvd_count: int = NVD) -> None:
+    with tempfile.TemporaryDirectory(prefix="secaudit-bench-vuln-") as folder:
+        for name in CASES:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.vuln",
+                    "--case",
+                    name,
+                    "--dir",
+                    folder,
+                    "--nvd",
+                    str(nvd_count),
+                ],
+                check=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.vuln")
     parser.add_argument("--nvd", type=int, default=NVD, help="CVE records in the generated NVD feed")
+    parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)  # one case, in a child process
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.case:
+        case(args.case, Path(args.dir), args.nvd)
+        return
     load = os.getloadavg()[0]
     print(
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, load {load:.2f}"

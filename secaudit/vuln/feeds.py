@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -281,21 +282,56 @@ def _nvd_time(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_VULNERABILITIES = re.compile(r'"vulnerabilities"\s*:\s*\[')
+_BLANK = re.compile(r"\s*")
+_DECODER = json.JSONDecoder()
+
+
+class _Items:
+    """The items of the top-level ``vulnerabilities`` array, decoded one at a time, so a full NVD
+    (hundreds of megabytes) never exists as one tree of Python objects; ``end`` is the offset
+    after the closing bracket once every item has been read."""
+
+    def __init__(self, text: str, start: int, location: str) -> None:
+        self.text, self.pos, self.location, self.end = text, start, location, -1
+
+    def _fail(self, message: str, pos: int) -> ConfigError:
+        line = self.text.count("\n", 0, pos) + 1
+        return ConfigError(f"not valid JSON: {message}", location=f"{self.location}:{line}", hint=_NVD_HINT)
+
+    def __iter__(self) -> Iterator[Any]:
+        text = self.text
+        pos = _BLANK.match(text, self.pos).end()  # type: ignore[union-attr]
+        if text.startswith("]", pos):
+            self.end = pos + 1
+            return
+        while True:
+            try:
+                item, pos = _DECODER.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                raise self._fail(e.msg, e.pos) from e
+            yield item
+            pos = _BLANK.match(text, pos).end()  # type: ignore[union-attr]
+            if text.startswith("]", pos):
+                self.end = pos + 1
+                return
+            if not text.startswith(",", pos):
+                raise self._fail("expected ',' or ']' after an item of 'vulnerabilities'", pos)
+            pos = _BLANK.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+
 def read_nvd(text: str, location: str) -> Feed:
-    data = _json(text, location, _NVD_HINT)
     problems = _Problems(text, location, _NVD_HINT)
-    if not isinstance(data, dict) or not isinstance(data.get("vulnerabilities"), list):
+    found = _VULNERABILITIES.search(text)
+    if found is None:
+        data = _json(text, location, _NVD_HINT)
         problems.add("not an NVD CVE API 2.0 document: no 'vulnerabilities' list")
         problems.raise_if_any()
-    if data.get("format") not in (None, "NVD_CVE"):
-        problems.add(f"format {data.get('format')!r} is not NVD_CVE", '"format"')
-    if str(data.get("version", "2.0")) != "2.0":
-        problems.add(f"version {data.get('version')!r} is not the CVE API 2.0 format", '"version"')
-    stamp = _nvd_time(data.get("timestamp"))
-    if "timestamp" in data and stamp is None:
-        problems.add(f"'timestamp' {data.get('timestamp')!r} is not an ISO 8601 time", '"timestamp"')
-    feed = Feed(kind=FeedKind.NVD, location=location, published=stamp, version=str(data.get("version", "")))
-    for index, item in enumerate(data["vulnerabilities"]):
+    assert found is not None
+    items = _Items(text, found.end(), location)
+    cves: list[CveInfo] = []
+    ranges: list[CpeRange] = []
+    for index, item in enumerate(items):
         cve = item.get("cve") if isinstance(item, dict) else None
         ident = cve.get("id") if isinstance(cve, dict) else None
         if not isinstance(ident, str) or not CVE_ID.match(ident):
@@ -307,8 +343,22 @@ def read_nvd(text: str, location: str) -> Feed:
         info = _nvd_cve(ident, cve, problems)
         if info is None:
             continue
-        feed.cves.append(info)
-        feed.ranges.extend(_nvd_ranges(ident, cve, problems))
+        cves.append(info)
+        ranges.extend(_nvd_ranges(ident, cve, problems))
+    # the envelope: everything but the items, parsed as one small document
+    data = _json(text[: found.end()] + "]" + text[items.end :], location, _NVD_HINT)
+    if not isinstance(data, dict):
+        problems.add("not an NVD CVE API 2.0 document: the top level is not an object")
+        problems.raise_if_any()
+    if data.get("format") not in (None, "NVD_CVE"):
+        problems.add(f"format {data.get('format')!r} is not NVD_CVE", '"format"')
+    if str(data.get("version", "2.0")) != "2.0":
+        problems.add(f"version {data.get('version')!r} is not the CVE API 2.0 format", '"version"')
+    stamp = _nvd_time(data.get("timestamp"))
+    if "timestamp" in data and stamp is None:
+        problems.add(f"'timestamp' {data.get('timestamp')!r} is not an ISO 8601 time", '"timestamp"')
+    feed = Feed(kind=FeedKind.NVD, location=location, published=stamp, version=str(data.get("version", "")))
+    feed.cves, feed.ranges = cves, ranges
     problems.raise_if_any()
     return feed
 

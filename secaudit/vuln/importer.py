@@ -153,9 +153,10 @@ def import_file(
             feed, name=label, source=origin, sha256=_sha256(path), file_time=file_time, imported_at=now
         )
     text, raw = _read(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    del raw  # a full NVD file: the bytes need not live beside their text while it is parsed
     location = str(path)
     kind = detect_kind(text, location)
-    sha = hashlib.sha256(raw).hexdigest()
     file_time = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     if kind is FeedKind.KEV:
         kev = parse_kev(text, location)

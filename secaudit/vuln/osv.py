@@ -148,7 +148,8 @@ def _affected(record: Any, problems: _Problems) -> Iterable[OsvAffected]:
     if not isinstance(record.get("affected", []), list):
         problems.add(f"{ident}: 'affected' must be a list", *where)
         return
-    aliases = [a for a in record.get("aliases", []) or [] if isinstance(a, str)]
+    # a CVE among the aliases, else among "related" (where AlmaLinux's records name theirs)
+    aliases = [a for key in ("aliases", "related") for a in record.get(key, []) or [] if isinstance(a, str)]
     cve = ident if CVE_ID.match(ident) else next((a for a in aliases if CVE_ID.match(a)), "")
     vector = next(
         (

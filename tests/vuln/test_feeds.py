@@ -120,3 +120,28 @@ def test_kind_is_recognised_from_content(name: str, kind: FeedKind) -> None:
 def test_unknown_content_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a feed secaudit reads"):
         detect_kind("<html>", "page.html")
+
+
+def test_nvd_items_are_read_one_by_one_and_the_envelope_still_checked() -> None:
+    text = (FEEDS / "nvd-cves.json").read_text()
+    whole = read_nvd(text, "nvd.json")
+    compact = json.dumps(json.loads(text), separators=(",", ":"))  # no whitespace at all
+    assert [c.cve for c in read_nvd(compact, "nvd.json").cves] == [c.cve for c in whole.cves]
+    # the envelope after the items is read too
+    moved = json.loads(text)
+    moved = {"vulnerabilities": moved.pop("vulnerabilities"), **moved, "format": "NVD_CPE"}
+    with pytest.raises(ConfigError, match="format 'NVD_CPE' is not NVD_CVE"):
+        read_nvd(json.dumps(moved, indent=1), "nvd.json")
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ('{"vulnerabilities": [{"cve": {"id": "CVE-2024-0001"}} {"cve": {}}]}', "expected ',' or ']'"),
+        ('{"vulnerabilities": [{"cve": {"id": "CVE-2024-0001"}},\n{"cve": ]}', "Expecting value"),
+    ],
+)
+def test_nvd_bad_separators_are_refused_with_the_line(broken: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        read_nvd(broken, "nvd.json")
+    assert caught.value.location == f"nvd.json:{broken.count(chr(10)) + 1}"
