@@ -30,7 +30,14 @@ from secaudit.scan import read_nmap_xml
 from secaudit.scan.stage import SCAN_DIR
 from secaudit.scope import ScopeGuard
 from secaudit.vuln.feeds import FeedKind
-from secaudit.vuln.findings import Enrichment, cves_of, osv_finding, package_finding, service_finding
+from secaudit.vuln.findings import (
+    Enrichment,
+    cves_of,
+    osv_finding,
+    package_finding,
+    rpm_finding,
+    service_finding,
+)
 from secaudit.vuln.match import (
     PackageMatch,
     Service,
@@ -42,6 +49,8 @@ from secaudit.vuln.match import (
 )
 from secaudit.vuln.pypi import ECOSYSTEM as PYPI
 from secaudit.vuln.pypi import SITE_PATTERNS, OsvMatch, PythonPackage, match_python, parse_metadata
+from secaudit.vuln.rpmdb import ECOSYSTEMS as RPM_ECOSYSTEMS
+from secaudit.vuln.rpmdb import RPMDB_DIRS, RPMDB_FILES, RpmMatch, match_rpm, query_rpmdb
 from secaudit.vuln.store import VulnStore, default_store_path, stale_feeds
 
 STAGE = "vuln"
@@ -76,6 +85,7 @@ class _Inventory:
 
     matches: list[tuple[BaselineTarget, PackageMatch]] = field(default_factory=list)
     osv: list[tuple[BaselineTarget, OsvMatch]] = field(default_factory=list)
+    rpm: list[tuple[BaselineTarget, RpmMatch]] = field(default_factory=list)
     decided: dict[str, set[str]] = field(default_factory=dict)  # asset key -> CVEs
     errors: list[str] = field(default_factory=list)
     matched: list[dict[str, object]] = field(default_factory=list)  # per target, for the results file
@@ -96,12 +106,64 @@ def _python_packages(target: Target) -> list[PythonPackage]:
     return found
 
 
+def _rpmdb_files(target: Target) -> dict[str, bytes]:
+    """The rpm database's files, from the first folder that holds one."""
+    for folder in RPMDB_DIRS:
+        files = {n: b for n in RPMDB_FILES if (b := target.read_bytes(f"{folder}/{n}")) is not None}
+        if files:
+            return files
+    return {}
+
+
+def _rpm(
+    profile: Profile,
+    store: VulnStore,
+    entry: BaselineTarget,
+    facts: dict[str, str],
+    files: dict[str, bytes],
+    ecosystems: set[str],
+    found: _Inventory,
+) -> None:
+    ecosystem = f"{RPM_ECOSYSTEMS[facts['ID']]}:{facts.get('VERSION_ID', '').split('.')[0]}"
+    if ecosystem not in ecosystems:
+        found.skipped += 1
+        found.errors.append(
+            f"{entry.target}: no OSV feed for {ecosystem} in the store, rpm packages not matched"
+        )
+        return
+    try:
+        packages = query_rpmdb(files, entry.target)
+    except SecauditError as e:
+        found.skipped += 1
+        found.errors.append(f"{entry.target}: {e}")
+        return
+    matches = match_rpm(store, packages, ecosystem)
+    found.rpm += [(entry, m) for m in matches]
+    found.targets += 1
+    found.matched.append(
+        {
+            "target": entry.target,
+            "distribution": facts["ID"],
+            "feed": FeedKind.OSV.value,
+            "ecosystem": ecosystem,
+            "rpm_packages": len(packages),
+            "matches": len(matches),
+            "no_fix_yet": sum(m.fixed is None for m in matches),
+        }
+    )
+    # the distribution decided these CVEs for this host: its verdict stands over banner matches
+    names = {p.name for p in packages} | {p.source for p in packages}
+    decided = {a.cve for items in store.osv(ecosystem, sorted(names)).values() for a in items if a.cve}
+    found.decided.setdefault(target_asset(profile, entry).key, set()).update(decided)
+
+
 def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Inventory) -> None:
     settings = profile.vuln or VulnSettings()
     base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
     guard = ScopeGuard(profile)
     releases = {origin: set(store.releases(origin)) for feeds in _DISTRO_FEEDS.values() for origin in feeds}
-    with_osv = any(f.kind is FeedKind.OSV and PYPI in f.version.split(",") for f in store.feeds())
+    ecosystems = {e for f in store.feeds() if f.kind is FeedKind.OSV for e in f.version.split(",")}
+    with_osv = PYPI in ecosystems
 
     def scope(address: str) -> None:
         verdict = guard.check(address, now=now)
@@ -116,6 +178,7 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
                 status = target.read_text(DPKG_STATUS)
                 facts = next((os_release(t) for p in OS_RELEASE if (t := target.read_text(p))), {})
                 python = _python_packages(target) if with_osv else []
+                rpmdb = _rpmdb_files(target) if status is None and facts.get("ID") in RPM_ECOSYSTEMS else {}
         except SecauditError as e:
             found.errors.append(f"{entry.target}: {e}")
             found.skipped += 1
@@ -135,6 +198,9 @@ def _packages(profile: Profile, store: VulnStore, now: datetime, found: _Invento
                     "withdrawn_records": osv.withdrawn,
                 }
             )
+        if status is None and rpmdb:
+            _rpm(profile, store, entry, facts, rpmdb, ecosystems, found)
+            continue
         if status is None:
             found.skipped += 1
             found.errors.append(f"{entry.target}: no {DPKG_STATUS}, packages not matched")
@@ -239,7 +305,11 @@ def run_vuln_stage(
                 decided_by_distribution += 1
                 continue  # the distribution's verdict for this host stands
             kept.append((match, asset.key))
-        cves = cves_of([m for _, m in found.matches], [m for m, _ in kept], [m for _, m in found.osv])
+        cves = cves_of(
+            [m for _, m in found.matches],
+            [m for m, _ in kept],
+            [*(m for _, m in found.osv), *(m for _, m in found.rpm)],
+        )
         info = Enrichment(
             cves=store.cve_info(cves),
             epss=store.epss(cves),
@@ -255,6 +325,10 @@ def run_vuln_stage(
         if osv_match.record.cve not in withdrawn:
             asset = target_asset(profile, entry)
             findings.append(osv_finding(osv_match, asset, info, target=entry.target, now=now))
+    for entry, rpm_match in found.rpm:
+        if rpm_match.record.cve not in withdrawn:
+            asset = target_asset(profile, entry)
+            findings.append(rpm_finding(rpm_match, asset, info, target=entry.target, now=now))
     for service_match, _ in kept:
         if service_match.cve not in withdrawn:
             asset = profile.address_asset(service_match.service.address)

@@ -29,7 +29,8 @@ def vuln() -> None:
     Feeds are files you download (or fetch from a mirror you name with `update`): the Debian
     Security Tracker JSON, Debian and Ubuntu OVAL (one file per release, .bz2 as published),
     NVD CVE API 2.0 JSON, CISA KEV JSON, FIRST EPSS CSV, and OSV JSON (a record, a list, or an
-    ecosystem's all.zip) for Python packages installed outside the distribution. secaudit never
+    ecosystem's all.zip) for Python packages installed outside the distribution and for Rocky
+    Linux / AlmaLinux rpm packages. secaudit never
     downloads anything by itself.
 
     \b

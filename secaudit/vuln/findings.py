@@ -22,6 +22,7 @@ from secaudit.vuln.feeds import CVE_ID, CveInfo, EpssScore, FeedKind
 from secaudit.vuln.match import PackageMatch, ServiceMatch
 from secaudit.vuln.osv import normalize
 from secaudit.vuln.pypi import ECOSYSTEM, OsvMatch
+from secaudit.vuln.rpmdb import RpmMatch
 from secaudit.vuln.store import KevFact
 
 PRODUCER = "vuln"
@@ -394,10 +395,89 @@ def osv_finding(match: OsvMatch, asset: Asset, info: Enrichment, *, target: str,
     )
 
 
+def rpm_finding(match: RpmMatch, asset: Asset, info: Enrichment, *, target: str, now: datetime) -> Finding:
+    """An installed rpm package affected according to the distribution's OSV record."""
+    record, pkg = match.record, match.package
+    attributes, said, said_th, refs = _facts(record.rule_id, info)
+    nvd = info.cves.get(record.cve) if record.cve else None
+    distro = record.ecosystem
+    attributes += [
+        ("package", pkg.name),
+        ("source_package", pkg.source),
+        ("installed", pkg.shown),
+        ("fixed", match.fixed or ""),
+        ("ecosystem", distro),
+        ("osv_id", record.osv_id),
+        ("target", target),
+    ]
+    state = f"fixed in {match.fixed}" if match.fixed else "no fix yet"
+    state_th = f"แก้ไขแล้วในรุ่น {match.fixed}" if match.fixed else "ยังไม่มีแพตช์"
+    if match.fixed:
+        remediation = f"Upgrade to {match.fixed} or later from {distro}'s updates: dnf upgrade {pkg.name}"
+        remediation_th = f"อัปเดตเป็นรุ่น {match.fixed} หรือใหม่กว่าจากคลังอัปเดตของ {distro}: dnf upgrade {pkg.name}"
+    else:
+        remediation = (
+            f"{distro} has no fixed {pkg.name} yet: limit who can reach the affected component and follow "
+            f"{OSV_URL}{record.osv_id} for the fix."
+        )
+        remediation_th = (
+            f"{distro} ยังไม่มีแพตช์ของ {pkg.name}: จำกัดการเข้าถึงส่วนที่ได้รับผลกระทบ "
+            f"และติดตามแพตช์ที่ {OSV_URL}{record.osv_id}"
+        )
+    summary = (nvd.summary if nvd and nvd.summary else record.summary).strip()
+    return Finding(
+        rule_id=record.rule_id,
+        source=Source.VULN,
+        severity=severity_of(nvd.score if nvd else None),
+        title=f"{record.rule_id} in {distro} package {pkg.name}" + ("" if match.fixed else " (no fix yet)"),
+        asset=asset,
+        description=" ".join(
+            [
+                *([summary] if summary else []),
+                f"Installed {pkg.name} {pkg.shown} (source package {pkg.source or pkg.name}) is affected "
+                f"according to OSV record {record.osv_id} ({distro}): {state}.",
+                *said,
+            ]
+        ),
+        remediation=remediation,
+        evidence_key=f"rpm:{pkg.name}",
+        evidence=(
+            Evidence(
+                kind="package",
+                summary=f"{pkg.name} {pkg.shown} installed, {state}",
+                location=target,
+                excerpt=f"{pkg.name}-{pkg.shown}.{pkg.arch}",
+                attributes=tuple(sorted(attributes)),
+            ),
+        ),
+        references=(
+            *refs,
+            Reference(kind=RefKind.URL, id=OSV_URL + record.osv_id, url=OSV_URL + record.osv_id),
+        ),
+        observed_at=now,
+        producer=PRODUCER,
+        texts=(
+            LocalText(
+                lang="th",
+                title=f"{record.rule_id} ในแพ็กเกจ {distro} {pkg.name}"
+                + ("" if match.fixed else " (ยังไม่มีแพตช์)"),
+                description=" ".join(
+                    [
+                        f"แพ็กเกจ {pkg.name} รุ่น {pkg.shown} (แพ็กเกจต้นทาง {pkg.source or pkg.name}) ที่ติดตั้งอยู่"
+                        f"มีช่องโหว่นี้ตามข้อมูล OSV {record.osv_id} ({distro}): {state_th}",
+                        *said_th,
+                    ]
+                ),
+                remediation=remediation_th,
+            ),
+        ),
+    )
+
+
 def cves_of(
     package_matches: Sequence[PackageMatch],
     service_matches: Sequence[ServiceMatch],
-    osv_matches: Sequence[OsvMatch] = (),
+    osv_matches: Sequence[OsvMatch | RpmMatch] = (),
 ) -> list[str]:
     return sorted(
         {m.cve for m in package_matches}

@@ -8,7 +8,8 @@ package; it is affected at a version listed in ``versions``, or inside a range: 
 and read in turn, as the OSV schema prescribes, so one range can hold several intervals.
 
 Versions are compared as the ecosystem does: PyPI by PEP 440 (``packaging``), Debian and Ubuntu
-by dpkg. Ranges of type ``GIT`` name commits, not versions: skipped. Records of ecosystems
+by dpkg, Rocky Linux and AlmaLinux by rpm's EVR ordering (:mod:`secaudit.vuln.rpmver`). Ranges
+of type ``GIT`` name commits, not versions: skipped. Records of ecosystems
 secaudit cannot order are kept (and counted) but never matched.
 """
 
@@ -24,8 +25,10 @@ from packaging.version import InvalidVersion, Version
 
 from secaudit.core.errors import ConfigError
 from secaudit.vuln.feeds import CVE_ID, Feed, FeedKind, _json, _Problems
+from secaudit.vuln.rpmver import EvrKey
 from secaudit.vuln.version import VersionError, sort_key
 
+RPM_ECOSYSTEMS = ("Rocky Linux", "AlmaLinux")  # rpm's EVR ordering
 _HINT = "import OSV records as osv.dev publishes them (one JSON record, a list, or an ecosystem's all.zip)"
 _PYPI_NAME = re.compile(r"[-_.]+")
 
@@ -50,6 +53,8 @@ def ordering(ecosystem: str) -> Callable[[str], Any] | None:
         return _pep440
     if base in ("Debian", "Ubuntu"):
         return _dpkg
+    if base in RPM_ECOSYSTEMS:
+        return EvrKey
     return None
 
 
