@@ -10,7 +10,15 @@ from typing import Any
 
 from secaudit.baseline.model import Observation
 from secaudit.baseline.probes.accounts import login_users
-from secaudit.baseline.probes.base import TREES, Param, gid_names, owner_attrs, probe, uid_names
+from secaudit.baseline.probes.base import (
+    TREES,
+    Param,
+    gid_names,
+    logical_lines,
+    owner_attrs,
+    probe,
+    uid_names,
+)
 from secaudit.baseline.target import NotApplicable, ProbeError, Target
 
 MAX_SCAN_ENTRIES = 500_000
@@ -237,3 +245,110 @@ def log_files(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     if not out:
         return [Observation(subject=top, value=None, file=top, note="every log file within its limits")]
     return sorted(out, key=lambda o: o.subject)
+
+
+# Where root's PATH comes from on a Debian-family host: the values login(1), su and sudo start from
+# (pam_env's /etc/environment, ENV_SUPATH, sudo's secure_path), then what the start-up files a root
+# login shell reads do to it.
+_SECURE_PATH = re.compile(r"^Defaults(?:[:@>!]\S+)?\s+secure_path\s*=\s*\"?([^\"]*)\"?\s*$")
+_PATH_VALUES = (
+    ("/etc/environment", re.compile(r"^(?:export\s+)?PATH\s*=\s*[\"']?([^\"']*)[\"']?\s*$")),
+    ("/etc/login.defs", re.compile(r"^ENV_SUPATH\s+PATH=(\S*)\s*$")),
+    ("/etc/sudoers", _SECURE_PATH),
+    ("/etc/sudoers.d/*", _SECURE_PATH),
+)
+_PATH_SCRIPTS = (
+    "/etc/profile",
+    "/etc/profile.d/*.sh",
+    "/etc/bash.bashrc",
+    "/root/.profile",
+    "/root/.bash_profile",
+    "/root/.bash_login",
+    "/root/.bashrc",
+)
+# PATH=... anywhere on a line (export PATH=..., [ -d x ] && PATH=...), not MANPATH= and the like
+_PATH_ASSIGN = re.compile(r"(?<![\w$])PATH=(\"[^\"]*\"|'[^']*'|[^\s;&|)]*)")
+_VAR_ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_]\w*)=(\"[^\"$`]*\"|'[^']*'|[^\s;&|$`\"']*)\s*$")
+_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+@probe("root_path", targets=TREES, params=())
+def root_path(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Every PATH root can start with (/etc/environment, ENV_SUPATH in /etc/login.defs, sudo's
+    secure_path) and every PATH assignment in the shell start-up files a root login reads, entry by
+    entry: an empty or relative entry (the current directory), a variable other than $PATH, $HOME or
+    one the same file sets to a literal (not decidable from files), a directory that is missing, not
+    root's, or writable by group or others. Value: what is wrong; one unset observation naming the
+    files read when nothing is."""
+    del p
+    sources: list[tuple[str, int, str, dict[str, str]]] = []  # file, line, PATH value, its file's variables
+    read: list[str] = []
+    for pattern, rx in _PATH_VALUES:
+        for path in _paths(target, pattern):
+            text = target.read_text(path)
+            if text is None:
+                continue
+            read.append(path)
+            sources.extend(
+                (path, n, m.group(1).strip(), {}) for n, line in logical_lines(text) if (m := rx.match(line))
+            )
+    for pattern in _PATH_SCRIPTS:
+        for path in _paths(target, pattern):
+            text = target.read_text(path)
+            if text is None:
+                continue
+            read.append(path)
+            lines = logical_lines(text)
+            variables = {"HOME": "/root"}
+            for _, line in lines:
+                if (m := _VAR_ASSIGN.match(line)) and m.group(1) != "PATH":
+                    variables[m.group(1)] = m.group(2).strip("\"'")
+            for number, line in lines:
+                sources.extend(
+                    (path, number, raw.strip("\"'"), variables) for raw in _PATH_ASSIGN.findall(line)
+                )
+    out: list[Observation] = []
+    judged: dict[str, str | None] = {}
+    for path, number, value, variables in sources:
+        for entry in value.split(":"):
+            if variables and entry.strip() in ("$PATH", "${PATH}"):
+                continue  # what the login started with, judged above
+            resolved = _expand(entry.strip(), variables)
+            if resolved not in judged:
+                judged[resolved] = _path_entry(target, resolved)
+            if problem := judged[resolved]:
+                out.append(
+                    Observation(
+                        subject=f"PATH entry '{entry}' ({problem})", value=problem, file=path, line=number
+                    )
+                )
+    if not out:
+        where = ", ".join(read) or "/etc/environment"
+        return [
+            Observation(
+                subject="root's PATH", value=None, file=where, note="every entry is a root-owned directory"
+            )
+        ]
+    return out
+
+
+def _expand(text: str, variables: dict[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` replaced where ``variables`` knows the name; others left as written."""
+    return _VAR.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), text)
+
+
+def _path_entry(target: Target, entry: str) -> str | None:
+    if not entry or entry == ".":
+        return "empty or '.': the current directory"
+    if "$" in entry or "`" in entry:
+        return "a variable or command that cannot be resolved from files: check it on the host"
+    if not entry.startswith("/"):
+        return "a relative directory"
+    info = target.info(entry)
+    if info is None or info.kind != "dir":
+        return "not a directory"
+    if info.uid != 0:
+        return f"owned by uid {info.uid}, not root"
+    if info.mode & 0o022:
+        return f"mode {info.mode:04o}: writable by group or others"
+    return None
