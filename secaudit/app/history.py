@@ -6,9 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from secaudit.app.reporting import (
-    BINARY,
     build_report,
     ensure_writable,
+    is_binary,
     with_thai_era,
     write_file,
     write_reports,
@@ -131,7 +131,7 @@ def rebuild_report(
             )
         ensure_writable(output.parent)
         fmt = formats[0]
-        return {fmt: write_file(report, output, writer_for(fmt, language), binary=fmt in BINARY)}
+        return {fmt: write_file(report, output, writer_for(fmt, language), binary=is_binary(fmt))}
     folder = output_dir / report.run.id
     return write_reports(
         report,

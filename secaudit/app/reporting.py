@@ -31,30 +31,13 @@ from secaudit.core.model import (
 from secaudit.core.profile import Profile
 from secaudit.core.report import Report, Trend
 from secaudit.detect.documents import rule_compliance
-from secaudit.report.csv_writer import render_csv
-from secaudit.report.html import render_html
-from secaudit.report.json_writer import render_json
-from secaudit.report.junit import render_junit
-from secaudit.report.markdown import render_markdown
-from secaudit.report.pdf import render_pdf
-from secaudit.report.sarif import render_sarif
+from secaudit.report.writers import get_writer
 from secaudit.risk.aggregate import posture_score, ranked_rows
 from secaudit.risk.compliance import Outcome, Result, coverage
 from secaudit.risk.model import RiskContext, detections_by_asset, with_kev
 from secaudit.scan.rules import load_rules
 
-Writer = Callable[[Report, Any], None]  # writes to a text stream, or to a binary one for BINARY formats
-BINARY = frozenset({"pdf"})
-
-FILE_NAMES = {
-    "html": "report.html",
-    "json": "findings.json",
-    "sarif": "findings.sarif",
-    "junit": "junit.xml",
-    "csv": "findings.csv",
-    "md": "summary.md",
-    "pdf": "report.pdf",
-}
+Writer = Callable[[Report, Any], None]  # writes to a text stream, or to a binary one for binary formats
 
 
 def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[Reference, ...]]:
@@ -175,27 +158,13 @@ def with_thai_era(report: Report, era: str) -> Report:
     return replace(report, profile=replace(report.profile, report=settings))
 
 
-def _writers(lang: str) -> dict[str, Writer]:
-    def html(report: Report, stream: Any) -> None:
-        render_html(report, stream, lang=lang)
-
-    def pdf(report: Report, stream: Any) -> None:
-        render_pdf(report, stream, lang=lang)
-
-    return {
-        "html": html,
-        "json": render_json,
-        "sarif": render_sarif,
-        "junit": render_junit,
-        "csv": render_csv,
-        "md": render_markdown,
-        "pdf": pdf,
-    }
-
-
 def writer_for(fmt: str, lang: str) -> Writer:
-    """The writer of one format (``html`` and ``pdf`` in ``lang``)."""
-    return _writers(lang)[fmt]
+    """The writer of one registered format (a localized one, such as ``html``, in ``lang``)."""
+    return get_writer(fmt).bound(lang)
+
+
+def is_binary(fmt: str) -> bool:
+    return get_writer(fmt).binary
 
 
 def ensure_writable(folder: Path) -> None:
@@ -282,16 +251,15 @@ def write_reports(
     ``json``, ``pdf.<xx>``... to the written paths.
     """
     ensure_writable(folder)
-    writers = _writers(lang)
+    specs = [get_writer(fmt) for fmt in formats]  # an unknown format fails before any file is written
     written: dict[str, Path] = {}
-    # the PDF last: it needs a browser, and a missing one must not cost the other files
-    for fmt in sorted(formats, key=lambda f: f in BINARY):
-        binary = fmt in BINARY
-        written[fmt] = write_file(report, folder / FILE_NAMES[fmt], writers[fmt], binary=binary)
-        if fmt in ("html", "pdf"):
+    # binary formats (the PDF) last: it needs a browser, and a missing one must not cost the other files
+    for spec in sorted(specs, key=lambda s: s.binary):
+        written[spec.name] = write_file(report, folder / spec.file_name, spec.bound(lang), binary=spec.binary)
+        if spec.localized:
             for extra in dict.fromkeys(extra_languages):
                 if extra != lang:
-                    written[f"{fmt}.{extra}"] = write_file(
-                        report, folder / f"report.{extra}.{fmt}", writer_for(fmt, extra), binary=binary
+                    written[f"{spec.name}.{extra}"] = write_file(
+                        report, folder / spec.file_for(extra), spec.bound(extra), binary=spec.binary
                     )
     return written

@@ -19,7 +19,6 @@ from secaudit.core.errors import ConfigError
 from secaudit.core.model import Criticality, SegmentKind, Severity
 from secaudit.core.profile import (
     LANGUAGES,
-    REPORT_FORMATS,
     SCAN_PROFILES,
     THAI_ERAS,
     Authorization,
@@ -35,6 +34,7 @@ from secaudit.core.profile import (
     VulnSettings,
 )
 from secaudit.core.redact import redact
+from secaudit.core.registry import LOG_FORMATS, REPORT_WRITERS
 
 PROFILE_VERSION = 1
 _TOP_KEYS = (
@@ -64,20 +64,6 @@ SSH_OPTIONS = ("key", "known_hosts", "fingerprint", "timeout")
 _SSH_HINT = (
     "secaudit logs in with a key, never a password from the profile: write "
     "ssh://user@host[:port]?key=PATH with a passphrase-less key file readable by the audit account only"
-)
-# "auto" (detect per file) or one of secaudit.logs.FORMATS (a test keeps the two lists equal).
-LOG_FORMATS = (
-    "auto",
-    "evtx",
-    "evtx-json",
-    "ecs-json",
-    "flat-json",
-    "syslog",
-    "auditd",
-    "access-log",
-    "zeek-json",
-    "zeek-tsv",
-    "csv",
 )
 DEFAULT_SCAN_PROFILE = {
     SegmentKind.OT: "ot-safe",
@@ -510,7 +496,8 @@ def _log_sources(ctx: _Ctx, root: YDict, asset_names: set[str]) -> tuple[LogSour
         paths = ctx.texts(node, "paths", "paths")
         if not paths:
             raise ctx.fail(node, "paths", f"log source '{name}' has no paths")
-        fmt = _enum_value(ctx, node, "format", list(LOG_FORMATS)) if "format" in node else "auto"
+        # "auto" (detect per file) or a registered format (core.registry: this layer cannot import logs)
+        fmt = _enum_value(ctx, node, "format", ["auto", *LOG_FORMATS.names()]) if "format" in node else "auto"
         out.append(
             LogSource(
                 name=name,
@@ -602,13 +589,15 @@ def _report(ctx: _Ctx, root: YDict) -> ReportSettings:
         language = languages[0]
     formats = ctx.texts(node, "formats", "formats") if "formats" in node else ReportSettings().formats
     fmt_seq = node.get("formats")
-    for j, fmt in enumerate(formats):
-        if fmt not in REPORT_FORMATS:
+    # the registered writers (core.registry: this layer cannot import report)
+    known = REPORT_WRITERS.names() if "formats" in node else ()
+    for j, fmt in enumerate(formats if "formats" in node else ()):
+        if fmt not in known:
             raise ctx.fail(
                 fmt_seq,
                 j,
-                f"unknown report format '{fmt}'{suggest(fmt, REPORT_FORMATS)}",
-                f"use some of: {', '.join(REPORT_FORMATS)}",
+                f"unknown report format '{fmt}'{suggest(fmt, known)}",
+                f"use some of: {', '.join(known)}",
             )
     fail_on = ""
     if node.get("fail_on"):

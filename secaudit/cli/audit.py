@@ -8,13 +8,21 @@ import click
 
 from secaudit.app.audit import AuditOptions, AuditResult, run_audit
 from secaudit.app.stages import STAGES
-from secaudit.cli.common import CliState, ExitWith, json_option, pass_state, thai_era_option
+from secaudit.cli.common import (
+    CliState,
+    ExitWith,
+    RegistryChoice,
+    json_option,
+    pass_state,
+    thai_era_option,
+)
 from secaudit.cli.summary import print_audit_summary
 from secaudit.core.errors import ExitCode
 from secaudit.core.model import RunStatus, Severity
-from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
+from secaudit.core.profile import LANGUAGES
 from secaudit.core.serialize import stage_to_dict
 from secaudit.report.summary import at_or_above, summarize
+from secaudit.report.writers import REPORT_WRITERS
 
 
 def exit_code_for(result: AuditResult, fail_on: Severity | None) -> ExitCode:
@@ -55,7 +63,9 @@ def parse_fail_on(value: str | None) -> Severity | None:
     help="Run only this stage (repeatable).",
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Report language (default: the profile's).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS), help="Report formats.")
+@click.option(
+    "--format", "formats", multiple=True, type=RegistryChoice(REPORT_WRITERS), help="Report formats."
+)
 @thai_era_option
 @click.option(
     "--fail-on",

@@ -27,6 +27,7 @@ from secaudit.core.errors import ExitCode
 from secaudit.core.model import Severity
 from secaudit.core.profile import THAI_ERAS
 from secaudit.core.redact import redact, redact_data
+from secaudit.core.registry import Registry
 from secaudit.report.text import terminal_safe
 
 if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` and `--help` need neither
@@ -37,6 +38,23 @@ if TYPE_CHECKING:  # rich's console and progress load on first use: `--version` 
 
 F = TypeVar("F", bound=Callable[..., Any])
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class RegistryChoice(click.Choice[str]):
+    """A choice among the names in an extension registry, read when the option is used (help,
+    completion, validation), so a format a plugin registered after import is offered too."""
+
+    def __init__(self, registry: Registry[Any]) -> None:
+        self._registry = registry
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self._registry.names()
+
+    @choices.setter
+    def choices(self, _: Any) -> None:
+        pass
 
 
 class ExitWith(Exception):

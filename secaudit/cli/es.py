@@ -13,10 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from secaudit.app.es import es_check, es_settings, ingest_logs
-from secaudit.cli.common import CliState, ExitWith, json_option, pass_state
+from secaudit.cli.common import CliState, ExitWith, RegistryChoice, json_option, pass_state
 from secaudit.cli.logs import parse_logsource
 from secaudit.core.errors import ExitCode, OperationalError
-from secaudit.logs import FORMATS
+from secaudit.logs.formats import LOG_FORMATS
 
 DEFAULT_INDEX = "secaudit-logs"
 
@@ -34,7 +34,7 @@ profile_option = click.option(
     "--es", "es_url", metavar="URL", help="The cluster (default: SECAUDIT_ES_URL, else the profile)."
 )
 @click.option("--index", default=DEFAULT_INDEX, show_default=True, help="The index to write to.")
-@click.option("--input-format", type=click.Choice(FORMATS), help="Read every input as this format.")
+@click.option("--input-format", type=RegistryChoice(LOG_FORMATS), help="Read every input as this format.")
 @click.option(
     "--logsource",
     metavar="product=..,category=..,service=..",

@@ -13,10 +13,19 @@ from rich.table import Table
 from secaudit.app.history import list_runs, load_run_report, rebuild_report
 from secaudit.app.locations import history_location
 from secaudit.catalog.profile import load_profile
-from secaudit.cli.common import SEVERITY_STYLE, CliState, F, json_option, pass_state, thai_era_option
+from secaudit.cli.common import (
+    SEVERITY_STYLE,
+    CliState,
+    F,
+    RegistryChoice,
+    json_option,
+    pass_state,
+    thai_era_option,
+)
 from secaudit.cli.es_options import publish_to_es, to_es_option
-from secaudit.core.profile import LANGUAGES, REPORT_FORMATS
+from secaudit.core.profile import LANGUAGES
 from secaudit.core.serialize import finding_to_dict, stage_to_dict
+from secaudit.report.writers import REPORT_WRITERS
 
 
 def history_option(func: F) -> F:
@@ -171,7 +180,7 @@ def show(
     "--format",
     "formats",
     multiple=True,
-    type=click.Choice(REPORT_FORMATS),
+    type=RegistryChoice(REPORT_WRITERS),
     help="Format to write (repeatable; default: the profile's report.formats).",
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the HTML report.")

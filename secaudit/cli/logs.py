@@ -22,6 +22,7 @@ from secaudit.cli.common import (
     SEVERITY_STYLE,
     CliState,
     ExitWith,
+    RegistryChoice,
     fail_on_option,
     fail_on_severity,
     json_option,
@@ -32,7 +33,7 @@ from secaudit.core.errors import ExitCode, OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.core.model import Severity
 from secaudit.detect.model import LEVELS, RuleHit, RuleProblem
-from secaudit.logs import FORMATS
+from secaudit.logs.formats import LOG_FORMATS
 from secaudit.report.hitdigest import HitDigest, top_hosts
 from secaudit.report.hits import CsvHitWriter, JsonlHitWriter, TimelineWriter, event_host
 
@@ -177,7 +178,9 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
     help="Hits shown in the terminal table (the most severe kept); 0 shows all.",
 )
 @click.option(
-    "--input-format", type=click.Choice(FORMATS), help="Read every input as this format (default: detect)."
+    "--input-format",
+    type=RegistryChoice(LOG_FORMATS),
+    help="Read every input as this format (default: detect).",
 )
 @click.option(
     "--logsource",

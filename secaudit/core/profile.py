@@ -15,7 +15,6 @@ from secaudit.core.model import Asset, Criticality, SegmentKind
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-REPORT_FORMATS = ("html", "json", "sarif", "junit", "csv", "md", "pdf")
 LANGUAGES = ("en", "th")
 # Year numbering of the Thai report: Gregorian (2026) or the Buddhist era of Thai government
 # documents (พ.ศ. 2569 = 2026 + 543). The English report is always Gregorian.

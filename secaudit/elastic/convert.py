@@ -225,12 +225,11 @@ def convert_rules(
         if not isinstance(backend, LayoutLuceneBackend):
             where = logsource_query(info.product, info.category, info.service)
         parts = tuple(_query(where, part) for part in split)
-        query = " OR ".join(f"({p})" for p in parts) if parts else _query(where, texts)
         conversion.converted.append(
             Converted(
                 info=_located(info, item),
                 language=LUCENE,
-                query=query,
+                query=rule_query(where, texts, split),
                 exact=not backend.relaxed,
                 parts=parts,
             )
@@ -280,6 +279,13 @@ def _parsed(doc: dict[str, Any], filters: Sequence[SigmaFilter]) -> Any:
     for flt in filters:
         rule = flt.apply_on_rule(rule)
     return rule
+
+
+def rule_query(where: str, texts: Sequence[str], split: Sequence[Sequence[str]] = ()) -> str:
+    """One rule's query: its condition's queries (or, for a rule split over the clause limit, each
+    chunk's) behind the logsource condition ``where``; the sigma plugin prints the same."""
+    parts = [_query(where, part) for part in split]
+    return " OR ".join(f"({p})" for p in parts) if parts else _query(where, texts)
 
 
 def _query(where: str, texts: Sequence[str]) -> str:

@@ -34,8 +34,19 @@ process_creation with ``Image``/``ParentImage``/``LogonId`` aliases); services c
 Windows channels. Details per format are in each module's docstring.
 """
 
-from secaudit.logs.formats import FORMATS
+from secaudit.logs.formats import LogFormat, format_names, log_format, sniffer
 from secaudit.logs.reader import Shard, plan_shards, read_events, read_shard, release_spilled
 from secaudit.logs.stats import ReadStats
 
-__all__ = ["FORMATS", "ReadStats", "Shard", "plan_shards", "read_events", "read_shard", "release_spilled"]
+__all__ = [
+    "LogFormat",
+    "ReadStats",
+    "Shard",
+    "format_names",
+    "log_format",
+    "plan_shards",
+    "read_events",
+    "read_shard",
+    "release_spilled",
+    "sniffer",
+]

@@ -10,11 +10,13 @@ Kind: category ``webserver`` (the product, nginx or Apache, cannot be told from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 
 WEBSERVER = LogKind("", frozenset({"webserver"}), frozenset())
 
@@ -120,6 +122,15 @@ def parse_line(text: str, ctx: Context, number: int, dates: _Dates) -> LogEvent 
     return LogEvent(fields, ctx.kind or WEBSERVER, ctx.source, number, dates.parse(date_text))
 
 
+_SNIFF = re.compile(rb'^(?:\S+ )?\S+ \S+ \S+ \[[^\]]+\] "')
+
+
+@sniffer("line", rank=30)
+def sniff_access(sample: Sample, line: bytes) -> str | None:
+    return "access-log" if _SNIFF.match(line) else None
+
+
+@log_format("access-log", split_after=b"\n")
 def parse_access(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     dates = _Dates()
     for number, raw in lines:

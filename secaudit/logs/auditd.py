@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import MAX_RECORD_BYTES, Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 
 AUDITD = LogKind("linux", frozenset(), frozenset({"auditd"}))
 AUDITD_EXEC = LogKind("linux", frozenset({"process_creation"}), frozenset({"auditd"}))
@@ -159,6 +160,15 @@ def _finish(event: _Event, ctx: Context) -> LogEvent:
     return LogEvent(fields, ctx.kind or kind, ctx.source, event.line, timestamp)
 
 
+_SNIFF = re.compile(rb"^(?:node=\S+ )?type=[A-Z_0-9]+ msg=audit\(\d+\.\d+:\d+\):")
+
+
+@sniffer("line", rank=10)
+def sniff_auditd(sample: Sample, line: bytes) -> str | None:
+    return "auditd" if _SNIFF.match(line) else None
+
+
+@log_format("auditd")  # the records of one event span lines: never cut
 def parse_auditd(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     current: _Event | None = None
     dropped: tuple[str, float, int] | None = None  # an over-large event whose other records are ignored

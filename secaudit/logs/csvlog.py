@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from secaudit.core.events import LogEvent
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.jsonlogs import flat_event
 
 _DELIMITERS = (",", ";", "\t")
@@ -39,6 +40,35 @@ def _split_cr(texts: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
             yield number, piece + "\n"
 
 
+_SNIFF_ROWS = 10
+
+
+@sniffer("fallback")
+def sniff_csv(sample: Sample, _: bytes) -> str | None:
+    """CSV when a header of two or more named columns is followed by a row of as many values; one
+    ragged row (or a stray byte that is not UTF-8) among the first rows does not hide the file."""
+    if len(sample.lines) < 2:
+        return None
+    header = sample.lines[0].decode("utf-8-sig", "replace")
+    rows = [line.decode("utf-8", "replace") for line in sample.lines[1:_SNIFF_ROWS]]
+    for delimiter in _DELIMITERS:
+        try:
+            names = next(csv.reader([header], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            continue
+        if len(names) < 2 or any(not name.strip() for name in names):
+            continue
+        for row in rows:
+            try:
+                values = next(csv.reader([row], delimiter=delimiter))
+            except (csv.Error, StopIteration):
+                continue
+            if len(values) == len(names):
+                return "csv"
+    return None
+
+
+@log_format("csv")  # a quoted value may span lines: never cut
 def parse_csv(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     texts = _split_cr((number, ctx.text(number, raw)) for number, raw in lines)
     first = next(texts, None)

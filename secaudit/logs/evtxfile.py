@@ -23,14 +23,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import evtx
 import orjson
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs.formats import Sample, container_format, sniffer
 from secaudit.logs.stats import ReadStats
 from secaudit.logs.windows import from_evtx_dict
+
+if TYPE_CHECKING:  # the Rust parser loads when an EVTX file is read, not when formats are listed
+    import evtx
 
 FILE_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
@@ -38,6 +41,16 @@ RECORD_MAGIC = b"**\x00\x00"
 HEADER_SIZE = 4096
 CHUNK_SIZE = 65536
 CHUNK_HEADER_SIZE = 512
+
+
+container_format("evtx", doc="Windows event log files (.evtx), whole or carved chunks")
+
+
+@sniffer("binary", rank=10)
+def sniff_evtx(sample: Sample, _: bytes) -> str | None:
+    """A file header, or chunks without one (header overwritten, carved out)."""
+    head = sample.head
+    return "evtx" if head[:8] == b"ElfFile\x00" or (sample.binary and b"ElfChnk\x00" in head) else None
 
 
 class _Virtual(io.RawIOBase):
@@ -418,6 +431,8 @@ def read_evtx(
 
 def _parser(target: object) -> evtx.PyEvtxParser | None:
     """The parser over ``target``, or None when it refuses to start (it reads the file header first)."""
+    import evtx  # noqa: PLC0415 - see TYPE_CHECKING above
+
     try:
         return evtx.PyEvtxParser(target, number_of_threads=1)
     except (OSError, RuntimeError, ValueError):

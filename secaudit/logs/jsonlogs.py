@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import orjson
+
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.syslog import linux_kind
 from secaudit.logs.windows import data_fields, event_id_of, from_evtx_dict, parse_time, windows_event
@@ -65,6 +68,36 @@ def epoch_time(value: object) -> datetime | None:
 # -- evtx_dump JSON -----------------------------------------------------------------------------
 
 
+_SNIFF_LINES = 10
+
+
+def _json_format(lines: tuple[bytes, ...], head: bytes) -> str:
+    """The JSON format of the first parseable line, or ``""`` (of JSON shape, but no format fits)."""
+    first = lines[0].strip()
+    if first == b"{" or first.startswith(b"Record "):
+        # Pretty-printed objects one after another: only evtx_dump writes them.
+        return "evtx-json" if b'"System"' in head else ""
+    for line in lines[:_SNIFF_LINES]:
+        try:
+            return json_flavour(orjson.loads(line)) or ""
+        except orjson.JSONDecodeError:
+            continue
+    return ""
+
+
+@sniffer("document", rank=20)
+def sniff_json_document(sample: Sample, first: bytes) -> str | None:
+    if first[:1] == b"{" or first.startswith(b"Record "):
+        return _json_format(sample.lines, sample.head)
+    return None
+
+
+@sniffer("line", rank=50)
+def sniff_json_line(sample: Sample, line: bytes) -> str | None:
+    return _json_format((line,), sample.head) if line[:1] == b"{" else None
+
+
+@log_format("evtx-json", records="objects", split_after=b"\n{")
 def parse_evtx_json(units: Lines, ctx: Context) -> Iterator[LogEvent]:
     """Events from evtx_dump JSON cut into objects by :func:`secaudit.logs.objects.iter_objects`."""
     for number, unit in units:
@@ -144,6 +177,7 @@ def ecs_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
     )
 
 
+@log_format("ecs-json", split_after=b"\n")
 def parse_ecs_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     for number, line in lines:
         if not line.strip():
@@ -237,6 +271,7 @@ def journald_event(fields: dict[str, object], ctx: Context, number: int) -> LogE
     return LogEvent(fields, ctx.kind or linux_kind(program), ctx.source, number, timestamp)
 
 
+@log_format("flat-json", split_after=b"\n")
 def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     for number, line in lines:
         if not line.strip():

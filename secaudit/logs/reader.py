@@ -25,9 +25,9 @@ from typing import IO, cast
 
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines, Parser
+from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines
 from secaudit.logs.evtxfile import chunk_cuts, read_evtx, read_evtx_range
-from secaudit.logs.formats import FORMATS, LINE_PARSERS, SPLIT_AFTER
+from secaudit.logs.formats import format_names, get_format
 from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
 from secaudit.logs.stats import ReadStats
@@ -250,8 +250,10 @@ def _open(
 
 
 def _check_format(input_format: str | None) -> None:
-    if input_format is not None and input_format not in FORMATS:
-        raise UsageError(f"unknown input format {input_format!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    if input_format is not None and input_format not in format_names():
+        raise UsageError(
+            f"unknown input format {input_format!r}", hint=f"use one of: {', '.join(format_names())}"
+        )
 
 
 def _head(stream: IO[bytes]) -> bytes:
@@ -328,12 +330,12 @@ def _guarded(events: Iterator[LogEvent], stats: ReadStats, source: str) -> Itera
 def _parse(
     fmt: str, stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None
 ) -> Iterator[LogEvent]:
-    if fmt == "evtx":
+    spec = get_format(fmt)
+    if spec.parser is None:  # a container with its own reader: EVTX is the only one
         yield from _read_evtx_stream(stream, ctx)
         return
-    parser: Parser = LINE_PARSERS[fmt]
-    cut = iter_objects if fmt == "evtx-json" else iter_lines
-    yield from parser(cut(stream, ctx, first_line=first_line, length=length), ctx)
+    cut = iter_objects if spec.records == "objects" else iter_lines
+    yield from spec.parser(cut(stream, ctx, first_line=first_line, length=length), ctx)
 
 
 def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
@@ -548,13 +550,13 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     splittable = sum(
         size
         for _, fmt, size, data, _, _ in planned
-        if (fmt in SPLIT_AFTER or (fmt == "evtx" and data is None)) and size > 0
+        if (_split_after(fmt) is not None or (fmt == "evtx" and data is None)) and size > 0
     )
     target = max(MIN_SHARD_BYTES, -(-splittable // max(1, parts)))
     shards: list[Shard] = []
     for source, fmt, size, data, stamp, problem in planned:
         path = paths.get(source)
-        if problem is None and fmt in SPLIT_AFTER and size > target:
+        if problem is None and fmt is not None and _split_after(fmt) is not None and size > target:
             shards.extend(_split(source, fmt, size, target, data, stamp, path))
         elif problem is None and fmt == "evtx" and data is None and size > target:
             cuts = chunk_cuts(size, target)
@@ -603,6 +605,11 @@ def release_spilled() -> None:
         Path(_SPILLED.pop()).unlink(missing_ok=True)
 
 
+def _split_after(fmt: str | None) -> bytes | None:
+    """Where a plain file of ``fmt`` may be cut for parallel reading (None: read it whole)."""
+    return get_format(fmt).split_after if fmt is not None and fmt in format_names() else None
+
+
 def _gunzip(data: bytes) -> bytes:
     try:
         return gzip.decompress(data)
@@ -629,7 +636,8 @@ def _split(
     mtime: float | None,
     path: str | None = None,
 ) -> list[Shard]:
-    marker = SPLIT_AFTER[fmt]
+    marker = _split_after(fmt)
+    assert marker is not None
     with io.BytesIO(data) if data is not None else Path(path or source).open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
         header = _zeek_header(head) if fmt == "zeek-tsv" else ()

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.auditd import audit_record_event
 from secaudit.logs.context import KIND_CACHE_MAX, Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.windows import parse_time
 
@@ -378,6 +379,27 @@ def _cisco(
     return LogEvent(fields, kind, ctx.source, number, stamp)
 
 
+_SNIFF_5424 = re.compile(rb"^<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ ")
+_SNIFF_3164 = re.compile(rb"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S")
+_SNIFF_ISO = re.compile(
+    rb"^(?:<\d{1,3}>)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ \S"
+)
+_SNIFF_CISCO = re.compile(rb"%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*?-[0-7]-[A-Z0-9_]+: ")
+
+
+@sniffer("line", rank=20)
+def sniff_syslog(sample: Sample, line: bytes) -> str | None:
+    if _SNIFF_5424.match(line) or _SNIFF_3164.match(line) or _SNIFF_ISO.match(line):
+        return "syslog"
+    return None
+
+
+@sniffer("line", rank=40)  # after access logs: a Cisco tag may sit anywhere in a line
+def sniff_cisco(sample: Sample, line: bytes) -> str | None:
+    return "syslog" if _SNIFF_CISCO.search(line) else None
+
+
+@log_format("syslog", split_after=b"\n")
 def parse_syslog(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     for number, raw in lines:
         text = ctx.text(number, raw).rstrip("\r\n")

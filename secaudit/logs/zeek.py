@@ -16,6 +16,7 @@ from datetime import datetime
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import KIND_CACHE_MAX, Context, Lines
+from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.jsonlogs import epoch_time, flatten
 from secaudit.logs.windows import parse_time
 
@@ -100,6 +101,7 @@ def _timestamp(value: object) -> datetime | None:
     return epoch_time(value) if not isinstance(value, str) else parse_time(value)
 
 
+@log_format("zeek-json", split_after=b"\n")  # recognised by secaudit.logs.jsonlogs.json_flavour
 def parse_zeek_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     by_name = log_type_from_name(ctx.name)
     for number, line in lines:
@@ -214,6 +216,12 @@ class _Header:
         return fields
 
 
+@sniffer("document", rank=10)
+def sniff_zeek_tsv(sample: Sample, first: bytes) -> str | None:
+    return "zeek-tsv" if first.startswith(b"#separator") else None
+
+
+@log_format("zeek-tsv", split_after=b"\n")  # shards carry the # header lines (secaudit.logs.reader)
 def parse_zeek_tsv(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     header = _Header()
     for raw in ctx.header:

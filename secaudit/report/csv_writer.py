@@ -23,6 +23,7 @@ from secaudit.core.report import Report, ReportRow
 from secaudit.report.dates import TimeFormat
 from secaudit.report.summary import checked_in_order
 from secaudit.report.text import printable
+from secaudit.report.writers import report_writer
 
 COLUMNS = (
     "rank",
@@ -114,6 +115,7 @@ def _row_cells(row: ReportRow, finding: Finding, zone: TimeFormat) -> dict[str, 
     return cells
 
 
+@report_writer("csv", file_name="findings.csv")
 def render_csv(report: Report, stream: TextIO) -> None:
     """Write every finding instance, every waived finding, then every baseline check that passed
     (status ``pass``) or did not apply (``notapplicable``), as CSV with :data:`COLUMNS`."""

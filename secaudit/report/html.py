@@ -17,9 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter, defaultdict
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import jinja2
 from markupsafe import Markup
 
 from secaudit.core.model import CheckOutcome, Criticality, WaivedFinding
@@ -40,6 +39,10 @@ from secaudit.report.html_data import (
 from secaudit.report.i18n import labels
 from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
 from secaudit.report.vulns import vulnerable_components
+from secaudit.report.writers import report_writer
+
+if TYPE_CHECKING:  # jinja2 loads when a report is rendered, not when the writers are listed
+    import jinja2
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
@@ -56,6 +59,8 @@ def _environment() -> jinja2.Environment:
     # Built on first use, not at import: nothing in secaudit does I/O at import time.
     global _ENV  # noqa: PLW0603 - one cached, immutable environment per process
     if _ENV is None:
+        import jinja2  # noqa: PLC0415 - see TYPE_CHECKING above
+
         _ENV = jinja2.Environment(
             loader=jinja2.PackageLoader("secaudit.report", "templates"),
             autoescape=True,
@@ -525,6 +530,7 @@ def _css(key: str) -> str:
     return key.replace("*", "-star")
 
 
+@report_writer("html", file_name="report.html", localized=True)
 def render_html(report: Report, stream: TextIO, *, lang: str = "en", paper: bool = False) -> None:
     """Write ``report`` as one self-contained HTML page in ``lang`` (``en`` or ``th``).
 

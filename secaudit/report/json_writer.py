@@ -62,6 +62,7 @@ from secaudit.core.report import ControlCoverage, Report, ReportRow, coverage_su
 from secaudit.core.serialize import asset_to_dict, finding_to_dict, stage_to_dict
 from secaudit.report.summary import checked_in_order, fixed_in_order, summarize
 from secaudit.report.text import encodable_data
+from secaudit.report.writers import report_writer
 
 SCHEMA_ID = "secaudit.findings/2"
 SCHEMA_RESOURCE = "schema/findings-2.schema.json"
@@ -207,6 +208,7 @@ def _compliance_summary(report: Report) -> list[dict[str, Any]]:
     ]
 
 
+@report_writer("json", file_name="findings.json")
 def render_json(report: Report, stream: TextIO) -> None:
     """Write ``report`` as ``secaudit.findings/2`` JSON (UTF-8 text, sorted keys, newline at end)."""
     data = report_to_dict(report)

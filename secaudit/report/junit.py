@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from secaudit.core.model import Finding, RunStatus, Severity
 from secaudit.core.report import Report
 from secaudit.report.text import encodable
+from secaudit.report.writers import report_writer
 
 CaseStatus = Literal["pass", "fail", "skip", "error"]
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -198,6 +199,7 @@ def report_cases(report: Report) -> list[JUnitCase]:
     return cases
 
 
+@report_writer("junit", file_name="junit.xml")
 def render_junit(report: Report, stream: TextIO) -> None:
     """Write the report as JUnit XML (suite ``secaudit <run id>``); see the module documentation."""
     render_junit_cases(report_cases(report), stream, suite=f"secaudit {report.run.id}")

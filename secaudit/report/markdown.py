@@ -15,6 +15,7 @@ from secaudit.core.report import Decision, Report
 from secaudit.report.summary import summarize
 from secaudit.report.text import printable
 from secaudit.report.vulns import vulnerable_components
+from secaudit.report.writers import report_writer
 
 TOP = 10
 CELL_MAX = 160
@@ -35,6 +36,7 @@ def md_text(value: str, limit: int = CELL_MAX) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+@report_writer("md", file_name="summary.md")
 def render_markdown(report: Report, stream: TextIO) -> None:
     """Write the CI summary of ``report``."""
     summary = summarize(report)

@@ -23,6 +23,7 @@ from typing import BinaryIO
 from secaudit.core.errors import OperationalError
 from secaudit.core.report import Report
 from secaudit.report.html import render_html
+from secaudit.report.writers import report_writer
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 BROWSER_ENV = "SECAUDIT_CHROMIUM"  # a browser binary to use instead of the first of BROWSERS on PATH
@@ -70,6 +71,7 @@ def _tail(text: bytes, lines: int = 5) -> str:
     return " | ".join(kept[-lines:])
 
 
+@report_writer("pdf", file_name="report.pdf", binary=True, localized=True)
 def render_pdf(report: Report, stream: BinaryIO, *, lang: str = "en") -> None:
     """Write ``report`` as an A4 PDF in ``lang``; raise :class:`OperationalError` when printing fails."""
     browser = find_browser()

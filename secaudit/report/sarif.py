@@ -29,6 +29,7 @@ from urllib.parse import quote
 from secaudit.core.model import Finding, RunStatus, Severity, Source
 from secaudit.core.report import Report
 from secaudit.report.text import encodable, encodable_data
+from secaudit.report.writers import report_writer
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -260,6 +261,7 @@ def render_sarif_findings(
 PROFILE_ROOT = "PROFILEROOT"
 
 
+@report_writer("sarif", file_name="findings.sarif")
 def render_sarif(report: Report, stream: TextIO) -> None:
     """Write the report as SARIF: one result per finding instance, in rank order, then one per waived
     or accepted finding as a suppressed result (at most 5,000 in all).

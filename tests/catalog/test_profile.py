@@ -208,11 +208,13 @@ def test_detection_settings_load_and_bad_ones_name_their_line(tmp_path: Path) ->
         assert message in str(info.value)
 
 
-def test_log_source_formats_are_the_readers_formats() -> None:
-    from secaudit.catalog.profile import LOG_FORMATS
-    from secaudit.logs import FORMATS
-
-    assert ("auto", *FORMATS) == LOG_FORMATS
+def test_log_source_format_is_checked_against_the_registered_formats(tmp_path: Path) -> None:
+    source = "log_sources:\n  - name: fw\n    paths: [fw.log]\n    format: {}\n"
+    profile = load_profile(_write(tmp_path, BASE + source.format("zeek-tsv")), now=NOW)
+    assert profile.log_sources[0].format == "zeek-tsv"
+    with pytest.raises(ConfigError) as info:
+        load_profile(_write(tmp_path, BASE + source.format("zeek-tvs")), now=NOW)
+    assert "did you mean 'zeek-tsv'" in str(info.value)
 
 
 def test_baseline_waivers_path_resolves_or_names_its_line(tmp_path: Path) -> None:
