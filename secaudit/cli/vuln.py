@@ -30,8 +30,7 @@ def vuln() -> None:
     Security Tracker JSON, Debian and Ubuntu OVAL (one file per release, .bz2 as published),
     NVD CVE API 2.0 JSON, CISA KEV JSON, FIRST EPSS CSV, and OSV JSON (a record, a list, or an
     ecosystem's all.zip) for Python packages installed outside the distribution and for Rocky
-    Linux / AlmaLinux rpm packages. secaudit never
-    downloads anything by itself.
+    Linux / AlmaLinux rpm packages. secaudit never downloads anything by itself.
 
     \b
     Examples:

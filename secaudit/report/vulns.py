@@ -3,7 +3,8 @@
 The ranked list keeps one row per CVE (one finding per asset, package or service, and CVE); an
 operator fixes a package, not a CVE, so reports also show, per (asset, package or service), every
 CVE with its rank, whether any is in CISA KEV, and the version that fixes them all (the highest
-fixed version, in dpkg's ordering), or that one has no fix yet.
+fixed version, in dpkg's ordering, or the OSV ecosystem's for Python and rpm packages), or that one
+has no fix yet.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from packaging.version import InvalidVersion
+
 from secaudit.core.model import Asset, Source
 from secaudit.core.report import Decision, ReportRow
+from secaudit.vuln.osv import ordering
 from secaudit.vuln.version import VersionError, sort_key
 
 
@@ -31,12 +35,14 @@ class VulnerableComponent:
     score: float
 
 
-def _highest(versions: Iterable[str]) -> str:
+def _highest(versions: Iterable[str], ecosystem: str = "") -> str:
+    """The highest version in the ecosystem's ordering (dpkg's for distribution packages)."""
+    order = ordering(ecosystem) if ecosystem else None
     best, best_key = "", None
     for version in versions:
         try:
-            key = sort_key(version)
-        except VersionError:
+            key = order(version) if order else sort_key(version)
+        except (VersionError, InvalidVersion):
             continue
         if best_key is None or key > best_key:
             best, best_key = version, key
@@ -53,7 +59,12 @@ def vulnerable_components(rows: Iterable[ReportRow]) -> list[VulnerableComponent
             attributes = dict(finding.evidence[0].attributes)
             kind = "service" if "network_service" in attributes else "package"
             name = attributes.get("package") or attributes.get("product") or finding.rule_id
-            where = attributes.get("network_service") or attributes.get("target", "")
+            # a Python package is one per environment: its .dist-info folder tells them apart
+            where = (
+                attributes.get("network_service")
+                or attributes.get("location")
+                or attributes.get("target", "")
+            )
             groups.setdefault((finding.asset.key, kind, f"{name}\x1f{where}"), []).append(
                 (row, attributes, finding.asset)
             )
@@ -72,7 +83,9 @@ def vulnerable_components(rows: Iterable[ReportRow]) -> list[VulnerableComponent
                 name=name,
                 where=where,
                 installed=top_attributes.get("installed", ""),
-                fix=_highest(f for f in fixed if f) if kind == "package" else "",
+                fix=_highest((f for f in fixed if f), top_attributes.get("ecosystem", ""))
+                if kind == "package"
+                else "",
                 no_fix=no_fix,
                 cves=cves,
                 kev=tuple(a.get("cve", "") for _, a, _ in members if a.get("kev") == "true"),

@@ -16,11 +16,13 @@ from secaudit.catalog.profile import load_profile
 from secaudit.core.errors import ConfigError
 from secaudit.core.profile import BaselineTarget, VulnSettings
 from secaudit.core.report import no_progress
+from secaudit.report.vulns import vulnerable_components
 from secaudit.vuln.feeds import FeedKind
 from secaudit.vuln.importer import import_files
 from secaudit.vuln.osv import OsvAffected, affected, first_fix, read_osv
 from secaudit.vuln.store import VulnStore
 from tests.conftest import DEMO_PROFILE
+from tests.risk.builders import scored_report
 from tests.vuln.helpers import FEEDS, FIXTURES, NOW
 
 OSV = FIXTURES / "osv-pypi.json"
@@ -130,3 +132,20 @@ def test_the_stage_reads_pip_and_venv_packages_not_the_distributions(
     results = json.loads((tmp_path / "run" / "vuln-results.json").read_text())
     [python] = [t for t in results["targets"] if t.get("ecosystem") == "PyPI"]
     assert (python["python_packages"], python["matches"], python["withdrawn_records"]) == (5, 4, 1)
+
+
+def test_components_keep_each_environment_apart_with_the_pep440_fix(store: VulnStore, tmp_path: Path) -> None:
+    demo = load_profile(DEMO_PROFILE, now=NOW)
+    profile = replace(
+        demo,
+        baseline_targets=(BaselineTarget(target=f"offline:{ROOT}", baselines=(), asset="cc-app-01"),),
+        vuln=VulnSettings(store=str(store.path), max_feed_age_days=36500),
+    )
+    out = run_vuln_stage(profile, run_dir=tmp_path / "run", now=NOW, progress=no_progress)
+    components = {
+        (c.name, c.installed): c for c in vulnerable_components(scored_report(list(out.findings)).rows)
+    }
+    # the two urllib3 installations are two components, each with its own fix
+    assert components[("urllib3", "1.26.16")].fix == "1.26.17"
+    assert components[("urllib3", "2.0.5")].fix == "2.0.6"
+    assert components[("synth-py", "1.4.2")].no_fix == ("CVE-2099-0601",)
