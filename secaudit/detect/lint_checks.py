@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from secaudit.catalog.compliance import compliance_references
 from secaudit.catalog.localtext import RULE_KEYS as THAI_KEYS
 from secaudit.catalog.localtext import thai_problem
 from secaudit.detect.lint_yaml import Doc, LintProblem, LList, LMap, plain
@@ -155,6 +156,16 @@ class Checker:
                 message, wrong, hint = problem
                 line = self.line("th", wrong) if wrong else self.line("th")
                 self.add(line, message, hint, "thai")
+        if "compliance" in data:  # our custom attribute: the controls the rule assesses
+            _refs, wrong = compliance_references(data["compliance"])
+            if wrong:
+                self.add(
+                    self.line("compliance"),
+                    wrong,
+                    "write compliance: {cis-controls: ['8.11'], iso27001: [A.8.16], nist-csf: [DE.CM-03], "
+                    "th-cii: [detect]}",
+                    "compliance",
+                )
         self.tags()
 
     def tags(self) -> None:

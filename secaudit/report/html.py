@@ -286,6 +286,7 @@ class _View:
                     "checked": c.checked,
                     "failing": c.failing,
                     "passing": c.passing,
+                    "not_applicable": c.not_applicable,
                     "state": c.status,
                 }
 

@@ -12,7 +12,7 @@ import pytest
 from secaudit.core.errors import UsageError
 from secaudit.core.model import Asset, Criticality, Evidence, Reference, RefKind, RunStatus, StageResult
 from secaudit.core.profile import LANGUAGES
-from secaudit.core.report import Report
+from secaudit.core.report import ControlCoverage, Report
 from secaudit.report import html as html_module
 from secaudit.report.html import PAGE_SIZE
 from secaudit.report.html_data import COLUMN
@@ -261,6 +261,36 @@ def test_compliance_is_rendered_per_framework_generically(report: Report) -> Non
         and "Secure network architecture" not in rest
         and " open" not in rest[:40]
     )
+
+
+def test_the_thai_report_names_controls_in_thai_and_counts_not_applicable(report: Report) -> None:
+    named = replace(
+        report,
+        compliance=(
+            *report.compliance,
+            ControlCoverage(
+                framework="iso27001-2022",
+                control="A.8.9",
+                name="Manage configuration",
+                name_th="บริหารจัดการการตั้งค่า",
+                checked=5,
+                failing=0,
+                passing=2,
+                not_applicable=3,
+                framework_controls=93,
+            ),
+        ),
+    )
+    for lang, name, other in (
+        ("th", "บริหารจัดการการตั้งค่า", "Manage configuration"),
+        ("en", "Manage configuration", "บริหารจัดการการตั้งค่า"),
+    ):
+        section = _section(render(named, lang), "compliance")
+        iso = section.split('<details class="controls-list" data-framework="iso27001-2022"', 1)[1]
+        iso = " ".join(Dom(iso.split("</details>", 1)[0]).joined().split())
+        assert f"A.8.9 {name} 5 0 2 3" in iso and other not in iso
+    summary = " ".join(Dom(_section(render(named), "compliance").split("</table>", 1)[0]).joined().split())
+    assert "ISO/IEC 27001:2022 Annex A 93 1 1 0 0 92 1%" in summary
 
 
 def test_methodology_counts_rules_and_checks(report: Report) -> None:

@@ -195,3 +195,41 @@ def test_an_excuse_must_name_a_framework_and_say_why(tmp_path: Path, entry: str,
     with pytest.raises(ConfigError) as caught:
         load_unmapped(path, frameworks=tuple(SIZES))
     assert message in caught.value.message and caught.value.location.startswith(f"{path}:2")
+
+
+GOOD_BLOCK = "compliance:\n    cis-controls: ['8.11']\n    iso27001: [A.8.16]\n    th-cii: [detect]\n"
+
+
+def test_a_sigma_rules_compliance_block_reaches_its_findings_and_coverage(tmp_path: Path) -> None:
+    from secaudit.app.detect import rule_references
+    from secaudit.detect.lint import lint_paths
+    from tests.detect.helpers import load_text, rule_text
+
+    ruleset = load_text(tmp_path, rule_text("sel:\n  Image|endswith: '\\a.exe'\ncondition: sel") + GOOD_BLOCK)
+    [info] = [p.info for p in ruleset.plans]
+    cited = {(r.kind.value, r.id) for r in rule_references(info)}
+    assert {("cis-controls", "8.11"), ("iso27001", "A.8.16"), ("th-cii", "detect")} <= cited
+    assert rule_compliance([tmp_path / "rules"]) == {info.id: info.compliance}
+    assert lint_paths([tmp_path / "rules"]).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("compliance: [8.11]\n", "must map a reference kind"),
+        ("compliance:\n    cis-control: ['8.11']\n", "unknown compliance kind 'cis-control'"),
+        ("compliance:\n    iso27001: A.8.16\n", "non-empty list"),
+    ],
+)
+def test_a_malformed_compliance_block_is_a_lint_problem_at_its_line(
+    tmp_path: Path, block: str, message: str
+) -> None:
+    from secaudit.detect.lint import lint_paths
+    from tests.detect.helpers import load_text, rule_text
+
+    text = rule_text("sel:\n  Image|endswith: '\\a.exe'\ncondition: sel") + block
+    ruleset = load_text(tmp_path, text)
+    [info] = [p.info for p in ruleset.plans]
+    assert info.compliance == ()  # the rule still runs; it counts toward no control
+    [problem] = lint_paths([tmp_path / "rules"]).problems
+    assert message in problem.message and problem.line == text.count("\n", 0, text.index("compliance")) + 1
