@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.core.errors import ConfigError, OperationalError
+from secaudit.core.files import read_regular
 
 KEV_FILE_NAME = "kev.json"
 STALE_AFTER = timedelta(days=30)  # CISA adds entries most weeks; a month-old copy misses some
@@ -350,7 +351,7 @@ def _read_text(path: Path) -> tuple[str, bytes]:
                 location=str(path),
                 hint=_DOWNLOAD_HINT,
             )
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=MAX_BYTES, what="KEV catalogue file", hint=_DOWNLOAD_HINT)
     except FileNotFoundError as e:
         raise ConfigError(
             "no KEV catalogue file here",

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from secaudit.core.errors import ConfigError
+from secaudit.core.files import read_regular
 
 try:  # PyYAML wheels ship libyaml; fall back to pure Python only where it is missing.
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -201,21 +202,7 @@ def parse_yaml(text: str, path: str = "<string>") -> Any:
 
 def load_yaml(path: Path) -> Any:
     """Read a YAML file into YDict/YList/scalars with lines; raise ConfigError with file:line."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError(
-                f"file is {size} bytes, more than the {MAX_BYTES} a content file may have",
-                location=str(path),
-                hint="split the file",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError as e:
-        raise ConfigError("file not found", location=str(path), hint="check the path") from e
-    except IsADirectoryError as e:
-        raise ConfigError("is a folder, not a YAML file", location=str(path)) from e
-    except OSError as e:
-        raise ConfigError(f"cannot read: {e.strerror}", location=str(path)) from e
+    raw = read_regular(path, limit=MAX_BYTES, what="YAML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

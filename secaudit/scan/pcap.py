@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from secaudit.core.errors import OperationalError
+from secaudit.core.files import special_kind
 
 #: Link-layer types passive discovery decodes (LINKTYPE_* values from tcpdump.org).
 LINK_ETHERNET = 1
@@ -72,6 +73,12 @@ class CaptureFile:
 
     @classmethod
     def open(cls, path: Path) -> CaptureFile:
+        if kind := special_kind(path):  # a FIFO blocks the open, a device never ends: captures are files
+            raise CaptureError(
+                f"is {kind}, not a capture file",
+                location=str(path),
+                hint="write the capture to a file first (tcpdump -w FILE), then give that file",
+            )
         try:
             with path.open("rb") as fh:
                 size = path.stat().st_size

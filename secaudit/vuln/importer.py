@@ -25,6 +25,7 @@ from typing import IO
 
 from secaudit.catalog.kev import parse_kev
 from secaudit.core.errors import ConfigError, OperationalError, SecauditError, UsageError
+from secaudit.core.files import special_kind
 from secaudit.vuln.feeds import Feed, FeedKind, detect_kind, read_debian_tracker, read_epss, read_nvd
 from secaudit.vuln.osv import read_osv
 from secaudit.vuln.oval import looks_like_oval, read_oval
@@ -135,6 +136,10 @@ def import_file(
     store: VulnStore, path: Path, *, now: datetime, name: str = "", source: str = ""
 ) -> FeedStatus:
     """Validate one feed file and store it; raises (nothing stored) when it is refused."""
+    if special := special_kind(path):  # a FIFO would block the read, a device never end
+        raise ConfigError(
+            f"is {special}, not a feed file", location=str(path), hint="download the feed to a file first"
+        )
     label, origin = name or path.name, source or str(path.resolve())
     if _is_zip(path):
         feed = _read_osv_zip(path)

@@ -3,6 +3,7 @@ in every kind of content file (profiles, waivers, baselines, Sigma rules)."""
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -95,3 +96,68 @@ def test_every_content_loader_refuses_an_alias_bomb(
     assert code in (1, 2), captured.err  # rules check reports problems with 1, loaders refuse with 2
     assert f"{bomb}:1" in captured.out + captured.err
     assert "Traceback" not in captured.err and "internal error" not in captured.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link", "dev-urandom-link"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile", "validate", "{file}"],
+        ["audit", "--profile", "{file}"],
+        ["baseline", "check", "--baseline", "{file}", "--target", "offline:{root}"],
+        [
+            "baseline",
+            "check",
+            "--baseline",
+            "debian12-server",
+            "--waivers",
+            "{file}",
+            "--target",
+            "offline:{root}",
+        ],
+        ["kev", "import", "{file}"],
+    ],
+    ids=["profile", "audit", "baseline", "waivers", "kev"],
+)
+def test_a_fifo_or_device_given_as_a_content_file_is_refused_at_once(
+    tmp_path: Path, kind: str, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given as a profile, a FIFO held the run until it was killed and /dev/zero filled the memory;
+    now each is refused at once, naming the path and what it is."""
+    path = tmp_path / "content.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero" if kind == "dev-zero-link" else "/dev/urandom")
+    (tmp_path / "root").mkdir()
+    args = [a.format(file=path, root=tmp_path / "root") for a in command]
+    started = time.monotonic()
+    code = cli_run(args)
+    captured = capsys.readouterr()
+    assert time.monotonic() - started < 20
+    assert code == 2, captured.err
+    what = "a FIFO" if kind == "fifo" else "a character device"
+    assert f"{path}: is {what}, not a regular file" in " ".join(captured.err.split())
+    assert "Traceback" not in captured.err and "internal error" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        (["discover", "--pcap", "{file}"], "is a FIFO, not a capture file"),
+        (["vuln", "import", "--store", "{store}", "{file}"], "is a FIFO, not a feed file"),
+    ],
+    ids=["pcap", "vuln feed"],
+)
+def test_a_fifo_given_as_a_capture_or_a_feed_is_refused_at_once(
+    tmp_path: Path, command: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "input"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    code = cli_run([a.format(file=fifo, store=tmp_path / "vuln.sqlite") for a in command])
+    captured = capsys.readouterr()
+    assert time.monotonic() - started < 20  # was: blocked in open() until killed
+    assert code in (2, 3), captured.err
+    assert words in " ".join(captured.err.split())
+    assert "Traceback" not in captured.err
