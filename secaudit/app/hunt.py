@@ -12,8 +12,9 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,12 @@ SHARDS_PER_WORKER = 8  # small shards keep both workers busy to the end and resu
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HuntOptions:
-    """What to hunt in and with what. ``workers`` 0 means one per CPU."""
+    """What to hunt in and with what. ``workers`` 0 means one per CPU.
+
+    ``start``/``end`` (aware, inclusive; None leaves a side open): events whose time lies outside are
+    read and counted (``read.outside_range``) but not evaluated; events without a time are counted
+    (``read.undated``) and evaluated, unless ``skip_undated``.
+    """
 
     inputs: tuple[str, ...]
     rules: tuple[Path, ...] = ()
@@ -46,6 +52,13 @@ class HuntOptions:
     placeholders: Mapping[str, Sequence[str]] | None = None
     workers: int = 0
     cache_dir: Path | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    skip_undated: bool = False
+
+    @property
+    def windowed(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -65,6 +78,9 @@ class HuntSummary:
     untimed: int = 0  # rule hits a correlation could not place in time (no timestamp)
     ungrouped: int = 0  # rule hits a correlation could not group (a group-by field missing)
     workers: int = 1
+    # the time range asked for (start, end; None: open), and whether undated events were left out
+    window: tuple[datetime | None, datetime | None] | None = None
+    skip_undated: bool = False
     load_seconds: float = 0.0
     seconds: float = 0.0
 
@@ -143,8 +159,26 @@ def load_placeholders(path: Path) -> dict[str, tuple[str, ...]]:
 _ENGINE: Engine | None = None
 _RULE_INDEX: dict[int, int] = {}
 _KIND: LogKind | None = None
+_WINDOW: HuntOptions | None = None  # set when the hunt has a time range
 
 Compact = tuple[int, LogEvent, dict[str, object]]
+
+
+def in_range(events: Iterable[LogEvent], options: HuntOptions, stats: ReadStats) -> Iterator[LogEvent]:
+    """The events to evaluate under ``options``' time range; the others are counted in ``stats``."""
+    start, end, skip_undated = options.start, options.end, options.skip_undated
+    for event in events:
+        when = event.timestamp
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # readers give UTC; a naive time is taken as UTC too
+        if when is None:
+            stats.undated += 1
+            if skip_undated:
+                continue
+        elif (start is not None and when < start) or (end is not None and when > end):
+            stats.outside_range += 1
+            continue
+        yield event
 
 
 def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]]:
@@ -152,10 +186,10 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]
     assert _ENGINE is not None
     stats = ReadStats()
     index = _RULE_INDEX
-    out = [
-        (index[id(hit.rule)], hit.event, hit.matched_fields)
-        for hit in _ENGINE.match(read_shard(shard, kind=_KIND, stats=stats))
-    ]
+    events: Iterable[LogEvent] = read_shard(shard, kind=_KIND, stats=stats)
+    if _WINDOW is not None:
+        events = in_range(events, _WINDOW, stats)
+    out = [(index[id(hit.rule)], hit.event, hit.matched_fields) for hit in _ENGINE.match(events)]
     return out, stats, dict(_ENGINE.disabled)
 
 
@@ -191,7 +225,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     Rule problems and unreadable records are counted in the summary, never raised; a missing rules
     path or a rule set with no usable rule raises ConfigError.
     """
-    global _ENGINE, _KIND
+    global _ENGINE, _KIND, _WINDOW
     started = time.perf_counter()
     ruleset = load_hunt_rules(options)
     loaded = time.perf_counter()
@@ -201,6 +235,8 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         rule_files=ruleset.files,
         problems=tuple(ruleset.problems),
         load_seconds=loaded - started,
+        window=(options.start, options.end) if options.windowed else None,
+        skip_undated=options.skip_undated,
     )
     for info in ruleset.rules:
         summary.rule_info[info.id] = info
@@ -211,7 +247,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         list(options.inputs), parts=max(1, workers * SHARDS_PER_WORKER), input_format=options.input_format
     )
     summary.workers = workers if len(shards) > 1 else 1
-    _ENGINE, _KIND = engine, options.kind
+    _ENGINE, _KIND, _WINDOW = engine, options.kind, options if options.windowed else None
     _RULE_INDEX.clear()
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
     try:
@@ -227,7 +263,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
             )
         delivery.finish()
     finally:
-        _ENGINE, _KIND = None, None
+        _ENGINE, _KIND, _WINDOW = None, None, None
         _RULE_INDEX.clear()
         release_spilled()
     summary.seconds = time.perf_counter() - started

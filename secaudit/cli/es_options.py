@@ -35,9 +35,6 @@ from secaudit.elastic.search import BATCH
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_PATTERN = "secaudit-logs*"
 _WINDOW_KEYS = (
-    "es_since",
-    "es_from",
-    "es_to",
     "es_hit_cap",
     "es_timeout",
     "es_rules_per_request",
@@ -47,7 +44,9 @@ _WINDOW_KEYS = (
 
 
 def es_hunt_options(func: F) -> F:
-    """``--es URL --index PATTERN [--since D | --from T --to T] [--hit-cap N] [--es-profile FILE]``."""
+    """``--es URL --index PATTERN [--since D | --from T --to T] [--hit-cap N] [--es-profile FILE]``.
+
+    The time range applies to hunts in files too (``--skip-undated`` only there)."""
     options = (
         click.option(
             "--es",
@@ -62,9 +61,21 @@ def es_hunt_options(func: F) -> F:
             metavar="PATTERN",
             help=f"Index pattern to hunt in on the cluster (default {DEFAULT_PATTERN}).",
         ),
-        click.option("--since", "es_since", metavar="DURATION", help="[--es] Only the last 30m, 24h, 7d..."),
-        click.option("--from", "es_from", metavar="TIME", help="[--es] From this ISO date-time on."),
-        click.option("--to", "es_to", metavar="TIME", help="[--es] Up to this ISO date-time."),
+        click.option(
+            "--since",
+            "es_since",
+            metavar="DURATION",
+            help="Only events of the last 30m, 24h, 7d... (in files, the others are counted, not evaluated).",
+        ),
+        click.option("--from", "es_from", metavar="TIME", help="Only events from this ISO date-time on."),
+        click.option("--to", "es_to", metavar="TIME", help="Only events up to this ISO date-time."),
+        click.option(
+            "--skip-undated",
+            is_flag=True,
+            default=None,
+            help="With a time range, in files: leave out events without a time (default: evaluate them, "
+            "counted and said).",
+        ),
         click.option(
             "--hit-cap",
             "es_hit_cap",
@@ -126,6 +137,11 @@ def es_requested(
         raise UsageError(
             "give LOG files or --es, not both",
             hint="ingest files into the cluster with `secaudit logs ingest LOG... --es URL`",
+        )
+    if wanted and values.get("skip_undated"):
+        raise UsageError(
+            "--skip-undated applies when reading LOG files",
+            hint="on a cluster a time range already leaves out documents without @timestamp",
         )
     if wanted and (input_format or logsource):
         raise UsageError(

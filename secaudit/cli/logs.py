@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from secaudit.app.es import time_range
 from secaudit.app.hunt import Hit, HuntOptions, HuntSummary, describe, hunt, load_placeholders
 from secaudit.cli.common import (
     SEVERITY_STYLE,
@@ -233,6 +234,7 @@ def hunt_command(
     es_allow_partial: bool | None,
     es_layout: str | None,
     es_profile: Path | None,
+    skip_undated: bool | None,
 ) -> None:
     """Match Sigma rules (and correlations) against LOG files, folders (recursive), .gz or '-' (stdin).
 
@@ -266,11 +268,15 @@ def hunt_command(
         "es_allow_partial": es_allow_partial,
         "es_layout": es_layout,
         "es_profile": es_profile,
+        "skip_undated": skip_undated,
     }
     on_cluster = es_requested(es, inputs, input_format=input_format, logsource=logsource)
     if "-" in inputs and inputs.count("-") > 1:
         raise UsageError("'-' (stdin) may be given once")
     kind = parse_logsource(logsource) if logsource else None
+    window = time_range(es_since, es_from, es_to)
+    if skip_undated and window.start is None and window.end is None:
+        raise UsageError("--skip-undated goes with a time range", hint="add --since, --from or --to")
     fmt = fmt or ("table" if output is None and state.out.is_terminal and not state.json else "jsonl")
     options = HuntOptions(
         inputs=inputs,
@@ -280,6 +286,9 @@ def hunt_command(
         min_level=min_level,
         placeholders=load_placeholders(placeholders) if placeholders else None,
         workers=workers,
+        start=window.start,
+        end=window.end,
+        skip_undated=bool(skip_undated),
     )
     hits_to_stdout = fmt != "table" and (output is None or str(output) == "-")
     digest = HitDigest()
@@ -365,6 +374,7 @@ def summary_dict(summary: HuntSummary, digest: HitDigest | None = None) -> dict[
         "unreadable_files": read.unreadable_files,
         "not_logs": read.not_logs,
         "formats": dict(read.by_format),
+        **_window_dict(summary),
         "read_errors": [{"location": loc, "reason": why} for loc, why in read.errors],
         "hits": summary.hits,
         "correlation_hits": summary.correlation_hits,
@@ -385,6 +395,37 @@ def summary_dict(summary: HuntSummary, digest: HitDigest | None = None) -> dict[
         "seconds": round(summary.seconds, 3),
         **({"digest": digest.to_dict()} if digest is not None else {}),
     }
+
+
+def _window_dict(summary: HuntSummary) -> dict[str, object]:
+    if summary.window is None:
+        return {}
+    start, end = summary.window
+    read = summary.read
+    return {
+        "time_range": {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "outside_range": read.outside_range,
+            "undated": read.undated,
+            "undated_evaluated": not summary.skip_undated,
+        }
+    }
+
+
+def _print_window(console: Console, summary: HuntSummary) -> None:
+    """What the time range left out, and what it could not place (said: a hunt that skipped events
+    must not look like one that saw them)."""
+    if summary.window is None:
+        return
+    start, end = summary.window
+    span = f"from {_when(start) if start else 'the start'} to {_when(end) if end else 'the end'}"
+    read = summary.read
+    line = f"Time range {span}: {read.outside_range:,} events outside it, not evaluated"
+    if read.undated:
+        how = "left out (--skip-undated)" if summary.skip_undated else "evaluated all the same"
+        line += f"; [yellow]{read.undated:,} events without a time, {how}[/yellow]"
+    console.print(line, highlight=False)
 
 
 def _when(value: datetime) -> str:
@@ -409,10 +450,13 @@ def _print_summary(state: CliState, summary: HuntSummary, digest: HitDigest, *, 
         f"from {summary.rule_files:,} files",
         highlight=False,
     )
+    _print_window(console, summary)
     if digest.hits:
         with_hits = len(digest.events_with_hits)
-        share = f" ({100 * with_hits / read.events:.1f} %)" if read.events else ""
-        console.print(f"Events with hits: {with_hits:,} of {read.events:,}{share}", highlight=False)
+        evaluated = read.events - read.outside_range - (read.undated if summary.skip_undated else 0)
+        share = f" ({100 * with_hits / evaluated:.1f} %)" if evaluated > 0 else ""
+        label = f"{evaluated:,} evaluated" if summary.window is not None else f"{evaluated:,}"
+        console.print(f"Events with hits: {with_hits:,} of {label}{share}", highlight=False)
         if digest.first and digest.last:
             untimed = f"; {digest.untimed:,} hits without a time" if digest.untimed else ""
             console.print(

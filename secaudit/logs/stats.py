@@ -20,7 +20,9 @@ class ReadStats:
     documents, images: ``info.yml`` beside a sample), left out without counting as a problem and not
     counted in ``files``. ``by_format``: files per detected format. ``errors``: the first
     :data:`MAX_ERRORS` problems as (location, reason), location being ``path:line`` or
-    ``path:record N``; ``error_count`` counts them all.
+    ``path:record N``; ``error_count`` counts them all. With a time range (``logs hunt --since/--from/
+    --to``): ``outside_range`` counts the events read but not evaluated because their time lies outside
+    it, ``undated`` the events without a time (evaluated unless the hunt was told to leave them out).
     """
 
     files: int = 0
@@ -32,6 +34,8 @@ class ReadStats:
     by_format: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[str, str]] = field(default_factory=list)
     error_count: int = 0
+    outside_range: int = 0
+    undated: int = 0
 
     def error(self, location: str, reason: str) -> None:
         """Record a problem (without counting it as skipped)."""
@@ -62,3 +66,5 @@ class ReadStats:
         if room > 0:
             self.errors.extend(other.errors[:room])
         self.error_count += other.error_count
+        self.outside_range += other.outside_range
+        self.undated += other.undated
