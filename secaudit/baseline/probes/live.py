@@ -4,6 +4,7 @@ on an offline root or a config dump the engine reports them "not applicable" wit
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 from collections.abc import Mapping
@@ -175,4 +176,88 @@ def sshd_effective(target: Target, p: Mapping[str, Any]) -> list[Observation]:
     value = " ".join(values[keyword])
     return [
         Observation(subject=keyword, value=_normalize(keyword, value), file=where, note="effective (sshd -T)")
+    ]
+
+
+# /proc/net socket tables: protocol -> (file, the state a listening socket has there). An unbound
+# UDP socket that ``ss -uln`` lists shows as state 07 (closed, i.e. not connected).
+_SOCKET_TABLES = {
+    4: (("tcp", "/proc/net/tcp", "0A"), ("udp", "/proc/net/udp", "07")),
+    6: (("tcp", "/proc/net/tcp6", "0A"), ("udp", "/proc/net/udp6", "07")),
+}
+_RULE_PORTS = re.compile(r"(?:--dports?|--destination-ports?|\bdpts?:)\s*([0-9][0-9,:]*)")
+
+
+def _socket_address(field: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    """``0100007F:0016`` -> (127.0.0.1, 22): the kernel prints each 32-bit word of the address in
+    host byte order (little-endian on x86-64 and arm64)."""
+    raw, _, port = field.partition(":")
+    data = bytes.fromhex(raw)
+    words = b"".join(data[i : i + 4][::-1] for i in range(0, len(data), 4))
+    addr = ipaddress.IPv4Address(words) if len(words) == 4 else ipaddress.IPv6Address(words)
+    return addr, int(port, 16)
+
+
+def _loopback(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return addr.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+@probe(
+    "ports_without_rule",
+    targets=LIVE,
+    params=(
+        Param(name="rules", type=str, required=True),
+        Param(name="family", type=str, default="any", choices=("4", "6", "any")),
+    ),
+)
+def ports_without_rule(target: Target, p: Mapping[str, Any]) -> list[Observation]:
+    """Listening ports on a non-loopback address (from the running kernel's /proc/net tables, as
+    ``ss -tuln`` lists them) that no rule in the saved firewall rules ``rules`` (a path or glob:
+    ufw's user.rules, iptables-persistent's rules.v4) names as a destination port. Value: the
+    protocol/port and the address it listens on; one unset observation when every port has a rule."""
+    families = (4, 6) if p.get("family", "any") == "any" else (int(p["family"]),)
+    rule_files = target.glob(p["rules"]) if any(ch in p["rules"] for ch in "*?[") else [p["rules"]]
+    covered: set[int] = set()
+    read = []
+    for path in rule_files:
+        text = target.read_text(path)
+        if text is None:
+            continue
+        read.append(path)
+        for spec in _RULE_PORTS.findall(text):
+            for part in spec.split(","):
+                low, _, high = part.partition(":")
+                if low.isdigit():
+                    covered.update(range(int(low), int(high or low) + 1))
+    listening: dict[tuple[str, int], str] = {}
+    tables = 0
+    for family in families:
+        for proto, table, state in _SOCKET_TABLES[family]:
+            text = target.read_text(table)
+            if text is None:
+                continue
+            tables += 1
+            for line in text.splitlines()[1:]:
+                fields = line.split()
+                if len(fields) < 4 or fields[3] != state:
+                    continue
+                addr, port = _socket_address(fields[1])
+                if not _loopback(addr):
+                    listening.setdefault((proto, port), str(addr))
+    if tables == 0:
+        raise NotApplicable("the target has no /proc/net socket tables: not a running Linux system")
+    where = ", ".join(read) or p["rules"]
+    out = [
+        Observation(
+            subject=f"{proto}/{port} on {addr}",
+            value=f"{proto}/{port}",
+            file=where,
+            note=f"listening on {addr}; no rule names port {port}",
+        )
+        for (proto, port), addr in sorted(listening.items())
+        if port not in covered
+    ]
+    return out or [
+        Observation(subject="open ports", value=None, file=where, note="every listening port has a rule")
     ]
