@@ -40,9 +40,14 @@ from secaudit.scan.rules import load_rules
 Writer = Callable[[Report, Any], None]  # writes to a text stream, or to a binary one for binary formats
 
 
-def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[Reference, ...]]:
+RanRules = Mapping[str, tuple[tuple[Reference, ...], Outcome]]  # rule id -> (its references, outcome)
+
+
+def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[tuple[Reference, ...], Outcome]]:
     """The exposure rules and own Sigma rules that ran to completion in ``run``, with the controls
-    each cites: a rule that ran and found nothing counts as passed for its controls.
+    each cites and what running without a finding means for them: passed, or not applicable for an
+    exposure rule limited to segment kinds the profile does not have (an OT-only rule in a city
+    profile without an OT segment looked at nothing).
 
     Exposure rules count when the scan stage completed, Sigma rules (the profile's, else our own)
     when a detection stage completed. Baseline checks are not here: each one that ran left a
@@ -51,12 +56,17 @@ def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[Reference, ...
     """
     sources = {stage.name: stage.source for stage in stages_module.STAGES}
     done = {sources.get(s.name) for s in run.stages if s.status is RunStatus.COMPLETED}
-    ran: dict[str, tuple[Reference, ...]] = {}
+    ran: dict[str, tuple[tuple[Reference, ...], Outcome]] = {}
     if Source.SCAN in done:
-        ran |= {rule.id: rule.references for rule in load_rules()[0]}
+        kinds = {segment.kind for segment in profile.segments}
+        for rule in load_rules()[0]:
+            wanted = kinds & set(rule.match.segment_kinds) if rule.match.segment_kinds else kinds
+            applies = bool(wanted - set(rule.match.not_segment_kinds))
+            ran[rule.id] = (rule.references, Outcome.PASSED if applies else Outcome.NOT_APPLICABLE)
     if Source.DETECTION in done:
         paths = [Path(p) for p in profile.detection.rules] or [default_rules_dir()]
-        ran |= rule_compliance(paths)  # a rule folder that is gone: its rules count as not run
+        # a rule folder that is gone: its rules count as not run
+        ran |= {rule_id: (refs, Outcome.PASSED) for rule_id, refs in rule_compliance(paths).items()}
     return ran
 
 
@@ -64,11 +74,11 @@ def coverage_results(
     findings: Iterable[Finding],
     waived: Iterable[WaivedFinding],
     checked: Iterable[CheckedItem],
-    ran: Mapping[str, tuple[Reference, ...]],
+    ran: RanRules,
 ) -> list[Result]:
     """Every result of the run as control coverage counts it: open findings and accepted risks
-    failed; waived findings and checks that did not apply not applicable; passed checks, and rules
-    that ran without a finding, passed."""
+    failed; waived findings and checks that did not apply not applicable; passed checks passed;
+    rules that ran without a finding as :func:`rules_that_ran` says."""
     results: list[Result] = [(f.rule_id, f.references, Outcome.FAILED) for f in findings]
     results += [
         (
@@ -86,7 +96,7 @@ def coverage_results(
         )
         for c in checked
     ]
-    results += [(rule_id, refs, Outcome.PASSED) for rule_id, refs in ran.items()]
+    results += [(rule_id, refs, outcome) for rule_id, (refs, outcome) in ran.items()]
     return results
 
 
@@ -110,7 +120,7 @@ def build_report(
     generated_at: datetime,
     waived: Sequence[WaivedFinding] = (),
     frameworks: Sequence[Framework] | None = None,
-    ran: Mapping[str, tuple[Reference, ...]] | None = None,
+    ran: RanRules | None = None,
     kev: Kev | None = None,
     checked: Sequence[CheckedItem] = (),
     tallies: Sequence[BaselineTally] = (),

@@ -327,3 +327,39 @@ def test_report_settings_are_validated_with_file_and_line(
     path.write_text(head + "report:\n  languages: [th, en, th]\n  formats: [md, sarif]\n")
     settings = load_profile(path).report
     assert (settings.language, settings.languages, settings.formats) == ("th", ("th", "en"), ("md", "sarif"))
+
+
+def test_a_rule_that_ran_counts_as_passed_only_where_it_could_apply() -> None:
+    from dataclasses import replace as dc_replace
+
+    from secaudit.app.reporting import rules_that_ran
+    from secaudit.core.model import Run, SegmentKind, StageResult
+    from secaudit.risk.compliance import Outcome
+    from tests.report.conftest import make_profile
+
+    city = make_profile()
+    mgmt_only = dc_replace(
+        city, segments=tuple(dc_replace(s, kind=SegmentKind.MGMT) for s in city.segments[:1])
+    )
+    run = Run(
+        id="r",
+        profile_path="p.yaml",
+        organisation="o",
+        started_at=datetime(2026, 3, 1, tzinfo=UTC),
+        stages=(
+            StageResult(name="scan", status=RunStatus.COMPLETED),
+            StageResult(name="detect", status=RunStatus.FAILED),
+        ),
+    )
+    ran = rules_that_ran(run, mgmt_only)
+    assert ran["EXP-TELNET"][1] is Outcome.PASSED
+    assert ran["EXP-HTTP-DEVICE-CLEARTEXT"][1] is Outcome.PASSED  # ot, cctv or mgmt
+    # remote desktop outside mgmt, and ICS protocols in IT or DMZ: no such segment to look at
+    assert ran["EXP-REMOTE-DESKTOP-OUTSIDE-MGMT"][1] is Outcome.NOT_APPLICABLE
+    assert ran["EXP-ICS-IN-IT-OR-DMZ"][1] is Outcome.NOT_APPLICABLE
+    assert "d8799089-716c-485d-ab3d-fe9861f238f1" not in ran  # the hunt did not complete: no Sigma rule ran
+    everywhere = rules_that_ran(
+        dc_replace(run, stages=(StageResult(name="detect", status=RunStatus.COMPLETED),)), city
+    )
+    assert everywhere["d8799089-716c-485d-ab3d-fe9861f238f1"][1] is Outcome.PASSED  # SSH brute force
+    assert not any(rule_id.startswith("EXP-") for rule_id in everywhere)  # the scan did not run
