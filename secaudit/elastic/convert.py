@@ -204,13 +204,7 @@ def convert_rules(
         try:
             rule: Any = _parsed(doc, filters)
             if isinstance(backend, LayoutLuceneBackend):
-                source = rule.logsource
-                where = layouts.logsource_query(backend, source.product, source.category, source.service)
-                if layout == layouts.ECS:
-                    for name in sorted(_field_names(rule)):
-                        conflict = layouts.ecs_conflict(name, source.product, source.category, source.service)
-                        if conflict:
-                            raise NotRunnable(f"ECS keeps {conflict}")
+                where = layout_where(backend, layout, rule)
             backend.relaxed = False
             backend.start_rule()
             texts = [str(q) for q in backend.convert_rule(rule)]
@@ -279,6 +273,20 @@ def _parsed(doc: dict[str, Any], filters: Sequence[SigmaFilter]) -> Any:
     for flt in filters:
         rule = flt.apply_on_rule(rule)
     return rule
+
+
+def layout_where(backend: LayoutLuceneBackend, layout: str, rule: Any) -> str:
+    """The condition selecting ``rule``'s logsource on an ECS or Wazuh index (call it before the
+    rule is converted: the pipeline renames its fields); NotRunnable when the layout cannot hold the
+    rule's events or keeps one of its fields elsewhere (ECS)."""
+    source = rule.logsource
+    where = layouts.logsource_query(backend, source.product, source.category, source.service)
+    if layout == layouts.ECS:
+        for name in sorted(_field_names(rule)):
+            conflict = layouts.ecs_conflict(name, source.product, source.category, source.service)
+            if conflict:
+                raise NotRunnable(f"ECS keeps {conflict}")
+    return where
 
 
 def rule_query(where: str, texts: Sequence[str], split: Sequence[Sequence[str]] = ()) -> str:

@@ -92,3 +92,16 @@ def test_the_backend_refuses_to_run_without_the_pipeline(tmp_path: Path) -> None
         check=False,
     )
     assert proc.returncode != 0 and "pipeline" in proc.stderr.lower()
+
+
+@pytest.mark.parametrize("layout", ["ecs", "wazuh"])
+def test_the_layout_backends_print_the_queries_secaudit_runs_on_ecs_and_wazuh(
+    tmp_path: Path, layout: str
+) -> None:
+    windows = sorted((SIGMAHQ / "windows").rglob("*.yml"))[::40]
+    ours = convert_rules(windows, layout=layout)
+    assert len(ours.converted) >= 40 and ours.failures  # some rules cannot run on the layout: -s skips them
+    printed = _sigma(
+        tmp_path, "-s", "-t", f"secaudit-{layout}-lucene", "-p", f"secaudit-{layout}", *map(str, windows)
+    )
+    assert printed == "\n\n".join(c.query for c in ours.converted) + "\n"
