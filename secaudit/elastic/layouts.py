@@ -374,30 +374,31 @@ def _class_end(pattern: str, start: int) -> int:
 _PAIR = "\\\\\\\\"  # two literal backslashes in a Lucene regex
 
 
+_UNBOUNDED = re.compile(r"[*+]|\{\d*,\}")
+
+
 def widen_backslashes(pattern: str) -> str:
     """A Lucene regex that also matches the value with each backslash written twice (Wazuh): every
-    atom that can match a backslash may match a pair instead. A superset: the engine confirms."""
+    atom that can match a backslash may match a pair instead, unless an unbounded repeat follows it
+    (``.*``, ``[\\/]+``, ``.{9,}`` already match the doubled text). A superset: the engine confirms."""
     out: list[str] = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\" and i + 1 < len(pattern):
-            atom = pattern[i : i + 2]
-            out.append("(\\\\{1,2})" if atom == "\\\\" else atom)
-            i += 2
+            atom, end = pattern[i : i + 2], i + 2
+            wide = "(\\\\{1,2})" if atom == "\\\\" else atom
         elif char == "[":
-            end = _class_end(pattern, i)
-            atom = pattern[i : end + 1]
-            negated = atom.startswith("[^")
+            end = _class_end(pattern, i) + 1
+            atom = pattern[i:end]
             holds = "\\\\" in atom
-            out.append(f"({atom}|{_PAIR})" if holds != negated else atom)
-            i = end + 1
+            wide = f"({atom}|{_PAIR})" if holds != atom.startswith("[^") else atom
         elif char == ".":
-            out.append(f"(.|{_PAIR})")
-            i += 1
+            atom, end, wide = ".", i + 1, f"(.|{_PAIR})"
         else:
-            out.append(char)
-            i += 1
+            atom, end, wide = char, i + 1, char
+        out.append(atom if _UNBOUNDED.match(pattern, end) else wide)
+        i = end
     return "".join(out)
 
 
@@ -461,6 +462,10 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
                 f"the case-insensitive form of a value on {field} is a regex of {len(pattern)} characters "
                 f"(Elasticsearch refuses over {MAX_REGEX})"
             )
+        trailing = len(pattern) - len(pattern.rstrip("\\"))
+        if trailing and trailing % 2 == 0:
+            # query_string would read the closing "\\/" as an escaped slash: the last backslash as a class
+            pattern = pattern[:-2] + "[\\\\]"
         return f"{self.escape_and_quote_field(field)}:/{pattern}/"
 
     def convert_condition_field_eq_val_str(
@@ -584,9 +589,15 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
             # value with a colon is asked for, and the engine keeps those in the network
             self.relaxed = True
             return f"{name}:*\\:*"
-
-        terms = [f"{name}:{p}" for p in value.expand(wildcard="*")]
-        return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+        # one wildcard per network (a /12 would otherwise be 16 terms, a rule's list over the clause
+        # limit): the octet-aligned network around it, and the engine keeps the addresses in it
+        octets = value.network.prefixlen // 8
+        if value.network.prefixlen % 8:
+            self.relaxed = True
+        head = ".".join(str(value.network.network_address).split(".")[:octets])
+        if octets == 4:
+            return f'{name}:"{head}"'
+        return f"{name}:{head}.*" if head else f"{name}:*"
 
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -612,7 +623,7 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
             cond.source,
         )
         or_cond.parent = cond.parent
-        return self.convert_condition_or(or_cond, state)
+        return f"({self.convert_condition_or(or_cond, state)})"  # a group: its parent sees one item
 
     def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
         raise NotRunnable(
@@ -668,6 +679,20 @@ def _category_selectors(category: str) -> list[Selector]:
     return [s for s in out if s[0]]
 
 
+@cache
+def _canonical() -> dict[str, str]:
+    """Lower-case Windows channel and provider names -> as Windows writes them (pySigma's table)."""
+    from sigma.pipelines.common import windows_logsource_mapping  # noqa: PLC0415
+
+    from secaudit.logs.windows import EXTRA_SERVICES  # noqa: PLC0415
+
+    out = {"microsoft-windows-sysmon": "Microsoft-Windows-Sysmon"}
+    for channels in (*windows_logsource_mapping.values(), *EXTRA_SERVICES.values()):
+        for name in [channels] if isinstance(channels, str) else channels:
+            out.setdefault(str(name).lower(), str(name))
+    return out
+
+
 class _Terms:
     def __init__(self, backend: LayoutLuceneBackend) -> None:
         self.backend = backend
@@ -683,10 +708,17 @@ class _Terms:
         terms = [self.text(field, v) for v in values]
         return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
 
+    def exact(self, field: str, values: Sequence[str]) -> str:
+        """Channel and provider names as Windows writes them, and in lower case: plain terms (cheap on
+        the cluster), where the embedded engine compares them case-insensitively."""
+        names = sorted({form for v in values for form in (_canonical().get(v.lower(), v), v.lower())})
+        terms = [f'{field}:"{name}"' for name in names]
+        return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
     def channel(self, channels: Sequence[str]) -> str:
-        query = self.any_text(self.layout.channel, channels)
+        query = self.exact(self.layout.channel, channels)
         if SYSMON_CHANNEL in channels:  # the embedded engine: the Sysmon channel or provider
-            query = f"({query} OR {self.text(self.layout.provider, SYSMON_PROVIDER)})"
+            query = f"({query} OR {self.exact(self.layout.provider, [SYSMON_PROVIDER])})"
         return query
 
     def codes(self, ids: Sequence[int]) -> str:

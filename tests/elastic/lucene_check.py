@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from secaudit.elastic.layouts import ADDRESS, ECS, LAYOUTS, NUMBER
+
 SOURCE = Path(__file__).with_name("lucene") / "LuceneCheck.java"
 JARS = ("lucene-core", "lucene-queryparser", "lucene-analyzers-common", "lucene-misc")
 JAVA_DIR = Path("/usr/share/java")
@@ -134,8 +136,57 @@ def document_lines(doc: dict[str, Any]) -> Iterable[str]:
                 yield f"I\t{_b64(field + '.ip')}\t{_b64(address)}"
 
 
-def run(documents: Sequence[dict[str, Any]], queries: Sequence[str], *, timeout: float = 600) -> list[Answer]:
-    """Index ``documents`` (numbered in order) and answer every query, in one JVM."""
+# ECS fields of the wildcard type (no ignore_above); other ECS keywords are indexed up to 1,024 characters
+ECS_WILDCARD = frozenset({"process.command_line", "process.parent.command_line"})
+
+
+def _flat(doc: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flat(value, name + ".")
+        else:
+            yield name, value
+
+
+def layout_document_lines(doc: dict[str, Any], layout_name: str) -> Iterable[str]:
+    """A document of an ECS or Wazuh index as that index maps it (secaudit.elastic.layouts): ECS
+    numbers, addresses and booleans by their ECS types, other ECS values exact keywords (ignore_above
+    1,024, none on wildcard fields), every Wazuh value an exact keyword without ignore_above."""
+    layout = LAYOUTS[layout_name]
+    yield "D"
+    for name, value in _flat(doc):
+        kind = layout.kind(name) if layout_name == ECS else ""
+        for text in _texts(value):
+            if kind == NUMBER:
+                yield f"N\t{_b64(name)}\t{_b64(text)}"
+            elif kind == ADDRESS:
+                address = _address(text)
+                if address is not None:
+                    yield f"I\t{_b64(name)}\t{_b64(address)}"
+            else:
+                letter = "K" if layout_name == ECS and name not in ECS_WILDCARD else "W"
+                yield f"{letter}\t{_b64(name)}\t{_b64(text)}"
+
+
+def layout_declarations(documents: Sequence[dict[str, Any]], layout_name: str) -> list[str]:
+    """``F`` records: every field of the layout's documents, and its typed fields, read as its index
+    maps them (not by the name rules of secaudit's own mapping)."""
+    layout = LAYOUTS[layout_name]
+    names = {name for doc in documents for name, _ in _flat(doc)} | set(layout.kinds)
+    letters = {NUMBER: "N", ADDRESS: "I"}
+    return [f"F\t{_b64(name)}\t{letters.get(layout.kind(name), 'C')}" for name in sorted(names)]
+
+
+def run(
+    documents: Sequence[dict[str, Any]],
+    queries: Sequence[str],
+    *,
+    timeout: float = 600,
+    layouts: Sequence[tuple[str, Sequence[dict[str, Any]]]] = (),
+) -> list[Answer]:
+    """Index ``documents`` (numbered in order), then each ``layouts`` entry's documents (an ECS or
+    Wazuh layout's, numbered on), and answer every query, in one JVM."""
     classes = compiled()
     java = shutil.which("java")
     if java is None:
@@ -143,6 +194,10 @@ def run(documents: Sequence[dict[str, Any]], queries: Sequence[str], *, timeout:
     lines: list[str] = []
     for doc in documents:
         lines.extend(document_lines(doc))
+    for name, docs in layouts:
+        lines.extend(layout_declarations(docs, name))
+        for doc in docs:
+            lines.extend(layout_document_lines(doc, name))
     lines.extend(f"Q\t{_b64(q)}" for q in queries)
     process = subprocess.run(
         [

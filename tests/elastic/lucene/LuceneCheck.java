@@ -7,6 +7,10 @@
 //   C name value            keyword as read (sigma.*.cased, secaudit.product/categories/services)
 //   N name value            double (sigma.*.num); a value that is not a finite number is skipped
 //   I name value            ip (sigma.*.ip); the value is the address's bytes as hex (4 or 16)
+//   K name value            exact keyword with ignore_above 1,024 (ECS keywords)
+//   W name value            exact keyword without ignore_above (ECS wildcard fields, Wazuh keywords)
+//   F name kind             (before the queries) how a field of an ECS or Wazuh index is read:
+//                           C exact keyword, N number, I address, L normalized
 //   Q query                 a query to parse, check and run on all documents
 // Output (stdout): one line per Q, in order:
 //   OK <clauses> <comma-separated document numbers>     or     ERR <reason>
@@ -56,6 +60,7 @@ import org.apache.lucene.index.TermsEnum;
 import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.TermInSetQuery;
+import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TermRangeQuery;
 import org.apache.lucene.search.WildcardQuery;
 import org.apache.lucene.util.BytesRef;
@@ -79,7 +84,15 @@ public final class LuceneCheck {
 
   enum Kind { LOWER, EXACT, NUMBER, ADDRESS }
 
+  // fields whose kind a layout declared ("F" records): they take precedence over the name rules below
+  static final java.util.Map<String, Kind> DECLARED = new java.util.HashMap<>();
+  static final String FIELD_NAMES = "_field_names";
+  static final java.util.concurrent.ConcurrentHashMap<String, Automaton> REGEXES =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   static Kind kindOf(String field) {
+    Kind declared = DECLARED.get(field);
+    if (declared != null) return declared;
     if (field.endsWith(".cased") || field.equals("secaudit.product")
         || field.equals("secaudit.categories") || field.equals("secaudit.services")) {
       return Kind.EXACT;
@@ -127,7 +140,10 @@ public final class LuceneCheck {
     protected Query getFieldQuery(String field, String text, boolean quoted) throws ParseException {
       if (field.equals("_exists_")) {
         // query_string's exists query: documents with any indexed value in the field (a value over
-        // ignore_above, a null or an empty list indexes none)
+        // ignore_above, a null or an empty list indexes none); number and address fields have no
+        // terms, their indexed values are recorded in _field_names
+        Kind kind = kindOf(text);
+        if (kind == Kind.NUMBER || kind == Kind.ADDRESS) return new TermQuery(new Term(FIELD_NAMES, text));
         return new TermRangeQuery(text, null, null, true, true);
       }
       if (!quoted && text.length() > 1 && (text.charAt(0) == '>' || text.charAt(0) == '<')) {
@@ -182,8 +198,12 @@ public final class LuceneCheck {
             + MAX_REGEX_LENGTH + ") on " + field);
       }
       try {
-        Automaton automaton = new RegExp(text, RegExp.ALL).toAutomaton(MAX_DETERMINIZED_STATES);
-        automaton = Operations.determinize(automaton, MAX_DETERMINIZED_STATES);
+        Automaton automaton = REGEXES.get(text); // the same regex on many fields and rules: built once
+        if (automaton == null) {
+          automaton = new RegExp(text, RegExp.ALL).toAutomaton(MAX_DETERMINIZED_STATES);
+          automaton = Operations.determinize(automaton, MAX_DETERMINIZED_STATES);
+          REGEXES.put(text, automaton);
+        }
         return new AutomatonTermsQuery(field, automaton, "/" + text + "/");
       } catch (TooComplexToDeterminizeException e) {
         throw new RefusedException("regex too complex to determinize (over " + MAX_DETERMINIZED_STATES
@@ -366,14 +386,22 @@ public final class LuceneCheck {
     switch (kind) {
       case "L":
       case "C":
-        if (value.length() > IGNORE_ABOVE) return;
+      case "K":
+      case "W":
+        // ignore_above: 8,191 for secaudit's template, 1,024 for ECS keywords (K), none for ECS
+        // wildcard fields and Wazuh's keywords (W)
+        int limit = kind.equals("K") ? 1024 : kind.equals("W") ? Integer.MAX_VALUE : IGNORE_ABOVE;
+        if (value.length() > limit) return;
         String term = kind.equals("L") ? lower(value) : value;
         doc.add(new StringField(field, term, Field.Store.NO));
         return;
       case "N":
         try {
           double number = Double.parseDouble(value);
-          if (Double.isFinite(number)) doc.add(new DoublePoint(field, number));
+          if (Double.isFinite(number)) {
+            doc.add(new DoublePoint(field, number));
+            doc.add(new StringField(FIELD_NAMES, field, Field.Store.NO));
+          }
         } catch (NumberFormatException e) {
           // ignore_malformed: the sub-field is simply left out
         }
@@ -385,6 +413,7 @@ public final class LuceneCheck {
         }
         try {
           doc.add(new InetAddressPoint(field, InetAddress.getByAddress(bytes)));
+          doc.add(new StringField(FIELD_NAMES, field, Field.Store.NO));
         } catch (IOException e) {
           throw new IllegalArgumentException("bad address bytes " + value);
         }
@@ -423,6 +452,11 @@ public final class LuceneCheck {
         case "Q":
           queries.add(text(parts[1]));
           break;
+        case "F": // F name kind: how a layout's index maps this field (C exact, N number, I address)
+          String letter = parts[2];
+          DECLARED.put(text(parts[1]), letter.equals("N") ? Kind.NUMBER : letter.equals("I") ? Kind.ADDRESS
+              : letter.equals("L") ? Kind.LOWER : Kind.EXACT);
+          break;
         default:
           add(doc, parts[0], text(parts[1]), text(parts[2]));
       }
@@ -433,34 +467,52 @@ public final class LuceneCheck {
     IndexSearcher searcher = new IndexSearcher(reader);
     searcher.setQueryCache(null);
     boolean timing = System.getenv("LUCENE_CHECK_TIMING") != null;
-    for (String source : queries) {
-      long started = System.nanoTime();
-      String answer;
-      try {
-        Query query = new EsParser(ANALYZER).parse(source);
-        if (System.getenv("LUCENE_CHECK_DEBUG") != null) {
-          System.err.println(query);
-        }
-        int count = clauses(query);
-        if (count > MAX_CLAUSES) {
-          answer = "ERR\ttoo many clauses: " + count + " (indices.query.bool.max_clause_count " + MAX_CLAUSES + ")";
-        } else {
-          answer = "OK\t" + count + "\t" + String.join(",", run(searcher, query));
-        }
-      } catch (ParseException e) {
-        answer = "ERR\tparse error: " + e.getMessage();
-      } catch (RefusedException e) {
-        answer = "ERR\t" + e.getMessage();
-      } catch (RuntimeException e) {
-        answer = "ERR\t" + e.getClass().getSimpleName() + ": " + e.getMessage();
+    // queries are answered by two threads (the index is read-only by now); answers keep input order
+    String[] answers = new String[queries.size()];
+    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+    Runnable work = () -> {
+      EsParser parser = new EsParser(ANALYZER);
+      for (int n = next.getAndIncrement(); n < answers.length; n = next.getAndIncrement()) {
+        String source = queries.get(n);
+        long started = System.nanoTime();
+        answers[n] = answer(parser, searcher, source);
+        if (timing) System.err.println((System.nanoTime() - started) / 1000000 + " ms " + source);
       }
-      if (timing) System.err.println((System.nanoTime() - started) / 1000000 + " ms " + source);
+    };
+    int threads = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+    List<Thread> pool = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      Thread thread = new Thread(null, work, "check-" + t, 64L << 20);
+      thread.start();
+      pool.add(thread);
+    }
+    for (Thread thread : pool) thread.join();
+    for (String answer : answers) {
       out.write(answer.replace('\n', ' ').replace('\r', ' '));
       out.write('\n');
-      out.flush();
     }
     out.flush();
     reader.close();
+  }
+
+  static String answer(EsParser parser, IndexSearcher searcher, String source) {
+    try {
+      Query query = parser.parse(source);
+      if (System.getenv("LUCENE_CHECK_DEBUG") != null) {
+        System.err.println(query);
+      }
+      int count = clauses(query);
+      if (count > MAX_CLAUSES) {
+        return "ERR\ttoo many clauses: " + count + " (indices.query.bool.max_clause_count " + MAX_CLAUSES + ")";
+      }
+      return "OK\t" + count + "\t" + String.join(",", run(searcher, query));
+    } catch (ParseException e) {
+      return "ERR\tparse error: " + e.getMessage();
+    } catch (RefusedException e) {
+      return "ERR\t" + e.getMessage();
+    } catch (IOException | RuntimeException e) {
+      return "ERR\t" + e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
   }
 
   static List<String> run(IndexSearcher searcher, Query query) throws IOException {

@@ -1,0 +1,140 @@
+"""Against real clusters: hunting ECS and Wazuh indices as a SOC has them (secaudit.elastic.layouts).
+
+Runs when SECAUDIT_TEST_ES_URL and/or SECAUDIT_TEST_OPENSEARCH_URL point at clusters (the same variables
+and fixtures as test_integration.py; skipped, saying why, otherwise: ``pytest -rs``). The SigmaHQ
+regression events are indexed as Winlogbeat/Elastic Agent (ECS) and as Wazuh's manager would index them
+(layouts.to_layout_document, into an index mapped as those shippers map it), then hunted with
+``--layout ecs`` / ``--layout wazuh`` and with ``auto``: the hits must be the embedded engine's for
+every rule that runs on the layout, with no query refused, no partial result, no rule unanswered; the
+one difference is the rule on Defender's space-named fields (test_lucene.SPACED_NAMES explains it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import helpers
+
+from secaudit.app.es import EsHuntOptions, hunt_es
+from secaudit.app.hunt import HuntOptions, collect, hit_key
+from secaudit.detect.model import RuleHit
+from secaudit.elastic.layouts import AUTO, ECS, WAZUH, to_layout_document
+from secaudit.elastic.settings import EsSettings
+from secaudit.elastic.transport import ELASTICSEARCH
+from secaudit.logs import ReadStats, read_events
+from tests.elastic.test_integration import (  # noqa: F401 (fixtures)
+    REGRESSION,
+    RULES,
+    Cluster,
+    _client,
+    cluster,
+    settings,
+)
+from tests.elastic.test_lucene import SPACED_NAMES
+
+KEYWORD = {"type": "keyword", "ignore_above": 1024}
+
+
+def _ecs_mapping(product: str) -> dict[str, Any]:
+    """Winlogbeat 8's mapping where it matters for the rules: strings as keywords (ignore_above 1,024),
+    the typed ECS fields, the command lines as wildcard fields (keyword on OpenSearch, which has none)."""
+    text = {"type": "wildcard"} if product == ELASTICSEARCH else {"type": "keyword"}
+    long = {"type": "long"}
+    return {
+        "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": KEYWORD}}],
+        "properties": {
+            "@timestamp": {"type": "date"},
+            "ecs": {"properties": {"version": {"type": "keyword"}}},
+            "process": {
+                "properties": {
+                    "pid": long,
+                    "command_line": text,
+                    "parent": {"properties": {"pid": long, "command_line": text}},
+                    "thread": {"properties": {"id": long}},
+                }
+            },
+            "source": {"properties": {"ip": {"type": "ip"}, "port": long}},
+            "destination": {"properties": {"ip": {"type": "ip"}, "port": long}},
+            "file": {"properties": {"code_signature": {"properties": {"signed": {"type": "boolean"}}}}},
+            "sysmon": {
+                "properties": {
+                    "file": {
+                        "properties": {"is_executable": {"type": "boolean"}, "archived": {"type": "boolean"}}
+                    }
+                }
+            },
+        },
+    }
+
+
+def _wazuh_mapping() -> dict[str, Any]:
+    """Wazuh's index template (wazuh-template.json) where it matters: every string a keyword."""
+    return {
+        "date_detection": False,
+        "dynamic_templates": [
+            {"string_as_keyword": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+        ],
+        "properties": {
+            "@timestamp": {"type": "date"},
+            "timestamp": {"type": "date", "format": "date_optional_time||epoch_millis"},
+            "agent": {"properties": {"name": {"type": "keyword"}}},
+            "data": {"properties": {"win": {"properties": {"system": {"properties": {}}}}}},
+        },
+    }
+
+
+@pytest.fixture(params=[ECS, WAZUH])
+def layout_index(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[tuple[str, str]]:  # noqa: F811
+    layout = str(request.param)
+    name = f"secaudit-test-{layout}-{uuid.uuid4().hex[:10]}"
+    client = _client(cluster.settings)
+    mapping = _ecs_mapping(cluster.product) if layout == ECS else _wazuh_mapping()
+    client.indices.create(index=name, mappings=mapping)
+    try:
+        events = [e for e in read_events([str(REGRESSION)], stats=ReadStats()) if e.kind.product == "windows"]
+        actions = ({"_index": name, "_source": to_layout_document(layout, e)} for e in events)
+        indexed, errors = helpers.bulk(client, actions, raise_on_error=False)
+        assert errors == [] and indexed == len(events)
+        client.indices.refresh(index=name)
+        yield layout, name
+    finally:
+        client.options(ignore_status=404).indices.delete(index=name)
+
+
+@pytest.mark.parametrize("asked", ["layout", AUTO])
+def test_a_hunt_on_an_ecs_or_wazuh_index_finds_what_the_embedded_engine_finds(
+    settings: EsSettings,  # noqa: F811
+    layout_index: tuple[str, str],
+    asked: str,
+) -> None:
+    layout, index = layout_index
+    found: list[RuleHit] = []
+    options = EsHuntOptions(
+        settings=settings, index=index, rules=RULES, layout=layout if asked == "layout" else AUTO
+    )
+    es = hunt_es(options, on_hit=found.append)
+    assert es.layout == layout
+    assert es.query_errors == []  # a refused query fails the test
+    assert (es.partial, es.unfinished, es.capped) == ([], [], {})
+    assert len(es.unrunnable) > 900  # named, with their reasons
+    embedded, _ = collect(HuntOptions(inputs=(str(REGRESSION),), rules=RULES))
+    skipped = {f.rule_id for f in (*es.not_converted, *es.unrunnable)}
+    expected = {
+        (rule, Path(source).name, record)
+        for rule, source, record in (hit_key(h) for h in embedded if isinstance(h, RuleHit))
+        if rule not in skipped
+    }
+    # on the cluster a hit's source is host/channel: compare by rule, record and host
+    on_cluster = {(h.rule.id, h.event.record, str(h.event.fields.get("Computer"))) for h in found}
+    wanted = {
+        (h.rule.id, h.event.record, str(h.event.fields.get("Computer")))
+        for h in embedded
+        if isinstance(h, RuleHit) and (h.rule.id, Path(h.event.source).name, h.event.record) in expected
+    }
+    spaced = {(rule, record) for rule, _, record in SPACED_NAMES}
+    assert {k for k in wanted - on_cluster if (k[0], k[1]) not in spaced} == set()
+    assert on_cluster - wanted == set()
