@@ -1,16 +1,18 @@
-"""The fast matcher: logsource groups, an Aho-Corasick literal prefilter, compiled closures.
+"""The fast matcher: logsource groups, an RE2 literal-set prefilter, compiled closures.
 
-Per event: the rules whose logsource covers the event's kind (computed once per distinct LogKind),
-one pass of that group's automaton over the event's lowercased values (joined by NUL) to find the
-rules with at least one required literal present, then the exact compiled predicate of those
-candidates only, plus the few rules that have no literal to filter on. Hits come out in event order,
-then rule order. Construction builds closures only: no threads, no open files, safe to fork.
-"""
+Per event: the rules whose logsource covers the event's kind (computed once per distinct LogKind);
+the values of the fields those rules name, lowercased once (a long rendered Message no rule names is
+left alone); one pass of the group's literal set over those values, and, when the group has keyword
+(full-text) rules, one pass of their much smaller set over all values, to find the rules with at
+least one required literal present; then the exact compiled predicate of those candidates only, plus
+the few rules that have no literal to filter on. Hits come out in event order, then rule order.
+Construction builds closures only: no threads, no open files, safe to fork."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found]
@@ -22,13 +24,14 @@ from secaudit.detect.ir import Node
 from secaudit.detect.model import RuleHit, RuleInfo
 from secaudit.detect.plans import RuleSet
 from secaudit.detect.reference import fields_of, positive_selections
-from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of
+from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of, texts
 
 SEPARATOR = "\x00"
 # Starts every haystack and is one of the patterns of every literal set: a search that does not
 # report it did not run to the end (RE2's DFA out of memory), and Aho-Corasick decides instead.
 SENTINEL = "\x01\x02\x03"
 MAX_KINDS = 4096
+MAX_SHAPES = 4096
 _SET_OPTIONS = re2.Options()
 _SET_OPTIONS.literal = True
 _SET_OPTIONS.case_sensitive = True
@@ -37,16 +40,88 @@ _SET_OPTIONS.max_mem = 64 << 20
 
 
 @dataclass(slots=True)
+class _Literals:
+    """Gate literals searched in one haystack: an RE2 Set, and Aho-Corasick when the Set gives up."""
+
+    literals: tuple[str, ...]
+    owners: tuple[tuple[int, ...], ...]  # owners[i]: the rules gated by literals[i]
+    search: Any  # re2.Set over literals plus SENTINEL (index len(literals))
+    automaton: Any = None  # ahocorasick.Automaton over literals, built when first needed
+    raw: Any = None  # the compiled set under ``search``, given UTF-8 bytes (skips a Python wrapper)
+
+    @classmethod
+    def build(cls, by_literal: dict[str, list[int]]) -> _Literals | None:
+        if not by_literal:
+            return None
+        literals = tuple(by_literal)
+        search = re2.Set.SearchSet(_SET_OPTIONS)
+        for lit in (*literals, SENTINEL):
+            search.Add(lit)
+        search.Compile()
+        return cls(literals, tuple(tuple(by_literal[lit]) for lit in literals), search, raw=search._set)
+
+    def find(self, hay: str, found: set[int]) -> None:
+        """Add to ``found`` the owners of every literal in ``hay`` (which starts with SENTINEL)."""
+        owners = self.owners
+        try:
+            hits = self.raw.Match(hay.encode()) if self.raw is not None else self.search.Match(hay)
+        except UnicodeEncodeError:  # lone surrogates cannot go to RE2 as UTF-8
+            hits = None
+        sentinel = len(owners)
+        if hits is not None and sentinel in hits:
+            for i in hits:
+                if i != sentinel:
+                    found.update(owners[i])
+            return
+        automaton = self.automaton
+        if automaton is None:
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
+            for i, lit in enumerate(self.literals):
+                automaton.add_word(lit, i)
+            automaton.make_automaton()
+            self.automaton = automaton
+        for _, i in automaton.iter(hay):
+            found.update(owners[i])
+
+
+@dataclass(slots=True)
 class _Group:
-    """The rules that apply to one LogKind, indexed by their gates."""
+    """The rules that apply to one LogKind, indexed by their gates.
+
+    Field rules' literals are searched only in the values of the fields the group's rules read
+    (``read``): a long Message no field rule names is never lowered into that haystack. Rules with a
+    keyword (full-text) test have their literals searched in all of the event's values.
+    """
 
     always: tuple[int, ...]  # rules without a gate: evaluated on every event of the kind
-    literals: tuple[str, ...]  # every gate literal of the group's rules
-    owners: tuple[tuple[int, ...], ...]  # owners[i]: the rules gated by literals[i]
-    search: Any  # re2.Set over literals plus SENTINEL (index len(literals)); None without literals
+    read: frozenset[str]  # every field a rule of the group names: the only ones lowered into ``low``
+    fields: _Literals | None  # field rules' gate literals, over the read fields' values
+    words: _Literals | None  # keyword rules' gate literals, over all values
     keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
-    automaton: Any = None  # ahocorasick.Automaton over literals, built when first needed
+    shapes: dict[tuple[str, ...], _Shape] = dc_field(default_factory=dict)  # by the event's field names
+
+    def shape(self, names: tuple[str, ...]) -> _Shape:
+        if len(self.shapes) >= MAX_SHAPES:  # input with endless distinct field sets: forget them
+            self.shapes.clear()
+        read = self.read
+        index = tuple(i for i, name in enumerate(names) if name in read)
+        shape = _Shape(
+            spaced=any(" " in name for name in names),
+            names=tuple(names[i] for i in index),
+            index=index,
+        )
+        self.shapes[names] = shape
+        return shape
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What an event's field names alone decide, computed once per distinct list of names."""
+
+    spaced: bool  # a name holds a space: the rules' view of the fields differs (values.sigma_view)
+    names: tuple[str, ...]  # the group's read fields the event has, in the event's order
+    index: tuple[int, ...]  # their positions among the event's fields
 
 
 _FLAT = frozenset((str, int, float, bool))
@@ -86,6 +161,60 @@ def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
             low[key] = text
             hay.append(text)
     return low, SEPARATOR.join(hay)
+
+
+def lowered_fields(fields: dict[str, object], names: Iterable[str]) -> tuple[dict[str, Any], str]:
+    """:func:`lowered` of the fields in ``names`` only (each present in ``fields``)."""
+    names = tuple(names)
+    values = [fields[k] for k in names]
+    if _FLAT.issuperset(map(type, values)):
+        text = SEPARATOR.join(map(str, values)).lower()
+        parts = text.split(SEPARATOR)
+        if len(parts) == len(names):
+            return dict(zip(names, parts, strict=True)), SENTINEL + SEPARATOR + text
+    return lowered({k: fields[k] for k in names})
+
+
+def all_text(fields: dict[str, object]) -> str:
+    """Every value of the event lowercased and joined by NUL after SENTINEL: the haystack of keyword
+    rules' gates. It may hold more than the values' texts (a null reads "none"), never less: the
+    gate only lets rules through, the exact test decides."""
+    values = fields.values()
+    kinds = set(map(type, values))
+    if list not in kinds and tuple not in kinds:
+        return SENTINEL + SEPARATOR + SEPARATOR.join(map(str, values)).lower()
+    return SEPARATOR.join([SENTINEL, *(t.lower() for v in values for t in texts(v))])
+
+
+def fields_named(node: Node) -> set[str]:
+    """Every field name the node tests anywhere (under negations and as fieldref targets too)."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        kind = cur[0]
+        if kind in ("and", "or"):
+            stack.extend(cur[1])
+        elif kind == "not":
+            stack.append(cur[1])
+        elif kind == "sel":
+            stack.append(cur[2])
+        elif kind == "field":
+            out.add(cur[1])
+            if cur[2][0] == "fieldref":
+                out.add(cur[2][1])
+    return out
+
+
+def has_keyword(node: Node) -> bool:
+    kind: str = node[0]
+    if kind in ("and", "or"):
+        return any(has_keyword(c) for c in node[1])
+    if kind == "not":
+        return has_keyword(node[1])
+    if kind == "sel":
+        return has_keyword(node[2])
+    return kind == "kw"
 
 
 def _fields_read(node: Node) -> tuple[set[str], bool]:
@@ -161,29 +290,28 @@ class Engine:
             self._groups[kind] = shared
             return shared
         always: list[int] = []
-        by_literal: dict[str, list[int]] = {}
+        by_field_literal: dict[str, list[int]] = {}
+        by_word_literal: dict[str, list[int]] = {}
         by_key: dict[str, dict[str, list[int]]] = {}
+        read: set[str] = set()
         for i in members:
-            gate = self._plans[i].gate
+            plan = self._plans[i]
+            read |= fields_named(plan.node)
+            gate = plan.gate
             if gate is None:
                 always.append(i)
                 continue
+            # a field rule's literals come from its field tests: they can only be in a read field
+            by_literal = by_word_literal if has_keyword(plan.node) else by_field_literal
             for lit in gate[0]:
                 by_literal.setdefault(lit, []).append(i)
             for field, value in gate[1]:
                 by_key.setdefault(field, {}).setdefault(value, []).append(i)
-        literals = tuple(by_literal)
-        search = None
-        if literals:
-            search = re2.Set.SearchSet(_SET_OPTIONS)
-            for lit in (*literals, SENTINEL):
-                search.Add(lit)
-            search.Compile()
         group = _Group(
             always=tuple(always),
-            literals=literals,
-            owners=tuple(tuple(by_literal[lit]) for lit in literals),
-            search=search,
+            read=frozenset(read),
+            fields=_Literals.build(by_field_literal),
+            words=_Literals.build(by_word_literal),
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
         )
@@ -191,31 +319,37 @@ class Engine:
         return group
 
     @staticmethod
-    def _automaton(group: _Group) -> Any:
-        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
-        for i, lit in enumerate(group.literals):
-            automaton.add_word(lit, i)
-        automaton.make_automaton()
-        group.automaton = automaton
-        return automaton
+    def _prepared(
+        group: _Group, fields: dict[str, object]
+    ) -> tuple[dict[str, object], dict[str, Any], str, str]:
+        """The rules' view of the fields, the read fields lowercased (``low``), the haystack of the
+        field rules' gates and that of the keyword rules' gates ("" when the group has none).
 
-    def _gated(self, group: _Group, low: dict[str, Any], hay: str) -> set[int]:
-        found = set(group.always)
-        if group.search is not None:
-            owners = group.owners
-            try:
-                hits = group.search.Match(hay)
-            except UnicodeEncodeError:  # lone surrogates cannot go to RE2 as UTF-8
-                hits = None
-            sentinel = len(owners)
-            if hits is not None and sentinel in hits:
-                for i in hits:
-                    if i != sentinel:
-                        found.update(owners[i])
+        The common event (scalars only, no nulls, names without spaces) is done with one str() and one
+        lower() per read value, and one join and one lower() of all values for the keyword gates.
+        """
+        names = tuple(fields)
+        shape = group.shapes.get(names) or group.shape(names)
+        if shape.spaced:
+            fields = sigma_view(fields)
+            low, hay = lowered_fields(fields, group.read.intersection(fields))
+        else:
+            read = [fields[k] for k in shape.names]
+            if _FLAT.issuperset(map(type, read)):
+                picked = [str(v).lower() for v in read]  # str(True) is "True": text_of's "true"
+                low = dict(zip(shape.names, picked, strict=True))
+                hay = SENTINEL + SEPARATOR + SEPARATOR.join(picked)
             else:
-                automaton = group.automaton or self._automaton(group)
-                for _, i in automaton.iter(hay):
-                    found.update(owners[i])
+                low, hay = lowered_fields(fields, shape.names)
+        return fields, low, hay, all_text(fields) if group.words is not None else ""
+
+    @staticmethod
+    def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> set[int]:
+        found = set(group.always)
+        if group.fields is not None:
+            group.fields.find(hay, found)
+        if group.words is not None:
+            group.words.find(words, found)
         keys = group.keys
         if keys:
             for field in keys.keys() & low.keys():
@@ -235,14 +369,15 @@ class Engine:
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
-        low, hay = lowered(sigma_view(event.fields))
-        return sorted(self._gated(group, low, hay))
+        _, low, hay, words = self._prepared(group, event.fields)
+        return sorted(self._gated(group, low, hay, words))
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
         groups = self._groups
         preds = self._preds
         gated = self._gated
+        prepared = self._prepared
         for event in events:
             kind = event.kind
             group = groups.get(kind)
@@ -250,13 +385,8 @@ class Engine:
                 group = self._group(kind)
             if not group.size:
                 continue
-            fields = event.fields
-            for key in fields:
-                if " " in key:
-                    fields = sigma_view(fields)
-                    break
-            low, hay = lowered(fields)
-            found = gated(group, low, hay)
+            fields, low, hay, words = prepared(group, event.fields)
+            found = gated(group, low, hay, words)
             if not found:
                 continue
             for i in sorted(found) if len(found) > 1 else found:

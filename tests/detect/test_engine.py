@@ -7,6 +7,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import secaudit.detect.engine as engine_module
 from secaudit.core.events import LogKind
 from secaudit.detect.engine import Engine, lowered
 from secaudit.detect.loader import RuleSet
@@ -87,9 +88,10 @@ def test_aho_corasick_decides_when_the_set_search_fails(tmp_path: Path) -> None:
     events = [event(f, record=i) for i, f in enumerate(EVENTS, start=1)]
     expected = [(h.event.record, h.rule.id) for h in engine.match(events)]
     for group in engine._groups.values():
-        group.search = _FailingSet()
+        if group.fields is not None:
+            group.fields.search, group.fields.raw = _FailingSet(), None
     assert [(h.event.record, h.rule.id) for h in engine.match(events)] == expected
-    assert all(g.automaton is not None for g in engine._groups.values() if g.literals)
+    assert all(g.fields.automaton is not None for g in engine._groups.values() if g.fields)
 
 
 def test_undecodable_text_is_matched_too(tmp_path: Path) -> None:
@@ -119,3 +121,32 @@ def test_engine_built_before_fork_works_in_the_child(tmp_path: Path) -> None:
     child.join(timeout=60)
     assert child.exitcode == 0
     assert result == [A, B]
+
+
+def test_field_gates_read_only_named_fields_and_keyword_gates_read_all(tmp_path: Path) -> None:
+    kw = "dddddddd-0000-4000-8000-000000000004"
+    text = (
+        rule_text("sel:\n  CommandLine|contains: 'mimikatz'\ncondition: sel", rule_id=A)
+        + "---\n"
+        + rule_text("keywords:\n  - 'sekurlsa::'\ncondition: keywords", rule_id=kw)
+    )
+    engine = Engine(load_text(tmp_path, text))
+    # a field no rule names (a long rendered Message) is not lowered into the field rules' haystack
+    quiet = {"CommandLine": "notepad", "Message": "Mimikatz was mentioned here"}
+    assert engine.candidates(event(quiet)) == []
+    # ... but a keyword rule searches every value, that field included
+    loud = {"CommandLine": "notepad", "Message": "ran SEKURLSA::logonpasswords", "Count": 3}
+    assert [h.rule.id for h in engine.match([event(loud)])] == [kw]
+    both = {**loud, "CommandLine": "MIMIKATZ", "X": None}
+    assert [h.rule.id for h in engine.match([event(both)])] == [A, kw]
+    # a keyword value inside a list, and a name with a space read as the rules' view of the fields
+    listed = {"CommandLine": ["a", "x sekurlsa::y"], "Thread Name": "mimikatz"}
+    assert [h.rule.id for h in engine.match([event(listed)])] == [kw]
+
+
+def test_field_name_sets_remembered_per_group_are_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(engine_module, "MAX_SHAPES", 8)
+    engine = Engine(three_rules(tmp_path))
+    events = [event({f"F{n}": "x", "CommandLine": "mimikatz"}, record=n) for n in range(50)]
+    assert [h.event.record for h in engine.match(events)] == list(range(50))
+    assert all(len(g.shapes) <= 8 for g in engine._groups.values())
