@@ -409,10 +409,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--real-events", type=int, default=1_000_000, help="realistic Windows JSONL events (default 1M)"
     )
+    parser.add_argument(
+        "--folder-events", type=int, default=300_000, help="realistic events cut into a folder of files"
+    )
+    parser.add_argument("--folder-files", type=int, default=200, help="files in that folder (0: skip)")
     parser.add_argument("--skip-zircolite", action="store_true")
     args = parser.parse_args(argv)
     jsonl = None if args.evtx_only else dataset(args.events)
     real = None if args.evtx_only else wincorpus.corpus(args.real_events)
+    folder = None
+    if not args.evtx_only and args.folder_files > 0:
+        folder = wincorpus.folder(args.folder_events, args.folder_files)
     evtx = evtx_file(args.evtx_events)
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start; rules: {RULES}")
@@ -447,6 +454,8 @@ def main(argv: list[str] | None = None) -> None:
                 row("  the same in MB/s", f"{jsonl.stat().st_size / 1e6 / seconds:,.0f} MB/s")
         if real is not None:
             realistic_rows(real, cache)
+        if folder is not None:
+            folder_rows(folder, cache)
 
         evtx_rows(evtx, engine, cache)
         row("peak RSS (self or any child)", f"{peak_mb():,.0f} MB", "<= 1,536 MB")
@@ -475,6 +484,28 @@ def realistic_rows(path: Path, cache: Path) -> None:
     own = (after.ru_utime + after.ru_stime) - (parent.ru_utime + parent.ru_stime)
     row(
         f"realistic end to end, app.hunt 2 workers ({hits:,} hits)",
+        f"{events / seconds:,.0f} ev/s",
+        ">= 50,000",
+    )
+    row("  the same in MB/s", f"{size / 1e6 / seconds:,.0f} MB/s", ">= 120 MB/s")
+    row("  CPU obtained (the cores are shared with other work)", parallelism(used, seconds), ">= 1.8")
+    row("  of which the parent process (ordering, correlation, output)", f"{own / used:.0%} of the CPU")
+
+
+def folder_rows(path: Path, cache: Path) -> None:
+    """End to end on a folder of many realistic files of mixed sizes: whole files and pieces of the
+    large ones are shared between the two workers; the parent only orders and delivers hits."""
+    files = sorted(path.iterdir())
+    size = sum(f.stat().st_size for f in files)
+    parent = resource.getrusage(resource.RUSAGE_SELF)
+    result = app_hunt([str(path)], cache)
+    if result is None:
+        return
+    events, hits, seconds, used = result
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    own = (after.ru_utime + after.ru_stime) - (parent.ru_utime + parent.ru_stime)
+    row(
+        f"folder of {len(files)} realistic files, 2 workers ({events:,} events, {hits:,} hits)",
         f"{events / seconds:,.0f} ev/s",
         ">= 50,000",
     )

@@ -350,6 +350,37 @@ def corpus(count: int) -> Path:
     return path
 
 
+def folder(count: int, files: int = 200, seed: int = 20261207) -> Path:
+    """bench/.data/windows-COUNT-in-FILES/: the corpus's events cut into FILES files of mixed sizes,
+    generated once. File sizes follow a log-normal draw (a few files hold a large share, most are
+    small: a collection of many hosts' exports), each file at least one event."""
+    path = DATA / f"windows-{count}-in-{files}"
+    if path.is_dir():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    (DATA / ".gitignore").write_text("*\n", encoding="utf-8")
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    weights = [rng.lognormvariate(0.0, 1.5) for _ in range(files)]
+    total = sum(weights)
+    sizes = [max(1, int(count * w / total)) for w in weights]
+    sizes[sizes.index(max(sizes))] += count - sum(sizes)  # the largest file takes the rounding
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(exist_ok=True)
+    stream = events(count)
+    for index, size in enumerate(sizes):
+        with (tmp / f"{index:03d}-{HOSTS[index % len(HOSTS)]}.jsonl").open("wb") as out:
+            for _ in range(size):
+                out.write(orjson.dumps(next(stream), option=orjson.OPT_APPEND_NEWLINE))
+    tmp.replace(path)
+    megabytes = sum(f.stat().st_size for f in path.iterdir()) / 1e6
+    print(
+        f"generated {path} ({files} files, {megabytes:.0f} MB, {min(sizes):,} to {max(sizes):,} events "
+        f"per file) in {time.perf_counter() - started:.0f} s"
+    )
+    return path
+
+
 def write(path: Path, count: int) -> None:
     """``count`` events as flat JSON lines at ``path`` (replaced atomically)."""
     tmp = path.with_suffix(".tmp")

@@ -14,6 +14,8 @@ SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 10
 
 _LINE_END = re.compile(rb"\r?\n|\r")
+# every byte but the control characters below 9 and from 14 to 31 (TAB, LF, VT, FF, CR are text)
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or 13 < b < 32))
 
 #: A sniffer returns this when the file is of its shape but not readable as any format: stop, unknown.
 UNREADABLE = ""
@@ -27,7 +29,7 @@ def _binary(head: bytes) -> bool:
     text about 50 % NULs.
     """
     sample = head[:4096]
-    controls = sum(1 for byte in sample if byte < 9 or 13 < byte < 32)
+    controls = len(sample.translate(None, _NOT_CONTROL))  # the control bytes left once text is deleted
     return controls > len(sample) // 20
 
 
@@ -41,7 +43,9 @@ def sniff(head: bytes) -> str | None:
     if not head or binary:
         return None
     # CR-only line ends (old exports) and a bare CR inside a line count as line ends here
-    lines = [line for line in _LINE_END.split(head)[: SNIFF_LINES * 4] if line.strip()][:SNIFF_LINES]
+    cuts = SNIFF_LINES * 4  # lines looked at: the head is not split further
+    pieces = (_LINE_END.split(head, maxsplit=cuts) if b"\r" in head else head.split(b"\n", cuts))[:cuts]
+    lines = [line for line in pieces if line.strip()][:SNIFF_LINES]
     if not lines:
         return None
     if len(head) >= SNIFF_BYTES and not head.endswith(b"\n") and len(lines) > 1:
