@@ -490,6 +490,7 @@ def realistic_rows(path: Path, cache: Path) -> None:
     row("  the same in MB/s", f"{size / 1e6 / seconds:,.0f} MB/s", ">= 120 MB/s")
     row("  CPU obtained (the cores are shared with other work)", parallelism(used, seconds), ">= 1.8")
     row("  of which the parent process (ordering, correlation, output)", f"{own / used:.0%} of the CPU")
+    row(f"  peak RSS so far (this process or a worker), {events:,} events", f"{peak_mb():,.0f} MB", "< 1 GB")
 
 
 def folder_rows(path: Path, cache: Path) -> None:

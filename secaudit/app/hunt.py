@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,7 +195,7 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]
 
 def _run_shards(
     shards: Sequence[Shard], workers: int, rules: Sequence[RuleInfo]
-) -> Iterable[tuple[list[RuleHit], ReadStats, dict[str, str]]]:
+) -> Generator[tuple[list[RuleHit], ReadStats, dict[str, str]], None, None]:
     def expand(
         result: tuple[list[Compact], ReadStats, dict[str, str]],
     ) -> tuple[list[RuleHit], ReadStats, dict[str, str]]:
@@ -250,8 +250,9 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     _ENGINE, _KIND, _WINDOW = engine, options.kind, options if options.windowed else None
     _RULE_INDEX.clear()
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
+    runs = _run_shards(shards, workers, ruleset.rules)
     try:
-        for done, (hits, stats, disabled) in enumerate(_run_shards(shards, workers, ruleset.rules), start=1):
+        for done, (hits, stats, disabled) in enumerate(runs, start=1):
             summary.read.merge(stats)
             _note_disabled(summary, disabled)
             for hit in hits:
@@ -263,6 +264,9 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
             )
         delivery.finish()
     finally:
+        # stop the pool now, also when a sink raised (a closed stdout): not whenever the suspended
+        # generator happens to be collected, which may be at interpreter exit, mid-teardown
+        runs.close()
         _ENGINE, _KIND, _WINDOW = None, None, None
         _RULE_INDEX.clear()
         release_spilled()
