@@ -463,6 +463,8 @@ def main(argv: list[str] | None = None) -> None:
 
         if jsonl is not None and not args.skip_zircolite:
             compare(head(jsonl, args.slice), ruleset, engine)
+        if real is not None and not args.skip_zircolite:
+            compare(head(real, args.slice), ruleset, engine)
 
 
 def realistic_rows(path: Path, cache: Path) -> None:
@@ -554,7 +556,7 @@ def evtx_rows(evtx: Path, engine: Engine, cache: Path) -> None:
 def compare(path: Path, ruleset: RuleSet, engine: Engine) -> None:
     events = list(read_events([str(path)], stats=ReadStats()))
     ours, seconds = timed(lambda: {(h.rule.id, h.event.record) for h in engine.match(events)})
-    row(f"secaudit match on the {len(events):,}-event slice", f"{seconds:.2f} s")
+    row(f"secaudit match on the {len(events):,}-event slice of {path.name}", f"{seconds:.2f} s")
     (theirs, times, failed), _ = timed(lambda: zircolite(events, ruleset))
     skipped = {f.split(":", 1)[0] for f in failed}
     row("Zircolite method: convert rules (pySigma sqlite)", f"{times['convert']:.2f} s")
