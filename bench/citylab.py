@@ -5,15 +5,18 @@ Builds a network-namespace lab (root): one scanner namespace joined by its own v
 segments OT (ot-safe profile), half IT (standard profile). Nothing has a default route; every
 packet stays in namespaces this benchmark made, and they are removed at the end.
 
-Three runs of the same scan plan:
+Four runs of the same scan plan:
 
-1. ``secaudit scan --parallel 8`` (the whole city at once),
-2. ``secaudit scan --parallel 1`` (segment by segment through secaudit),
-3. nmap alone, segment by segment, with exactly the argv secaudit ran (read from its audit trail).
+1. ``secaudit scan --parallel 8`` (the whole city at once; per segment host discovery first,
+   then the port scan of the hosts found up),
+2. the same with one nmap per segment doing both (how the scan ran before; ``discover_first``
+   off, through the API the CLI calls),
+3. ``secaudit scan --parallel 1`` (segment by segment through secaudit),
+4. nmap alone, segment by segment, with exactly the argv secaudit ran (read from its audit trail).
 
 For each: wall time, and per segment the packets the scanner sent into it (the veth's tx
 counter), the segment's nmap time, packets per second per segment and per live host. Run:
-``python -m bench.citylab`` (``--keep-going`` to continue after a failed run).
+``python -m bench.citylab`` (``--quick``: runs 1 and 2 only).
 """
 
 from __future__ import annotations
@@ -132,27 +135,56 @@ class Result:
     packets: list[int]
 
 
-def _secaudit(lab: Lab, profile: Path, out: Path, parallel: int) -> tuple[Result, list[dict[str, object]]]:
+#: The scan as it ran before host discovery got its own run: one nmap per segment doing both
+#: (ScanOptions(discover_first=False)), through the same API the CLI calls.
+_COMBINED = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from secaudit.app.scan import scan
+from secaudit.catalog.profile import load_profile
+from secaudit.scan import ScanOptions
+now = datetime.now(UTC)
+out = Path(sys.argv[2])
+profile = load_profile(Path(sys.argv[1]), now=now)
+options = ScanOptions(parallel_segments=int(sys.argv[3]), discover_first=False)
+result = scan(profile, now=now, progress=lambda e: None, output=out, options=options,
+              history=out / "history.sqlite")
+print('{"status": "%s"}' % result.output.result.status.value)
+"""
+
+
+def _secaudit(
+    lab: Lab, profile: Path, out: Path, parallel: int, *, combined: bool = False
+) -> tuple[Result, list[dict[str, object]]]:
     lab.flush_neighbours()
     before = lab.tx_packets()
     start = time.monotonic()
-    done = lab.run(
-        lab.scanner, str(SECAUDIT), "scan", "--profile", str(profile), "--output", str(out),
-        "--parallel", str(parallel), "--json", "--history", str(out / "history.sqlite"),
-    )  # fmt: skip
+    if combined:
+        python = str(REPO / ".venv" / "bin" / "python")
+        done = lab.run(lab.scanner, python, "-c", _COMBINED, str(profile), str(out), str(parallel))
+    else:
+        done = lab.run(
+            lab.scanner, str(SECAUDIT), "scan", "--profile", str(profile), "--output", str(out),
+            "--parallel", str(parallel), "--json", "--history", str(out / "history.sqlite"),
+        )  # fmt: skip
     wall = time.monotonic() - start
     after = lab.tx_packets()
     if done.returncode not in (0, 1):
         raise RuntimeError(
             f"secaudit scan --parallel {parallel} exited {done.returncode}: {done.stderr[-2000:]}"
         )
-    status = json.loads(done.stdout)["status"]
+    status = json.loads(done.stdout.splitlines()[-1] if combined else done.stdout)["status"]
     trail = [json.loads(x) for x in (out / "scan-audit.jsonl").read_text().splitlines()]
-    by_segment = {str(e["segment"]): float(e["duration_s"]) for e in trail}  # type: ignore[arg-type]
+    by_segment: dict[str, float] = {}
+    for e in trail:  # host discovery and port scan, one after the other
+        name = str(e["segment"])
+        by_segment[name] = by_segment.get(name, 0.0) + float(e["duration_s"])  # type: ignore[arg-type]
     names = [f"seg{i}-{'ot' if i % 2 == 0 else 'it'}" for i in range(SEGMENTS)]
+    label = "one nmap per segment (before)" if combined else "discovery first"
     return (
         Result(
-            name=f"secaudit --parallel {parallel} ({status})",
+            name=f"secaudit --parallel {parallel}, {label} ({status})",
             wall_s=wall,
             segment_s=[by_segment.get(n, 0.0) for n in names],
             packets=[a - b for a, b in zip(after, before, strict=True)],
@@ -163,18 +195,22 @@ def _secaudit(lab: Lab, profile: Path, out: Path, parallel: int) -> tuple[Result
 
 def _nmap_alone(lab: Lab, trail: list[dict[str, object]]) -> Result:
     names = [f"seg{i}-{'ot' if i % 2 == 0 else 'it'}" for i in range(SEGMENTS)]
-    argv_of = {str(e["segment"]): _nmap_argv(e["argv"]) for e in trail}  # type: ignore[arg-type]
+    # Each segment's nmap runs in trail order (host discovery, then the port scan of the hosts
+    # secaudit's discovery found up, from the same files).
+    argv_of: dict[str, list[list[str]]] = {}
+    for e in trail:
+        argv_of.setdefault(str(e["segment"]), []).append(_nmap_argv(e["argv"]))  # type: ignore[arg-type]
     lab.flush_neighbours()
     before = lab.tx_packets()
     durations = []
     start = time.monotonic()
     for name in names:
-        argv = argv_of[name]
         t = time.monotonic()
-        done = lab.run(lab.scanner, *argv)
+        for argv in argv_of[name]:
+            done = lab.run(lab.scanner, *argv)
+            if done.returncode != 0:
+                raise RuntimeError(f"nmap alone on {name} exited {done.returncode}: {done.stderr[-1000:]}")
         durations.append(time.monotonic() - t)
-        if done.returncode != 0:
-            raise RuntimeError(f"nmap alone on {name} exited {done.returncode}: {done.stderr[-1000:]}")
     wall = time.monotonic() - start
     after = lab.tx_packets()
     return Result(
@@ -220,7 +256,10 @@ def _nmap_argv(argv: list[object]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--quick", action="store_true", help="only the two whole-city runs (discovery first and before)"
+    )
+    args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("city lab: skipped (network namespaces need root)")
         return 0
@@ -231,9 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp)
             profile = lab.profile(folder)
             together, trail = _secaudit(lab, profile, folder / "together", parallel=SEGMENTS)
-            one_by_one, _ = _secaudit(lab, profile, folder / "one-by-one", parallel=1)
-            alone = _nmap_alone(lab, trail)
-            _table([together, one_by_one, alone])
+            combined, _ = _secaudit(lab, profile, folder / "combined", parallel=SEGMENTS, combined=True)
+            results = [together, combined]
+            if not args.quick:
+                one_by_one, _ = _secaudit(lab, profile, folder / "one-by-one", parallel=1)
+                results += [one_by_one, _nmap_alone(lab, trail)]
+            _table(results)
     finally:
         lab.close()
     return 0

@@ -102,10 +102,18 @@ ALLOWED_OPTIONS: dict[str, re.Pattern[str] | None] = {
     "--host-timeout": _DURATION,
     "--script-timeout": _DURATION,
     "--max-hostgroup": _NUMBER,
+    # host discovery, run on its own before the port scan (see build_discovery_args)
+    "-sn": None,
+    "-PE": None,
+    "-PR": None,
+    "--initial-rtt-timeout": _DURATION,
+    "--max-rtt-timeout": _DURATION,
     "-iL": None,  # value is a path we wrote; checked separately
     "--excludefile": None,  # idem
 }
 _PATH_OPTIONS = ("-iL", "--excludefile")
+#: Options whose value is written in the same token (``-PS80,443``): TCP SYN ping to ports.
+_ATTACHED: dict[str, re.Pattern[str]] = {"-PS": re.compile(r"^\d{1,5}(?:,\d{1,5}){0,15}$")}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +136,10 @@ class ScanProfile:
     #: nmap writes (and flushes) results one host group at a time: small groups mean a stopped
     #: scan (end of authorization, timeout, Ctrl-C) keeps more of what it already scanned.
     max_hostgroup: int = 0
+    #: Host discovery on a routed segment: ICMP echo (root only) and TCP SYN to these ports, and
+    #: nothing else (nmap's default adds an ACK to port 80 and an ICMP timestamp request).
+    #: Empty: nmap's default probes. On a local segment (no gateway) nmap asks by ARP instead.
+    ping_tcp_ports: tuple[int, ...] = ()
 
     def with_timing(self, **changes: object) -> ScanProfile:
         """A copy with other pacing (tests and benchmarks); the allow-list still applies."""
@@ -151,6 +163,7 @@ PROFILES: dict[str, ScanProfile] = {
         host_timeout="5m",
         script_timeout="20s",
         max_hostgroup=4,  # one probe in flight anyway: small groups cost nothing and stream results
+        ping_tcp_ports=(80, 102, 443, 502, 44818),  # ports this profile scans anyway
     ),
     "standard": ScanProfile(
         name="standard",
@@ -215,13 +228,22 @@ class Plan:
 
 
 def build_args(
-    profile: ScanProfile, *, targets_file: Path, exclude_file: Path | None, ipv6: bool, privileged: bool
+    profile: ScanProfile,
+    *,
+    targets_file: Path,
+    exclude_file: Path | None,
+    ipv6: bool,
+    privileged: bool,
+    discovered: bool = False,
 ) -> Plan:
-    """nmap arguments (without the binary and python-nmap's ``-oX -``) for one scan."""
+    """nmap arguments (without the binary and python-nmap's ``-oX -``) for one scan.
+    ``discovered``: the targets are hosts a discovery run found up (no second discovery)."""
     notes: list[str] = []
     args: list[str] = ["-n", "--reason", "--noninteractive"]  # -n: never send DNS queries
     if ipv6:
         args.append("-6")
+    if discovered:
+        args.append("-Pn")
     udp = profile.udp_ports
     if privileged:
         args.append("-sS")
@@ -263,11 +285,64 @@ def build_args(
     return Plan(args=tuple(args), notes=tuple(notes))
 
 
+#: Round-trip timeouts of the discovery run on a segment the scanner sits on: an ARP answer
+#: comes within milliseconds there, and nmap's default (1 s to begin with, one probe in flight on
+#: OT segments) spent most of an OT segment's time waiting for addresses nobody holds.
+LOCAL_RTT = ("--initial-rtt-timeout", "100ms", "--max-rtt-timeout", "250ms")
+
+
+def build_discovery_args(
+    profile: ScanProfile,
+    *,
+    targets_file: Path,
+    exclude_file: Path | None,
+    ipv6: bool,
+    privileged: bool,
+    local: bool,
+) -> Plan:
+    """nmap arguments for host discovery alone (``-sn``), paced like the profile's port scan.
+
+    The stage runs it before the port scan and then scans only the hosts found up (``-Pn``),
+    so host groups hold live hosts only. ``local``: the segment is on a link of the scanner
+    (ARP, short timeouts); otherwise only the probes the profile names (``ping_tcp_ports``)."""
+    args: list[str] = ["-n", "--reason", "--noninteractive"]
+    if ipv6:
+        args.append("-6")
+    args.append("-sn")
+    if local and privileged and not ipv6:
+        args.append("-PR")
+        args += LOCAL_RTT
+    elif profile.ping_tcp_ports:
+        if privileged:
+            args.append("-PE")
+        args.append("-PS" + ",".join(str(p) for p in profile.ping_tcp_ports))
+    if not privileged:
+        args.append("--unprivileged")
+    if profile.timing:
+        args.append(profile.timing)
+    if profile.max_rate:
+        args += ["--max-rate", str(profile.max_rate)]
+    if profile.scan_delay:
+        args += ["--scan-delay", profile.scan_delay]
+    args += ["--max-retries", str(profile.max_retries)]
+    args += ["-iL", str(targets_file)]
+    if exclude_file is not None:
+        args += ["--excludefile", str(exclude_file)]
+    check_args(args)
+    return Plan(args=tuple(args))
+
+
 def check_args(args: Sequence[str]) -> None:
     """Refuse any token outside the allow-list (defence in depth: :func:`build_args` made them)."""
     i = 0
     while i < len(args):
         option = args[i]
+        attached = next((o for o in _ATTACHED if option.startswith(o) and option != o), "")
+        if attached:
+            if not _ATTACHED[attached].match(option[len(attached) :]):
+                raise ConfigError(f"value of nmap option {option!r} is not allowed")
+            i += 1
+            continue
         if option not in ALLOWED_OPTIONS:
             raise ConfigError(
                 f"nmap option {option!r} is not allowed", hint="scan options come from scan profiles"

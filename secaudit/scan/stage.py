@@ -17,6 +17,7 @@ the wall clock jumps.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from secaudit.core.profile import Profile, Segment
 from secaudit.core.report import ProgressCallback, ProgressEvent
 from secaudit.scan.findings import findings_for
 from secaudit.scan.nmapxml import Host, NmapRun, parse_nmap_xml
-from secaudit.scan.profiles import PROFILES, ScanProfile, build_args
+from secaudit.scan.profiles import PROFILES, ScanProfile, build_args, build_discovery_args
 from secaudit.scan.rules import ExposureRule, load_rules
 from secaudit.scan.runner import NmapRunner, ProcessNmapRunner, is_privileged
 from secaudit.scope import (
@@ -47,6 +48,19 @@ from secaudit.scope import (
 STAGE = "scan"
 SCAN_DIR = "scan"
 AUDIT_FILE = "scan-audit.jsonl"
+
+
+def route_is_direct(address: str) -> bool:
+    """Whether the kernel reaches ``address`` without a gateway (``ip route get``): nmap then
+    asks by ARP. False when it cannot tell (a routed segment's probes are the careful choice)."""
+    try:
+        done = subprocess.run(
+            ["ip", "-o", "route", "get", address], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    words = done.stdout.split()
+    return done.returncode == 0 and bool(words) and "via" not in words and words[0] != "local"
 
 
 @dataclass
@@ -74,6 +88,12 @@ class ScanOptions:
     #: end of the authorization, Ctrl-C or a killed process then loses none of them. Calls for
     #: different segments may overlap. Each host is told once.
     on_hosts: Callable[[str, tuple[Host, ...]], None] | None = None
+    #: Find the hosts up first (``nmap -sn``: ARP with short timeouts on a segment the scanner
+    #: sits on, the profile's own probes elsewhere), then port-scan only those (``-Pn``). False:
+    #: one nmap run per segment doing both, as before (benchmarks compare the two).
+    discover_first: bool = True
+    #: Whether an address is on a link of the scanner (no gateway); default: ``ip route get``.
+    on_link: Callable[[str], bool] = route_is_direct
 
 
 @dataclass
@@ -414,22 +434,63 @@ class _Context:
         addresses = [str(a.address) for a in group]
         exclusions = [str(n) for n in segment.exclusions if n.version == version]
         exclude_file = self.scan_dir / f"{stem}.exclude" if exclusions else None
-        try:
-            targets_file.write_text("\n".join(addresses) + "\n", encoding="utf-8")
-            if exclude_file is not None:
-                exclude_file.write_text("\n".join(exclusions) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise OperationalError(
-                f"cannot write scan inputs: {e.strerror}", location=str(targets_file)
-            ) from e
+        _write_lines(targets_file, addresses)
+        if exclude_file is not None:
+            _write_lines(exclude_file, exclusions)
+        if self.opts.discover_first:
+            local = version == 4 and self.opts.on_link(addresses[0])
+            ping = build_discovery_args(
+                scan_profile,
+                targets_file=targets_file,
+                exclude_file=exclude_file,
+                ipv6=version == 6,
+                privileged=self.privileged,
+                local=local,
+            )
+            found = self._invoke(
+                segment, ping.args, addresses, self.scan_dir / f"{stem}.discovery.xml", out, end=end, why=why
+            )
+            if found is None:
+                return  # stopped, refused or failed: said in the errors and the trail
+            wanted = set(addresses)
+            addresses = [h.ip for h in found.up_hosts() if h.ip in wanted]
+            if not addresses:
+                return  # no host up: nothing to port-scan
+            targets_file = self.scan_dir / f"{stem}.up"
+            _write_lines(targets_file, addresses)
         plan = build_args(
             scan_profile,
             targets_file=targets_file,
             exclude_file=exclude_file,
             ipv6=version == 6,
             privileged=self.privileged,
+            discovered=self.opts.discover_first,
         )
         out.errors.extend(plan.notes)
+        started_at = self.clock.now()
+        xml_path = self.scan_dir / f"{stem}.xml"
+        stream = _Stream(segment.name, xml_path, self.opts.on_hosts, out)
+        run = self._invoke(segment, plan.args, addresses, xml_path, out, end=end, why=why, stream=stream)
+        if run is not None:
+            out.hosts += len(run.up_hosts())
+            stream.tell(run)
+            out.findings.extend(findings_for(run, self.profile, rules, observed_at=started_at))
+
+    def _invoke(
+        self,
+        segment: Segment,
+        args: Sequence[str],
+        addresses: list[str],
+        xml_path: Path,
+        out: _Segment,
+        *,
+        end: datetime,
+        why: str,
+        stream: _Stream | None = None,
+    ) -> NmapRun | None:
+        """Run nmap once, within the authorization; keep its XML and record it in the trail.
+        ``stream``: the port scan (its XML is an artifact, its hosts are told as they come);
+        without it, host discovery. The parsed run, or None when nothing usable came back."""
         started_at = self.clock.now()
         left = (end - started_at).total_seconds() - self.opts.stop_margin_s
         cut = left < self.opts.timeout_s  # the authorization, not the timeout, bounds this run
@@ -438,28 +499,35 @@ class _Context:
             self.refuse(segment, addresses, reason)
             out.errors.append(reason)
             out.unusable = True
-            return
-        xml_path = self.scan_dir / f"{stem}.xml"
-        stream = _Stream(segment.name, xml_path, self.opts.on_hosts, out)
+            return None
         try:
             output = self.runner.run(
-                plan.args, timeout_s=min(left, self.opts.timeout_s), on_output=stream.partial
+                args,
+                timeout_s=min(left, self.opts.timeout_s),
+                on_output=stream.partial if stream is not None else None,
             )
         except KeyboardInterrupt:
             out.errors.append("interrupted (Ctrl-C or SIGTERM) before nmap returned its output")
             raise
+        what = "host discovery" if stream is None else "port scan"
         if output.stopped and not output.interrupted and cut:
+            kept = "hosts finished before the stop are kept" if stream else "no port was scanned"
             output = replace(
                 output,
-                error=f"stopped at {self.clock.now().isoformat(timespec='seconds')}, before the end of "
-                f"the authorization: {why}; hosts finished before the stop are kept",
+                error=f"{what} stopped at {self.clock.now().isoformat(timespec='seconds')}, before the "
+                f"end of the authorization: {why}; {kept}",
             )
         if output.xml:
-            xml_path.write_bytes(output.xml)
-            if str(xml_path) not in out.artifacts:
+            try:
+                xml_path.write_bytes(output.xml)
+            except OSError as e:
+                message = f"cannot keep nmap's output: {e.strerror}"
+                raise OperationalError(message, location=str(xml_path)) from e
+            if stream is not None and str(xml_path) not in out.artifacts:
                 out.artifacts.append(str(xml_path))
         result = "completed"
         detail = output.error
+        run: NmapRun | None = None
         if output.xml:
             try:
                 run = parse_nmap_xml(output.xml, source=str(xml_path))
@@ -472,9 +540,6 @@ class _Context:
                     out.errors.append(f"{xml_path.name}: {run.error}")
                     result, detail = ("partial" if run.hosts else "failed"), run.error
                     out.unusable = out.unusable or not run.hosts
-                out.hosts += len(run.up_hosts())
-                stream.tell(run)
-                out.findings.extend(findings_for(run, self.profile, rules, observed_at=started_at))
         else:
             result = "failed"
         if output.error:
@@ -484,6 +549,10 @@ class _Context:
             result = "partial"
         if output.interrupted:
             result = "interrupted"
+        if stream is None and run is not None:
+            detail = f"host discovery: {len(run.up_hosts())} of {len(addresses)} addresses up" + (
+                f"; {detail}" if detail else ""
+            )
         self.trail.append(
             AuditEntry(
                 who=self.who,
@@ -499,6 +568,16 @@ class _Context:
         )
         if output.interrupted:
             raise KeyboardInterrupt
+        if stream is None and (output.stopped or output.error or (run is not None and run.error)):
+            return None  # a cut or failed discovery: no port scan of a partial host list
+        return run
+
+
+def _write_lines(path: Path, lines: Sequence[str]) -> None:
+    try:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise OperationalError(f"cannot write scan inputs: {e.strerror}", location=str(path)) from e
 
 
 class _Stream:

@@ -62,7 +62,11 @@ def test_a_hostname_resolving_outside_scope_is_refused(tmp_path: Path) -> None:
             now=NOW,
             progress=lambda e: None,
             targets=["signal-gw.city.test"],
-            options=ScanOptions(runner=RecordedRunner(XML), resolver=lambda n: ["127.20.2.10", "127.99.0.1"]),
+            options=ScanOptions(
+                discover_first=False,
+                runner=RecordedRunner(XML),
+                resolver=lambda n: ["127.20.2.10", "127.99.0.1"],
+            ),
         )
     assert "127.99.0.1 is not in any authorized segment" in info.value.message
 
@@ -75,7 +79,7 @@ def test_a_cut_xml_keeps_its_complete_hosts_in_findings_and_inventory(tmp_path: 
         now=NOW,
         progress=lambda e: None,
         segments=["traffic-control"],
-        options=ScanOptions(runner=RecordedRunner(cut), who="t"),
+        options=ScanOptions(discover_first=False, runner=RecordedRunner(cut), who="t"),
     )
     assert out.result.status is RunStatus.INCOMPLETE
     assert out.result.errors == (
@@ -99,7 +103,9 @@ def test_malformed_xml_is_an_error_not_a_crash(tmp_path: Path) -> None:
         now=NOW,
         progress=lambda e: None,
         segments=["traffic-control"],
-        options=ScanOptions(runner=RecordedRunner(b"<nmaprun><host><<<garbage"), who="t"),
+        options=ScanOptions(
+            discover_first=False, runner=RecordedRunner(b"<nmaprun><host><<<garbage"), who="t"
+        ),
     )
     assert out.result.status is RunStatus.FAILED
     assert out.findings == ()

@@ -116,4 +116,5 @@ def test_scan_writes_findings_and_raw_xml(tmp_path: Path) -> None:
     assert saved["findings"][0]["rule_id"] == "EXP-TELNET"
     assert saved["authorization"] == "PKT-CLI-1"
     assert (out / "scan" / "edge.xml").read_text().startswith("<?xml")
-    assert json.loads((out / "scan-audit.jsonl").read_text())["result"] == "completed"
+    trail = [json.loads(x) for x in (out / "scan-audit.jsonl").read_text().splitlines()]
+    assert [(e["result"], "-sn" in e["argv"]) for e in trail] == [("completed", True), ("completed", False)]

@@ -158,9 +158,25 @@ def test_excluded_host_is_never_a_target_and_raw_xml_is_kept(full_scan) -> None:
 def test_audit_trail_records_each_scan(full_scan) -> None:  # type: ignore[no-untyped-def]
     _, run_dir, _, runner = full_scan
     entries = [json.loads(line) for line in (run_dir / "scan-audit.jsonl").read_text().splitlines()]
-    # Segments run at the same time: one line each, in the order they finished.
-    assert sorted(e["segment"] for e in entries) == ["edge", "office", "signals"]
-    signals = next(e for e in entries if e["segment"] == "signals")
+    # Segments run at the same time: per segment host discovery (-sn), then the port scan of the
+    # hosts found up (-Pn), in the order they finished.
+    pings = [e for e in entries if "-sn" in e["argv"]]
+    scans = [e for e in entries if "-sn" not in e["argv"]]
+    assert (
+        sorted(e["segment"] for e in pings)
+        == sorted(e["segment"] for e in scans)
+        == ["edge", "office", "signals"]
+    )
+    ping = next(e for e in pings if e["segment"] == "signals")
+    signals = next(e for e in scans if e["segment"] == "signals")
+    assert ping["when"] <= signals["when"] and "-Pn" in signals["argv"] and "-Pn" not in ping["argv"]
+    assert set(signals["targets"]) <= set(ping["targets"])
+    assert ping["detail"].startswith(
+        f"host discovery: {len(signals['targets'])} of {len(ping['targets'])} addresses up"
+    )
+    # ot-safe's own probes only (loopback is not an Ethernet link: no ARP), paced like its scan
+    assert {"-PE", "-PS80,102,443,502,44818", "--scan-delay", "--max-rate"} <= set(ping["argv"])
+    assert not {"-PA", "-PP", "-PR", "-sV", "-sU", "--script"} & set(ping["argv"])
     assert signals["who"] == "tester"
     assert signals["authorization"] == "PKT-LIVE-1"
     assert signals["result"] == "completed"
@@ -218,7 +234,7 @@ def test_deep_outside_a_maintenance_window_is_refused(tmp_path: Path) -> None:
         segments=["office", "signals"],
         options=ScanOptions(runner=runner, privileged=False, profiles=quick),
     )
-    assert len(runner.calls) == 1
+    assert len(runner.calls) == 2  # signals' host discovery, then its port scan
     assert "only inside a maintenance window" in out.result.errors[0]
     assert out.result.status is RunStatus.INCOMPLETE
 
@@ -253,5 +269,5 @@ def test_without_root_connect_scan_still_finds_tcp_exposures(network: None, tmp_
     )
     assert [(f.rule_id, f.asset.key) for f in out.findings] == [("EXP-TELNET", "127.21.5.1")]
     assert any("UDP ports" in e and "need root" in e for e in out.result.errors)
-    argv = json.loads((tmp_path / "scan-audit.jsonl").read_text())["argv"]
+    argv = json.loads((tmp_path / "scan-audit.jsonl").read_text().splitlines()[-1])["argv"]  # the port scan
     assert "-sT" in argv and "-sS" not in argv
