@@ -13,6 +13,7 @@ refused ones included, goes to the audit trail. scapy does the packet work behin
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -56,10 +57,19 @@ class ArpTransport(Protocol):
         ...
 
     def sweep(
-        self, interface: str, addresses: Sequence[str], timeout_s: float, *, interval_s: float, retries: int
-    ) -> list[tuple[str, str]]:
+        self,
+        interface: str,
+        addresses: Sequence[str],
+        timeout_s: float,
+        *,
+        interval_s: float,
+        retries: int,
+        stop_at: float = math.inf,
+    ) -> tuple[list[tuple[str, str]], list[str]]:
         """``(address, mac)`` of each ARP reply to requests for ``addresses`` on ``interface``,
-        one request every ``interval_s`` seconds, unanswered ones asked ``retries`` times more."""
+        one request every ``interval_s`` seconds, unanswered ones asked ``retries`` times more;
+        and the addresses asked. No request leaves after ``stop_at`` (``time.monotonic()``),
+        however slowly the machine sends: the addresses not reached by then are not asked."""
         ...
 
 
@@ -77,20 +87,59 @@ class ScapyArp:
         return str(interface), "" if direct else str(gateway)
 
     def sweep(
-        self, interface: str, addresses: Sequence[str], timeout_s: float, *, interval_s: float, retries: int
-    ) -> list[tuple[str, str]]:
-        from scapy.layers.l2 import ARP, Ether  # noqa: PLC0415 (see route)
-        from scapy.sendrecv import srp  # noqa: PLC0415
+        self,
+        interface: str,
+        addresses: Sequence[str],
+        timeout_s: float,
+        *,
+        interval_s: float,
+        retries: int,
+        stop_at: float = math.inf,
+    ) -> tuple[list[tuple[str, str]], list[str]]:
+        # Each request is sent by us, on our own clock, so a slow machine stretches the sweep
+        # but never sends past ``stop_at``; a sniffer started first collects the replies.
+        from scapy.config import conf  # noqa: PLC0415 (see route)
+        from scapy.layers.l2 import ARP, Ether  # noqa: PLC0415
+        from scapy.sendrecv import AsyncSniffer  # noqa: PLC0415
 
-        answered, _ = srp(
-            Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, pdst=list(addresses)),
+        replies: dict[str, str] = {}
+
+        def keep(packet: object) -> None:
+            arp = packet[ARP]  # type: ignore[index]
+            replies.setdefault(str(arp.psrc), str(arp.hwsrc).lower())
+
+        sniffer = AsyncSniffer(
             iface=interface,
-            timeout=timeout_s,
-            inter=interval_s,
-            retry=retries,
-            verbose=0,
+            store=False,
+            lfilter=lambda p: ARP in p and p[ARP].op == 2,
+            prn=keep,
         )
-        return [(str(reply.psrc), str(reply.hwsrc).lower()) for _sent, reply in answered]
+        sniffer.start()
+        time.sleep(0.2)  # the sniffer's socket is open before the first request
+        sock = conf.L2socket(iface=interface)
+        asked: list[str] = []
+        try:
+            pending = list(addresses)
+            for _round in range(1 + retries):
+                next_at = time.monotonic()
+                for address in pending:
+                    now = time.monotonic()
+                    if now < next_at:
+                        time.sleep(next_at - now)
+                    if time.monotonic() >= stop_at:
+                        break
+                    sock.send(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, pdst=address))
+                    if _round == 0:
+                        asked.append(address)
+                    next_at = max(next_at + interval_s, time.monotonic())
+                time.sleep(timeout_s)  # late replies (listening is not sending)
+                pending = [a for a in asked if a not in replies]
+                if not pending or time.monotonic() >= stop_at:
+                    break
+        finally:
+            sock.close()
+            sniffer.stop()
+        return list(replies.items()), asked
 
 
 def _pace(scan_profile: str) -> float:
@@ -207,6 +256,7 @@ def arp_sweep(
         )
         refuse(reason)
         raise ScopeError(reason + "; nothing was sent", location=profile.path, hint=RENEW_HINT)
+    planned = list(addresses)
     if fit < len(addresses):
         stopped = (
             f"only {fit} of {len(addresses)} addresses asked: authorization "
@@ -215,11 +265,22 @@ def arp_sweep(
         addresses = addresses[:fit]
     sweep_started = time.monotonic()
     try:
-        replies = arp.sweep(iface, addresses, timeout_s, interval_s=pace, retries=retries)
+        # Planned to fit; the deadline holds even if the machine sends slower than planned.
+        stop_at = started + (profile.authorization.valid_until - now).total_seconds() - margin_s
+        replies, reached = arp.sweep(
+            iface, addresses, timeout_s, interval_s=pace, retries=retries, stop_at=stop_at
+        )
     except OSError as e:
         raise OperationalError(f"ARP sweep on {iface} failed: {e}", hint="check the interface name") from e
     finally:
         duration = time.monotonic() - sweep_started
+    if len(reached) < len(addresses):  # the machine sent slower than planned: cut at the deadline
+        stopped = (
+            f"only {len(reached)} of {len(planned)} addresses asked: authorization "
+            f"{profile.authorization.reference} ends at {profile.authorization.valid_until.isoformat()}"
+            " (requests went out slower than planned and were stopped before it)"
+        )
+        addresses = list(reached)
     asked = set(addresses)
     sweep = ArpSweep(
         segment=segment,

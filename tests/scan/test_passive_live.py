@@ -289,10 +289,11 @@ def test_arp_refuses_an_interface_without_the_segment_route(lab: NetLab, tmp_pat
 
 @root
 def test_arp_sweep_stops_before_the_authorization_ends(lab: NetLab, tmp_path: Path) -> None:
-    """A paced /24 sweep takes ~27 s; with 12 s left only what fits is asked, and nothing after."""
+    """A paced /24 sweep takes ~27 s; with 16 s left only what fits is asked, and nothing after,
+    however slowly a loaded machine sends (each request checks the deadline before it leaves)."""
     from datetime import UTC, datetime, timedelta
 
-    end = (datetime.now(UTC) + timedelta(seconds=12)).isoformat(timespec="seconds")
+    end = (datetime.now(UTC) + timedelta(seconds=16)).isoformat(timespec="seconds")
     profile = tmp_path / "arp.yaml"
     text = SWEEP_PROFILE.format(cidr=lab.subnet, excluded=lab.address(3), out=tmp_path / "reports")
     profile.write_text(text.replace("valid_until: 2030-12-31", f"valid_until: {end}"))
@@ -305,3 +306,30 @@ def test_arp_sweep_stops_before_the_authorization_ends(lab: NetLab, tmp_path: Pa
     requests = _requests(capture)
     assert requests
     assert max(t for t, _ in requests) < datetime.fromisoformat(end).timestamp()
+
+
+LAGGING_SWEEP = """
+import json, sys, time
+from secaudit.scan.discovery import ScapyArp
+t0, wall = time.monotonic(), time.time()
+replies, asked = ScapyArp().sweep(
+    sys.argv[1], sys.argv[2].split(","), 0.3, interval_s=0.2, retries=1, stop_at=t0 + 2.0
+)
+print(json.dumps({"asked": asked, "replies": replies, "wall": wall}))
+"""
+
+
+@root
+def test_arp_requests_stop_at_the_deadline_whatever_was_planned(lab: NetLab, tmp_path: Path) -> None:
+    """The sweep itself refuses to send after its deadline: 40 addresses at 5 per second would
+    take 8 s; with 2 s given, about 10 are asked, and the capture holds exactly those."""
+    addresses = [lab.address(h) for h in range(2, 42) if h != 3]
+    with lab.capture(tmp_path / "deadline.pcap") as capture:
+        done = lab.run(lab.scanner_ns, str(PYTHON), "-c", LAGGING_SWEEP, lab.scanner_if, ",".join(addresses))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert 5 <= len(doc["asked"]) <= 11 and doc["asked"] == addresses[: len(doc["asked"])]
+    assert {a for a, _ in doc["replies"]} <= {lab.address(2), lab.address(4)}
+    requests = _requests(capture)
+    assert sorted(p for _, p in requests) == sorted(doc["asked"])  # each once: no retry round left
+    assert max(t for t, _ in requests) < doc["wall"] + 2.0
