@@ -61,7 +61,7 @@ def findings_for(
         asset = asset_for(profile, host)
         for port in host.ports:
             for rule in rules:
-                ok, excerpt = rule.matches(port, kind, host.ended or run.ended or observed_at)
+                ok, excerpt = rule.matches(port, kind, host.ended or run.ended or observed_at, host.scripts)
                 if not ok:
                     continue
                 out.append(

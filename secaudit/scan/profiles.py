@@ -70,6 +70,10 @@ ALLOWED_SCRIPTS = frozenset(
         "mqtt-subscribe",  # anonymous CONNECT, then listens to $SYS/# for a few seconds
         "upnp-info",  # one SSDP M-SEARCH, then the device description it points to
         "dns-recursion",  # one recursive A query; reads the RA flag
+        # Windows, BMC and time services (each asks what a client's negotiation would)
+        "smb2-security-mode",  # one SMB2 negotiate; reads whether signing is required
+        "ipmi-version",  # "Get Channel Authentication Capabilities" (RMCP, no login)
+        "ntp-info",  # a time request and ntpq's read-variables (mode 6) request; no monlist
     }
 )
 
@@ -186,6 +190,11 @@ PROFILES: dict[str, ScanProfile] = {
             "mqtt-subscribe",
             "upnp-info",
             "dns-recursion",
+            "smb-protocols",
+            "smb2-security-mode",
+            "rdp-enum-encryption",
+            "ipmi-version",
+            "ntp-info",
         ),
         timing="-T4",
         max_retries=2,

@@ -23,6 +23,7 @@ A rule file (``rules/exposure/*.yaml``) holds ``rules:``, a list of rules::
           values: [D, E, F]          # ... equal one of these (case-insensitive)
           pattern: "(?i)admin"       # regex searched in the text output
           before_scan: [notAfter]    # a date-time under these keys lies before the scan (expired)
+                                     # host scripts (smb-protocols, ...) count for ports listed
 
 Matching needs the port state ``open`` (UDP also ``open|filtered`` when a script answered).
 """
@@ -116,10 +117,15 @@ class ExposureRule:
     texts: tuple[LocalText, ...] = ()  # title, description and remediation in Thai
 
     def matches(
-        self, port: Port, segment_kind: SegmentKind | None, at: datetime | None = None
+        self,
+        port: Port,
+        segment_kind: SegmentKind | None,
+        at: datetime | None = None,
+        host_scripts: Sequence[Script] = (),
     ) -> tuple[bool, str]:
         """Whether this rule flags ``port`` on a host of ``segment_kind`` scanned at ``at``, and
-        the script excerpt."""
+        the script excerpt. ``host_scripts``: the host's own NSE results (SMB facts are host
+        scripts in nmap), read for a port the rule names by number."""
         m = self.match
         if m.protocol and port.protocol != m.protocol:
             return False, ""
@@ -143,7 +149,8 @@ class ExposureRule:
             return False, ""
         excerpt = ""
         if m.script is not None:
-            found = next((x for s in port.scripts if (x := m.script.matches(s, at)) is not None), None)
+            scripts = (*port.scripts, *(host_scripts if port.number in m.ports else ()))
+            found = next((x for s in scripts if (x := m.script.matches(s, at)) is not None), None)
             if found is None:
                 return False, ""
             excerpt = found

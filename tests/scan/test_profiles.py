@@ -6,6 +6,7 @@ import pytest
 
 from secaudit.core.errors import ConfigError, OperationalError
 from secaudit.scan import ALLOWED_SCRIPTS, PROFILES, build_args, check_args, find_nmap
+from secaudit.scan.profiles import build_discovery_args
 
 
 def args_for(name: str, *, privileged: bool = True, ipv6: bool = False) -> tuple[list[str], tuple[str, ...]]:
@@ -75,6 +76,10 @@ def test_without_root_connect_scans_and_says_what_needs_root() -> None:
         (["--scan-delay"], "needs a value"),
         (["10.0.0.1"], "not allowed"),
         (["--datadir", "/tmp"], "not allowed"),
+        (["-PS"], "not allowed"),
+        (["-PS80,x"], "not allowed"),
+        (["-PS80;id"], "not allowed"),
+        (["-PA80"], "not allowed"),
     ],
 )
 def test_allow_list_refuses_everything_else(args: list[str], needle: str) -> None:
@@ -92,3 +97,47 @@ def test_missing_nmap_is_operational_with_install_hint() -> None:
         find_nmap("nmap-not-installed-here")
     assert info.value.exit_code == 3
     assert "apt-get install -y nmap" in (info.value.hint or "")
+
+
+def _ping(name: str, *, local: bool, privileged: bool = True, ipv6: bool = False) -> list[str]:
+    plan = build_discovery_args(
+        PROFILES[name],
+        targets_file=Path("/run/x/seg.targets"),
+        exclude_file=Path("/run/x/seg.exclude"),
+        ipv6=ipv6,
+        privileged=privileged,
+        local=local,
+    )
+    return list(plan.args)
+
+
+def test_discovery_on_a_local_segment_asks_by_arp_with_short_timeouts() -> None:
+    args = _ping("ot-safe", local=True)
+    assert args[:4] == ["-n", "--reason", "--noninteractive", "-sn"]
+    assert "-PR" in args and value(args, "--max-rtt-timeout") == "250ms"
+    assert value(args, "--initial-rtt-timeout") == "100ms"
+    assert value(args, "--max-rate") == "20" and value(args, "--scan-delay") == "50ms"  # paced like the scan
+    assert not {"-PE", "-p", "--script", "-sS", "-sU"} & set(args)
+
+
+def test_discovery_on_a_routed_segment_sends_only_the_profiles_probes() -> None:
+    ot = _ping("ot-safe", local=False)
+    assert "-PE" in ot and "-PS80,102,443,502,44818" in ot and "-PR" not in ot
+    assert "--max-rtt-timeout" not in ot  # a routed link may be slow: nmap's own timeouts
+    standard = _ping("standard", local=False)
+    assert not [a for a in standard if a.startswith("-P")]  # nmap's default probes
+    unprivileged = _ping("ot-safe", local=True, privileged=False)  # no raw packets: no ARP, no ICMP
+    assert "--unprivileged" in unprivileged and "-PR" not in unprivileged and "-PE" not in unprivileged
+    assert "-PR" not in _ping("ot-safe", local=True, ipv6=True)  # IPv6 has no ARP
+
+
+def test_the_port_scan_after_discovery_skips_its_own() -> None:
+    plan = build_args(
+        PROFILES["ot-safe"],
+        targets_file=Path("/run/x/seg.up"),
+        exclude_file=None,
+        ipv6=False,
+        privileged=True,
+        discovered=True,
+    )
+    assert "-Pn" in plan.args
