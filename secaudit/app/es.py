@@ -353,7 +353,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                         key, hit = (
                             hit_from_document(plan.info, plan.node, source)
                             if layout == SECAUDIT
-                            else layout_hit(layout, plan, source)
+                            else layout_hit(layout, plan, source, by_location[plan.info.location].fields)
                         )
                         # a relaxed query (Converted.exact) finds a superset: the engine decides; the
                         # cap counts the documents the cluster returned, so it never hides a hit
@@ -482,10 +482,13 @@ def hunted_layout(indices: Sequence[IndexInfo], pattern: str, wanted: str, url: 
     raise UsageError(problem, location=url, hint=hint)
 
 
-def layout_hit(layout: str, plan: RulePlan, source: dict[str, Any]) -> tuple[Place, RuleHit]:
+def layout_hit(
+    layout: str, plan: RulePlan, source: dict[str, Any], names: Sequence[str]
+) -> tuple[Place, RuleHit]:
     """The hit an ECS or Wazuh document makes: its event as the embedded engine would read it
-    (host, time and record from the layout's fields), the matched fields computed by the engine."""
-    event = event_from_source(layout, source)
+    (host, time and record from the layout's fields; ``names``, the rule's fields, among its
+    fields), the matched fields computed by the engine."""
+    event = event_from_source(layout, source, names)
     return sort_key(event, 0), RuleHit(plan.info, event, matched_fields(plan.node, event))
 
 

@@ -55,6 +55,8 @@ class Converted:
     # When the rule has an OR list too long for one query: the queries (each within the clause
     # limit) whose hits together are the rule's; ``query`` is then their disjunction, for reading.
     parts: tuple[str, ...] = ()
+    # the Sigma field names the rule uses (ECS/Wazuh layouts: the hit's event carries them)
+    fields: tuple[str, ...] = ()
 
     @property
     def runs(self) -> tuple[str, ...]:
@@ -203,6 +205,7 @@ def convert_rules(
             continue
         try:
             rule: Any = _parsed(doc, filters)
+            names = _field_names(rule) if layout != SECAUDIT else set()  # before the pipeline renames
             if isinstance(backend, LayoutLuceneBackend):
                 where = layout_where(backend, layout, rule)
             backend.relaxed = False
@@ -226,6 +229,7 @@ def convert_rules(
                 query=rule_query(where, texts, split),
                 exact=not backend.relaxed,
                 parts=parts,
+                fields=tuple(sorted(names)),
             )
         )
     if correlations:

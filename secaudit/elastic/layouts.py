@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -953,10 +953,37 @@ def _stamp(value: Any) -> datetime | None:
     return parse_time(value) if isinstance(value, str) else None
 
 
-def event_from_source(layout_name: str, source: Mapping[str, Any]) -> LogEvent:
-    """The LogEvent of a document of this layout: its Windows fields under their Sigma names (every
-    name the layout keeps under one field gets its value), host, time and record from the layout's
-    fields, the kind from its channel and event id as the embedded engine decides it."""
+# Sigma names an ECS event shows its ECS fields under when no rule asks for another: the usual name
+# of each (process.executable is also NewProcessName, SourceImage... in the rules that say so)
+DISPLAY = frozenset(
+    {
+        "Image",
+        "CommandLine",
+        "ParentImage",
+        "ParentCommandLine",
+        "ProcessId",
+        "ParentProcessId",
+        "CurrentDirectory",
+        "User",
+        "SourceIp",
+        "SourcePort",
+        "DestinationIp",
+        "DestinationPort",
+        "QueryName",
+        "TargetObject",
+    }
+)
+
+
+def event_from_source(
+    layout_name: str, source: Mapping[str, Any], names: Collection[str] | None = None
+) -> LogEvent:
+    """The LogEvent of a document of this layout: its Windows fields under their Sigma names, host,
+    time and record from the layout's fields, the kind from its channel and event id as the embedded
+    engine decides it. Where the layout keeps several Sigma names under one field (ECS's
+    process.executable is Image, NewProcessName, SourceImage...; Wazuh's ``commandLine`` may be asked
+    as ``commandLine``), the event carries the names in ``names`` (the rule's) and :data:`DISPLAY`;
+    ``names`` None: every such name."""
     lay = LAYOUTS[layout_name]
     channel = str(_get(source, lay.channel) or "")
     provider = str(_get(source, lay.provider) or "")
@@ -974,6 +1001,8 @@ def event_from_source(layout_name: str, source: Mapping[str, Any]) -> LogEvent:
                 fields[str(name)] = value
         fixed, variable = _ecs_tables()
         for name in {*fixed, *variable}:
+            if names is not None and name not in names and name not in DISPLAY:
+                continue
             value = _get(source, ecs_field(name, kind.categories, kind.services))
             if value is not None and not isinstance(value, Mapping):
                 fields.setdefault(name, value)
@@ -991,7 +1020,8 @@ def event_from_source(layout_name: str, source: Mapping[str, Any]) -> LogEvent:
         for name, value in (data or {}).items():
             text = str(name)
             fields.setdefault(text[:1].upper() + text[1:], _halved(value))
-            fields.setdefault(text, _halved(value))
+            if names is None or text in names:
+                fields.setdefault(text, _halved(value))
         record = _get(source, lay.record)
         agent = _get(source, "agent.name")
         computer = fields.get("Computer") or agent

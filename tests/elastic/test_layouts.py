@@ -187,6 +187,9 @@ def test_a_hunt_on_an_ecs_or_wazuh_index_reports_host_time_and_record_from_its_f
         "CommandLine": "cmd.exe /c whoami /all",
     }
     assert hit["event"]["Computer"] == "ws-07.cc.phuket.example"
+    # the event shows the rule's names and the usual ones, not every name ECS keeps under one field
+    assert "HostApplication" not in hit["event"] and "SourceImage" not in hit["event"]
+    assert "commandLine" not in hit["event"]
 
 
 def test_layout_documents_read_back_as_the_event_they_were_made_from() -> None:
