@@ -1,7 +1,8 @@
 """Log hunting benchmark: rule loading, events/s from JSONL and EVTX, peak memory, and the Zircolite
 method (pySigma's sqlite backend over an in-memory SQLite table) on the same events and rules.
 
-`python -m bench hunt [--events N] [--real-events N] [--slice N] [--evtx-events N] [--evtx-only]`.
+`python -m bench hunt [--events N] [--real-events N] [--folder-events N] [--folder-files N] [--slice N]
+[--evtx-events N] [--evtx-only]`; the realistic events also run cut into a folder of files of mixed sizes.
 Two JSONL corpora run side by side: the synthetic Sysmon one below (small events) and a realistic
 Windows one (bench/wincorpus.py: Security, Sysmon, PowerShell and System channels, about 2.6 KB and
 33 fields per event with rendered Message fields and a long tail; 5 to 10 % of events match), each
