@@ -11,8 +11,7 @@ without importing upward. Nothing is imported when this module is.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
@@ -41,16 +40,6 @@ class Registry(Generic[T]):
 
     def remove(self, name: str) -> None:
         self._items.pop(name, None)
-
-    @contextmanager
-    def added(self, name: str, item: T) -> Iterator[T]:
-        """``item`` registered for the duration of a ``with`` block (tests, one-off extensions)."""
-        self.ensure_loaded()
-        self.register(name, item)
-        try:
-            yield item
-        finally:
-            self.remove(name)
 
     def on_first_use(self, loader: Callable[[], None]) -> None:
         """Run ``loader`` (which imports the modules that register) before the registry is first read."""
