@@ -6,7 +6,9 @@ quantifiers and atomic groups since 3.11) but not: ``\\h``/``\\H`` (horizontal w
 ``\\z``, ``\\k<name>``, ``\\Q...\\E``, ``\\e``, ``\\x{...}``, POSIX classes (``[[:digit:]]``),
 ``(?<name>...)`` and a ``(?i)`` in mid-pattern. :func:`translate` rewrites those; what it cannot express
 (``\\K``, a negated class inside brackets such as ``[\\H]``) raises :class:`PcreUnsupported`,
-so the check becomes an ERROR with the reason instead of silently matching something else.
+so the check becomes an ERROR with the reason instead of silently matching something else. A ``*`` or
+``+`` with nothing before it to repeat (``r:* hard core 0`` in the OS_Regex-era stock policies) is the
+character itself, as those policies mean it.
 """
 
 from __future__ import annotations
@@ -142,6 +144,12 @@ def translate(pattern: str) -> str:
         if pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!":
             out.append("(?P<")
             i += 3
+            continue
+        if c in "*+" and (not out or out[-1] in ("^", "(", "|")):
+            # Nothing to repeat: policies written for Wazuh's older OS_Regex engine use a bare '*' as
+            # the character itself (limits.conf's '* hard core 0'); PCRE2 would refuse to compile it.
+            out.append("\\" + c)
+            i += 1
             continue
         out.append(c)
         i += 1

@@ -6,6 +6,7 @@ exit 3 when nothing could be checked."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -182,6 +183,10 @@ def test_import_sca_exits_3_loudly_when_nothing_was_checked(
         (r"[]x]+", ["]x]"], ["y"]),
         (r"\x{41}\z", ["A"], ["B"]),
         (r"[a&&b]", ["&"], ["c"]),
+        # nothing to repeat: the character itself, as OS_Regex-era policies write it
+        (r"* hard core 0", ["* hard core 0x", "x* hard core 0"], ["@staff hard core 0", " hard core 0"]),
+        (r"^+x|*y", ["+x", "a*y"], ["x", "y", "a+x"]),
+        (r"a*b", ["b", "aab"], ["a*"]),
     ],
 )
 def test_pcre_translation(pcre: str, hits: list[str], misses: list[str]) -> None:
@@ -232,3 +237,52 @@ def test_a_debian_policy_decides_on_the_real_offline_root(debian_root: Path, tmp
     assert expiry.status is CheckStatus.FAIL
     assert expiry.evidence[0].file == "/etc/login.defs"
     assert res["root has a shadowed password entry."].status is CheckStatus.PASS
+
+
+# A bare '*' with nothing to repeat, as older stock policies write the limits.conf wildcard domain.
+LIMITS_POLICY = r"""
+policy: {id: city_limits, name: "Core dumps limited for every user"}
+checks:
+  - id: 1
+    title: "Every user has a hard core limit of 0."
+    condition: any
+    rules:
+      - 'f:/etc/security/limits.conf -> r:* hard core 0'
+      - 'd:/etc/security/limits.d -> r:\.conf$ -> r:* hard core 0'
+"""
+
+
+@pytest.mark.parametrize(
+    ("conf", "status"),
+    [
+        ("# the city rule\n* hard core 0\n", "pass"),
+        ("*\thard\tcore\t0\n", "fail"),  # tabs: the pattern asks for single spaces
+        ("@staff hard core 0\n", "fail"),  # one group only, not every user
+        ("#* hard core 0\n", "pass"),  # the stock rule does not exclude comments: we match as written
+    ],
+)
+def test_a_bare_star_is_the_wildcard_domain_not_a_regex_error(tmp_path: Path, conf: str, status: str) -> None:
+    root = tmp_path / "root"
+    (root / "etc" / "security" / "limits.d").mkdir(parents=True)
+    (root / "etc" / "security" / "limits.conf").write_text(conf, encoding="utf-8")
+    path = tmp_path / "policy.yml"
+    path.write_text(LIMITS_POLICY, encoding="utf-8")
+    (res,) = run_policy(load_policy(path), OfflineTarget(root)).results
+    assert res.status.value == status, res.reason
+
+
+STOCK = Path(os.environ.get("SECAUDIT_WAZUH_POLICY", "/tmp/wazuh/cis_debian12.yml"))
+
+
+@pytest.mark.slow
+def test_the_stock_wazuh_debian_policy_on_the_real_root(debian_root: Path) -> None:
+    """Wazuh's own GPL policy is never shipped: this runs only where someone put a copy."""
+    if not STOCK.is_file():
+        pytest.skip(f"no stock Wazuh policy at {STOCK} (set SECAUDIT_WAZUH_POLICY to run this)")
+    run_ = run_policy(load_policy(STOCK), OfflineTarget(debian_root))
+    assert run_.incomplete == ""  # its requirements (Debian 12 on Linux) hold on this root
+    statuses = [r.status for r in run_.results]
+    assert CheckStatus.PASS in statuses and CheckStatus.FAIL in statuses
+    assert all(r.check.title for r in run_.results)
+    bad_regex = [r.reason for r in run_.results if r.status is CheckStatus.ERROR and "regex" in r.reason]
+    assert bad_regex == []
