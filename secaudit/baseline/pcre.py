@@ -8,7 +8,8 @@ quantifiers and atomic groups since 3.11) but not: ``\\h``/``\\H`` (horizontal w
 (``\\K``, a negated class inside brackets such as ``[\\H]``) raises :class:`PcreUnsupported`,
 so the check becomes an ERROR with the reason instead of silently matching something else. A ``*`` or
 ``+`` with nothing before it to repeat (``r:* hard core 0`` in the OS_Regex-era stock policies) is the
-character itself, as those policies mean it.
+character itself, as those policies mean it; ``x**`` is read as ``x*``, and a bare ``\\p`` (no property
+name) as OS_Regex's punctuation class.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ OUTSIDE = {
     "e": "\\x1b",
 }
 INSIDE = {"h": HSPACE, "v": VSPACE, "e": "\\x1b"}
+# OS_Regex \\p: the punctuation characters ()*+,-.:;<=>?[]!"'#$%&|{}
+OSREGEX_PUNCT = re.escape("()*+,-.:;<=>?[]!\"'#$%&|{}")
 
 
 class PcreUnsupported(ValueError):
@@ -92,6 +95,12 @@ def translate(pattern: str) -> str:
             if e == "x" and i + 2 < n and pattern[i + 2] == "{":
                 text, i = _hex_brace(pattern, i + 1)
                 out.append(text)
+                continue
+            if e == "p" and (i + 2 >= n or not (pattern[i + 2].isalpha() or pattern[i + 2] == "{")):
+                # OS_Regex's punctuation class (older stock policies: r:^\\w+:\\p:); in PCRE2 a bare
+                # \\p must name a property, so this reading cannot clash with one.
+                out.append(OSREGEX_PUNCT if in_class else f"[{OSREGEX_PUNCT}]")
+                i += 2
                 continue
             if in_class:
                 if e in INSIDE:
@@ -144,6 +153,10 @@ def translate(pattern: str) -> str:
         if pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!":
             out.append("(?P<")
             i += 3
+            continue
+        if c == "*" and out and out[-1] == "*":
+            # '**' (stock policies: r:\\.**): PCRE2 refuses a repeated repeat; x** can only mean x*
+            i += 1
             continue
         if c in "*+" and (not out or out[-1] in ("^", "(", "|")):
             # Nothing to repeat: policies written for Wazuh's older OS_Regex engine use a bare '*' as

@@ -78,7 +78,8 @@ COMPLIANCE = {
     "iso_27001-2022": RefKind.ISO27001,
     "mitre_techniques": RefKind.ATTACK,
 }
-_COMPARE = re.compile(r"^(?P<rx>.*?)\s+compare\s+(?P<op>\S+)\s+(?P<num>\S+)\s*$")
+# the operator may touch its number (stock policies write "compare <=3")
+_COMPARE = re.compile(r"^(?P<rx>.*?)\s+compare\s+(?P<op>[<>=!]+|\S+)\s*(?P<num>\S+)\s*$")
 
 
 class Unsupported(Exception):

@@ -187,6 +187,11 @@ def test_import_sca_exits_3_loudly_when_nothing_was_checked(
         (r"* hard core 0", ["* hard core 0x", "x* hard core 0"], ["@staff hard core 0", " hard core 0"]),
         (r"^+x|*y", ["+x", "a*y"], ["x", "y", "a+x"]),
         (r"a*b", ["b", "aab"], ["a*"]),
+        # OS_Regex's \p (punctuation), as older stock policies write it; PCRE2 has no bare \p
+        (r"^\w+:\p:", ["daemon:*:19000", "svc:!:1"], ["root:$y$j9T$abc:1", "x:a:"]),
+        (r"[a\p]x", ["%x", "ax", "{x"], ["bx"]),
+        (r"^x\.**lo$", ["x..lo", "xlo"], ["x lo"]),  # PCRE2's \. is a dot (OS_Regex's was any character)
+        (r"a\**b", ["ab", "a**b"], ["a-b"]),
     ],
 )
 def test_pcre_translation(pcre: str, hits: list[str], misses: list[str]) -> None:
@@ -197,7 +202,7 @@ def test_pcre_translation(pcre: str, hits: list[str], misses: list[str]) -> None
         assert not rx.search(text), (pcre, translate(pcre), text)
 
 
-@pytest.mark.parametrize("pcre", [r"a\Kb", r"[\H]", r"[[:^digit:]]", r"[[:nope:]]", r"(unclosed"])
+@pytest.mark.parametrize("pcre", [r"a\Kb", r"[\H]", r"[[:^digit:]]", r"[[:nope:]]", r"(unclosed", r"\pL"])
 def test_pcre_we_cannot_translate_is_refused(pcre: str) -> None:
     with pytest.raises(PcreUnsupported):
         compile_pcre(pcre)
@@ -267,6 +272,28 @@ def test_a_bare_star_is_the_wildcard_domain_not_a_regex_error(tmp_path: Path, co
     (root / "etc" / "security" / "limits.conf").write_text(conf, encoding="utf-8")
     path = tmp_path / "policy.yml"
     path.write_text(LIMITS_POLICY, encoding="utf-8")
+    (res,) = run_policy(load_policy(path), OfflineTarget(root)).results
+    assert res.status.value == status, res.reason
+
+
+# The operator touching its number, as older stock policies write it.
+COMPARE_POLICY = r"""
+policy: {id: city_lockout, name: "Lockout after few failures"}
+checks:
+  - id: 1
+    title: "At most 5 failures before lockout."
+    condition: all
+    rules: ['f:/etc/security/faillock.conf -> n:^deny\s*=\s*(\d+) compare <=5']
+"""
+
+
+@pytest.mark.parametrize(("deny", "status"), [("3", "pass"), ("5", "pass"), ("6", "fail")])
+def test_a_compare_operator_may_touch_its_number(tmp_path: Path, deny: str, status: str) -> None:
+    root = tmp_path / "root"
+    (root / "etc" / "security").mkdir(parents=True)
+    (root / "etc" / "security" / "faillock.conf").write_text(f"deny = {deny}\n", encoding="utf-8")
+    path = tmp_path / "policy.yml"
+    path.write_text(COMPARE_POLICY, encoding="utf-8")
     (res,) = run_policy(load_policy(path), OfflineTarget(root)).results
     assert res.status.value == status, res.reason
 
