@@ -256,6 +256,9 @@ def _match(node: Any, path: str) -> Match:
     )
 
 
+_CSF_ID = re.compile(r"^(GV|ID|PR|DE|RS|RC)\.[A-Z]{2}-\d{2}$")  # a NIST CSF 2.0 subcategory, e.g. PR.IR-01
+
+
 def _references(node: Any, path: str) -> tuple[Reference, ...]:
     if not isinstance(node, YList):
         raise ConfigError("'references' must be a list", location=located(path, node))
@@ -271,6 +274,12 @@ def _references(node: Any, path: str) -> tuple[Reference, ...]:
                 f"unknown reference kind '{kind}'{suggest(kind, kinds)}",
                 location=located(path, item, "kind"),
                 hint=f"use: {', '.join(kinds)}",
+            )
+        if kind == RefKind.NIST.value and _CSF_ID.match(str(item["id"])):
+            raise ConfigError(
+                f"'{item['id']}' is a NIST CSF subcategory, not a NIST SP 800-53 control",
+                location=located(path, item, "kind"),
+                hint="write {kind: nist-csf, id: ...} (compliance/nist-csf-2.0.yaml); kind nist is SP 800-53",
             )
         out.append(Reference(kind=RefKind(kind), id=str(item["id"]), url=str(item.get("url", ""))))
     return tuple(out)

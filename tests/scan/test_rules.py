@@ -82,6 +82,12 @@ GOOD = """rules:
         ("ports: [23]", "ports: [23]\n      segment_kinds: [ics]", 8, "unknown segment kind 'ics'"),
         ("id: EXP-X", "id: telnet", 2, "does not look like EXP-NAME"),
         ("ports: [23]", "tunnel: none", 7, "needs at least one of services, ports or script"),
+        (
+            "    remediation: r\n",
+            "    remediation: r\n    references:\n      - {kind: nist, id: PR.IR-01}\n",
+            7,
+            "'PR.IR-01' is a NIST CSF subcategory",
+        ),
     ],
 )
 def test_loader_names_file_line_and_fix(tmp_path: Path, old: str, new: str, line: int, needle: str) -> None:
