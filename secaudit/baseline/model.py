@@ -66,7 +66,9 @@ class ProbeCall:
         main = [
             str(v)
             for k, v in sorted(self.params.items())
-            if k not in {"default", "comments"} and isinstance(v, str) and not isinstance(v, bool)
+            if k not in {"default", "comments", "regex_type"}
+            and isinstance(v, str)
+            and not isinstance(v, bool)
         ]
         return f"{self.type}:{' '.join(main)}" if main else self.type
 

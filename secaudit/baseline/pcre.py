@@ -178,3 +178,53 @@ def compile_pcre(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
             return re.compile(text, flags)
     except (re.error, FutureWarning, DeprecationWarning) as e:
         raise PcreUnsupported(f"regex /{pattern}/ is not valid here: {e}") from e
+
+
+# OS_Regex, Wazuh's own engine and its default for SCA rules: only these escapes are special, a
+# plain character (the dot included) is itself, "*" and "+" repeat what precedes them (a second one
+# is the character), "^", "$", "|" and groups work as usual. Classes as Wazuh's documentation
+# defines them.
+_OS_ESCAPES = {
+    "w": r"[A-Za-z0-9_@\-]",
+    "W": r"[^A-Za-z0-9_@\-]",
+    "d": r"[0-9]",
+    "D": r"[^0-9]",
+    "s": r"[ ]",
+    "S": r"[^ ]",
+    "t": r"\t",
+    "p": r"[()*+,\-.:;<=>?\[\]!\"'#$%&|{}]",
+    ".": r"(?s:.)",
+}
+
+
+def translate_osregex(pattern: str) -> str:
+    """An OS_Regex pattern as a Python ``re`` pattern with the same meaning."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 == len(pattern):
+                raise PcreUnsupported(f"OS_Regex pattern {pattern!r} ends in a lone backslash")
+            nxt = pattern[i + 1]
+            out.append(_OS_ESCAPES.get(nxt) or re.escape(nxt))
+            i += 2
+            continue
+        if c in "*+":
+            # a modifier needs something to repeat; after another one ("\.**" in iptables output
+            # rules) it is the character itself
+            out.append(c if out and out[-1] not in ("(", "|", "^", "*", "+") else re.escape(c))
+        elif c in "^$|()":
+            out.append(c)
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def compile_osregex(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """Compile an OS_Regex pattern; PcreUnsupported when it cannot mean anything."""
+    try:
+        return re.compile(translate_osregex(pattern), flags)
+    except re.error as e:
+        raise PcreUnsupported(f"OS_Regex pattern {pattern!r} is not valid: {e}") from e

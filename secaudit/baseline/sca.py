@@ -15,7 +15,8 @@ each with a ``condition`` (all / any / none) over ``rules``:
 - ``r:HKEY...`` the Windows registry: not applicable (secaudit audits no live Windows target).
 
 CONTENT is one or more expressions joined by `` && `` that must all hold on the *same* line:
-``r:REGEX`` (case-insensitive, like Wazuh's PCRE2 default), ``n:REGEX compare OP NUMBER`` (the
+``r:REGEX`` (case-insensitive; read with Wazuh's OS_Regex unless the check, or else the policy,
+says ``regex_type: pcre2``, as Wazuh 4.x does), ``n:REGEX compare OP NUMBER`` (the
 first capture group compared with ``<  <=  ==  !=  >=  >``), or a literal line; ``!`` negates an
 expression, a leading ``not`` negates the rule. A rule that cannot be decided here (a missing file
 whose content is asked for, a command on an offline root) makes its check "not applicable" with
@@ -30,6 +31,7 @@ import re
 import shlex
 import time
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ from secaudit.baseline.model import (
     Observation,
     ProbeCall,
 )
-from secaudit.baseline.pcre import PcreUnsupported, compile_pcre
+from secaudit.baseline.pcre import PcreUnsupported, compile_osregex, compile_pcre
 from secaudit.baseline.probes import REGISTRY
 from secaudit.baseline.target import CommandNotFound, FileTarget, NotApplicable, ProbeError, Target
 from secaudit.catalog.yamlload import YDict, YList, check_keys, load_yaml, located
@@ -137,10 +139,18 @@ class _Expr:
         return hit != self.negate
 
 
+#: The regex engine of the rule being read: a check's (or the policy's) ``regex_type``; Wazuh 4.x
+#: reads a policy that names none with OS_Regex, where ``\.`` is any character and ``.`` a dot.
+_ENGINE: ContextVar[str] = ContextVar("sca_regex_type", default="osregex")
+REGEX_TYPES = ("osregex", "pcre2")
+
+
 def _regex(text: str) -> re.Pattern[str]:
-    """A PCRE2 pattern (caseless, as Wazuh runs it) translated for Python's ``re``."""
+    """The rule's pattern (caseless, as Wazuh runs it) in its engine's syntax, for Python's ``re``."""
     try:
-        return compile_pcre(text)
+        if _ENGINE.get() == "pcre2":
+            return compile_pcre(text)
+        return compile_osregex(text)
     except PcreUnsupported as e:
         raise Unsupported(str(e)) from e
 
@@ -453,14 +463,24 @@ def _combine(
     return CheckStatus.PASS, ev(false), ""
 
 
-def _rules(cond: Condition) -> list[str]:
-    return [str(c.probe.params["rule"]) for c in cond.children if c.probe is not None]
+def _rules(cond: Condition) -> list[tuple[str, str]]:
+    return [
+        (str(c.probe.params["rule"]), str(c.probe.params.get("regex_type", "osregex")))
+        for c in cond.children
+        if c.probe is not None
+    ]
 
 
 def evaluate(
     cond: Condition, target: Target, variables: Mapping[str, str]
 ) -> tuple[CheckStatus, tuple[Observation, ...], str]:
-    verdicts = [(rule, eval_rule(target, rule, variables)) for rule in _rules(cond)]
+    verdicts = []
+    for rule, engine in _rules(cond):
+        token = _ENGINE.set(engine)
+        try:
+            verdicts.append((rule, eval_rule(target, rule, variables)))
+        finally:
+            _ENGINE.reset(token)
     return _combine(cond.op, verdicts)
 
 
@@ -517,7 +537,9 @@ def run_policy(policy: ScaPolicy, target: Target) -> BaselineRun:
 # ---------------------------------------------------------------- loading
 
 
-def _condition(op: Any, rules: Any, where: str) -> Condition:
+def _condition(op: Any, rules: Any, where: str, regex_type: Any = "osregex") -> Condition:
+    if regex_type not in REGEX_TYPES:
+        raise Unsupported(f"regex_type {regex_type!r} is not one of {', '.join(REGEX_TYPES)}")
     if op not in CONDITIONS:
         raise Unsupported(f"condition {op!r} is not one of {', '.join(CONDITIONS)}")
     if not isinstance(rules, list) or not rules or not all(isinstance(r, str) for r in rules):
@@ -529,7 +551,7 @@ def _condition(op: Any, rules: Any, where: str) -> Condition:
         children=tuple(
             Condition(
                 op="probe",
-                probe=ProbeCall(type="sca", params={"rule": r}, location=where),
+                probe=ProbeCall(type="sca", params={"rule": r, "regex_type": regex_type}, location=where),
                 expect=Expectation(present=True),
             )
             for r in rules
@@ -574,6 +596,8 @@ def load_policy(path: Path) -> ScaPolicy:
         where="the SCA policy",
     )
     meta = data["policy"]
+    # The engine for a check that names none (Wazuh: the check's regex_type wins over the policy's)
+    policy_regex = meta.get("regex_type", "osregex") if isinstance(meta, dict) else "osregex"
     if not isinstance(meta, YDict) or not isinstance(meta.get("id"), str):
         raise ConfigError(
             "'policy' needs an 'id'",
@@ -602,7 +626,12 @@ def load_policy(path: Path) -> ScaPolicy:
                 "'requirements' must be a mapping", location=located(name, data, "requirements")
             )
         try:
-            requirements = _condition(req.get("condition"), req.get("rules"), located(name, req))
+            requirements = _condition(
+                req.get("condition"),
+                req.get("rules"),
+                located(name, req),
+                req.get("regex_type", policy_regex),
+            )
         except Unsupported as e:
             raise ConfigError(
                 f"requirements: {e}", location=located(name, req), hint="fix the requirements"
@@ -625,7 +654,9 @@ def load_policy(path: Path) -> ScaPolicy:
             raise ConfigError(f"check id {node['id']} repeats (first at {seen[check_id]})", location=where)
         seen[check_id] = where
         try:
-            condition = _condition(node.get("condition"), node.get("rules"), where)
+            condition = _condition(
+                node.get("condition"), node.get("rules"), where, node.get("regex_type", policy_regex)
+            )
         except Unsupported as e:
             problems[check_id] = f"{where}: {e}"
             condition = Condition(op="all")

@@ -238,8 +238,10 @@ def import_sca(
     ssh targets only, never through a shell) and p: (process; live only) map onto secaudit's
     targets; r: (registry) is not applicable. A construct secaudit does not run makes that check
     "error" with the reason. Wazuh's own policies are GPL-2.0: secaudit reads them, never ships them.
-    Checks are named by 'name' (current Wazuh) or 'title' (older policies); regexes are PCRE2,
-    translated (\\h, \\H, POSIX classes, ...). On an offline Linux root the requirement
+    Checks are named by 'name' (current Wazuh) or 'title' (older policies); regexes are read as
+    Wazuh reads them: OS_Regex (\\. any character, a plain dot a dot) unless the check or the
+    policy says 'regex_type: pcre2' (PCRE2, translated: \\h, \\H, POSIX classes, ...). On an
+    offline Linux root the requirement
     'f:/proc/sys/kernel/ostype -> r:Linux' holds (the root's kernel type is known).
     Exit codes as for 'baseline check'; and 3 when the requirements cannot be evaluated or no
     check reached a verdict, unless --allow-undecided.

@@ -39,6 +39,7 @@ policy:
   id: city_test
   name: Phuket test policy
   description: Our own checks in the SCA syntax
+  regex_type: pcre2
 requirements:
   title: Debian system
   condition: any

@@ -55,21 +55,25 @@ checks:
   - id: 501
     name: "PS1 keeps a literal dollar sign."
     condition: all
+    regex_type: pcre2
     rules:
       - 'f:/root/.profile -> r:PS1=.*\$word'
   - id: 502
     name: "An undefined $word in content is text, not a variable."
     condition: all
+    regex_type: pcre2
     rules:
       - 'f:/root/.profile -> r:cost \$word|^PRICE=\d+\$?$'
   - id: 503
     name: 'pam_unix hashes with yescrypt (\H, a PCRE2 class).'
     condition: all
+    regex_type: pcre2
     rules:
       - 'f:$pam -> r:^\h*password\h+\H+\h+pam_unix\.so\h.*yescrypt'
   - id: 504
     name: "Digits through a POSIX class."
     condition: all
+    regex_type: pcre2
     rules:
       - 'f:/etc/debian_version -> r:^[[:digit:]]+\.[[:digit:]]+$'
   - id: 505
