@@ -26,7 +26,7 @@ from secaudit.app.reporting import (
     with_thai_era,
     write_reports,
 )
-from secaudit.app.scan import record_scan_inventory
+from secaudit.app.scan import record_scan_inventory, scan_begun
 from secaudit.app.stages import Stage, StageContext
 from secaudit.app.vuln import stored_kev
 from secaudit.catalog.kev import load_kev
@@ -176,7 +176,15 @@ def run_audit(
         try:
             outputs = [
                 _run_stage(
-                    stage, StageContext(profile=profile, run_dir=run_dir, now=started, progress=progress)
+                    stage,
+                    StageContext(
+                        profile=profile,
+                        run_dir=run_dir,
+                        now=started,
+                        progress=progress,
+                        history=history_path,
+                        run_id=run_id,
+                    ),
                 )
                 for stage in stages
             ]
@@ -197,7 +205,12 @@ def run_audit(
                 status = RunStatus.FAILED
             run = replace(run, status=status, finished_at=clock(), stages=results)
             for stage, out in zip(stages, outputs, strict=True):
-                if stage.name == "scan" and out.result.status is not RunStatus.FAILED:
+                if stage.name != "scan":
+                    continue
+                # The scan's hosts went into history as nmap finished them (begun); a failed
+                # scan that recorded none is not recorded.
+                begun = scan_begun(store, run_id)
+                if begun or out.result.status is not RunStatus.FAILED:
                     # What the scan saw joins the profile's inventory, so `secaudit scan diff`
                     # covers audits too.
                     record_scan_inventory(
@@ -207,6 +220,7 @@ def run_audit(
                         started_at=started,
                         output=out,
                         coverage=[str(net) for seg in profile.segments for net in seg.cidrs],
+                        begun=begun,
                     )
             previous = store.previous_completed_run(scope, run)
             diff = store.complete_run(run, scope, findings, complete_sources=complete_sources, waived=waived)

@@ -35,6 +35,7 @@ __all__ = [
     "record_scan_inventory",
     "run_scan_stage",
     "scan",
+    "scan_begun",
 ]
 
 
@@ -46,18 +47,60 @@ def run_scan_stage(
     progress: ProgressCallback,
     segments: Sequence[str] = (),
     options: ScanOptions | None = None,
+    history: Path | None = None,
+    scan_id: str = "",
 ) -> StageOutput:
     """Scan every segment of ``profile`` (or the named ones) with its scan profile.
 
     Findings carry asset, segment and criticality; raw nmap XML lands in ``run_dir/scan/`` and
     every attempt in ``run_dir/scan-audit.jsonl``. Errors are collected per segment.
+    With ``history`` (and the audit's run id as ``scan_id``), hosts go into the inventory as nmap
+    finishes them, as ``secaudit scan`` does: a scan cut short keeps them, marked incomplete with
+    the reason; its end is recorded by :func:`record_scan_inventory` (``begun``, see
+    :func:`scan_begun`).
     """
-    output = scan_segments(
-        profile, run_dir=run_dir, now=now, progress=progress, segments=segments, options=options
-    )
+    writer: _InventoryWriter | None = None
+    if history is not None and scan_id:
+        writer = _InventoryWriter(
+            history,
+            profile,
+            ScanRecord(
+                id=scan_id,
+                scope=history_scope(profile),
+                source="scan",
+                started_at=now,
+                status="incomplete",
+                errors=(UNFINISHED,),
+            ),
+            coverage=lambda: _coverage(profile, segments, (), now, options),
+        )
+        options = replace(options or ScanOptions(), on_hosts=writer.hosts)
+    try:
+        output = scan_segments(
+            profile, run_dir=run_dir, now=now, progress=progress, segments=segments, options=options
+        )
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.finish(INTERRUPTED_AUDIT)
+        raise
     if output.result.status is RunStatus.INTERRUPTED:
+        if writer is not None:
+            writer.finish(INTERRUPTED_AUDIT)
         raise KeyboardInterrupt  # the audit stops; the raw XML of what was scanned is in run_dir/scan
     return output
+
+
+#: Why an audit's scan recorded as it went is incomplete when the audit is stopped mid-scan.
+INTERRUPTED_AUDIT = "interrupted (Ctrl-C or SIGTERM) while the audit's scan ran: the hosts recorded are kept"
+
+
+def scan_begun(store: HistoryStore, scan_id: str) -> bool:
+    """Whether the scan ``scan_id`` was recorded as it ran (it saw at least one host)."""
+    try:
+        store.inventory.get_scan(scan_id)
+    except UsageError:
+        return False
+    return True
 
 
 def check_scope(

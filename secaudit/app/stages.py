@@ -25,6 +25,8 @@ class StageContext:
     run_dir: Path
     now: datetime
     progress: ProgressCallback
+    history: Path | None = None  # the run's history: a stage may record into it as it goes
+    run_id: str = ""
 
 
 def _always(profile: Profile) -> bool:
@@ -46,7 +48,14 @@ class Stage:
 
 
 def _scan(ctx: StageContext) -> StageOutput:
-    return run_scan_stage(ctx.profile, run_dir=ctx.run_dir, now=ctx.now, progress=ctx.progress)
+    return run_scan_stage(
+        ctx.profile,
+        run_dir=ctx.run_dir,
+        now=ctx.now,
+        progress=ctx.progress,
+        history=ctx.history,
+        scan_id=ctx.run_id,
+    )
 
 
 def _scan_preflight(profile: Profile) -> None:
