@@ -11,13 +11,16 @@ Profiles:
   ~44 NSE scripts), no OS detection, only the read-only NSE scripts listed, the ICS ports nmap's
   top-1000 list misses, a slow rate, a probe delay and one probe in flight.
 - ``standard``: low TCP ports plus the ICS and common service ports, light version detection and
-  a few safe scripts that read TLS, SSH, HTTP and SNMP facts.
+  a few safe scripts that read TLS, SSH, HTTP and SNMP facts, and snmp-brute with a short fixed
+  list of guessable communities (one GET each; not in ``ot-safe``: an OT segment runs it only if
+  its profile sets a scan profile that has it).
 - ``deep``: every TCP port, full version and OS detection; allowed only inside a maintenance
   window of the authorization (the stage checks the window).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Sequence
@@ -74,8 +77,52 @@ ALLOWED_SCRIPTS = frozenset(
         "smb2-security-mode",  # one SMB2 negotiate; reads whether signing is required
         "ipmi-version",  # "Get Channel Authentication Capabilities" (RMCP, no login)
         "ntp-info",  # a time request and ntpq's read-variables (mode 6) request; no monlist
+        # guessable credentials, read-only: only with the fixed short list of SCRIPT_ARGS
+        "snmp-brute",  # one SNMP GET of sysUpTime per community of SNMP_COMMUNITIES_FILE
     }
 )
+
+#: The communities snmp-brute tries, one GET each: "public" and the guessable ones beyond it, as
+#: data beside this module. "public" is listed because snmp-sysdescr then asks with the community
+#: snmp-brute found (so its answer proves "public" only when snmp-brute found that one too; see
+#: EXP-SNMP-DEFAULT-COMMUNITY). One community a line, nothing else: snmp-brute would send a
+#: comment line as a community too.
+SNMP_COMMUNITIES_FILE = Path(__file__).with_name("snmp-communities.txt")
+_MAX_COMMUNITIES = 16
+_COMMUNITY = re.compile(r"^[A-Za-z0-9_.@-]{1,32}$")
+
+
+def snmp_communities(path: Path = SNMP_COMMUNITIES_FILE) -> tuple[str, ...]:
+    """The communities of ``path``, checked: a short list of plain words, so snmp-brute stays a
+    handful of GETs per agent (without the file it would fall back to nmap's own longer list)."""
+    if any(c in str(path) for c in ',={}" \n'):
+        raise ConfigError(
+            "the SNMP community list's path holds a character nmap's --script-args cannot carry",
+            location=str(path),
+            hint="install secaudit under a path without commas, spaces, quotes, braces or '='",
+        )
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ConfigError(f"cannot read the SNMP community list: {e.strerror}", location=str(path)) from e
+    for number, line in enumerate(lines, 1):
+        if not _COMMUNITY.match(line):
+            raise ConfigError(
+                f"SNMP community {line!r} is not a plain word of 1-32 letters, digits or _.@-",
+                location=f"{path}:{number}",
+                hint="one community a line, no comments or blank lines",
+            )
+    if not 0 < len(lines) <= _MAX_COMMUNITIES:
+        raise ConfigError(
+            f"the SNMP community list holds {len(lines)} communities; 1 to {_MAX_COMMUNITIES} are allowed",
+            location=str(path),
+        )
+    return tuple(lines)
+
+
+#: The only ``--script-args`` values nmap may get, per script that needs one (as data): a script
+#: listed here runs only with its value, so snmp-brute never falls back to nmap's own list.
+SCRIPT_ARGS: dict[str, str] = {"snmp-brute": f"snmp-brute.communitiesdb={SNMP_COMMUNITIES_FILE}"}
 
 #: Options and how their value (if any) must look. Nothing else reaches nmap.
 _PORTS = re.compile(r"^(?:[TU]:)?\d{1,5}(?:-\d{1,5})?(?:,(?:[TU]:)?\d{1,5}(?:-\d{1,5})?)*$")
@@ -99,6 +146,7 @@ ALLOWED_OPTIONS: dict[str, re.Pattern[str] | None] = {
     "-T4": None,
     "-p": _PORTS,
     "--script": _SCRIPTS,
+    "--script-args": None,  # value: exactly SCRIPT_ARGS of the scripts run; checked separately
     "--max-rate": _NUMBER,
     "--scan-delay": _DURATION,
     "--max-parallelism": _NUMBER,
@@ -116,6 +164,7 @@ ALLOWED_OPTIONS: dict[str, re.Pattern[str] | None] = {
     "--excludefile": None,  # idem
 }
 _PATH_OPTIONS = ("-iL", "--excludefile")
+_VALUE_OPTIONS = (*_PATH_OPTIONS, "--script-args")
 #: Options whose value is written in the same token (``-PS80,443``): TCP SYN ping to ports.
 _ATTACHED: dict[str, re.Pattern[str]] = {"-PS": re.compile(r"^\d{1,5}(?:,\d{1,5}){0,15}$")}
 
@@ -183,6 +232,7 @@ PROFILES: dict[str, ScanProfile] = {
             "http-title",
             "snmp-info",
             "snmp-sysdescr",
+            "snmp-brute",
             "ftp-anon",
             "vnc-info",
             "redis-info",
@@ -276,6 +326,11 @@ def build_args(
     args += ["-p", ports]
     if profile.scripts:
         args += ["--script", ",".join(profile.scripts), "--script-timeout", profile.script_timeout]
+        script_args = [SCRIPT_ARGS[s] for s in profile.scripts if s in SCRIPT_ARGS]
+        if script_args:
+            if "snmp-brute" in profile.scripts:
+                snmp_communities()  # a broken list is a configuration error before any packet
+            args += ["--script-args", ",".join(script_args)]
     if profile.timing:
         args.append(profile.timing)
     if profile.max_rate:
@@ -357,7 +412,7 @@ def check_args(args: Sequence[str]) -> None:
                 f"nmap option {option!r} is not allowed", hint="scan options come from scan profiles"
             )
         pattern = ALLOWED_OPTIONS[option]
-        takes_value = pattern is not None or option in _PATH_OPTIONS
+        takes_value = pattern is not None or option in _VALUE_OPTIONS
         if takes_value:
             if i + 1 >= len(args):
                 raise ConfigError(f"nmap option {option} needs a value")
@@ -376,6 +431,26 @@ def check_args(args: Sequence[str]) -> None:
             i += 2
         else:
             i += 1
+    _check_script_args(args)
+
+
+def _check_script_args(args: Sequence[str]) -> None:
+    """``--script-args`` at most once, and exactly the :data:`SCRIPT_ARGS` of the scripts run
+    (given whenever one of them runs)."""
+    scripts: list[str] = []
+    given: list[str] = []
+    for option, value in itertools.pairwise(args):
+        if option == "--script":
+            scripts += value.split(",")
+        elif option == "--script-args":
+            given.append(value)
+    wanted = [SCRIPT_ARGS[s] for s in scripts if s in SCRIPT_ARGS]
+    if len(given) > 1 or (given and given[0] != ",".join(wanted)) or (wanted and not given):
+        raise ConfigError(
+            f"nmap --script-args {given[0] if given else '(none)'!r} is not the one allowed for the "
+            f"scripts run ({', '.join(wanted) or 'none'})",
+            hint="script arguments come from SCRIPT_ARGS in secaudit/scan/profiles.py",
+        )
 
 
 def args_string(args: Sequence[str]) -> str:

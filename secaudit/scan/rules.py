@@ -24,6 +24,8 @@ A rule file (``rules/exposure/*.yaml``) holds ``rules:``, a list of rules::
           pattern: "(?i)admin"       # regex searched in the text output
           before_scan: [notAfter]    # a date-time under these keys lies before the scan (expired)
                                      # host scripts (smb-protocols, ...) count for ports listed
+        not_script:                  # ... unless an NSE result on the port matches this (same keys)
+          id: snmp-brute
 
 Matching needs the port state ``open`` (UDP also ``open|filtered`` when a script answered).
 """
@@ -46,7 +48,16 @@ from secaudit.scan.nmapxml import Port, Script
 
 RULE_ID = re.compile(r"^EXP-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 _RULE_KEYS = ("id", "title", "severity", "description", "remediation", "references", "match", "th")
-_MATCH_KEYS = ("protocol", "services", "ports", "tunnel", "segment_kinds", "not_segment_kinds", "script")
+_MATCH_KEYS = (
+    "protocol",
+    "services",
+    "ports",
+    "tunnel",
+    "segment_kinds",
+    "not_segment_kinds",
+    "script",
+    "not_script",
+)
 _SCRIPT_KEYS = ("id", "keys", "under", "values", "pattern", "before_scan")
 _KINDS = [k.value for k in SegmentKind]
 
@@ -102,6 +113,9 @@ class Match:
     segment_kinds: tuple[SegmentKind, ...] = ()
     not_segment_kinds: tuple[SegmentKind, ...] = ()
     script: ScriptCondition | None = None
+    #: the port must carry no script result matching this (e.g. an answer that shows the
+    #: ``script`` result came through another way than the rule claims)
+    not_script: ScriptCondition | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +168,8 @@ class ExposureRule:
             if found is None:
                 return False, ""
             excerpt = found
+        if m.not_script is not None and any(m.not_script.matches(s, at) is not None for s in port.scripts):
+            return False, ""
         if port.state != "open" and not (port.state == "open|filtered" and excerpt):
             return False, ""
         return True, excerpt
@@ -253,6 +269,7 @@ def _match(node: Any, path: str) -> Match:
         segment_kinds=_kinds(node, "segment_kinds", path) if "segment_kinds" in node else (),
         not_segment_kinds=_kinds(node, "not_segment_kinds", path) if "not_segment_kinds" in node else (),
         script=script,
+        not_script=_script(node["not_script"], path) if "not_script" in node else None,
     )
 
 

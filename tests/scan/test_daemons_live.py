@@ -1,6 +1,8 @@
 """Exposure rules against more real daemons on loopback, each once exposed and once not, through
 the real scan stage (nmap, standard profile scripts): net-snmp's snmpd answering the community
-"public" and one answering only a long random community (EXP-SNMP-DEFAULT-COMMUNITY), and
+"public", one answering only "private" (EXP-SNMP-GUESSABLE-COMMUNITY, found by snmp-brute's
+short list, and not reported as "public") and one answering only a long random community
+(EXP-SNMP-DEFAULT-COMMUNITY), and
 openssl s_server with an expired self-signed certificate and with a valid CA-signed one
 (EXP-TLS-CERT-EXPIRED, EXP-TLS-CERT-SELF-SIGNED), and OpenSSH's sshd offering SHA-1 key exchange,
 CBC ciphers and SHA-1/MD5 MACs and one offering modern algorithms only (EXP-SSH-WEAK-ALGORITHMS)."""
@@ -29,15 +31,16 @@ pytestmark = [
 ]
 
 SNMP_OPEN, SNMP_CLOSED = Daemon("127.20.4.12", 161, "snmpd"), Daemon("127.20.4.13", 161, "snmpd", open=False)
+SNMP_GUESSABLE = Daemon("127.20.4.11", 161, "snmpd", community="private")
 TLS_BAD, TLS_GOOD = Daemon("127.20.5.12", 443, "openssl"), Daemon("127.20.5.13", 443, "openssl", open=False)
 SSH_WEAK, SSH_MODERN = Daemon("127.20.5.10", 2222, "sshd"), Daemon("127.20.5.11", 2222, "sshd", open=False)
 
 
 def test_snmp_and_certificate_rules_on_real_daemons(tmp_path: Path) -> None:
-    daemons = [SNMP_OPEN, SNMP_CLOSED, TLS_BAD, TLS_GOOD, SSH_WEAK, SSH_MODERN]
+    daemons = [SNMP_OPEN, SNMP_CLOSED, SNMP_GUESSABLE, TLS_BAD, TLS_GOOD, SSH_WEAK, SSH_MODERN]
     profiles = dict(PROFILES)
     # only the scripts these rules read (ssl-enum-ciphers alone would take most of a minute)
-    scripts = ("ssl-cert", "snmp-sysdescr", "ssh2-enum-algos")
+    scripts = ("ssl-cert", "snmp-sysdescr", "snmp-brute", "ssh2-enum-algos")
     assert set(scripts) <= set(PROFILES["standard"].scripts)
     profiles["standard"] = replace(
         PROFILES["standard"], tcp_ports="443,2222", udp_ports="161", scripts=scripts
@@ -55,6 +58,7 @@ def test_snmp_and_certificate_rules_on_real_daemons(tmp_path: Path) -> None:
     assert out.result.errors == ()
     wanted = {
         "EXP-SNMP-DEFAULT-COMMUNITY",
+        "EXP-SNMP-GUESSABLE-COMMUNITY",
         "EXP-TLS-CERT-EXPIRED",
         "EXP-TLS-CERT-SELF-SIGNED",
         "EXP-SSH-WEAK-ALGORITHMS",
@@ -62,12 +66,15 @@ def test_snmp_and_certificate_rules_on_real_daemons(tmp_path: Path) -> None:
     found = {(f.rule_id, f.asset.address, f.evidence_key) for f in out.findings if f.rule_id in wanted}
     assert found == {
         ("EXP-SNMP-DEFAULT-COMMUNITY", SNMP_OPEN.address, "udp/161"),
+        ("EXP-SNMP-GUESSABLE-COMMUNITY", SNMP_GUESSABLE.address, "udp/161"),
         ("EXP-TLS-CERT-EXPIRED", TLS_BAD.address, "tcp/443"),
         ("EXP-TLS-CERT-SELF-SIGNED", TLS_BAD.address, "tcp/443"),
         ("EXP-SSH-WEAK-ALGORITHMS", SSH_WEAK.address, "tcp/2222"),
     }
     snmp = next(f for f in out.findings if f.rule_id == "EXP-SNMP-DEFAULT-COMMUNITY")
     assert "City signal gateway SG-200" in snmp.evidence[0].excerpt
+    guessed = next(f for f in out.findings if f.rule_id == "EXP-SNMP-GUESSABLE-COMMUNITY")
+    assert guessed.evidence[0].excerpt.strip() == "private - Valid credentials"
     ssh = next(f for f in out.findings if f.rule_id == "EXP-SSH-WEAK-ALGORITHMS")
     assert {"diffie-hellman-group14-sha1", "aes128-cbc", "hmac-md5"} <= set(
         ssh.evidence[0].excerpt.split(", ")

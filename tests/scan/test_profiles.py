@@ -6,7 +6,7 @@ import pytest
 
 from secaudit.core.errors import ConfigError, OperationalError
 from secaudit.scan import ALLOWED_SCRIPTS, PROFILES, build_args, check_args, find_nmap
-from secaudit.scan.profiles import build_discovery_args
+from secaudit.scan.profiles import SCRIPT_ARGS, SNMP_COMMUNITIES_FILE, build_discovery_args, snmp_communities
 
 
 def args_for(name: str, *, privileged: bool = True, ipv6: bool = False) -> tuple[list[str], tuple[str, ...]]:
@@ -80,6 +80,12 @@ def test_without_root_connect_scans_and_says_what_needs_root() -> None:
         (["-PS80,x"], "not allowed"),
         (["-PS80;id"], "not allowed"),
         (["-PA80"], "not allowed"),
+        # snmp-brute only with the shipped short community list, never nmap's own list
+        (["--script", "snmp-brute"], "--script-args '\\(none\\)' is not the one allowed"),
+        (["--script", "snmp-brute", "--script-args", "snmp-brute.communitiesdb=/etc/x"], "not the one"),
+        (["--script", "snmp-info", "--script-args", SCRIPT_ARGS["snmp-brute"]], "not the one"),
+        (["--script-args", "unpwdb.passlimit=100000"], "not the one"),
+        (["--script-args"], "needs a value"),
     ],
 )
 def test_allow_list_refuses_everything_else(args: list[str], needle: str) -> None:
@@ -141,3 +147,32 @@ def test_the_port_scan_after_discovery_skips_its_own() -> None:
         discovered=True,
     )
     assert "-Pn" in plan.args
+
+
+def test_snmp_brute_runs_only_in_profiles_that_list_it_and_always_with_the_short_list() -> None:
+    ot, _ = args_for("ot-safe")  # OT and CCTV segments' default: no guessing at all
+    assert "snmp-brute" not in value(ot, "--script") and "--script-args" not in ot
+    for name in ("standard", "deep"):
+        args, _ = args_for(name)
+        assert "snmp-brute" in value(args, "--script").split(",")
+        assert value(args, "--script-args") == f"snmp-brute.communitiesdb={SNMP_COMMUNITIES_FILE}"
+        assert args.count("--script-args") == 1
+    communities = snmp_communities()
+    assert "public" in communities and {"private", "community", "snmp", "admin"} <= set(communities)
+    assert len(communities) <= 16
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("private\n# vendor defaults\n", ":2: SNMP community '# vendor defaults' is not a plain word"),
+        ("private\n\nadmin\n", ":2: SNMP community '' is not a plain word"),
+        ("".join(f"c{i}\n" for i in range(17)), "holds 17 communities; 1 to 16"),
+    ],
+)
+def test_a_bad_community_list_is_refused_with_its_line(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "communities.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        snmp_communities(path)
+    assert needle in f"{info.value.location}: {info.value}" or needle in str(info.value)

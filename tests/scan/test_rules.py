@@ -106,3 +106,21 @@ def test_duplicate_ids_and_broken_files_are_collected(tmp_path: Path) -> None:
     assert [r.id for r in rules] == ["EXP-X"]
     assert any("duplicate rule id EXP-X" in e.message for e in errors)
     assert any(str(e.location).startswith(str(tmp_path / "c.yaml")) for e in errors)
+
+
+def test_a_guessed_community_is_not_reported_as_the_default_one(profile: Profile) -> None:
+    """snmp-sysdescr asks with the community snmp-brute found: answering "private" only, the
+    agent is flagged as guessable and not as answering "public" (real nmap runs on real snmpd)."""
+    folder = FIXTURES / "rules" / "EXP-SNMP-GUESSABLE-COMMUNITY"
+    private = read_nmap_xml(folder / "match.xml")
+    public = read_nmap_xml(folder / "nomatch.xml")
+    (port,) = [p for p in private.up_hosts()[0].ports if p.number == 161]
+    sysdescr = next(s for s in port.scripts if s.id == "snmp-sysdescr")
+    assert "City signal gateway" in sysdescr.output  # it answered, through "private"
+    snmp = {"EXP-SNMP-DEFAULT-COMMUNITY", "EXP-SNMP-GUESSABLE-COMMUNITY"}
+    assert [f.rule_id for f in findings_for(private, profile, RULES) if f.rule_id in snmp] == [
+        "EXP-SNMP-GUESSABLE-COMMUNITY"
+    ]
+    assert [f.rule_id for f in findings_for(public, profile, RULES) if f.rule_id in snmp] == [
+        "EXP-SNMP-DEFAULT-COMMUNITY"
+    ]
