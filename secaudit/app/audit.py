@@ -23,6 +23,7 @@ from secaudit.app.reporting import (
     build_report,
     ensure_writable,
     not_world_writable,
+    rules_that_ran,
     with_thai_era,
     write_reports,
 )
@@ -106,6 +107,13 @@ def _run_stage(stage: Stage, ctx: StageContext) -> StageOutput:
             seconds=time.monotonic() - started,
         ),
     )
+
+
+def _rules_with_input(outputs: Sequence[StageOutput]) -> frozenset[str] | None:
+    """The detection rules some event of their log source reached, over every hunting stage; None
+    when no stage hunted."""
+    fed = [out.rules_with_input for out in outputs if out.rules_with_input is not None]
+    return frozenset().union(*fed) if fed else None
 
 
 def _distinct(outputs: Sequence[StageOutput]) -> tuple[list[Finding], tuple[StageResult, ...]]:
@@ -240,6 +248,7 @@ def run_audit(
                 kev=kev,
                 checked=checked,
                 tallies=tallies,
+                ran=rules_that_ran(run, profile, fed=_rules_with_input(outputs)),
             )
             store.record_report(report)
         except KeyboardInterrupt:

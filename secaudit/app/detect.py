@@ -221,6 +221,7 @@ def run_detect_stage(
     errors: list[str] = []
     events = skipped = 0
     rules_not_run: dict[str, str] = {}  # location -> message; the same rules for every log source
+    fed: set[str] = set()  # rules some event of their log source reached, over all sources
     run_dir.mkdir(parents=True, exist_ok=True)
     hits_path = run_dir / HITS_FILE
     with hits_path.open("w", encoding="utf-8") as stream:
@@ -254,6 +255,7 @@ def run_detect_stage(
                 continue
             events += summary.read.events
             skipped += summary.read.skipped
+            fed |= summary.fed_rules
             for problem in summary.skipped_rules:
                 name = problem.title or problem.rule_id or "(unnamed)"
                 rules_not_run.setdefault(
@@ -286,4 +288,5 @@ def run_detect_stage(
             seconds=time.perf_counter() - started,
         ),
         artifacts=(HITS_FILE,),
+        rules_with_input=frozenset(fed),
     )

@@ -70,6 +70,8 @@ class HuntSummary:
     rule_files: int = 0
     problems: tuple[RuleProblem, ...] = ()
     read: ReadStats = field(default_factory=ReadStats)
+    # ids of the rules some event of their log source reached; a rule outside it looked at nothing
+    fed_rules: set[str] = field(default_factory=set)
     hits: int = 0
     correlation_hits: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
@@ -181,8 +183,17 @@ def in_range(events: Iterable[LogEvent], options: HuntOptions, stats: ReadStats)
         yield event
 
 
-def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]]:
-    """A shard's hits, its read counts, and the rules this process's engine has disabled so far."""
+@dataclass(frozen=True, slots=True)
+class _EngineNotes:
+    """What a process's engine has learnt so far: rules it disabled while matching (id -> reason)
+    and the rules some event of their log source reached."""
+
+    disabled: dict[str, str]
+    fed: frozenset[str]
+
+
+def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, _EngineNotes]:
+    """A shard's hits, its read counts, and what this process's engine has learnt so far."""
     assert _ENGINE is not None
     stats = ReadStats()
     index = _RULE_INDEX
@@ -190,15 +201,15 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, dict[str, str]
     if _WINDOW is not None:
         events = in_range(events, _WINDOW, stats)
     out = [(index[id(hit.rule)], hit.event, hit.matched_fields) for hit in _ENGINE.match(events)]
-    return out, stats, dict(_ENGINE.disabled)
+    return out, stats, _EngineNotes(dict(_ENGINE.disabled), _ENGINE.fed_rules)
 
 
 def _run_shards(
     shards: Sequence[Shard], workers: int, rules: Sequence[RuleInfo]
-) -> Generator[tuple[list[RuleHit], ReadStats, dict[str, str]], None, None]:
+) -> Generator[tuple[list[RuleHit], ReadStats, _EngineNotes], None, None]:
     def expand(
-        result: tuple[list[Compact], ReadStats, dict[str, str]],
-    ) -> tuple[list[RuleHit], ReadStats, dict[str, str]]:
+        result: tuple[list[Compact], ReadStats, _EngineNotes],
+    ) -> tuple[list[RuleHit], ReadStats, _EngineNotes]:
         compact, stats, disabled = result
         return [RuleHit(rules[i], event, fields) for i, event, fields in compact], stats, disabled
 
@@ -252,9 +263,10 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
     runs = _run_shards(shards, workers, ruleset.rules)
     try:
-        for done, (hits, stats, disabled) in enumerate(runs, start=1):
+        for done, (hits, stats, notes) in enumerate(runs, start=1):
             summary.read.merge(stats)
-            _note_disabled(summary, disabled)
+            summary.fed_rules |= notes.fed
+            _note_disabled(summary, notes.disabled)
             for hit in hits:
                 delivery.deliver(hit)
             progress(

@@ -43,16 +43,19 @@ Writer = Callable[[Report, Any], None]  # writes to a text stream, or to a binar
 RanRules = Mapping[str, tuple[tuple[Reference, ...], Outcome]]  # rule id -> (its references, outcome)
 
 
-def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[tuple[Reference, ...], Outcome]]:
+def rules_that_ran(
+    run: Run, profile: Profile, *, fed: frozenset[str] | None = None
+) -> dict[str, tuple[tuple[Reference, ...], Outcome]]:
     """The exposure rules and own Sigma rules that ran to completion in ``run``, with the controls
     each cites and what running without a finding means for them: passed, or not applicable for an
     exposure rule limited to segment kinds the profile does not have (an OT-only rule in a city
     profile without an OT segment looked at nothing).
 
     Exposure rules count when the scan stage completed, Sigma rules (the profile's, else our own)
-    when a detection stage completed. Baseline checks are not here: each one that ran left a
-    finding or a passed / not-applicable result of its own. Content that no longer loads counts
-    as not run.
+    when a detection stage completed: passed when some event of their log source reached them
+    (``fed``, from the hunt), not applicable when none did (they looked at nothing). Baseline
+    checks are not here: each one that ran left a finding or a passed / not-applicable result of
+    its own. Content that no longer loads counts as not run.
     """
     sources = {stage.name: stage.source for stage in stages_module.STAGES}
     done = {sources.get(s.name) for s in run.stages if s.status is RunStatus.COMPLETED}
@@ -66,7 +69,10 @@ def rules_that_ran(run: Run, profile: Profile) -> dict[str, tuple[tuple[Referenc
     if Source.DETECTION in done:
         paths = [Path(p) for p in profile.detection.rules] or [default_rules_dir()]
         # a rule folder that is gone: its rules count as not run
-        ran |= {rule_id: (refs, Outcome.PASSED) for rule_id, refs in rule_compliance(paths).items()}
+        ran |= {
+            rule_id: (refs, Outcome.PASSED if fed is None or rule_id in fed else Outcome.NOT_APPLICABLE)
+            for rule_id, refs in rule_compliance(paths).items()
+        }
     return ran
 
 

@@ -372,3 +372,6 @@ class StageOutput:
     waived: tuple[WaivedFinding, ...] = ()
     checked: tuple[CheckedItem, ...] = ()  # baseline checks that passed or did not apply
     tallies: tuple[BaselineTally, ...] = ()  # per asset and baseline: pass / fail / n/a counts
+    # detection: the ids of the rules some event of their log source reached (None: not a hunt);
+    # a rule outside it looked at nothing, so its silence is no pass for the controls it cites
+    rules_with_input: frozenset[str] | None = None

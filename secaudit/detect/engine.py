@@ -249,6 +249,8 @@ class Engine:
         self._preds: list[Pred] = [compile_node(p.node) for p in ruleset.plans]
         # rules disabled while matching (a backtracking regex over its time budget): rule id -> reason
         self.disabled: dict[str, str] = {}
+        # rules whose log source some event had (each rule of a group built for an event's kind)
+        self._fed: set[int] = set()
         self._groups: dict[LogKind, _Group] = {}
         # kinds that select the same rules share one group (and one RE2 Set): memory is bounded by
         # the rules' logsources, not by how many distinct kinds the input holds
@@ -283,6 +285,7 @@ class Engine:
         members = tuple(
             i for i, info in enumerate(self._infos) if kind.covers(info.product, info.category, info.service)
         )
+        self._fed.update(members)  # a kind is grouped when its first event arrives
         if len(self._groups) >= MAX_KINDS:  # input with endless distinct kinds: forget the mapping
             self._groups.clear()
         shared = self._by_members.get(members)
@@ -395,6 +398,12 @@ class Engine:
                         yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))
                 except RegexBudgetExceeded as exceeded:
                     self._disable(i, str(exceeded))
+
+    @property
+    def fed_rules(self) -> frozenset[str]:
+        """The ids of the rules some event of their log source reached (evaluated, or ruled out by
+        the literal gate): a rule outside this set looked at nothing."""
+        return frozenset(self._infos[i].id for i in self._fed)
 
     def _disable(self, i: int, reason: str) -> None:
         """Rule ``i`` matches nothing from now on; :attr:`disabled` says why."""

@@ -360,15 +360,17 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "or rule citing it produced a result in this run; it failed when any of them failed (an open "
             "finding or an accepted risk), passed when all that applied passed, and is not applicable when "
             "none applied. Checks and rules count once, not per asset. An exposure rule that ran with the "
-            "scan, or an own Sigma rule that ran with the hunt, and found nothing counts as passed, even "
-            "where no host or log of its kind was present; an exposure rule limited to segment kinds the "
-            "profile does not have counts as not applicable.",
+            "scan and found nothing counts as passed, even where no host of its kind was present; one "
+            "limited to segment kinds the profile does not have counts as not applicable. An own Sigma "
+            "rule that found nothing counts as passed only when the hunt read events of its log source; "
+            "otherwise it looked at nothing and counts as not applicable.",
             "th": "นับเทียบกับมาตรการทั้งหมดของแต่ละกรอบมาตรฐาน มาตรการหนึ่งถือว่าได้ประเมินเมื่อรายการตรวจหรือกฎที่อ้างถึง"
             "มาตรการนั้นให้ผลในการตรวจครั้งนี้ ถือว่าไม่ผ่านเมื่อรายการใดไม่ผ่าน (มีข้อตรวจพบค้างอยู่หรือเป็นความเสี่ยงที่ยอมรับ) "
             "ถือว่าผ่านเมื่อทุกรายการที่เกี่ยวข้องผ่าน และถือว่าไม่เกี่ยวข้องเมื่อไม่มีรายการใดเกี่ยวข้อง "
-            "รายการตรวจและกฎนับครั้งเดียว ไม่นับแยกตามสินทรัพย์ กฎการเปิดให้เข้าถึงที่ทำงานพร้อมการสแกน หรือกฎ Sigma "
-            "ของ secaudit ที่ทำงานพร้อมการค้นหาในบันทึก แล้วไม่พบสิ่งใด นับว่าผ่าน แม้ไม่มีเครื่องหรือบันทึกประเภทที่กฎนั้นตรวจอยู่เลย "
-            "ส่วนกฎการเปิดให้เข้าถึงที่จำกัดไว้เฉพาะประเภทส่วนเครือข่ายที่โปรไฟล์ไม่มี นับว่าไม่เกี่ยวข้อง",
+            "รายการตรวจและกฎนับครั้งเดียว ไม่นับแยกตามสินทรัพย์ กฎการเปิดให้เข้าถึงที่ทำงานพร้อมการสแกนแล้วไม่พบสิ่งใด นับว่าผ่าน "
+            "แม้ไม่มีเครื่องประเภทที่กฎนั้นตรวจอยู่เลย ส่วนกฎที่จำกัดไว้เฉพาะประเภทส่วนเครือข่ายที่โปรไฟล์ไม่มี นับว่าไม่เกี่ยวข้อง "
+            "กฎ Sigma ของ secaudit ที่ไม่พบสิ่งใด นับว่าผ่านเฉพาะเมื่อการค้นหาได้อ่านบันทึกจากแหล่งบันทึกของกฎนั้น "
+            "มิฉะนั้นกฎนั้นไม่ได้ตรวจสิ่งใดเลยและนับว่าไม่เกี่ยวข้อง",
         },
         "control": {"en": "Control", "th": "มาตรการ"},
         "control_name": {"en": "Name", "th": "ชื่อ"},

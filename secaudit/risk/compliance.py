@@ -4,7 +4,8 @@ A check or rule says which controls it assesses in its own ``references`` (kinds
 ``iso27001``, ``nist-csf``, ``th-cii``: the catalogue's ``cited_as``). Each result of the run brings
 those references along: an open finding (failed), a passed or not-applicable baseline check, a
 waived finding (not applicable) or an accepted one (failed), and each exposure or own Sigma rule
-that ran and found nothing (passed). Per control, every check or rule citing it counts once, with
+that ran and found nothing (passed; not applicable for a Sigma rule no event of its log source
+reached). Per control, every check or rule citing it counts once, with
 its worst outcome over all assets (failed, then passed, then not applicable); a control nothing
 cites is not assessed, never met.
 """

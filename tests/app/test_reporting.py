@@ -363,3 +363,51 @@ def test_a_rule_that_ran_counts_as_passed_only_where_it_could_apply() -> None:
     )
     assert everywhere["d8799089-716c-485d-ab3d-fe9861f238f1"][1] is Outcome.PASSED  # SSH brute force
     assert not any(rule_id.startswith("EXP-") for rule_id in everywhere)  # the scan did not run
+
+
+def test_an_own_sigma_rule_counts_as_passed_only_when_events_of_its_log_source_reached_it(
+    tmp_path: Path,
+) -> None:
+    """A Sigma rule whose log source the hunt never read looked at nothing: its silence passes no
+    control. The hunt says which rules some event reached (one and two workers alike), and the
+    compliance count follows it."""
+    import json as json_module
+
+    from secaudit.app.hunt import HuntOptions, hunt
+    from secaudit.app.reporting import rules_that_ran
+    from secaudit.core.events import LogKind
+    from secaudit.core.model import Run, StageResult
+    from secaudit.risk.compliance import Outcome
+    from tests.report.conftest import make_profile
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    linux_id, windows_id = "6c1d3e9a-0000-4000-8000-00000000a001", "6c1d3e9a-0000-4000-8000-00000000a002"
+    for rule_id, logsource in ((linux_id, "{product: linux}"), (windows_id, "{product: windows}")):
+        (rules / f"{rule_id}.yml").write_text(
+            f"title: R {rule_id[-1]}\nid: {rule_id}\nstatus: test\nlogsource: {logsource}\n"
+            "detection: {sel: {message: never-there}, condition: sel}\nlevel: high\n",
+            encoding="utf-8",
+        )
+    log = tmp_path / "auth.jsonl"
+    log.write_text(
+        "".join(json_module.dumps({"message": f"ordinary {i}"}) + "\n" for i in range(60_000)), encoding="utf-8"
+    )
+    for workers in (1, 2):
+        summary = hunt(
+            HuntOptions(inputs=(str(log),), rules=(rules,), kind=LogKind(product="linux"), workers=workers),
+            on_hit=lambda hit: None,
+        )
+        assert summary.fed_rules == {linux_id}, workers
+        assert summary.workers == workers  # two pieces of the file, one per worker
+
+    own = "d8799089-716c-485d-ab3d-fe9861f238f1"  # our SSH brute-force rule (linux auth logs)
+    run = Run(
+        id="r",
+        profile_path="p.yaml",
+        organisation="o",
+        started_at=datetime(2026, 3, 1, tzinfo=UTC),
+        stages=(StageResult(name="detect", status=RunStatus.COMPLETED),),
+    )
+    assert rules_that_ran(run, make_profile(), fed=frozenset({own}))[own][1] is Outcome.PASSED
+    assert rules_that_ran(run, make_profile(), fed=frozenset())[own][1] is Outcome.NOT_APPLICABLE
