@@ -391,7 +391,8 @@ def test_an_own_sigma_rule_counts_as_passed_only_when_events_of_its_log_source_r
         )
     log = tmp_path / "auth.jsonl"
     log.write_text(
-        "".join(json_module.dumps({"message": f"ordinary {i}"}) + "\n" for i in range(60_000)), encoding="utf-8"
+        "".join(json_module.dumps({"message": f"ordinary {i}"}) + "\n" for i in range(60_000)),
+        encoding="utf-8",
     )
     for workers in (1, 2):
         summary = hunt(
