@@ -108,22 +108,10 @@ def test_a_regex_over_its_time_budget_disables_its_rule_and_the_run_goes_on(
         {"message": "a" * 30 + "planted"},  # the good rule still matches after all that
     ]
     log.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    hunt = ["logs", "hunt", "--rules", str(rules), "--logsource", "product=linux", "--format", "jsonl"]
+    hunt += ["--workers", workers]
     started = time.monotonic()
-    code = cli_run(
-        [
-            "logs",
-            "hunt",
-            "--rules",
-            str(rules),
-            "--logsource",
-            "product=linux",
-            "--format",
-            "jsonl",
-            "--workers",
-            workers,
-            str(log),
-        ]
-    )
+    code = cli_run([*hunt, str(log)])
     elapsed = time.monotonic() - started
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -140,23 +128,7 @@ def test_a_regex_over_its_time_budget_disables_its_rule_and_the_run_goes_on(
         "ran over its budget of 0.25 s on one value" in err and "rule disabled for the rest of the run" in err
     )
     # and the gate treats a rule that stopped running like one that never ran
-    code = cli_run(
-        [
-            "logs",
-            "hunt",
-            "--rules",
-            str(rules),
-            "--logsource",
-            "product=linux",
-            "--format",
-            "jsonl",
-            "--workers",
-            workers,
-            "--fail-on",
-            "high",
-            str(log),
-        ]
-    )
+    code = cli_run([*hunt, "--fail-on", "high", str(log)])
     assert code == 1
 
 
