@@ -49,12 +49,15 @@ from typing import Any
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.processing.conditions import RuleProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     FieldFunctionTransformation,
     FieldMappingTransformation,
     ValueListPlaceholderTransformation,
 )
+from sigma.processing.transformations.base import FieldMappingTransformationBase
+from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCIDRExpression,
     SigmaCompareExpression,
@@ -269,6 +272,78 @@ def _wazuh_name(name: str | None) -> str:
     return wazuh_field(name or "")
 
 
+# -- field names with spaces -----------------------------------------------------------------------
+# A few providers name EventData fields with spaces (Defender: "Threat Name", "Process Name",
+# "Source Name"...). Winlogbeat keeps a name as the event's XML writes it (winevent.AddPairs:
+# winlog.event_data.Threat Name); Wazuh's eventchannel decoder lowers its first letter and keeps the
+# spaces (data.win.eventdata.threat Name). The embedded engine also answers to the name without its
+# spaces (detect.values.sigma_view), which is how rules write it (ThreatName): on these layouts such
+# a rule field is asked under both names, the rule's and the one with a space between its words.
+
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+")
+# Channels whose events name no field with a space (the Sysmon, Security auditing and PowerShell
+# schemas): a rule that sees only these keeps one name per field, and its query its size
+_UNSPACED_CHANNELS = frozenset(
+    {
+        SYSMON_CHANNEL,
+        "security",
+        "microsoft-windows-powershell/operational",
+        "powershellcore/operational",
+        "windows powershell",
+    }
+)
+
+
+def spaced_name(name: str) -> str | None:
+    """The EventData name ``name`` stands for with a space between its words (``ThreatName`` ->
+    ``Threat Name``, ``DetectionID`` -> ``Detection ID``); None when it has one word, or is a System
+    field or a name with other characters (``Feature_Name``, ``process.pid``)."""
+    if name in _WAZUH_SYSTEM or not _PLAIN_NAME.fullmatch(name):
+        return None
+    spaced = _WORD_BREAK.sub(" ", name)
+    return spaced if spaced != name else None
+
+
+def rule_channels(category: str | None, service: str | None) -> set[str] | None:
+    """The (lower-case) channels whose events a Windows rule of this logsource sees (logsource_query);
+    None when it sees every channel (``product: windows`` alone)."""
+    channels: set[str] | None = None
+    if service is not None:
+        channels = set(_channels_of_service().get(service.lower(), ()))
+    if category is not None:
+        found = {c for chans, _, _ in _category_selectors(category.lower()) for c in chans}
+        channels = found if channels is None else channels & found
+    return channels
+
+
+@dataclass
+class _MaySeeSpacedNames(RuleProcessingCondition):
+    """A detection rule whose logsource reaches a channel that may name fields with spaces."""
+
+    def match(self, rule: Any) -> bool:
+        if not isinstance(rule, SigmaRule):
+            return False  # a correlation's group-by names its base rules' fields as they are
+        source = rule.logsource
+        channels = rule_channels(source.category, source.service)
+        return channels is None or bool(channels - _UNSPACED_CHANNELS)
+
+
+@dataclass
+class _SpacedNames(FieldMappingTransformationBase):
+    """A rule field name also asked under its spaced form (:func:`spaced_name`): an OR of both."""
+
+    def apply_field_name(self, field: str | None) -> str | list[str] | None:
+        spaced = spaced_name(field) if field else None
+        return None if spaced is None else [field or "", spaced]
+
+
+def _spaced_item() -> ProcessingItem:
+    return ProcessingItem(
+        _SpacedNames(), rule_conditions=[_MaySeeSpacedNames()], identifier="secaudit_spaced_names"
+    )
+
+
 def field_of(layout_name: str, name: str, categories: Iterable[str], services: Iterable[str]) -> str:
     if layout_name == ECS:
         return ecs_field(name, categories, services)
@@ -286,6 +361,7 @@ def layout_pipeline(name: str, placeholders: Mapping[str, Sequence[str]] | None 
     if name == ECS:
         from sigma.pipelines.elasticsearch.windows import ecs_windows  # noqa: PLC0415
 
+        items.append(_spaced_item())  # before the names are mapped: the spaced one goes to event_data
         items.append(
             ProcessingItem(FieldMappingTransformation(_ECS_SYSTEM), identifier="secaudit_ecs_system")
         )
@@ -297,6 +373,7 @@ def layout_pipeline(name: str, placeholders: Mapping[str, Sequence[str]] | None 
             ProcessingItem(FieldMappingTransformation(_CASELESS), identifier="secaudit_ecs_caseless")
         )
     elif name == WAZUH:
+        items.append(_spaced_item())
         items.append(
             ProcessingItem(
                 FieldFunctionTransformation(mapping={}, transform_func=_wazuh_name),

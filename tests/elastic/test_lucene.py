@@ -25,8 +25,9 @@ from secaudit.detect.reference import reference_matches
 from secaudit.elastic.convert import LUCENE, Conversion, convert_rules
 from secaudit.elastic.documents import from_source
 from secaudit.elastic.ingest import IngestResult, bulk_actions
-from secaudit.elastic.layouts import ECS, WAZUH, event_from_source, to_layout_document
+from secaudit.elastic.layouts import ECS, WAZUH, event_from_source, spaced_name, to_layout_document
 from secaudit.logs import ReadStats, read_events
+from secaudit.logs.windows import windows_event
 from tests.elastic import lucene_check
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,13 +195,6 @@ def test_the_checker_refuses_what_a_cluster_refuses() -> None:
 # -- the ECS and Wazuh layouts (secaudit.elastic.layouts) ---------------------------------------------
 
 LAYOUTS = (ECS, WAZUH)
-# Defender events name fields with spaces ("Source Name", "Threat Name"); the embedded engine also
-# answers to the space-less name a rule uses (SourceName), which an ECS or Wazuh index does not hold.
-# This one SigmaHQ rule on them is the only difference, on both layouts (its .evtx and .json copies).
-SPACED_NAMES = {
-    ("a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c", "a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c.evtx", 542),
-    ("a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c", "a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c.json", 542),
-}
 
 
 @dataclass
@@ -268,7 +262,80 @@ def test_every_query_of_the_layout_is_accepted_and_finds_the_embedded_engine_s_h
     ran = {by_location[location].info.id for location in answers}
     expected = {key for key in checked.embedded if key[0] in ran}
     assert len(expected) == 698
-    missing = {(rule, Path(source).name, record) for rule, source, record in expected - found}
-    assert (missing, found - expected) == (SPACED_NAMES, set())
+    # every hit, Defender's space-named fields included (Threat Name, asked as ThreatName too)
+    assert (expected - found, found - expected) == (set(), set())
     inexact = sum(not c.exact for c in conversion.converted)
     assert inexact >= (2000 if layout == WAZUH else 4)
+
+
+# Defender names its fields with spaces; rules write them without (layouts.spaced_name)
+
+DEFENDER_RULE = """title: defender detection of a test file
+id: 6f1d3c2a-0b4e-4f7a-9c8d-2e5b1a7c9d0e
+logsource: {product: windows, service: windefend}
+detection:
+    sel:
+        EventID: 1116
+        ThreatName|endswith: 'EICAR_Test_File'
+        ProcessName|endswith: '\\\\explorer.exe'
+    condition: sel
+"""
+SYSMON_RULE = """title: whoami
+id: 2a9e6c41-5d3b-4b8e-a1f0-7c6d5e4b3a21
+logsource: {product: windows, category: process_creation}
+detection:
+    sel: {OriginalFileName: whoami.exe}
+    condition: sel
+"""
+
+
+def _defender_event(name: str) -> LogEvent:
+    fields: dict[str, Any] = {
+        "EventID": 1116,
+        "Channel": "Microsoft-Windows-Windows Defender/Operational",
+        "Provider_Name": "Microsoft-Windows-Windows Defender",
+        "Computer": "ws-07",
+        "Threat Name": name,
+        "Process Name": "C:\\Windows\\explorer.exe",
+        "Detection ID": "{B22D8A5F-600C-45FE-88B8-AB70561B9DCD}",
+    }
+    return windows_event(
+        fields,
+        channel=fields["Channel"],
+        provider=fields["Provider_Name"],
+        event_id=1116,
+        source="defender.evtx",
+        record=7,
+        timestamp=None,
+    )
+
+
+def test_space_named_fields_are_asked_under_both_names_and_lucene_finds_them(tmp_path: Path) -> None:
+    assert spaced_name("ThreatName") == "Threat Name"
+    assert spaced_name("DetectionID") == "Detection ID"
+    assert spaced_name("PreExecutionStatus") == "Pre Execution Status"
+    assert [spaced_name(n) for n in ("Path", "Feature_Name", "EventID", "process.pid")] == [None] * 4
+    (tmp_path / "defender.yml").write_text(DEFENDER_RULE, encoding="utf-8")
+    (tmp_path / "sysmon.yml").write_text(SYSMON_RULE, encoding="utf-8")
+    queries = {}
+    for layout, spaced, plain in (
+        (ECS, "winlog.event_data.Threat\\ Name:", "winlog.event_data.ThreatName:"),
+        (WAZUH, "data.win.eventdata.threat\\ Name:", "data.win.eventdata.threatName:"),
+    ):
+        converted = {
+            Path(c.info.location).name: c for c in convert_rules([tmp_path], layout=layout).converted
+        }
+        query = converted["defender.yml:1"].query
+        assert spaced in query and plain in query, query
+        assert "\\ " not in converted["sysmon.yml:1"].query  # Sysmon names no field with a space
+        queries[layout] = query
+    # each shipper keeps the name with its space (Winlogbeat as written, Wazuh first letter lowered)
+    hit, miss = _defender_event("Virus:DOS/EICAR_Test_File"), _defender_event("Trojan:Win32/Other")
+    ecs_docs = [to_layout_document(ECS, e) for e in (hit, miss)]
+    wazuh_docs = [to_layout_document(WAZUH, e) for e in (hit, miss)]
+    assert ecs_docs[0]["winlog"]["event_data"]["Threat Name"] == "Virus:DOS/EICAR_Test_File"
+    assert wazuh_docs[0]["data"]["win"]["eventdata"]["threat Name"] == "Virus:DOS/EICAR_Test_File"
+    answers = lucene_check.run(
+        [], [queries[ECS], queries[WAZUH]], layouts=[(ECS, ecs_docs), (WAZUH, wazuh_docs)]
+    )
+    assert [(a.error, a.documents) for a in answers] == [(None, (0,)), (None, (2,))]
