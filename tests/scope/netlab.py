@@ -10,6 +10,7 @@ samples/demo_net.py (which accepts 10.213.x.y only when it runs inside such a na
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -165,6 +166,14 @@ class NetLab:
                 self.target_if,
                 "-n",
                 "--immediate-mode",  # else packets wait in the kernel buffer and a stop loses them
+                # Immediate mode uses fixed-size ring slots of the snapshot length: 256 bytes (headers
+                # and the drain marker) times 65,000 slots holds a scan's burst while tcpdump waits for
+                # a core; the default 262,144-byte slots fit 8 packets in 2 MiB, and a busy machine
+                # dropped hundreds.
+                "-s",
+                "256",
+                "-B",
+                "16384",  # KiB
                 "-U",
                 "-w",
                 str(path),
@@ -181,8 +190,33 @@ class NetLab:
             yield Capture(path)
         finally:
             time.sleep(0.5)  # late answers and retransmissions
+            self._drain(path)
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
+            summary = proc.stderr.read().decode()
+            dropped = re.search(r"(\d+) packets? dropped by kernel", summary)
+            if dropped is None or int(dropped.group(1)):
+                raise AssertionError(f"tcpdump lost packets, the capture proves nothing: {summary}")
+
+    def _drain(self, path: Path) -> None:
+        """Wait until tcpdump has written everything sent so far. A busy machine may leave it behind
+        the wire, and SIGINT would drop what it has not read yet: a marker datagram broadcast from the
+        target namespace (not from the scanner: tests count the scanner's packets; a broadcast needs
+        no ARP) must appear in the file first."""
+        marker = f"secaudit-capture-drain-{time.monotonic_ns()}".encode()
+        broadcast = self.address(255)
+        send = (
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1); "
+            f"s.sendto({marker!r}, ('{broadcast}', 9))"
+        )
+        done = self.run(self.target_ns, python(), "-c", send)
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 60
+        while marker not in path.read_bytes():
+            if time.monotonic() > deadline:
+                raise AssertionError("tcpdump did not write the drain marker within 60 s")
+            time.sleep(0.1)
 
 
 def make_lab(target_hosts: Sequence[int]) -> NetLab:
