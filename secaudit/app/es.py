@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,6 +212,8 @@ class EsHunt:
     # cluster, so they are fetched and matched by the embedded engine (long_value_matched of them)
     long_value_documents: int = 0
     long_value_matched: int = 0
+    # why such documents cannot be found on this cluster (OpenSearch keeps no _ignored for them), or ""
+    long_value_note: str = ""
 
     @property
     def incomplete(self) -> bool:
@@ -311,11 +313,6 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         bounds = options.window.filter(time_field)
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
-        if layout == SECAUDIT:  # only secaudit's documents list their values over the keyword limit
-            long_query: dict[str, Any] = {"exists": {"field": LONG_FIELDS}}
-            if bounds:
-                long_query = {"bool": {"filter": [long_query, bounds]}}
-            result.long_value_documents = int(client.count(index=options.index, query=long_query)["count"])
         runnable: list[tuple[int, RulePlan, str, bool]] = []
         for i, plan in enumerate(ruleset.plans):
             converted = by_location.get(plan.info.location)
@@ -323,6 +320,20 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 # a rule with an OR list over the clause limit runs as several queries (its parts)
                 runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
         result.converted = len({i for i, _, _, _ in runnable})
+        long_query: dict[str, Any] | None = None
+        if layout == SECAUDIT:  # secaudit's documents list their values over the keyword limit
+            long_query = {"exists": {"field": LONG_FIELDS}}
+        else:
+            targets = {t for _, plan, _, _ in runnable for t in by_location[plan.info.location].targets}
+            long_query, note = ignored_values_query(engine.opensearch, indices, targets)
+            if note:
+                result.long_value_note = note
+                summary.problems += (
+                    RuleProblem(location=options.index, reason=note, title=LONG_VALUES_TITLE, skipped=False),
+                )
+        if long_query is not None:
+            counted_query = {"bool": {"filter": [long_query, bounds]}} if bounds else long_query
+            result.long_value_documents = int(client.count(index=options.index, query=counted_query)["count"])
         pit = PointInTime.open(
             client,
             options.index,
@@ -333,7 +344,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         )
         result.faults = pit.faults
         if result.long_value_documents:
-            pit.without = LONG_FIELDS  # matched here instead (_match_long_documents)
+            pit.without = long_query  # matched here instead (_match_long_documents)
         failing = 0  # rules in a row the cluster did not answer
         try:
             firsts = pit.first_pages([q for _, _, q, _ in runnable], options.window, options.hit_cap)
@@ -386,7 +397,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                     result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
             if pit.without is not None:
-                _match_long_documents(pit, ruleset, runnable, options, delivery, result)
+                _match_long_documents(pit, ruleset, runnable, options, delivery, result, layout)
         except Exception:
             # stopped (the cluster failed outside a rule's search): the hits found so far are out
             # already; the correlations over them too, before the error goes up
@@ -414,19 +425,23 @@ def _match_long_documents(
     options: EsHuntOptions,
     delivery: HitDelivery,
     result: EsHunt,
+    layout: str = SECAUDIT,
 ) -> None:
     """The documents in range holding a value over the keyword limit, which no query can match on the
-    cluster (the value is not indexed) and which the rule queries therefore leave out: fetched page by
-    page and matched here by the embedded engine, for the rules that ran on the cluster (at most the
-    hit cap of such documents per rule). Works on every engine, needs no ``wildcard`` field."""
+    cluster (the value is not indexed) and which the rule queries therefore leave out (``pit.without``:
+    secaudit's own ``secaudit.long_fields``, or on an ECS/Wazuh index the fields a rule reads listed in
+    ``_ignored``): fetched page by page and matched here by the embedded engine on the event rebuilt
+    from the document, for the rules that ran on the cluster (at most the hit cap of such documents per
+    rule). Works on every engine, needs no ``wildcard`` field."""
     ran = {plan.info.id for _, plan, _, _ in runnable}
     engine = LocalEngine(ruleset)
     counts: Counter[str] = Counter()
-    query = f"_exists_:{LONG_FIELDS}"
+    query = pit.without or {"exists": {"field": LONG_FIELDS}}
     try:
         for source in pit.documents(query, options.window, LONG_SCAN_CAP, every=True):
             result.long_value_matched += 1
-            for hit in engine.match([from_source(source)]):
+            event = from_source(source) if layout == SECAUDIT else event_from_source(layout, source)
+            for hit in engine.match([event]):
                 rule = hit.rule.id
                 if rule not in ran:
                     continue
@@ -448,6 +463,34 @@ def _match_long_documents(
         )
     if pit.faults.missed(query):
         result.partial.extend(sorted(ran - set(result.partial)))
+
+
+LONG_VALUES_TITLE = "values over the keyword limit"
+
+
+def ignored_values_query(
+    opensearch: bool, indices: Sequence[IndexInfo], targets: Collection[str]
+) -> tuple[dict[str, Any] | None, str]:
+    """On an ECS or Wazuh index: the query for the documents holding a value the index did not keep
+    searchable in a field some rule reads (a value over the field's ``ignore_above``, or malformed for
+    its type), and a note when such documents cannot be found. Elasticsearch lists those fields in each
+    document's ``_ignored`` metadata field; OpenSearch does so only for malformed values, not for values
+    over ``ignore_above``: if a matching index sets ``ignore_above`` somewhere, the hunt says it cannot
+    find or count those documents (Wazuh's template sets none: there every value is indexed)."""
+    if not targets:
+        return None, ""
+    if not opensearch:
+        return {"terms": {"_ignored": sorted(targets)}}, ""
+    limited = [i.name for i in indices if i.ignore_above]
+    if not limited:
+        return None, ""
+    shown = ", ".join(limited[:3]) + (f" (and {len(limited) - 3} more)" if len(limited) > 3 else "")
+    return None, (
+        f"documents with a value over a keyword field's ignore_above cannot be found or counted: the "
+        f"mapping of {shown} sets ignore_above (Winlogbeat's and ECS templates: 1,024 characters) and "
+        "OpenSearch does not list such values in _ignored, so no query can match them and none is "
+        "fetched for the embedded engine"
+    )
 
 
 def hunted_layout(indices: Sequence[IndexInfo], pattern: str, wanted: str, url: str) -> str:

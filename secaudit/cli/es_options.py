@@ -238,12 +238,19 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
             "evaluated here over its rules' hits from the cluster"
         )
     if result.long_value_documents:
+        what = (
+            "a value over 8,191 characters, which the cluster cannot index"
+            if result.layout == SECAUDIT
+            else "a value the index did not keep searchable (over its field's ignore_above, or "
+            "malformed for its type; listed in _ignored) in a field the rules read"
+        )
         console.print(
-            f"{result.long_value_documents} documents in range hold a value over 8,191 characters, which "
-            f"the cluster cannot index: {result.long_value_matched} of them fetched and matched here by "
-            "the embedded engine",
+            f"{result.long_value_documents} documents in range hold {what}: {result.long_value_matched} of "
+            "them fetched and matched here by the embedded engine",
             highlight=False,
         )
+    if result.long_value_note:
+        console.print(f"[yellow]{escape(result.long_value_note)}[/yellow]", highlight=False)
     for correlation, rules in sorted(result.truncated_correlations.items()):
         info = result.summary.rule_info.get(correlation)
         console.print(

@@ -51,6 +51,9 @@ class IndexInfo:
     secaudit_mapping: bool
     layout: str = UNKNOWN
     escaped_names: bool = True  # secaudit layout: field names escaped (False: the earlier dotted shape)
+    # some field of the mapping (or a dynamic template) sets ignore_above: a longer value is kept in
+    # _source but not searchable
+    ignore_above: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -91,6 +94,15 @@ class ClusterCheck:
                 for i in self.indices
             ],
         }
+
+
+def has_ignore_above(node: Any) -> bool:
+    """Whether a mapping (or any part of it) sets ``ignore_above`` anywhere."""
+    if isinstance(node, dict):
+        return "ignore_above" in node or any(has_ignore_above(v) for v in node.values())
+    if isinstance(node, list):
+        return any(has_ignore_above(v) for v in node)
+    return False
 
 
 def matching_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
@@ -144,6 +156,7 @@ def mapped_indices(client: Elasticsearch, pattern: str) -> list[IndexInfo]:
                 secaudit_mapping=has_secaudit_mapping(mapping),
                 layout=layout_of(mapping),
                 escaped_names=names_escaped(mapping),
+                ignore_above=has_ignore_above(mapping),
             )
         )
     return sorted(out, key=lambda i: i.name)

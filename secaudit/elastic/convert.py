@@ -57,6 +57,9 @@ class Converted:
     parts: tuple[str, ...] = ()
     # the Sigma field names the rule uses (ECS/Wazuh layouts: the hit's event carries them)
     fields: tuple[str, ...] = ()
+    # the index fields its query reads (ECS/Wazuh layouts: a value the index did not keep searchable
+    # there, listed in _ignored, sends the document to the embedded engine instead)
+    targets: tuple[str, ...] = ()
 
     @property
     def runs(self) -> tuple[str, ...]:
@@ -211,6 +214,7 @@ def convert_rules(
             backend.relaxed = False
             backend.start_rule()
             texts = [str(q) for q in backend.convert_rule(rule)]
+            targets = _field_names(rule) if layout != SECAUDIT else set()  # renamed by the pipeline
             info = info_of(rule)
             split = []
             for chunk in backend.split_plan():  # an OR list over the clause limit: one query per chunk
@@ -230,6 +234,7 @@ def convert_rules(
                 exact=not backend.relaxed,
                 parts=parts,
                 fields=tuple(sorted(names)),
+                targets=tuple(sorted(targets)),
             )
         )
     if correlations:

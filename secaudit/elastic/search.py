@@ -17,6 +17,7 @@ run one by one, and a query that still fails raises to the caller, which goes on
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,14 +72,28 @@ class TimeRange:
         return {"range": {time_field: bounds}}
 
 
+Query = str | dict[str, Any]  # a converted Lucene query string, or a query clause of the search DSL
+
+
+def query_key(query: Query) -> str:
+    """``query`` as the key its faults are counted under (:class:`Faults`)."""
+    return query if isinstance(query, str) else json.dumps(query, sort_keys=True)
+
+
 def search_body(
-    query: str, window: TimeRange, *, without: str | None = None, time_field: str = "@timestamp"
+    query: Query,
+    window: TimeRange,
+    *,
+    without: dict[str, Any] | None = None,
+    time_field: str = "@timestamp",
 ) -> dict[str, Any]:
-    """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values);
-    ``without``: a field whose documents are left out (those the hunt matches itself); ``time_field``:
-    the field a time range applies to (the index layout's)."""
+    """The query clause a converted Lucene query runs as (keyword searches go to secaudit.values), or
+    ``query`` itself when it is a clause; ``without``: a clause whose documents are left out (those the
+    hunt matches itself); ``time_field``: the field a time range applies to (the index layout's)."""
     clauses: list[dict[str, Any]] = [
-        {
+        query
+        if isinstance(query, dict)
+        else {
             "query_string": {
                 "query": query,
                 "default_field": KEYWORD_FIELD,
@@ -92,7 +107,7 @@ def search_body(
         clauses.append(bounds)
     body: dict[str, Any] = {"bool": {"filter": clauses}}
     if without is not None:
-        body["bool"]["must_not"] = [{"exists": {"field": without}}]
+        body["bool"]["must_not"] = [without]
     return body
 
 
@@ -133,11 +148,11 @@ class Faults:
     partial: set[str] = field(default_factory=set)  # queries whose results miss part of the data
     everything: bool = False  # the point in time misses shards: every query's results do
 
-    def missed(self, query: str) -> bool:
+    def missed(self, query: Query) -> bool:
         """The results of ``query`` miss part of the data."""
-        return self.everything or query in self.partial
+        return self.everything or query_key(query) in self.partial
 
-    def note(self, query: str, body: Any) -> None:
+    def note(self, query: Query, body: Any) -> None:
         """Count a search response's failed shards and timeout against ``query``."""
         shards = body.get("_shards") if isinstance(body, dict) else None
         failed = int(shards.get("failed") or 0) if isinstance(shards, dict) else 0
@@ -145,7 +160,7 @@ class Faults:
         self.shard_failures += failed
         self.timed_out += late
         if failed or late:
-            self.partial.add(query)
+            self.partial.add(query_key(query))
 
 
 def retryable(error: Exception) -> bool:
@@ -167,7 +182,7 @@ class PointInTime:
     batch: int = BATCH
     backoff: tuple[float, ...] = BACKOFF
     faults: Faults = field(default_factory=Faults)
-    without: str | None = None  # a field whose documents rule queries leave out (search_body)
+    without: dict[str, Any] | None = None  # a clause whose documents rule queries leave out (search_body)
     time_field: str = "@timestamp"
     source_fields: list[str] | None = field(default_factory=lambda: list(SOURCE_FIELDS))
 
@@ -252,7 +267,7 @@ class PointInTime:
 
     def documents(
         self,
-        query: str,
+        query: Query,
         window: TimeRange,
         cap: int,
         first: FirstPage | None = None,

@@ -51,6 +51,8 @@ class Script:
     pit_failed_shards: int = 0  # OpenSearch: shards the point in time was created without
     node_version: str | None = None  # what GET /_nodes/_local tells; None: 403
     bulk: list[dict[str, Any]] = field(default_factory=list)  # documents received by /_bulk
+    ignored: int = 0  # what /_count answers to a query on _ignored (documents with values not indexed)
+    counts: list[dict[str, Any]] = field(default_factory=list)  # bodies received by /_count
 
 
 def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -157,9 +159,13 @@ class _Handler(BaseHTTPRequestHandler):
             others = {name: {"mappings": m} for name, m in self.script.other_mappings.items()}
             self._send(200, {INDEX: {"mappings": mapping}, **others})
         elif path.endswith("/_count"):
+            self.script.counts.append(json.loads(body) if body else {})
             documents = self.script.documents + [d for page in self.script.pages for d in page]
             if "secaudit.long_fields" in body:
                 documents = [d for d in documents if "long_fields" in d.get("secaudit", {})]
+            if '"_ignored"' in body:
+                self._send(200, {"count": self.script.ignored})
+                return
             self._send(200, {"count": len(documents)})
         elif path.endswith("/_pit") and method == "POST":
             self._send(200, {"id": "pit-1"})

@@ -169,6 +169,27 @@ def layout_document_lines(doc: dict[str, Any], layout_name: str) -> Iterable[str
                 yield f"{letter}\t{_b64(name)}\t{_b64(text)}"
 
 
+ECS_IGNORE_ABOVE = 1024  # what LuceneCheck.java leaves unindexed on an ECS keyword ("K") field
+
+
+def ignored_fields(doc: dict[str, Any], layout_name: str) -> set[str]:
+    """The fields of a layout document that its index leaves unindexed for length (a value over the
+    keyword field's ignore_above, counted in UTF-16 units as Java counts), as Elasticsearch lists them
+    in the document's ``_ignored`` field: ECS keywords over 1,024; none on Wazuh (no ignore_above)."""
+    if layout_name != ECS:
+        return set()
+    layout = LAYOUTS[layout_name]
+    return {
+        name
+        for name, value in _flat(doc)
+        if layout.kind(name) not in (NUMBER, ADDRESS)
+        and name not in ECS_WILDCARD
+        and any(
+            len(text.encode("utf-16-le", "surrogatepass")) // 2 > ECS_IGNORE_ABOVE for text in _texts(value)
+        )
+    }
+
+
 def layout_declarations(documents: Sequence[dict[str, Any]], layout_name: str) -> list[str]:
     """``F`` records: every field of the layout's documents, and its typed fields, read as its index
     maps them (not by the name rules of secaudit's own mapping)."""

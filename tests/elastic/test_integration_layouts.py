@@ -26,6 +26,7 @@ from secaudit.elastic.layouts import AUTO, ECS, WAZUH, to_layout_document
 from secaudit.elastic.settings import EsSettings
 from secaudit.elastic.transport import ELASTICSEARCH
 from secaudit.logs import ReadStats, read_events
+from tests.elastic import test_layout_long_values as long_values
 from tests.elastic.test_integration import (  # noqa: F401 (fixtures)
     REGRESSION,
     RULES,
@@ -40,8 +41,9 @@ KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
 def _ecs_mapping(product: str) -> dict[str, Any]:
     """Winlogbeat 8's mapping where it matters for the rules: strings as keywords (ignore_above 1,024),
-    the typed ECS fields, the command lines as wildcard fields (keyword on OpenSearch, which has none)."""
-    text = {"type": "wildcard"} if product == ELASTICSEARCH else {"type": "keyword"}
+    the typed ECS fields, the command lines as wildcard fields (keyword on OpenSearch, which has none),
+    with libbeat's default ignore_above of 1,024 too (libbeat/template/processor.go)."""
+    text = {"type": "wildcard" if product == ELASTICSEARCH else "keyword", "ignore_above": 1024}
     long = {"type": "long"}
     return {
         "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": KEYWORD}}],
@@ -135,3 +137,42 @@ def test_a_hunt_on_an_ecs_or_wazuh_index_finds_what_the_embedded_engine_finds(
         if isinstance(h, RuleHit) and (h.rule.id, Path(h.event.source).name, h.event.record) in expected
     }
     assert (wanted - on_cluster, on_cluster - wanted) == (set(), set())
+
+
+@pytest.mark.parametrize("layout", [ECS, WAZUH])
+def test_a_command_line_over_the_keyword_limit_is_found_where_the_cluster_lets_it_be(
+    cluster: Cluster,  # noqa: F811
+    settings: EsSettings,  # noqa: F811
+    layout: str,
+    tmp_path: Path,
+) -> None:
+    """A command line of 3,000 characters beside a short one: on ECS (ignore_above 1,024) Elasticsearch
+    lists it in _ignored and the hunt matches it with the embedded engine; OpenSearch does not, and the
+    hunt says it cannot find such values; Wazuh's template indexes it, and the query finds it."""
+    name = f"secaudit-test-{layout}-long-{uuid.uuid4().hex[:10]}"
+    client = _client(settings)
+    client.indices.create(
+        index=name, mappings=_ecs_mapping(cluster.product) if layout == ECS else _wazuh_mapping()
+    )
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yml").write_text(long_values.RULE, encoding="utf-8")
+    try:
+        events = [long_values.event(7, "cmd.exe /c whoami /all"), long_values.event(8, long_values.LONG_LINE)]
+        actions = ({"_index": name, "_source": to_layout_document(layout, e)} for e in events)
+        indexed, errors = helpers.bulk(client, actions, raise_on_error=False)
+        assert errors == [] and indexed == 2
+        client.indices.refresh(index=name)
+        found: list[RuleHit] = []
+        es = hunt_es(
+            EsHuntOptions(settings=settings, index=name, rules=(rules,), layout=layout), on_hit=found.append
+        )
+        records = sorted(h.event.record for h in found)
+        if layout == WAZUH:  # no ignore_above: the long value is indexed, and the query finds it
+            assert (records, es.long_value_documents, es.long_value_note) == ([7, 8], 0, "")
+        elif cluster.product == ELASTICSEARCH:  # in _ignored: left to the embedded engine
+            assert (records, es.long_value_documents, es.long_value_matched) == ([7, 8], 1, 1)
+        else:  # OpenSearch lists no value skipped by ignore_above in _ignored
+            assert records == [7] and "cannot be found or counted" in es.long_value_note
+    finally:
+        client.options(ignore_status=404).indices.delete(index=name)
