@@ -397,7 +397,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                     result.partial.append(plan.info.id)
                 progress(ProgressEvent(task="hunt", done=done, total=len(runnable), message="rules"))
             if pit.without is not None:
-                _match_long_documents(pit, ruleset, runnable, options, delivery, result, layout)
+                names = {location: c.fields for location, c in by_location.items()}
+                _match_long_documents(pit, ruleset, runnable, options, delivery, result, layout, names)
         except Exception:
             # stopped (the cluster failed outside a rule's search): the hits found so far are out
             # already; the correlations over them too, before the error goes up
@@ -426,14 +427,19 @@ def _match_long_documents(
     delivery: HitDelivery,
     result: EsHunt,
     layout: str = SECAUDIT,
+    fields: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """The documents in range holding a value over the keyword limit, which no query can match on the
     cluster (the value is not indexed) and which the rule queries therefore leave out (``pit.without``:
     secaudit's own ``secaudit.long_fields``, or on an ECS/Wazuh index the fields a rule reads listed in
     ``_ignored``): fetched page by page and matched here by the embedded engine on the event rebuilt
     from the document, for the rules that ran on the cluster (at most the hit cap of such documents per
-    rule). Works on every engine, needs no ``wildcard`` field."""
+    rule). Works on every engine, needs no ``wildcard`` field. On ECS/Wazuh, ``fields`` (rule location ->
+    its Sigma field names): each hit is made as a rule query's hit is (:func:`layout_hit`: the event
+    carries the rule's names and the usual ones where one index field stands for several, not every
+    name), checked again on that event, so it reads as the same rule's hits from its query do."""
     ran = {plan.info.id for _, plan, _, _ in runnable}
+    plans = {plan.info.id: plan for _, plan, _, _ in runnable}
     engine = LocalEngine(ruleset)
     counts: Counter[str] = Counter()
     query = pit.without or {"exists": {"field": LONG_FIELDS}}
@@ -441,10 +447,16 @@ def _match_long_documents(
         for source in pit.documents(query, options.window, LONG_SCAN_CAP, every=True):
             result.long_value_matched += 1
             event = from_source(source) if layout == SECAUDIT else event_from_source(layout, source)
-            for hit in engine.match([event]):
-                rule = hit.rule.id
+            for found in engine.match([event]):
+                rule = found.rule.id
                 if rule not in ran:
                     continue
+                hit = found
+                if layout != SECAUDIT:
+                    plan = plans[rule]
+                    _, hit = layout_hit(layout, plan, source, (fields or {}).get(plan.info.location, ()))
+                    if not reference_matches(plan.node, hit.event):
+                        continue
                 counts[rule] += 1
                 if counts[rule] > options.hit_cap:
                     result.capped[rule] = options.hit_cap

@@ -222,3 +222,16 @@ def test_which_indices_can_hide_long_values() -> None:
     query, note = ignored_values_query(True, [info("a", False), info("b", True)], targets)
     assert query is None and "mapping of b sets ignore_above" in note
     assert ignored_values_query(False, [info("a", True)], set()) == (None, "")
+
+
+def test_a_hit_matched_by_the_engine_shows_the_fields_a_query_hit_shows(tmp_path: Path) -> None:
+    """The event of an ECS hit found through _ignored carries the rule's names and the usual ones, as
+    a rule query's hit does, not every Sigma name process.executable stands for (NewProcessName...)."""
+    rules = _rules(tmp_path)
+    long = to_layout_document(ECS, event(8, LONG_LINE))
+    script = Script(mapping=ECS_MAPPING, documents=[], pages=[[long]], ignored=1)
+    with serve(script) as url:
+        _, hits = _hunt(url, rules, ECS)
+    [hit] = hits
+    assert hit.event.fields["Image"] == "C:\\Windows\\System32\\cmd.exe"
+    assert "NewProcessName" not in hit.event.fields and "SourceImage" not in hit.event.fields
