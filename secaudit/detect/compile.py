@@ -21,6 +21,7 @@ from secaudit.detect.values import (
     BOUNDED_REGEX_INPUT,
     REGEX_TIME_BUDGET,
     RegexBudgetExceeded,
+    address_of,
     compare,
     in_network,
     number_of,
@@ -114,17 +115,45 @@ def _grouped(children: tuple[Node, ...]) -> tuple[Pred, ...]:
     """OR-ed children, with case-insensitive string tests of one field and one operation merged into
     a single test (a value list: ``endswith`` over a tuple, ``eq`` as a set lookup)."""
     groups: dict[tuple[str, str], list[str]] = {}
+    networks: dict[str, list[str]] = {}
     others: list[Node] = []
     for child in children:
         if child[0] == "field" and child[2][0] in _GROUPABLE and not child[2][2]:
             groups.setdefault((child[1], child[2][0]), []).append(child[2][1])
+        elif child[0] == "field" and child[2][0] == "cidr":
+            networks.setdefault(child[1], []).append(child[2][1])
         else:
             others.append(child)
     preds = [
         _field(name, (op, pats[0], False)) if len(pats) == 1 else _field_many(name, op, tuple(pats))
         for (name, op), pats in groups.items()
     ]
-    return (*preds, *(compile_node(c) for c in others))
+    cidrs = [
+        _field(name, ("cidr", nets[0])) if len(nets) == 1 else _cidr_many(name, tuple(nets))
+        for name, nets in networks.items()
+    ]
+    return (*preds, *cidrs, *(compile_node(c) for c in others))
+
+
+def _cidr_many(name: str, cidrs: tuple[str, ...]) -> Pred:
+    """OR-ed ``|cidr`` tests of one field: each value parsed as an address once, then compared with
+    every network's range (``address in network``, without parsing it again per network)."""
+    ranges = []
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr)
+        ranges.append((network.version, int(network.network_address), int(network.broadcast_address)))
+
+    def in_any(text: str) -> bool:
+        addr = address_of(text)
+        if addr is None:
+            return False
+        version, number = addr.version, int(addr)
+        for net_version, low, high in ranges:  # noqa: SIM110 - a plain loop: no generator on the hot path
+            if net_version == version and low <= number <= high:
+                return True
+        return False
+
+    return _raw_any(name, in_any)
 
 
 def _field_many(name: str, op: str, pats: tuple[str, ...]) -> Pred:

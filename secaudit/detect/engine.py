@@ -99,6 +99,8 @@ class _Group:
     words: _Literals | None  # keyword rules' gate literals, over all values
     keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
+    # rule index -> its second gate (ir.gates), checked after the first let the rule through
+    second: dict[int, _Second]
     shapes: dict[tuple[str, ...], _Shape] = dc_field(default_factory=dict)  # by the event's field names
 
     def shape(self, names: tuple[str, ...]) -> _Shape:
@@ -113,6 +115,30 @@ class _Group:
         )
         self.shapes[names] = shape
         return shape
+
+
+@dataclass(frozen=True, slots=True)
+class _Second:
+    """A rule's second gate: one of ``literals`` in the haystack its first gate used (the keyword
+    haystack when ``words``), or one of the (field, lowercased value) ``keys``."""
+
+    literals: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...]
+    words: bool
+
+    def passes(self, low: dict[str, Any], hay: str, words: str) -> bool:
+        text = words if self.words else hay
+        for literal in self.literals:
+            if literal in text:
+                return True
+        for field, value in self.keys:
+            have = low.get(field)
+            if have.__class__ is str:
+                if have == value:
+                    return True
+            elif have is not None and value in have:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +323,7 @@ class Engine:
         by_word_literal: dict[str, list[int]] = {}
         by_key: dict[str, dict[str, list[int]]] = {}
         read: set[str] = set()
+        second: dict[int, _Second] = {}
         for i in members:
             plan = self._plans[i]
             read |= fields_named(plan.node)
@@ -305,7 +332,10 @@ class Engine:
                 always.append(i)
                 continue
             # a field rule's literals come from its field tests: they can only be in a read field
-            by_literal = by_word_literal if has_keyword(plan.node) else by_field_literal
+            keyword = has_keyword(plan.node)
+            by_literal = by_word_literal if keyword else by_field_literal
+            if plan.second is not None:
+                second[i] = _Second(tuple(sorted(plan.second[0])), tuple(sorted(plan.second[1])), keyword)
             for lit in gate[0]:
                 by_literal.setdefault(lit, []).append(i)
             for field, value in gate[1]:
@@ -317,6 +347,7 @@ class Engine:
             words=_Literals.build(by_word_literal),
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
+            second=second,
         )
         self._groups[kind] = self._by_members[members] = group
         return group
@@ -348,6 +379,7 @@ class Engine:
 
     @staticmethod
     def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> set[int]:
+        """The rules whose first gate the event passes (unordered), before the second gates."""
         found = set(group.always)
         if group.fields is not None:
             group.fields.find(hay, found)
@@ -369,17 +401,32 @@ class Engine:
                             found.update(rules)
         return found
 
+    @staticmethod
+    def _passing(group: _Group, found: set[int], low: dict[str, Any], hay: str, words: str) -> list[int]:
+        """``found`` in rule order, less the rules whose second gate the event fails."""
+        second = group.second
+        ordered = sorted(found) if len(found) > 1 else list(found)
+        if not second:
+            return ordered
+        out = []
+        for i in ordered:
+            check = second.get(i)
+            if check is None or check.passes(low, hay, words):
+                out.append(i)
+        return out
+
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
         _, low, hay, words = self._prepared(group, event.fields)
-        return sorted(self._gated(group, low, hay, words))
+        return self._passing(group, self._gated(group, low, hay, words), low, hay, words)
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
         groups = self._groups
         preds = self._preds
         gated = self._gated
+        passing = self._passing
         prepared = self._prepared
         for event in events:
             kind = event.kind
@@ -392,7 +439,7 @@ class Engine:
             found = gated(group, low, hay, words)
             if not found:
                 continue
-            for i in sorted(found) if len(found) > 1 else found:
+            for i in passing(group, found, low, hay, words):
                 try:
                     if preds[i](fields, low, event):
                         yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))

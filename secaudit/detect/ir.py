@@ -324,7 +324,15 @@ COMMON_LITERALS = frozenset(
 GENERIC_FIELDS = frozenset(
     ("EventID", "Channel", "Provider_Name", "Level", "Task", "Opcode", "Keywords", "IntegrityLevel", "Signed")
 )
+# A folder path as a literal: every file in it shares it, so a program name ("\\hh.exe") beats it.
+FOLDER_SCORE = 6
 MIN_REGEX_LITERAL = 1  # even one rare character ("`") beats evaluating the regex on every event
+
+
+def _few_values(value: str) -> bool:
+    """A flag or a number (``true``, ``3``, ``445``): an equality on it is shared by whole classes of
+    events, whatever the field (Initiated, LogonType, DestinationPort)."""
+    return value.isdigit() or value in ("true", "false")
 
 
 def gate(node: Node) -> Gate | None:
@@ -357,6 +365,36 @@ def gate(node: Node) -> Gate | None:
     return None
 
 
+SECOND_GATE_MEMBERS = 8  # a second gate is checked member by member: only a short one pays
+
+
+def gates(node: Node) -> tuple[Gate | None, Gate | None]:
+    """The prefilter gate of ``node`` (:func:`gate`) and, for an AND, the next most selective gate of
+    its other conjuncts, or None: both must hold for the node to match, so an event must pass both.
+    The second one is checked by the engine only on the rules the first one let through."""
+    first = gate(node)
+    conjuncts = sorted(_conjunct_gates(node), key=_score, reverse=True)
+    if first is None or len(conjuncts) < 2:
+        return first, None
+    rest = list(conjuncts)
+    if first not in rest:
+        return first, None
+    rest.remove(first)
+    second = next((g for g in rest if len(g[0]) + len(g[1]) <= SECOND_GATE_MEMBERS), None)
+    return first, second
+
+
+def _conjunct_gates(node: Node) -> list[Gate]:
+    """The gates of the terms of ``node`` seen as a conjunction (nested ANDs and selections flattened)."""
+    kind = node[0]
+    if kind == "sel":
+        return _conjunct_gates(node[2])
+    if kind == "and":
+        return [g for child in node[1] for g in _conjunct_gates(child)]
+    own = gate(node)
+    return [own] if own is not None else []
+
+
 def _literal(text: str, cased: bool) -> Gate | None:
     if cased and not text.isascii():
         return None  # lowering a cased non-ASCII pattern need not give a substring of the lowered value
@@ -385,8 +423,14 @@ def _leaf_gate(field: str | None, test: Test) -> Gate | None:
 def _member_score(member: str | tuple[str, str]) -> int:
     if isinstance(member, tuple):
         field, value = member
-        return 3 if field in GENERIC_FIELDS else 20 + len(value)
-    return 2 if any(member in common for common in COMMON_LITERALS) else len(member)
+        if field in GENERIC_FIELDS or _few_values(value):
+            return 3
+        return 20 + len(value)
+    if any(member in common for common in COMMON_LITERALS):
+        return 2
+    if member.endswith("\\") and len(member) > FOLDER_SCORE:
+        return FOLDER_SCORE  # a folder ("\\appdata\\local\\temp\\") holds many programs' files
+    return len(member)
 
 
 def _score(g: Gate) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from secaudit.core.errors import ConfigError
 from secaudit.core.model import LocalText
 from secaudit.detect.assemble import assemble
 from secaudit.detect.documents import split_documents
-from secaudit.detect.ir import IRCompiler, bounded_regexes, gate
+from secaudit.detect.ir import IRCompiler, bounded_regexes, gates
 from secaudit.detect.model import LEVELS, RuleInfo, UnsupportedRule
 from secaudit.detect.plans import Assembled, FilterPlan, RuleCache, RulePlan, RuleSet, digest
 from secaudit.detect.values import BOUNDED_REGEX_INPUT, REGEX_TIME_BUDGET
@@ -280,7 +280,8 @@ def compile_file(data: bytes, compiler: IRCompiler) -> list[Entry]:
             else:
                 det = SigmaRule.from_dict(doc)
                 node = compiler.rule(det)
-                plan = RulePlan(info=info_of(det), node=node, gate=gate(node), name=det.name or "")
+                first, second = gates(node)
+                plan = RulePlan(info=info_of(det), node=node, gate=first, name=det.name or "", second=second)
                 out.append(("rule", line, index, plan))
                 if bounded_regexes(node):
                     out.append(_problem(line, BOUNDED_NOTE, doc, skipped=False))

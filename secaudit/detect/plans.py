@@ -16,12 +16,14 @@ from secaudit.detect.model import LEVELS, RuleInfo, RuleProblem
 
 @dataclass(frozen=True, slots=True)
 class RulePlan:
-    """A detection rule compiled for matching: its IR and its prefilter gate (None: always evaluate)."""
+    """A detection rule compiled for matching: its IR and its prefilter gate (None: always evaluate),
+    with a second gate checked on the events the first one lets through (ir.gates)."""
 
     info: RuleInfo
     node: Node
     gate: Gate | None
     name: str = ""  # the rule's Sigma "name", which correlations may reference instead of the id
+    second: Gate | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sigma.rule import SigmaRule
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.engine import Engine
-from secaudit.detect.ir import IRCompiler, gate
+from secaudit.detect.ir import IRCompiler, gates
 from secaudit.detect.loader import info_of
 from secaudit.detect.model import UnsupportedRule
 from secaudit.detect.plans import RulePlan, RuleSet
@@ -142,7 +142,8 @@ def compile_rules(docs: list[dict[str, Any]]) -> RuleSet:
             continue
         except Exception:  # pySigma refuses the combination (e.g. cased with a number): not a rule
             continue
-        plans.append(RulePlan(info=info_of(rule), node=node, gate=gate(node)))
+        first, second = gates(node)
+        plans.append(RulePlan(info=info_of(rule), node=node, gate=first, second=second))
     return RuleSet(
         rules=tuple(p.info for p in plans),
         plans=tuple(plans),

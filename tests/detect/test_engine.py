@@ -12,7 +12,7 @@ from secaudit.core.events import LogKind
 from secaudit.detect.engine import Engine, lowered
 from secaudit.detect.loader import RuleSet
 
-from .helpers import event, load_text, rule_text
+from .helpers import both, event, load_text, rule_text
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"
 B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -150,3 +150,54 @@ def test_field_name_sets_remembered_per_group_are_bounded(tmp_path: Path, monkey
     events = [event({f"F{n}": "x", "CommandLine": "mimikatz"}, record=n) for n in range(50)]
     assert [h.event.record for h in engine.match(events)] == list(range(50))
     assert all(len(g.shapes) <= 8 for g in engine._groups.values())
+
+
+def test_a_second_gate_rules_out_events_the_first_one_lets_through(tmp_path: Path) -> None:
+    # Initiated is a flag and LogonType a number: both weak gates; the program name decides first,
+    # and the command line is the second gate
+    text = rule_text(
+        "sel:\n  Image|endswith: '\\certutil.exe'\n  CommandLine|contains: 'urlcache'\n"
+        "  Initiated: 'true'\n  LogonType: 3\ncondition: sel"
+    )
+    ruleset = load_text(tmp_path, text)
+    plan = ruleset.plans[0]
+    assert plan.gate == (frozenset({"\\certutil.exe"}), frozenset())
+    assert plan.second == (frozenset({"urlcache"}), frozenset())
+    engine = Engine(ruleset)
+    full = {"Image": "C:\\W\\CertUtil.exe", "CommandLine": "certutil -URLcache -f x", "Initiated": "true"}
+    assert engine.candidates(event({**full, "LogonType": 3})) == [0]
+    assert engine.candidates(event({**full, "CommandLine": "certutil -dump"})) == []  # the second fails
+    assert engine.candidates(event({**full, "Image": "C:\\x.exe"})) == []  # the first fails
+    events = [
+        event({**full, "LogonType": 3}, record=1),
+        event({**full, "LogonType": "3", "CommandLine": "certutil -dump"}, record=2),
+        event({**full, "LogonType": 2}, record=3),
+    ]
+    assert both(ruleset, events) == {(plan.info.id, 1)}
+
+
+def test_a_second_gate_of_a_keyword_rule_reads_all_values(tmp_path: Path) -> None:
+    text = rule_text(
+        "kw:\n  - 'invoke-mimikatz'\nsel:\n  Image|endswith: '\\pwsh.exe'\ncondition: kw and sel"
+    )
+    ruleset = load_text(tmp_path, text)
+    assert ruleset.plans[0].second is not None
+    fields = {"Image": "C:\\p\\pwsh.exe", "Payload": "x Invoke-Mimikatz y"}
+    assert both(ruleset, [event(fields)]) == {(ruleset.plans[0].info.id, 1)}
+
+
+def test_a_list_of_networks_on_one_field_is_one_test_with_the_same_answers(tmp_path: Path) -> None:
+    text = rule_text(
+        "sel:\n  IpAddress|cidr:\n    - '10.0.0.0/8'\n    - '192.168.0.0/16'\n    - 'fe80::/10'\n"
+        "    - '127.0.0.1/32'\ncondition: not sel"
+    )
+    ruleset = load_text(tmp_path, text)
+    values: list[object] = [
+        "10.1.2.3", "11.0.0.1", "192.168.255.255", "192.169.0.0", " 127.0.0.1 ", "127.0.0.2",
+        "fe80::1%eth0", "[fe80::1]", "fec0::1", "::ffff:10.0.0.1", "not an address", "", 3,
+        ["8.8.8.8", "192.168.1.1"], ["8.8.8.8"], None,
+    ]  # fmt: skip
+    events = [event({"IpAddress": v}, record=i) for i, v in enumerate(values, start=1)]
+    events.append(event({}, record=len(values) + 1))
+    outside = {record for _, record in both(ruleset, events)}
+    assert outside == {2, 4, 6, 9, 10, 11, 12, 13, 15, 16, 17}
