@@ -18,6 +18,12 @@ runs the Sigma rules on them as they are:
   ``commandLine``), every value a keyword string. Wazuh writes each backslash of these values twice
   (wazuh/wazuh issue 4509), so a backslash in a rule matches one or two, the query then finds a superset
   and the hunt keeps only what the embedded engine confirms on the event rebuilt with single backslashes.
+  Linux audit events (Wazuh's auditd decoders, ``data.audit.*``): Sigma's auditd fields by the names
+  those decoders keep (``exe``, ``command`` for comm, ``execve.a0``..``a7``, PATH ``name`` as
+  ``file.name`` or ``directory.name``, the first record's ``type``...); what they do not keep makes
+  the rule not runnable. Their decoding is lossy, so these queries are inexact: the hunt reads each
+  document's ``full_log`` (the event's records) with secaudit's own auditd reader and keeps what the
+  embedded engine confirms. Syslog-based and category Linux rules are not runnable on Wazuh.
 
 Neither layout normalizes case, and Sigma matches case-insensitively: a value with letters becomes a
 Lucene regex with each letter as a class (``cmd`` -> ``[cC][mM][dD]``), a ``|i`` regex gets the same
@@ -49,7 +55,7 @@ from typing import Any
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.processing.conditions import RuleProcessingCondition
+from sigma.processing.conditions import LogsourceCondition, RuleProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     FieldFunctionTransformation,
@@ -350,6 +356,70 @@ def field_of(layout_name: str, name: str, categories: Iterable[str], services: I
     return wazuh_field(name)
 
 
+# Linux audit on Wazuh (module doc): Sigma's auditd names -> data.audit.*, as Wazuh's auditd decoders
+# (ruleset/decoders/0040-auditd_decoders.xml) name what they keep. Only names every decoder that can
+# see the record keeps the same way are here; the others are in _AUDIT_NOT_KEPT or not kept at all.
+AUDIT = "data.audit"
+_AUDIT_FIELDS = {
+    "type": "type",
+    "exe": "exe",
+    "comm": "command",
+    "key": "key",
+    "cwd": "cwd",
+    "syscall": "syscall",  # the raw number (Wazuh does not keep the ENRICHED name, SYSCALL)
+    "success": "success",
+    "exit": "exit",
+    "arch": "arch",
+    "ppid": "ppid",
+    "pid": "pid",
+    "uid": "uid",
+    "auid": "auid",
+    "euid": "euid",
+    "gid": "gid",
+    "ses": "session",
+    **{f"a{i}": f"execve.a{i}" for i in range(8)},
+}
+AUDIT_NAMES = ("file.name", "directory.name")  # Sigma's PATH ``name``: one of the two
+_AUDIT_NOT_KEPT = {
+    "SYSCALL": "the system call's name (the ENRICHED SYSCALL=...); it keeps the number (syscall)",
+    "res": "res for USER_AUTH, USER_START, USER_ACCT, CRED_ACQ, CRED_REFR, CRYPTO_* and "
+    "USER_ROLE_CHANGE records (its user_and_cred decoder skips it), only for a few other types",
+    "op": "op except in CONFIG_CHANGE records",
+    "nametype": "a PATH record's nametype",
+    "proctitle": "the PROCTITLE record",
+}
+# Record types that are never an event's first record: Wazuh's data.audit.type (the first record's
+# type) cannot hold them; the fields only their records fill say whether the event has one
+_AUDIT_SECONDARY = {
+    "EXECVE": f"_exists_:{AUDIT}.execve.a0",
+    "CWD": f"_exists_:{AUDIT}.cwd",
+    "PATH": f"(_exists_:{AUDIT}.file.name OR _exists_:{AUDIT}.directory.name)",
+}
+
+
+def wazuh_audit_field(name: str) -> str:
+    """Where Wazuh's auditd decoders keep the Sigma auditd field ``name``; NotRunnable when they do
+    not keep it (or keep it only for some record types)."""
+    if name.startswith(AUDIT + "."):
+        return name
+    if name in _AUDIT_FIELDS:
+        return f"{AUDIT}.{_AUDIT_FIELDS[name]}"
+    if name.upper() in _AUDIT_SECONDARY or name.upper() == "PROCTITLE":
+        raise NotRunnable(f"Wazuh's auditd decoder keeps no field {name!r}")
+    kept = _AUDIT_NOT_KEPT.get(name)
+    if kept:
+        raise NotRunnable(f"Wazuh's auditd decoder does not keep {kept} (rule field {name!r})")
+    if re.fullmatch(r"a\d+", name):
+        raise NotRunnable(f"Wazuh's auditd decoder keeps the EXECVE arguments a0 to a7 only, not {name}")
+    raise NotRunnable(f"Wazuh's auditd decoder does not keep the field {name!r}")
+
+
+def _wazuh_audit_name(name: str | None) -> str:
+    if name == "name":  # the pipeline item's mapping names both PATH fields (pySigma calls this first)
+        return name
+    return wazuh_audit_field(name or "")
+
+
 # -- pipelines ------------------------------------------------------------------------------------
 
 
@@ -376,7 +446,19 @@ def layout_pipeline(name: str, placeholders: Mapping[str, Sequence[str]] | None 
         items.append(_spaced_item())
         items.append(
             ProcessingItem(
+                FieldFunctionTransformation(
+                    mapping={"name": [f"{AUDIT}.{n}" for n in AUDIT_NAMES]},
+                    transform_func=_wazuh_audit_name,
+                ),
+                rule_conditions=[LogsourceCondition(product="linux")],
+                identifier="secaudit_wazuh_audit_fields",
+            )
+        )
+        items.append(
+            ProcessingItem(
                 FieldFunctionTransformation(mapping={}, transform_func=_wazuh_name),
+                rule_conditions=[LogsourceCondition(product="linux")],
+                rule_condition_negation=True,
                 identifier="secaudit_wazuh_fields",
             )
         )
@@ -523,7 +605,16 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
         self.layout = LAYOUTS[layout_name]
         super().__init__(processing_pipeline)
 
+    def _doubled(self, field: str) -> bool:
+        """Whether the layout writes each backslash of this field's values twice (Wazuh's Windows
+        eventchannel values; its auditd decoder keeps values as the log wrote them)."""
+        return self.layout.doubled_backslashes and not field.startswith(AUDIT + ".")
+
     def _kind(self, field: str) -> str:
+        if field.startswith(AUDIT + "."):
+            # Wazuh's decoding of audit records is lossy (module doc): the hunt confirms each
+            # document on the event read back from its full_log, as the embedded engine reads it
+            self.relaxed = True
         kind = self.layout.kind(field)
         if kind == TEXT:
             raise NotRunnable(
@@ -553,6 +644,8 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
             raise TypeError(f"expected a string, got {type(value).__name__}")
         kind = self._kind(cond.field)
         text = str(value)
+        if cond.field == f"{AUDIT}.type":
+            return self._audit_type(value)
         if kind == NUMBER:
             if value.contains_special() or not re.fullmatch(r"-?\d+(\.\d+)?", text):
                 raise NotRunnable(
@@ -567,13 +660,24 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
             return f"{self.escape_and_quote_field(cond.field)}:{text.lower()}"
         if kind == ADDRESS:
             return self._address(cond.field, value)
-        doubled = self.layout.doubled_backslashes and _backslash_or_single(value)
+        doubled = self._doubled(cond.field) and _backslash_or_single(value)
         if not _has_letters(text) and not doubled:
             return super().convert_condition_field_eq_val_str(cond, state)
-        pattern, exact = _regex_from_string(value, doubled=self.layout.doubled_backslashes)
+        pattern, exact = _regex_from_string(value, doubled=self._doubled(cond.field))
         if not exact:
             self.relaxed = True
         return self._regex(cond.field, pattern)
+
+    def _audit_type(self, value: SigmaString) -> str:
+        """Sigma's auditd ``type`` names any record of the event; Wazuh keeps the first record's type
+        (data.audit.type). A type that is never first (EXECVE, CWD, PATH) is asked as the fields only
+        its record fills."""
+        if value.contains_special():
+            raise NotRunnable(f"a pattern on the audit record type ({str(value)!r}): Wazuh keeps one type")
+        name = str(value).upper()
+        if name == "PROCTITLE":
+            raise NotRunnable("Wazuh's auditd decoder keeps nothing of PROCTITLE records (type PROCTITLE)")
+        return _AUDIT_SECONDARY.get(name) or f'{AUDIT}.type:"{name}"'
 
     def _address(self, field: str, value: SigmaString) -> str:
         text = str(value)
@@ -604,7 +708,7 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
         kind = self._kind(cond.field)
         if kind != KEYWORD or not isinstance(value, SigmaString):
             raise NotRunnable(f"a case-sensitive match on the {kind} field {cond.field}")
-        if self.layout.doubled_backslashes and _backslash_or_single(value):
+        if self._doubled(cond.field) and _backslash_or_single(value):
             parts = []
             for part in value.s:
                 if part == SpecialChars.WILDCARD_MULTI:
@@ -642,7 +746,7 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
         pattern = fold_case(lucene.pattern) if lucene.insensitive else lucene.pattern
         if not lucene.exact:
             self.relaxed = True
-        if self.layout.doubled_backslashes:
+        if self._doubled(cond.field):
             widened = widen_backslashes(pattern)
             if widened != pattern:
                 self.relaxed = True
@@ -811,10 +915,16 @@ def logsource_query(
     what = ", ".join(
         f"{k}: {v}" for k, v in (("product", product), ("category", category), ("service", service)) if v
     )
+    if product is not None and product.lower() == "linux":
+        if backend.layout.name == WAZUH:
+            return _wazuh_linux_logsource(category, service, what)
+        raise NotRunnable(_ecs_linux_reason(category, service, what))
     if product is None or product.lower() != "windows":
         shown = what or "none"
         if backend.layout.name == WAZUH:
-            raise NotRunnable(f"logsource ({shown}): Wazuh indices are hunted for Windows events only")
+            raise NotRunnable(
+                f"logsource ({shown}): Wazuh indices are hunted for Windows and Linux audit events only"
+            )
         raise NotRunnable(
             f"logsource ({shown}) is not covered by pySigma's ECS Windows pipeline (ecs_windows)"
         )
@@ -841,6 +951,37 @@ def logsource_query(
     if not parts:  # product windows alone: every Windows event
         parts.append(f"_exists_:{backend.layout.channel}")
     return " AND ".join(parts)
+
+
+def _ecs_linux_reason(category: str | None, service: str | None, what: str) -> str:
+    """Why a Linux rule does not run on an ECS index (docs/elasticsearch.md, the Linux part)."""
+    if category is None and service is not None and service.lower() == "auditd":
+        return (
+            f"logsource ({what}): Filebeat's auditd module indexes each audit record as a document of "
+            "its own, and Sigma's auditd rules (like the embedded engine) match the whole event"
+        )
+    if category is None:
+        return (
+            f"logsource ({what}): ECS keeps a syslog line's text in message, a match_only_text field "
+            "(analysed words), where Sigma's match on any part of a value cannot be expressed"
+        )
+    return f"logsource ({what}): no ECS field mapping of Linux {category} events here yet"
+
+
+def _wazuh_linux_logsource(category: str | None, service: str | None, what: str) -> str:
+    """Linux rules on a Wazuh index: auditd's (on what its auditd decoders keep); the others are
+    not runnable, with the reason (docs/elasticsearch.md, the Linux part of the layouts)."""
+    if category is None and service is not None and service.lower() == "auditd":
+        return f"_exists_:{AUDIT}.type"
+    if category is not None:
+        raise NotRunnable(
+            f"logsource ({what}): Wazuh keeps no Linux {category} events with these fields (its auditd "
+            "decoder keeps no command line or parent process; Sysmon for Linux is not decoded into them)"
+        )
+    raise NotRunnable(
+        f"logsource ({what}): Wazuh keeps a syslog line's text only in full_log, an analysed text field "
+        "(wazuh-template.json), where Sigma's match on any part of a value cannot be expressed"
+    )
 
 
 # -- expressibility (ECS names some fields by logsource) ------------------------------------------
@@ -982,9 +1123,174 @@ def _typed(kind: str, value: Any) -> Any:
     return out if isinstance(value, list) else out[0]
 
 
-def to_layout_document(layout_name: str, event: LogEvent) -> dict[str, Any]:
-    """A Windows event as the layout's shipper would index it (module doc): the documented field
-    mapping the Lucene check and the integration tests index the regression events with."""
+# -- Linux audit documents (Wazuh) ----------------------------------------------------------------
+
+AUDIT_LOCATION = "/var/log/audit/audit.log"
+_RECORD = re.compile(r"(?:^|(?<= ))(?=(?:node=\S+ )?type=[A-Z_0-9]+ msg=audit\()")
+_USER_AND_CRED = frozenset(
+    {
+        "USER_ACCT",
+        "CRED_ACQ",
+        "USER_START",
+        "CRED_REFR",
+        "CRYPTO_KEY_USER",
+        "CRYPTO_SESSION",
+        "USER_AUTH",
+        "USER_ROLE_CHANGE",
+    }
+)
+_SYSCALL_ORDER = tuple(
+    re.findall(
+        r"\w+",
+        "arch syscall success exit a0 a1 a2 a3 items ppid pid auid uid gid euid suid fsuid egid sgid "
+        "fsgid tty ses comm exe",
+    )
+)
+# the SYSCALL record's fields in the order Wazuh's first SYSCALL pattern wants them all; it keeps
+# them (under these names) only when the record has exactly this shape
+_SYSCALL_FULL = " ".join(
+    f'{n}="(\\S+)"'
+    if n in ("comm", "exe")
+    else (rf"{n}=\S+" if re.fullmatch(r"a\d|items", n) else rf"{n}=(\S+)")
+    for n in _SYSCALL_ORDER
+)
+_SYSCALL_KEPT = tuple(
+    {"ses": "session", "comm": "command"}.get(n, n)
+    for n in _SYSCALL_ORDER
+    if not re.fullmatch(r"a\d|items", n)
+)
+
+
+def audit_records(full_log: str) -> list[str]:
+    """The records of one audit event as Wazuh's log collector joins them into one line (its
+    ``audit`` log format: the records of one event separated by spaces), one per item."""
+    starts = [m.start() for m in _RECORD.finditer(full_log)]
+    return [full_log[a:b].strip() for a, b in zip(starts, [*starts[1:], len(full_log)], strict=True)]
+
+
+def _after(record: str) -> str:
+    return record.split("): ", 1)[1] if "): " in record else ""
+
+
+def wazuh_audit_fields(full_log: str) -> dict[str, str]:
+    """What Wazuh's auditd decoders (0040-auditd_decoders.xml, read, not copied) keep of one audit
+    event, as data.audit.* names without the prefix: the documented mapping ``to_layout_document``
+    writes Linux audit events with. Values are kept only where the decoder's pattern finds them:
+    a hex-encoded (unquoted) exe, comm, cwd, name or EXECVE argument is not kept; EXECVE arguments a0
+    to a7 only; of the PATH records, the first directory (mode 04...) and the next record."""
+    records = audit_records(full_log)
+    out: dict[str, str] = {}
+    if not records:
+        return out
+    head = re.match(r"(?:node=\S+ )?type=(\S+) msg=audit\(\d{10}\.\d{3}:(\d+)\): ", records[0])
+    if head is None or records[0].startswith("node="):
+        return out  # the parent decoder wants ^type= (this ruleset version)
+    kind, body = head.group(1), _after(records[0])
+    out["type"], out["id"] = kind, head.group(2)
+
+    def first(pattern: str, text: str, *names: str) -> bool:
+        found = re.search(pattern, text)
+        if found:
+            for name, value in zip(names, found.groups(), strict=True):
+                if value is not None:
+                    out.setdefault(name, value)
+        return found is not None
+
+    if kind == "SYSCALL":
+        found = re.match(_SYSCALL_FULL, body)
+        if found:
+            out.update(zip(_SYSCALL_KEPT, found.groups(), strict=True))
+        first(r'comm="(\w+)"', body, "command")
+        first(r'exe="(\S+)"', body, "exe")
+        first(r'key=\((\S+)\)|key="(\S+)"|key=(\S+)', body, "key", "key", "key")
+        for record in records[1:]:
+            rtype = record.split(" ", 1)[0][5:]
+            rest = _after(record) + " "
+            if rtype == "EXECVE":
+                for i in range(8):
+                    first(rf'(?:^| )a{i}="([^"]*)" ', rest, f"execve.a{i}")
+            elif rtype == "CWD":
+                first(r'^\s*cwd="([^"]*)" ', rest, "cwd")
+        paths = [_after(r) + " " for r in records[1:] if r.startswith("type=PATH ")]
+        shape = r'item=\S+ name=(?:"([^"]*)"|\((null)\)) inode=(\S+) dev=\S+ mode=(\S+) ouid=\S+ ogid=\S+ '
+        start = 0
+        for i, rest in enumerate(paths):
+            found = re.match(shape, rest)
+            if found and found.group(1) is not None and found.group(4).startswith("04"):
+                out["directory.name"], out["directory.inode"] = found.group(1), found.group(3)
+                out["directory.mode"] = found.group(4)
+                start = i + 1
+                break
+        for rest in paths[start:]:
+            found = re.match(shape, rest)
+            if found:
+                out["file.name"] = found.group(1) if found.group(1) is not None else "null"
+                out["file.inode"], out["file.mode"] = found.group(3), found.group(4)
+                break
+    elif kind == "CONFIG_CHANGE":
+        first(r'^auid=(\S+) ses=(\S+) op="([^"]*)"', body, "auid", "session", "op")
+        first(r'key=\((\S+)\)|key="(\S+)"|key=(\S+)', body, "key", "key", "key")
+        first(r"list=(\S+)", body, "list")
+        first(r"res=(\S+)", body, "res")
+    elif kind in _USER_AND_CRED:
+        first(r"^pid=(\S+) uid=(\S+) auid=(\S+) ses=(\S+)", body, "pid", "uid", "auid", "session")
+        first(r"subj=(\S+)", body, "subj")
+        first(r'acct="(\S+)"', body, "acct")
+        first(r'exe="(\S+)"', body, "exe")
+        first(r"addr=(\S+)", body, "srcip")
+    elif kind == "LOGIN":
+        first(r"^pid=(\S+) uid=(\S+)", body, "pid", "uid")
+        first(r"subj=(\S+)", body, "subj")
+        first(
+            r"old-auid=(\S+) auid=(\S+) old-ses=(\S+) ses=(\S+) res=(\S+)",
+            body,
+            "old-auid",
+            "auid",
+            "old-ses",
+            "session",
+            "res",
+        )
+    elif kind not in ("ANOM_PROMISCUOUS", "MAC_STATUS"):  # those two have decoders of their own
+        for pattern, name in (
+            (r"pid=(\S+)", "pid"),
+            (r"auid=(\S+)", "auid"),
+            (r" uid=(\S+)", "uid"),
+            (r"gid=(\S+)", "gid"),
+            (r"euid=(\S+)", "euid"),
+            (r"ses=(\S+)", "session"),
+            (r'comm="(\S+)"', "command"),
+            (r'exe="(\S+)"', "exe"),
+            (r"addr=(\S+)", "srcip"),
+            (r"res=(\w+)", "res"),
+        ):
+            first(pattern, full_log, name)
+    return out
+
+
+def _audit_document(event: LogEvent, full_log: str, host: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if event.timestamp is not None:
+        doc["timestamp"] = doc["@timestamp"] = event.timestamp.astimezone(UTC).isoformat()
+    for name, value in wazuh_audit_fields(full_log).items():
+        _put(doc, f"{AUDIT}.{name}", value)
+    doc["full_log"] = full_log
+    doc["location"] = AUDIT_LOCATION
+    doc["agent"] = {"name": host or str(event.fields.get("node") or "")}
+    doc["decoder"] = {"name": "auditd"}
+    return doc
+
+
+def to_layout_document(
+    layout_name: str, event: LogEvent, *, full_log: str | None = None, agent: str | None = None
+) -> dict[str, Any]:
+    """An event as the layout's shipper would index it (module doc): the documented field mapping
+    the Lucene check and the integration tests index the regression events with. A Linux audit
+    event (Wazuh) is written from its records as Wazuh's log collector joins them (``full_log``)
+    through :func:`wazuh_audit_fields`; ``agent`` is the Wazuh agent's name."""
+    if event.kind.product == "linux":
+        if layout_name != WAZUH or full_log is None:
+            raise ValueError("Linux audit events are written for the Wazuh layout only, from full_log")
+        return _audit_document(event, full_log, agent)
     lay = LAYOUTS[layout_name]
     doc: dict[str, Any] = {}
     stamp = event.timestamp.astimezone(UTC).isoformat() if event.timestamp is not None else None
@@ -1062,6 +1368,8 @@ def event_from_source(
     as ``commandLine``), the event carries the names in ``names`` (the rule's) and :data:`DISPLAY`;
     ``names`` None: every such name."""
     lay = LAYOUTS[layout_name]
+    if layout_name == WAZUH and isinstance(_get(source, AUDIT), Mapping):
+        return audit_event(source)
     channel = str(_get(source, lay.channel) or "")
     provider = str(_get(source, lay.provider) or "")
     code = _get(source, lay.event_code)
@@ -1126,3 +1434,42 @@ def _kind_of(channel: str, provider: str, event_id: int, operation: str) -> LogK
     from secaudit.logs.windows import windows_kind  # noqa: PLC0415
 
     return windows_kind(channel, provider, event_id, operation)
+
+
+def audit_event(source: Mapping[str, Any]) -> LogEvent:
+    """The LogEvent of a Wazuh Linux audit document: its ``full_log`` (the event's records) read by
+    secaudit's own auditd reader, so a rule sees the fields the embedded engine gives the event;
+    source ``agent/location``, record the audit serial. Without ``full_log``, the data.audit.*
+    fields under their Sigma names (what Wazuh kept)."""
+    from secaudit.logs.auditd import AUDITD, parse_auditd  # noqa: PLC0415
+    from secaudit.logs.context import Context  # noqa: PLC0415
+    from secaudit.logs.stats import ReadStats  # noqa: PLC0415
+
+    agent = str(_get(source, "agent.name") or "")
+    location = str(_get(source, "location") or AUDIT_LOCATION)
+    where = f"{agent}/{location}" if agent else location
+    serial = event_id_of(_get(source, f"{AUDIT}.id"))
+    full_log = _get(source, "full_log")
+    if isinstance(full_log, str):
+        lines = ((n, r.encode()) for n, r in enumerate(audit_records(full_log), start=1))
+        for parsed in parse_auditd(lines, Context(where, ReadStats())):
+            return LogEvent(parsed.fields, parsed.kind, where, max(serial, 0), parsed.timestamp)
+    audit = _get(source, AUDIT)
+    back = {v: k for k, v in _AUDIT_FIELDS.items()}
+    fields: dict[str, Any] = {}
+    for name, value in _flat_items(audit if isinstance(audit, Mapping) else {}):
+        if name in back:
+            fields[back[name]] = value
+    names = [v for v in (_get(audit, n) for n in AUDIT_NAMES) if isinstance(v, str)]
+    if names:
+        fields["name"] = names[0] if len(names) == 1 else names
+    time_value = _get(source, "timestamp") or _get(source, "@timestamp")
+    return LogEvent(fields, AUDITD, where, max(serial, 0), _stamp(time_value))
+
+
+def _flat_items(node: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            yield from _flat_items(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value

@@ -7,6 +7,8 @@ regression events are indexed as Winlogbeat/Elastic Agent (ECS) and as Wazuh's m
 ``--layout ecs`` / ``--layout wazuh`` and with ``auto``: the hits must be the embedded engine's for
 every rule that runs on the layout (Defender's space-named fields included), with no query refused,
 no partial result, no rule unanswered.
+Linux audit events are indexed as Wazuh documents and hunted with the Linux rules the same way (the
+differences named in test_linux_layouts.LOST).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from tests.elastic.test_integration import (  # noqa: F401 (fixtures)
     cluster,
     settings,
 )
+from tests.elastic.test_linux_layouts import AUDIT_LOGS, linux_events, lost_on_wazuh
+from tests.elastic.test_linux_layouts import RULES as LINUX_RULES
 
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -176,3 +180,50 @@ def test_a_command_line_over_the_keyword_limit_is_found_where_the_cluster_lets_i
             assert records == [7] and "cannot be found or counted" in es.long_value_note
     finally:
         client.options(ignore_status=404).indices.delete(index=name)
+
+
+# -- Linux audit on a Wazuh index (tests/elastic/test_linux_layouts.py checks the same on Lucene) -------
+
+
+@pytest.fixture
+def wazuh_audit_index(cluster: Cluster) -> Iterator[str]:  # noqa: F811
+    """The Linux audit events of test_linux_layouts as Wazuh documents, in an index mapped as Wazuh's
+    template maps them (every string a keyword, full_log analysed text)."""
+    name = f"secaudit-test-wazuh-audit-{uuid.uuid4().hex[:10]}"
+    client = _client(cluster.settings)
+    mapping = _wazuh_mapping()
+    mapping["properties"]["full_log"] = {"type": "text"}
+    mapping["properties"]["data"]["properties"]["audit"] = {"properties": {"type": {"type": "keyword"}}}
+    client.indices.create(index=name, mappings=mapping)
+    try:
+        _, documents = linux_events()
+        actions = ({"_index": name, "_source": d} for d in documents)
+        indexed, errors = helpers.bulk(client, actions, raise_on_error=False)
+        assert errors == [] and indexed == len(documents)
+        client.indices.refresh(index=name)
+        yield name
+    finally:
+        client.options(ignore_status=404).indices.delete(index=name)
+
+
+def test_a_hunt_on_wazuh_linux_audit_alerts_finds_what_the_embedded_engine_finds(
+    settings: EsSettings,  # noqa: F811
+    wazuh_audit_index: str,
+) -> None:
+    found: list[RuleHit] = []
+    options = EsHuntOptions(settings=settings, index=wazuh_audit_index, rules=LINUX_RULES, layout=AUTO)
+    es = hunt_es(options, on_hit=found.append)
+    assert es.layout == WAZUH
+    assert es.query_errors == []
+    assert (es.partial, es.unfinished, es.capped) == ([], [], {})
+    assert len(es.unrunnable) > 200  # the Linux rules Wazuh keeps no fields for, named
+    embedded, _ = collect(HuntOptions(inputs=tuple(map(str, AUDIT_LOGS)), rules=LINUX_RULES))
+    skipped = {f.rule_id for f in (*es.not_converted, *es.unrunnable)}
+    # a hit on the cluster has source agent/location and the audit serial: compare by rule and time
+    wanted = {
+        (h.rule.id, h.event.timestamp)
+        for h in embedded
+        if isinstance(h, RuleHit) and h.rule.id not in skipped and not lost_on_wazuh(h.rule.id, h.event)
+    }
+    assert len(wanted) > 10
+    assert {(h.rule.id, h.event.timestamp) for h in found} == wanted

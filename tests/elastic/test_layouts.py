@@ -65,9 +65,9 @@ detection:
 """
 LINUX_RULE = """title: linux only
 id: 5d1c8a0e-3f0e-4d5e-8f55-0c1e2f3a4b5c
-logsource: {product: linux, service: auditd}
+logsource: {product: linux, service: sshd}
 detection:
-    sel: {type: EXECVE}
+    sel: {message: 'Failed password*'}
     condition: sel
 """
 
