@@ -257,6 +257,15 @@ def test_an_index_of_wazuh_audit_alerts_is_the_wazuh_layout() -> None:
     audit = {"properties": {"data": {"properties": {"audit": {"properties": {"exe": {"type": "keyword"}}}}}}}
     assert layout_of(audit) == WAZUH
     assert layout_of({"properties": {"full_log": {"type": "text"}}}) == "unknown"
+    # a Filebeat auditd/system index is ECS (its Linux rules are then named not runnable)
+    filebeat = {
+        "properties": {
+            "ecs": {"properties": {"version": {"type": "keyword"}}},
+            "auditd": {"properties": {"log": {"properties": {"sequence": {"type": "long"}}}}},
+            "event": {"properties": {"action": {"type": "keyword"}}},
+        }
+    }
+    assert layout_of(filebeat) == ECS
 
 
 WAZUH_AUDIT_MAPPING = {
