@@ -1203,15 +1203,17 @@ def wazuh_audit_fields(full_log: str) -> dict[str, str]:
         first(r'comm="(\w+)"', body, "command")
         first(r'exe="(\S+)"', body, "exe")
         first(r'key=\((\S+)\)|key="(\S+)"|key=(\S+)', body, "key", "key", "key")
-        for record in records[1:]:
+        # the decoders' patterns end with a space: the next record's, in the joined line (none after
+        # the last record)
+        spaced = [_after(r) + (" " if n < len(records) - 1 else "") for n, r in enumerate(records)]
+        for record, rest in zip(records[1:], spaced[1:], strict=True):
             rtype = record.split(" ", 1)[0][5:]
-            rest = _after(record) + " "
             if rtype == "EXECVE":
                 for i in range(8):
                     first(rf'(?:^| )a{i}="([^"]*)" ', rest, f"execve.a{i}")
             elif rtype == "CWD":
                 first(r'^\s*cwd="([^"]*)" ', rest, "cwd")
-        paths = [_after(r) + " " for r in records[1:] if r.startswith("type=PATH ")]
+        paths = [rest for r, rest in zip(records[1:], spaced[1:], strict=True) if r.startswith("type=PATH ")]
         shape = r'item=\S+ name=(?:"([^"]*)"|\((null)\)) inode=(\S+) dev=\S+ mode=(\S+) ouid=\S+ ogid=\S+ '
         start = 0
         for i, rest in enumerate(paths):

@@ -169,6 +169,10 @@ def test_what_wazuh_s_auditd_decoder_keeps() -> None:
     added = wazuh_audit_fields(next(t for t in texts if t.startswith("type=ADD_USER")))
     assert (added["type"], added["res"], added["exe"]) == ("ADD_USER", "success", "/usr/sbin/useradd")
     assert len(audit_records(texts[0])) == 6  # SYSCALL EXECVE CWD PATH PATH PROCTITLE
+    # the decoders' patterns end with a space: an argument that ends the line is not kept
+    syscall = texts[0].split(" type=EXECVE", 1)[0]
+    last = wazuh_audit_fields(f'{syscall} type=EXECVE msg=audit(1796947207.101:7101): argc=2 a0="ls" a1="-l"')
+    assert (last["execve.a0"], "execve.a1" in last) == ("ls", False)
     # the reader's fixture: its second SYSCALL record lacks fields the first pattern wants
     other = wazuh_audit_fields(joined_records(AUDIT_LOGS[1])[9])
     assert (other["command"], other["exe"], other["key"]) == ("python3", "/usr/bin/python3.11", "fileless")
