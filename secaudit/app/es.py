@@ -50,7 +50,15 @@ from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
 from secaudit.elastic.documents import from_source
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
-from secaudit.elastic.layouts import AUTO, LAYOUT_NAMES, LAYOUTS, SECAUDIT, UNKNOWN, event_from_source
+from secaudit.elastic.layouts import (
+    AUTO,
+    LAYOUT_NAMES,
+    LAYOUTS,
+    OTHER_SOURCE,
+    SECAUDIT,
+    UNKNOWN,
+    event_from_source,
+)
 from secaudit.elastic.search import (
     BACKOFF,
     BATCH,
@@ -199,6 +207,12 @@ class EsHunt:
     converted: int = 0
     not_converted: list[Failure] = field(default_factory=list)
     unrunnable: list[Failure] = field(default_factory=list)  # rules the layout cannot express
+    # of those, the rules whose log source the hunted indices hold no event of (never gated); the
+    # others are blind spots, skipped rule problems with their level (a --fail-on gate fails on them)
+    not_applicable: list[Failure] = field(default_factory=list)
+    # documents in range that are not of a log source the layout's queries select (counted when a
+    # rule's source is another one: it is not applicable only when there are none), or None
+    other_documents: int | None = None
     query_errors: list[RuleProblem] = field(default_factory=list)
     capped: dict[str, int] = field(default_factory=dict)  # rule id -> the cap it reached
     correlation_languages: dict[str, str] = field(default_factory=dict)  # rule id -> esql | eql | ""
@@ -216,19 +230,59 @@ class EsHunt:
     long_value_note: str = ""
 
     @property
+    def cannot_run(self) -> list[Failure]:
+        """The rules the layout cannot express although the indices may hold their events."""
+        return [f for f in self.unrunnable if f not in self.not_applicable]
+
+    @property
     def incomplete(self) -> bool:
         """Some rule's results miss part of the data (partial shards, a timeout, no answer)."""
         return bool(self.partial or self.unfinished)
 
 
-def _problem(failure: Failure) -> RuleProblem:
+def _problem(failure: Failure, level: str = "", extra: str = "") -> RuleProblem:
+    """A rule that does not run on the cluster, with its declared ``level`` when it is a blind spot
+    (so a --fail-on gate at or below it fails, as in a local hunt)."""
     return RuleProblem(
         location=failure.location,
-        reason=failure.reason
-        if failure.unrunnable
-        else f"not converted for Elasticsearch ({failure.language}): {failure.reason}",
+        reason=(
+            failure.reason
+            if failure.unrunnable
+            else f"not converted for Elasticsearch ({failure.language}): {failure.reason}"
+        )
+        + extra,
         rule_id=failure.rule_id,
         title=failure.title,
+        level=level,
+    )
+
+
+def other_documents_query(layout: str) -> dict[str, Any]:
+    """The documents of an ECS or Wazuh index that are not Windows events (no channel): the only ones
+    a rule whose log source the layout's queries do not select (layouts.OTHER_SOURCE) could be about."""
+    return {"bool": {"must_not": [{"exists": {"field": LAYOUTS[layout].channel}}]}}
+
+
+def _split_unrunnable(
+    result: EsHunt, client: Any, index: str, bounds: dict[str, Any] | None, levels: Mapping[str, str]
+) -> tuple[RuleProblem, ...]:
+    """Sort the rules the layout cannot run into not applicable and blind spots (the problems)."""
+    others = [f for f in result.unrunnable if f.scope == OTHER_SOURCE]
+    if others:
+        query = other_documents_query(result.layout)
+        counted = {"bool": {"filter": [query, bounds]}} if bounds else query
+        result.other_documents = int(client.count(index=index, query=counted)["count"])
+        if not result.other_documents:
+            result.not_applicable = others
+    extra = (
+        f"; and {result.other_documents:,} documents in range are not Windows events, which may be of "
+        "this rule's log source"
+        if result.other_documents
+        else ""
+    )
+    return tuple(
+        _problem(f, levels.get(f.location, ""), extra if f.scope == OTHER_SOURCE else "")
+        for f in result.cannot_run
     )
 
 
@@ -288,11 +342,15 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     not_converted = [f for f in conversion.failures if f.location in relevant]
     unrunnable = [f for f in not_converted if f.unrunnable]
     not_converted = [f for f in not_converted if not f.unrunnable]
+    # the declared level of each detection rule: one that does not run on the cluster is a blind spot
+    # (a correlation is evaluated here over its rules' hits whatever its own conversion gave)
+    levels = {p.info.location: p.info.level for p in ruleset.plans}
     summary = HuntSummary(
         rules=len(ruleset.rules),
         correlations=len(ruleset.correlations),
         rule_files=ruleset.files,
-        problems=tuple(ruleset.problems) + tuple(_problem(f) for f in (*not_converted, *unrunnable)),
+        problems=tuple(ruleset.problems)
+        + tuple(_problem(f, levels.get(f.location, "")) for f in not_converted),
         load_seconds=time.perf_counter() - started,
     )
     result = EsHunt(
@@ -313,6 +371,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         bounds = options.window.filter(time_field)
         counted = client.count(index=options.index, query=bounds or {"match_all": {}})
         summary.read.events = int(counted["count"])
+        summary.problems += _split_unrunnable(result, client, options.index, bounds, levels)
         runnable: list[tuple[int, RulePlan, str, bool]] = []
         for i, plan in enumerate(ruleset.plans):
             converted = by_location.get(plan.info.location)
@@ -326,11 +385,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
         else:
             targets = {t for _, plan, _, _ in runnable for t in by_location[plan.info.location].targets}
             long_query, note = ignored_values_query(engine.opensearch, indices, targets)
-            if note:
-                result.long_value_note = note
-                summary.problems += (
-                    RuleProblem(location=options.index, reason=note, title=LONG_VALUES_TITLE, skipped=False),
-                )
+            result.long_value_note = note  # about documents, not a rule: said on its own line
         if long_query is not None:
             counted_query = {"bool": {"filter": [long_query, bounds]}} if bounds else long_query
             result.long_value_documents = int(client.count(index=options.index, query=counted_query)["count"])
@@ -475,9 +530,6 @@ def _match_long_documents(
         )
     if pit.faults.missed(query):
         result.partial.extend(sorted(ran - set(result.partial)))
-
-
-LONG_VALUES_TITLE = "values over the keyword limit"
 
 
 def ignored_values_query(

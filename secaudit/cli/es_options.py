@@ -24,7 +24,7 @@ from secaudit.app.es import (
     publish_findings,
     time_range,
 )
-from secaudit.app.hunt import HitSink, HuntSummary
+from secaudit.app.hunt import HitSink
 from secaudit.cli.common import CliState
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.report import ProgressCallback
@@ -168,8 +168,9 @@ def run_es_hunt(
     on_hit: HitSink,
     progress: ProgressCallback,
     to_stderr: bool,
-) -> HuntSummary:
-    """Run ``logs hunt --es`` and say what happened on the cluster; the caller prints the summary."""
+) -> EsHunt:
+    """Run ``logs hunt --es`` and say what happened on the cluster; the caller prints the summary
+    (``result.summary``; with --json also :func:`es_summary_dict`)."""
     settings = es_settings(values.get("es_url"), profile=values.get("es_profile"))
     state.debug(f"Elasticsearch: {escape(settings.describe())}")
     options = EsHuntOptions(
@@ -203,7 +204,30 @@ def run_es_hunt(
         state.err.print(
             f"[yellow]incomplete hunt accepted (--allow-partial): {what}[/yellow]", highlight=False
         )
-    return result.summary
+    return result
+
+
+def es_summary_dict(result: EsHunt) -> dict[str, object]:
+    """What --json adds for a hunt on the cluster: the engine, the layout, and the rules that did not
+    run there, the not applicable ones named here (the blind spots are skipped rule problems)."""
+    return {
+        "engine": result.engine,
+        "version": result.version,
+        "indices": result.indices,
+        "layout": result.layout,
+        "rules_run": result.converted,
+        "rules_not_converted": len(result.not_converted),
+        "rules_not_applicable": len(result.not_applicable),
+        "rules_cannot_run": len(result.cannot_run),
+        "other_documents": result.other_documents,
+        "not_applicable": [
+            {"location": f.location, "rule_id": f.rule_id, "title": f.title, "reason": f.reason}
+            for f in result.not_applicable
+        ],
+        "long_value_documents": result.long_value_documents,
+        "long_value_matched": result.long_value_matched,
+        "long_value_note": result.long_value_note,
+    }
 
 
 def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_stderr: bool) -> None:
@@ -215,15 +239,38 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
         f"matching {escape(options.index)} ({escape(LAYOUT_NAMES[result.layout])} layout), "
         f"{result.summary.read.events} documents in range; "
         f"{result.converted} rules run as Lucene queries, {len(result.not_converted)} not converted"
-        + (f", {len(result.unrunnable)} not runnable on this layout" if result.unrunnable else ""),
+        + (
+            f", {len(result.not_applicable)} not applicable to this layout, {len(result.cannot_run)} "
+            "cannot run on it"
+            if result.unrunnable
+            else ""
+        ),
         highlight=False,
     )
-    if result.unrunnable:
-        reasons = Counter(_short(f.reason) for f in result.unrunnable)
+    if result.other_documents:
+        console.print(
+            f"[yellow]{result.other_documents:,} documents in range are not Windows events: the rules "
+            "of other log sources that cannot run here are counted as cannot run, not as not "
+            "applicable[/yellow]",
+            highlight=False,
+        )
+    for failures, what in (
+        (result.not_applicable, "not applicable (no document in range is of their log source)"),
+        (result.cannot_run, "cannot run on this layout (listed with their levels below)"),
+    ):
+        if not failures:
+            continue
+        console.print(f"{len(failures)} {what}:", highlight=False)
+        reasons = Counter(_short(f.reason) for f in failures)
         for reason, count in reasons.most_common(None if state.verbose else 5):
             console.print(f"  {count} x {escape(reason)}", highlight=False)
         if not state.verbose and len(reasons) > 5:
             console.print("  (-v lists every reason; the JSON summary names each rule)", highlight=False)
+    for failure in result.not_applicable if state.verbose else ():
+        console.print(
+            f"  not applicable: {escape(failure.title or failure.rule_id)} ({escape(failure.location)})",
+            highlight=False,
+        )
     for rule_id, cap in sorted(result.capped.items()):
         info = result.summary.rule_info.get(rule_id)
         console.print(

@@ -29,7 +29,7 @@ from secaudit.cli.common import (
     json_option,
     pass_state,
 )
-from secaudit.cli.es_options import es_hunt_options, es_requested, run_es_hunt
+from secaudit.cli.es_options import es_hunt_options, es_requested, es_summary_dict, run_es_hunt
 from secaudit.core.errors import ExitCode, OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.core.model import Severity
@@ -292,6 +292,7 @@ def hunt_command(
     )
     hits_to_stdout = fmt != "table" and (output is None or str(output) == "-")
     digest = HitDigest()
+    on_es: dict[str, object] | None = None  # what --json adds for a hunt on the cluster
     with ExitStack() as stack:
         writers: list[_Writer] = [digest]
         if fmt == "table":
@@ -309,7 +310,7 @@ def hunt_command(
         try:
             with state.progress() as progress:
                 if on_cluster:
-                    summary = run_es_hunt(
+                    result = run_es_hunt(
                         state,
                         es,
                         rules=rules,
@@ -319,13 +320,14 @@ def hunt_command(
                         progress=progress,
                         to_stderr=hits_to_stdout,
                     )
+                    summary, on_es = result.summary, es_summary_dict(result)
                 else:
                     summary = hunt(options, on_hit=on_hit, progress=progress)
         finally:
             for writer in writers:
                 writer.close()
     if state.json and not hits_to_stdout:
-        state.emit_json(summary_dict(summary, digest))
+        state.emit_json({**summary_dict(summary, digest), **({"elasticsearch": on_es} if on_es else {})})
     elif not state.quiet:
         _print_summary(state, summary, digest, to_stderr=hits_to_stdout)
     if summary.skipped_rules and (state.quiet or state.json):

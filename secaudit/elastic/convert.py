@@ -78,6 +78,9 @@ class Failure:
     reason: str
     # True when the rule converts but the index layout cannot express it (secaudit.elastic.layouts)
     unrunnable: bool = False
+    # for such a rule, the NotRunnable kind: layouts.BLIND_SPOT (the layout holds the rule's log
+    # source) or layouts.OTHER_SOURCE (its queries select no event of that source)
+    scope: str = ""
 
     @property
     def kind(self) -> str:
@@ -157,6 +160,7 @@ def _failure(item: _Doc, language: str, error: Exception, layout: str = SECAUDIT
             language=language,
             reason=f"not runnable on the {layouts.LAYOUT_NAMES[layout]} layout: {error.reason}",
             unrunnable=True,
+            scope=error.kind,
         )
     return Failure(
         location=f"{item.path}:{item.line}",

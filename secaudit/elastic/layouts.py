@@ -110,12 +110,25 @@ RENDERED = "rendered"  # the layout keeps a rendered text where Sigma means the 
 MAX_REGEX = 1000  # index.max_regex_length
 
 
-class NotRunnable(SigmaFeatureNotSupportedByBackendError):
-    """The rule cannot be expressed on this layout (module doc); ``reason`` says why."""
+# What a rule the layout cannot run means for a hunt (NotRunnable.kind). A blind spot: the layout
+# holds events of the rule's log source but cannot ask the rule's test of them (a keyword search, a
+# field kept as analysed text, a field the shipper does not keep...), so the hunt cannot show there is
+# nothing to find: a --fail-on gate at or below the rule's level fails on it. Another source: the rule's
+# log source is not among the events the layout's queries select (a Linux rule on a Windows index);
+# the hunt counts the documents in range the layout does not recognise, and the rule is not applicable
+# only when there are none (app.es), a blind spot otherwise.
+BLIND_SPOT = "blind spot"
+OTHER_SOURCE = "other source"
 
-    def __init__(self, reason: str) -> None:
+
+class NotRunnable(SigmaFeatureNotSupportedByBackendError):
+    """The rule cannot be expressed on this layout (module doc); ``reason`` says why, ``kind`` whether
+    the layout holds the rule's log source (BLIND_SPOT) or not (OTHER_SOURCE)."""
+
+    def __init__(self, reason: str, *, kind: str = BLIND_SPOT) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -918,27 +931,33 @@ def logsource_query(
     if product is not None and product.lower() == "linux":
         if backend.layout.name == WAZUH:
             return _wazuh_linux_logsource(category, service, what)
-        raise NotRunnable(_ecs_linux_reason(category, service, what))
+        raise NotRunnable(_ecs_linux_reason(category, service, what), kind=OTHER_SOURCE)
     if product is None or product.lower() != "windows":
         shown = what or "none"
         if backend.layout.name == WAZUH:
             raise NotRunnable(
-                f"logsource ({shown}): Wazuh indices are hunted for Windows and Linux audit events only"
+                f"logsource ({shown}): Wazuh indices are hunted for Windows and Linux audit events only",
+                kind=OTHER_SOURCE,
             )
         raise NotRunnable(
-            f"logsource ({shown}) is not covered by pySigma's ECS Windows pipeline (ecs_windows)"
+            f"logsource ({shown}) is not covered by pySigma's ECS Windows pipeline (ecs_windows)",
+            kind=OTHER_SOURCE,
         )
     terms = _Terms(backend)
     parts: list[str] = []
     if service is not None:
         channels = _channels_of_service().get(service.lower())
         if not channels:
-            raise NotRunnable(f"logsource service {service!r}: no Windows channel is known for it")
+            raise NotRunnable(
+                f"logsource service {service!r}: no Windows channel is known for it", kind=OTHER_SOURCE
+            )
         parts.append(terms.channel(channels))
     if category is not None:
         selectors = _category_selectors(category.lower())
         if not selectors:
-            raise NotRunnable(f"logsource category {category!r}: no Windows event carries it")
+            raise NotRunnable(
+                f"logsource category {category!r}: no Windows event carries it", kind=OTHER_SOURCE
+            )
         options = []
         for channels, ids, operations in selectors:
             clause = [terms.channel(channels)]
@@ -976,11 +995,13 @@ def _wazuh_linux_logsource(category: str | None, service: str | None, what: str)
     if category is not None:
         raise NotRunnable(
             f"logsource ({what}): Wazuh keeps no Linux {category} events with these fields (its auditd "
-            "decoder keeps no command line or parent process; Sysmon for Linux is not decoded into them)"
+            "decoder keeps no command line or parent process; Sysmon for Linux is not decoded into them)",
+            kind=OTHER_SOURCE,
         )
     raise NotRunnable(
         f"logsource ({what}): Wazuh keeps a syslog line's text only in full_log, an analysed text field "
-        "(wazuh-template.json), where Sigma's match on any part of a value cannot be expressed"
+        "(wazuh-template.json), where Sigma's match on any part of a value cannot be expressed",
+        kind=OTHER_SOURCE,
     )
 
 

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from secaudit.elastic.documents import index_template
+from secaudit.elastic.layouts import dotted_value
 
 INDEX = "secaudit-logs-fault"
 
@@ -63,6 +64,16 @@ def _hits(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "pit_id": "pit-1",
         "hits": {"hits": [{"_id": str(n), "_source": d, "sort": [n]} for n, d in enumerate(documents)]},
     }
+
+
+def _absent_field(body: dict[str, Any]) -> str | None:
+    """The field a count asks to be absent (``must_not`` of one ``exists``, maybe in a filter), or None."""
+    query = body.get("query") or {}
+    for clause in [query, *(query.get("bool", {}).get("filter") or [])]:
+        must_not = clause.get("bool", {}).get("must_not") if isinstance(clause, dict) else None
+        if isinstance(must_not, list) and len(must_not) == 1 and "exists" in must_not[0]:
+            return str(must_not[0]["exists"]["field"])
+    return None
 
 
 def normal_search(script: Script) -> dict[str, Any]:
@@ -166,6 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
             if '"_ignored"' in body:
                 self._send(200, {"count": self.script.ignored})
                 return
+            absent = _absent_field(json.loads(body)) if body else None
+            if absent is not None:  # documents without a field (a layout's channel): counted for real
+                documents = [d for d in documents if dotted_value(d, absent) is None]
             self._send(200, {"count": len(documents)})
         elif path.endswith("/_pit") and method == "POST":
             self._send(200, {"id": "pit-1"})

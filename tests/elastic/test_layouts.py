@@ -169,8 +169,14 @@ def test_a_hunt_on_an_ecs_or_wazuh_index_reports_host_time_and_record_from_its_f
         assert run([*argv, "--layout", layout]) == 0
         captured = capsys.readouterr()
         err = captured.out + captured.err
-    assert f"({'ECS' if layout == ECS else 'Wazuh'}" in err and "1 not runnable on this layout" in err
-    assert "linux only" in err  # the rule the layout cannot express is named
+    assert f"({'ECS' if layout == ECS else 'Wazuh'}" in err
+    # the index holds Windows events only: the Linux rule is not applicable (not a rule that could not run)
+    assert "1 not applicable to this layout, 0 cannot run on it" in err and "could not run" not in err
+    with serve(script) as url:
+        argv = ["-v", *argv[:3], url, *argv[4:]]
+        assert run([*argv, "--layout", layout]) == 0
+    assert "not applicable: linux only" in capsys.readouterr().out  # -v names it
+    bodies = bodies[:1]
     [query] = [json.loads(b)["query"]["bool"]["filter"][0]["query_string"]["query"] for b in bodies]
     if layout == ECS:
         assert "process.command_line:/.*[wW][hH][oO][aA][mM][iI] \\/[aA][lL][lL].*/" in query
