@@ -101,6 +101,7 @@ class _Group:
     size: int
     # rule index -> its second gate (ir.gates), checked after the first let the rule through
     second: dict[int, _Second]
+    all_values: bool  # some gate searches all values: the keyword haystack is built
     shapes: dict[tuple[str, ...], _Shape] = dc_field(default_factory=dict)  # by the event's field names
 
     def shape(self, names: tuple[str, ...]) -> _Shape:
@@ -348,6 +349,7 @@ class Engine:
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
             second=second,
+            all_values=bool(by_word_literal) or any(s.words and s.literals for s in second.values()),
         )
         self._groups[kind] = self._by_members[members] = group
         return group
@@ -357,7 +359,7 @@ class Engine:
         group: _Group, fields: dict[str, object]
     ) -> tuple[dict[str, object], dict[str, Any], str, str]:
         """The rules' view of the fields, the read fields lowercased (``low``), the haystack of the
-        field rules' gates and that of the keyword rules' gates ("" when the group has none).
+        field rules' gates and that of the keyword rules' gates ("" when no gate of the group reads it).
 
         The common event (scalars only, no nulls, names without spaces) is done with one str() and one
         lower() per read value, and one join and one lower() of all values for the keyword gates.
@@ -375,7 +377,7 @@ class Engine:
                 hay = SENTINEL + SEPARATOR + SEPARATOR.join(picked)
             else:
                 low, hay = lowered_fields(fields, shape.names)
-        return fields, low, hay, all_text(fields) if group.words is not None else ""
+        return fields, low, hay, all_text(fields) if group.all_values else ""
 
     @staticmethod
     def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> set[int]:

@@ -201,3 +201,17 @@ def test_a_list_of_networks_on_one_field_is_one_test_with_the_same_answers(tmp_p
     events.append(event({}, record=len(values) + 1))
     outside = {record for _, record in both(ruleset, events)}
     assert outside == {2, 4, 6, 9, 10, 11, 12, 13, 15, 16, 17}
+
+
+def test_a_keyword_rule_whose_second_gate_is_a_short_word_has_the_values_to_search(tmp_path: Path) -> None:
+    # Alone in its group, the rule's first gate is the ParentImage value; its second gate, the
+    # keyword "id", must be searched in all values although no first gate needs that haystack
+    text = rule_text("kw:\n  - 'id'\nsel:\n  ParentImage: 'C:\\p\\x.exe'\ncondition: kw and sel")
+    ruleset = load_text(tmp_path, text)
+    plan = ruleset.plans[0]
+    assert plan.gate == (frozenset(), frozenset({("ParentImage", "c:\\p\\x.exe")}))
+    assert plan.second == (frozenset({"id"}), frozenset())
+    fields = {"ParentImage": "C:\\P\\X.EXE", "CommandLine": "run --ID 7"}
+    assert both(ruleset, [event(fields), event({**fields, "CommandLine": "run"}, record=2)]) == {
+        (plan.info.id, 1)
+    }
