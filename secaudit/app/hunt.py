@@ -8,7 +8,6 @@ as a single-process run, byte for byte.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from secaudit.app.forkpool import ordered_map
 from secaudit.app.locations import default_rules_dir
 from secaudit.catalog.yamlload import YDict, YList, load_yaml, located
 from secaudit.core.errors import ConfigError
@@ -217,17 +217,16 @@ def _run_shards(
         for shard in shards:
             yield expand(_match_shard(shard))
         return
-    ctx = multiprocessing.get_context("fork")
-    pool = ctx.Pool(processes=workers)
-    try:
-        for result in pool.imap(_match_shard, shards, chunksize=1):
-            yield expand(result)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+    for result in ordered_map(
+        lambda i: _match_shard(shards[i]), len(shards), workers, describe=lambda i: _where(shards[i])
+    ):
+        yield expand(result)
+
+
+def _where(shard: Shard) -> str:
+    """A shard as a user finds it: the input as given and its byte range."""
+    end = "its end" if shard.end is None else str(shard.end)
+    return f"{shard.source} (bytes {shard.start} to {end})"
 
 
 def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = no_progress) -> HuntSummary:

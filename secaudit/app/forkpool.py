@@ -1,0 +1,199 @@
+"""A small pool of forked workers that can always be stopped: the hunt's parallel part.
+
+Why not ``multiprocessing.Pool``: its workers share one task queue guarded by a lock, and
+``Pool.terminate()`` takes that lock for good and then relies on SIGTERM to end the workers. A
+worker about to wait on the lock when SIGTERM arrives ran the (inherited) Python-level handler too
+late: the signal was taken before it blocked, the handler never ran, and ``terminate()`` joined it
+forever (``secaudit logs hunt ... | head -1`` hung now and then). A worker killed by the kernel (out
+of memory) made ``imap`` wait for its result forever.
+
+Here each worker has its own two pipes, nothing is shared between workers, and no lock is held
+across processes: the parent sends a task index down a worker's pipe and reads the pickled result
+from the other. Workers are started with ``fork`` (they inherit what the caller prepared, a
+compiled rule engine say, copy-on-write: nothing of it is pickled), ignore SIGINT (the parent
+decides), die of SIGTERM at once, and are stopped with SIGKILL and reaped on every way out: the end,
+an exception from the caller (a closed stdout), Ctrl-C, a dead worker. A worker that dies without
+answering is reported with the task it held, never waited for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import traceback
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any, TypeVar
+
+from secaudit.core.errors import OperationalError
+
+T = TypeVar("T")
+
+#: Tasks a worker holds at once: one it works on, one waiting in its pipe so it never idles while
+#: the parent is busy with results.
+IN_FLIGHT = 2
+
+
+@dataclass(slots=True)
+class _Worker:
+    pid: int
+    tasks: Connection  # parent -> worker: task indexes
+    results: Connection  # worker -> parent: pickled (ok, value)
+    held: deque[int] = field(default_factory=deque)  # indexes sent and not yet answered, in order
+    status: int | None = None  # wait status once reaped
+
+
+def ordered_map(
+    func: Callable[[int], T], count: int, workers: int, *, describe: Callable[[int], str]
+) -> Generator[T, None, None]:
+    """``func(0) .. func(count - 1)`` run in ``workers`` forked processes, yielded in index order.
+
+    An exception ``func`` raises in a worker is raised here (its remote traceback added as a note).
+    A worker that dies raises OperationalError naming ``describe(index)`` of the task it held.
+    Closing the generator (or any exception) kills and reaps every worker before it returns.
+    """
+    pool: list[_Worker] = []
+    try:
+        for _ in range(max(1, min(workers, count))):
+            pool.append(_fork(func, pool))
+        yield from _schedule(pool, count, describe)
+    finally:
+        _stop(pool)
+
+
+def _schedule(pool: list[_Worker], count: int, describe: Callable[[int], str]) -> Generator[Any, None, None]:
+    sent = 0
+
+    def give(worker: _Worker) -> None:
+        nonlocal sent
+        try:
+            worker.tasks.send(sent)
+        except OSError:  # it is gone: say so with the task it was given
+            worker.held.append(sent)
+            raise _died(worker, describe) from None
+        worker.held.append(sent)
+        sent += 1
+
+    for _ in range(IN_FLIGHT):
+        for worker in pool:
+            if sent < count:
+                give(worker)
+    done: dict[int, tuple[bool, Any]] = {}
+    by_conn = {id(worker.results): worker for worker in pool}
+    for index in range(count):
+        while index not in done:
+            for ready in wait([w.results for w in pool if w.held]):
+                worker = by_conn[id(ready)]
+                try:
+                    payload = worker.results.recv_bytes()
+                except (EOFError, OSError):
+                    raise _died(worker, describe) from None
+                done[worker.held.popleft()] = pickle.loads(payload)  # noqa: S301 - our own worker's answer, over our own pipe
+                if sent < count:
+                    give(worker)
+        ok, value = done.pop(index)
+        if not ok:
+            raise value
+        yield value
+
+
+def _fork(func: Callable[[int], Any], started: list[_Worker]) -> _Worker:
+    task_r, task_w = os.pipe()
+    result_r, result_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes
+        code = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for other in started:  # the parent's ends of earlier workers' pipes
+                other.tasks.close()
+                other.results.close()
+            os.close(task_w)
+            os.close(result_r)
+            _serve(func, Connection(task_r, writable=False), Connection(result_w, readable=False))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(task_r)
+    os.close(result_w)
+    return _Worker(pid, Connection(task_w, readable=False), Connection(result_r, writable=False))
+
+
+def _serve(func: Callable[[int], Any], tasks: Connection, results: Connection) -> None:
+    while True:
+        try:
+            index = tasks.recv()
+        except EOFError:  # the parent closed the pipe (or died): no more work
+            return
+        answer: tuple[bool, Any]
+        try:
+            answer = (True, func(index))
+        except Exception as e:
+            e.add_note(f"(raised in worker process {os.getpid()}):\n{''.join(traceback.format_exception(e))}")
+            answer = (False, e)
+        try:
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # a result or exception that cannot be pickled: its text can
+            error = RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} (not picklable: {e})")
+            payload = pickle.dumps((False, error))
+        try:
+            results.send_bytes(payload)
+        except OSError:  # the parent stopped reading: it is stopping us
+            return
+
+
+def _died(worker: _Worker, describe: Callable[[int], str]) -> OperationalError:
+    """The error for a worker that went away holding tasks (reaping it to learn how it ended)."""
+    _reap(worker)
+    status = worker.status or 0
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        how = f"was killed by {name}"
+    else:
+        how = f"ended with exit code {os.waitstatus_to_exitcode(status)}"
+    what = describe(worker.held[0]) if worker.held else "no task"
+    return OperationalError(
+        f"a worker process {how} while working on {what}; the run is incomplete",
+        hint="the kernel's out-of-memory killer is a common cause (see dmesg); "
+        "run again with fewer workers or more memory",
+    )
+
+
+def _reap(worker: _Worker) -> None:
+    if worker.status is None:
+        while True:
+            try:
+                worker.status = os.waitpid(worker.pid, 0)[1]
+                return
+            except InterruptedError:
+                continue
+            except ChildProcessError:  # reaped by someone else (a SIGCHLD handler): nothing to wait for
+                worker.status = 0
+                return
+
+
+def _stop(pool: list[_Worker]) -> None:
+    """Kill and reap every worker, with Ctrl-C and SIGTERM held back until it is done (so no worker
+    is left behind, running or as a zombie); a signal that came meanwhile is handled on return."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        for worker in pool:
+            worker.tasks.close()
+            worker.results.close()
+            if worker.status is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+        for worker in pool:
+            _reap(worker)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
