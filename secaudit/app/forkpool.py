@@ -45,6 +45,7 @@ class _Worker:
     results: Connection  # worker -> parent: pickled (ok, value)
     held: deque[int] = field(default_factory=deque)  # indexes sent and not yet answered, in order
     status: int | None = None  # wait status once reaped
+    alive: bool = True  # False once it went away
 
 
 def ordered_map(
@@ -56,6 +57,8 @@ def ordered_map(
     A worker that dies raises OperationalError naming ``describe(index)`` of the task it held.
     Closing the generator (or any exception) kills and reaps every worker before it returns.
     """
+    if count <= 0:
+        return
     pool: list[_Worker] = []
     try:
         for _ in range(max(1, min(workers, count))):
@@ -66,35 +69,46 @@ def ordered_map(
 
 
 def _schedule(pool: list[_Worker], count: int, describe: Callable[[int], str]) -> Generator[Any, None, None]:
+    """Keep every live worker holding IN_FLIGHT tasks, yield answers in index order. A dead worker's
+    first task becomes its error, raised when the results reach it (the earlier ones are delivered)."""
+    done: dict[int, tuple[bool, Any]] = {}
     sent = 0
+
+    def lost(worker: _Worker) -> None:
+        if worker.held:
+            done[worker.held[0]] = (False, _died(worker, describe))
+        else:
+            _reap(worker)
+        worker.held.clear()
+        worker.alive = False
 
     def give(worker: _Worker) -> None:
         nonlocal sent
-        try:
-            worker.tasks.send(sent)
-        except OSError:  # it is gone: say so with the task it was given
+        while worker.alive and sent < count and len(worker.held) < IN_FLIGHT:
             worker.held.append(sent)
-            raise _died(worker, describe) from None
-        worker.held.append(sent)
-        sent += 1
+            sent += 1
+            try:
+                worker.tasks.send(worker.held[-1])
+            except OSError:  # it is gone: its task (and any it held) is lost
+                lost(worker)
 
-    for _ in range(IN_FLIGHT):
-        for worker in pool:
-            if sent < count:
-                give(worker)
-    done: dict[int, tuple[bool, Any]] = {}
+    for worker in pool:
+        give(worker)
     by_conn = {id(worker.results): worker for worker in pool}
     for index in range(count):
         while index not in done:
-            for ready in wait([w.results for w in pool if w.held]):
+            busy = [w.results for w in pool if w.held]
+            if not busy:  # cannot be: every task sent is held, answered or marked lost
+                raise RuntimeError(f"task {index} was never given to a worker")
+            for ready in wait(busy):
                 worker = by_conn[id(ready)]
                 try:
                     payload = worker.results.recv_bytes()
                 except (EOFError, OSError):
-                    raise _died(worker, describe) from None
+                    lost(worker)
+                    continue
                 done[worker.held.popleft()] = pickle.loads(payload)  # noqa: S301 - our own worker's answer, over our own pipe
-                if sent < count:
-                    give(worker)
+                give(worker)
         ok, value = done.pop(index)
         if not ok:
             raise value

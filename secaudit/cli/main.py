@@ -196,8 +196,8 @@ def _terminate_as_interrupt() -> Any:
 
     def handler(signum: int, frame: object) -> None:
         if os.getpid() != owner:
-            # a forked worker (the hunt's pool) inherits this handler; the pool stops its workers
-            # with SIGTERM and waits for them, so a worker must die of it as it would by default
+            # a forked child (the rule loader's helper process) inherits this handler: it must die
+            # of SIGTERM as it would by default (the hunt's workers reset SIGTERM themselves)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
