@@ -46,7 +46,7 @@ from secaudit.elastic.check import (
     mapped_indices,
 )
 from secaudit.elastic.client import cluster_errors, connect, describe_error, open_cluster
-from secaudit.elastic.convert import LUCENE, Conversion, Failure, convert_rules
+from secaudit.elastic.convert import LUCENE, Conversion, Converted, Failure, convert_rules
 from secaudit.elastic.documents import from_source
 from secaudit.elastic.findings import FINDINGS_INDEX, PublishResult, ensure_findings_index, publish
 from secaudit.elastic.ingest import IngestResult, check_index_name, ensure_index, ingest_events
@@ -257,6 +257,27 @@ def _problem(failure: Failure, level: str = "", extra: str = "") -> RuleProblem:
     )
 
 
+def _limited(ruleset: RuleSet, by_location: Mapping[str, Converted], layout: str) -> tuple[RuleProblem, ...]:
+    """The rules that run on this layout with a limit their query cannot lift (a comparison with a value
+    the shipper leaves out: layouts.LayoutLuceneBackend), each a problem that does not skip it."""
+    out = []
+    for plan in ruleset.plans:
+        converted = by_location.get(plan.info.location)
+        if converted is not None and converted.language == LUCENE and converted.limits:
+            out.append(
+                RuleProblem(
+                    location=plan.info.location,
+                    reason=f"runs with a limit on the {LAYOUT_NAMES[layout]} layout: "
+                    + "; ".join(converted.limits),
+                    rule_id=plan.info.id,
+                    title=plan.info.title,
+                    level=plan.info.level,
+                    skipped=False,
+                )
+            )
+    return tuple(out)
+
+
 def other_documents_query(layout: str) -> dict[str, Any]:
     """The documents of an ECS or Wazuh index that are not Windows events (no channel): the only ones
     a rule whose log source the layout's queries do not select (layouts.OTHER_SOURCE) could be about."""
@@ -379,6 +400,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                 # a rule with an OR list over the clause limit runs as several queries (its parts)
                 runnable.extend((i, plan, query, converted.exact) for query in converted.runs)
         result.converted = len({i for i, _, _, _ in runnable})
+        summary.problems += _limited(ruleset, by_location, layout)
         long_query: dict[str, Any] | None = None
         if layout == SECAUDIT:  # secaudit's documents list their values over the keyword limit
             long_query = {"exists": {"field": LONG_FIELDS}}

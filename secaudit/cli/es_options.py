@@ -330,7 +330,7 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
 def _short(reason: str) -> str:
     """A not-runnable reason without the layout prefix and the rule's own values, to group by."""
     text = reason.split(" layout: ", 1)[-1]
-    return re.sub(r"'[^']*'", "'…'", text)
+    return re.sub(r"(?<![A-Za-z])'[^']*'", "'…'", text)  # a quoted value, not an apostrophe (Sigma's)
 
 
 def to_es_option(func: F) -> F:

@@ -60,6 +60,9 @@ class Converted:
     # the index fields its query reads (ECS/Wazuh layouts: a value the index did not keep searchable
     # there, listed in _ignored, sends the document to the embedded engine instead)
     targets: tuple[str, ...] = ()
+    # what the query cannot ask on this layout although the rule runs (ECS/Wazuh: a comparison with a
+    # value the shipper leaves out of the document), each said: the hunt lists the rule as run with a limit
+    limits: tuple[str, ...] = ()
 
     @property
     def runs(self) -> tuple[str, ...]:
@@ -239,6 +242,7 @@ def convert_rules(
                 parts=parts,
                 fields=tuple(sorted(names)),
                 targets=tuple(sorted(targets)),
+                limits=tuple(sorted(backend.limits)) if isinstance(backend, LayoutLuceneBackend) else (),
             )
         )
     if correlations:

@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.conditions import LogsourceCondition, RuleProcessingCondition
@@ -67,6 +67,7 @@ from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCIDRExpression,
     SigmaCompareExpression,
+    SigmaNull,
     SigmaRegularExpression,
     SigmaString,
     SpecialChars,
@@ -145,6 +146,9 @@ class Layout:
     operation_type: str  # Security 4657's OperationType (registry_add / registry_set)
     kinds: Mapping[str, str] = field(default_factory=dict)
     doubled_backslashes: bool = False
+    # event values the shipper leaves out of the document (the field is then absent), and who does
+    dropped_values: frozenset[str] = frozenset()
+    dropped_by: str = ""
 
     @property
     def title(self) -> str:
@@ -201,6 +205,9 @@ LAYOUTS = {
         record="winlog.record_id",
         operation_type="winlog.event_data.OperationType",
         kinds=_ECS_KINDS,
+        # elastic/beats winlogbeat/sys/winevent/maputil.go, AddPairs: an empty value is not added
+        dropped_values=frozenset({""}),
+        dropped_by="Winlogbeat leaves empty event values out of the document",
     ),
     WAZUH: Layout(
         name=WAZUH,
@@ -212,6 +219,10 @@ LAYOUTS = {
         record="data.win.system.eventRecordID",
         operation_type="data.win.eventdata.operationType",
         doubled_backslashes=True,
+        # wazuh/wazuh src/analysisd/decoders/winevtchannel.c: such values are not added
+        dropped_values=frozenset({"", "-", "(NULL)"}),
+        dropped_by="Wazuh's eventchannel decoder leaves values that are empty, '-' or '(NULL)' out of "
+        "the document",
     ),
 }
 
@@ -616,7 +627,51 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
 
     def __init__(self, layout_name: str, processing_pipeline: ProcessingPipeline | None = None) -> None:
         self.layout = LAYOUTS[layout_name]
+        self.limits: set[str] = set()
         super().__init__(processing_pipeline)
+
+    def start_rule(self, chunk: tuple[int, int, int] | None = None) -> None:
+        super().start_rule(chunk)
+        if chunk is None:  # a new rule (a chunk is the same rule again)
+            self.limits = set()
+
+    # -- values the shipper leaves out ------------------------------------------------------------
+    # A field whose event value the shipper drops is absent from the document: a comparison with that
+    # value never holds on the cluster (a ``not`` over it excludes nothing, a selection on it misses),
+    # and a null test holds there too. Absence cannot be told from an event that never had the field,
+    # so no query is exact: the rule runs as converted and ``limits`` (read after each rule) says so.
+
+    def _dropped(self, field: str, value: Any) -> None:
+        if field.startswith(AUDIT + "."):
+            return  # Wazuh's auditd decoders, not the eventchannel decoder
+        if isinstance(value, SigmaString) and not value.contains_special():
+            text = str(value)
+            if text in self.layout.dropped_values:
+                self.limits.add(
+                    f"{field} is compared with {text!r}, which never matches on this layout: "
+                    f"{self.layout.dropped_by}"
+                )
+
+    def _null(self, field: str) -> None:
+        if not field.startswith(AUDIT + ".") and self.layout.dropped_values:
+            shown = " or ".join(repr(v) for v in sorted(self.layout.dropped_values))
+            self.limits.add(
+                f"{field} is tested for null, which on this layout also holds where the value was "
+                f"{shown}: {self.layout.dropped_by}"
+            )
+
+    def convert_condition_field_eq_val_null(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        self._null(cond.field)
+        return super().convert_condition_field_eq_val_null(cond, state)
+
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        inner = cond.args[0]
+        # the stock backend writes a negated null test itself, without the null conversion
+        if isinstance(inner, ConditionFieldEqualsValueExpression) and isinstance(inner.value, SigmaNull):
+            self._null(inner.field)
+        return super().convert_condition_not(cond, state)
 
     def _doubled(self, field: str) -> bool:
         """Whether the layout writes each backslash of this field's values twice (Wazuh's Windows
@@ -656,6 +711,7 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
         if not isinstance(value, SigmaString):
             raise TypeError(f"expected a string, got {type(value).__name__}")
         kind = self._kind(cond.field)
+        self._dropped(cond.field, value)
         text = str(value)
         if cond.field == f"{AUDIT}.type":
             return self._audit_type(value)
@@ -721,6 +777,7 @@ class LayoutLuceneBackend(SecauditLuceneBackend):
         kind = self._kind(cond.field)
         if kind != KEYWORD or not isinstance(value, SigmaString):
             raise NotRunnable(f"a case-sensitive match on the {kind} field {cond.field}")
+        self._dropped(cond.field, value)
         if self._doubled(cond.field) and _backslash_or_single(value):
             parts = []
             for part in value.s:
