@@ -8,7 +8,6 @@ consistent and every earlier report untouched.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from secaudit import __version__
 from secaudit.app import stages as stages_module
-from secaudit.app.locations import history_location, history_scope
+from secaudit.app.locations import history_location, history_scope, new_run_id
 from secaudit.app.lock import audit_lock
 from secaudit.app.reporting import (
     build_report,
@@ -66,11 +65,6 @@ class AuditResult:
 
     def worst(self) -> Severity | None:
         return max((row.finding.severity for row in self.report.rows), default=None)
-
-
-def new_run_id(moment: datetime) -> str:
-    """Sortable and unique: UTC time to the second plus 4 random hex digits."""
-    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
 
 
 def select_stages(
@@ -158,7 +152,7 @@ def run_audit(
     for stage in stages:
         stage.preflight(profile)
     output_dir = options.output_dir or Path(profile.report.output_dir)
-    run_id = new_run_id(started)
+    run_id = new_run_id(started, output_dir)
     run_dir = output_dir / run_id
     ensure_writable(run_dir)
     not_world_writable(run_dir)

@@ -40,7 +40,7 @@ class DiscoverRun:
 
 
 def _new_id(now: datetime, kind: str) -> str:
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{kind}-{secrets.token_hex(2)}"
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{kind}-{secrets.token_hex(4)}"
 
 
 def discover_pcap(

@@ -4,6 +4,8 @@ import (``profile validate`` reads it without loading any stage)."""
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import datetime
 from pathlib import Path
 
 from secaudit.core.profile import Profile
@@ -36,3 +38,12 @@ def default_rules_dir() -> Path:
     here = Path(__file__).resolve()
     checkout = here.parents[2] / "rules" / "sigma"
     return checkout if checkout.is_dir() else here.parents[1] / "_content" / "rules" / "sigma"
+
+
+def new_run_id(moment: datetime, folder: Path | None = None) -> str:
+    """Sortable and unique: UTC time to the second plus 8 random hex digits, drawn again while
+    ``folder`` already holds a run of that id (two audits started in one second, into one place)."""
+    while True:
+        run_id = f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+        if folder is None or not (folder / run_id).exists():
+            return run_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -12,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from secaudit.app import locations
-from secaudit.app.locations import history_scope
+from secaudit.app.locations import history_scope, new_run_id
 from secaudit.catalog.profile import load_profile
 from secaudit.core.addresses import canonical_text
 from secaudit.core.errors import OperationalError, ScopeError, SecauditError, UsageError
@@ -149,7 +148,7 @@ def scan(
             location=profile.path,
             hint=guard.authorization_hint(now),
         )
-    run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+    run_id = new_run_id(now, None if output else Path(profile.report.output_dir))
     run_dir = output or Path(profile.report.output_dir) / run_id
     writer: _InventoryWriter | None = None
     if record:

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,20 @@ def test_an_audit_scan_joins_the_inventory(
     addresses = {a.host.address for a in assets}
     assert "127.20.4.10" in addresses
     assert all(a.first_scan_id == result.run.id for a in assets)
+
+
+def test_two_audits_started_in_the_same_second_get_distinct_runs(
+    setup: tuple[AuditOptions, Producer, Producer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options, base, scan = setup
+    registry = [base.stage(), scan.stage()]
+    base.findings = [finding("A", Severity.LOW)]
+    moment = datetime(2026, 12, 7, 6, 27, 37, tzinfo=UTC)
+    draws = iter(["c4a1c4a1", "c4a1c4a1", "0b5e0b5e"])  # the second audit first draws the first's id
+    monkeypatch.setattr("secaudit.app.locations.secrets.token_hex", lambda n: next(draws))
+    first = run_audit(options, registry=registry, clock=lambda: moment)
+    second = run_audit(options, registry=registry, clock=lambda: moment)
+    assert (first.run.id, second.run.id) == ("20261207T062737Z-c4a1c4a1", "20261207T062737Z-0b5e0b5e")
+    assert first.run.status is second.run.status is RunStatus.COMPLETED
+    assert first.files["json"].parent != second.files["json"].parent
+    assert json.loads(first.files["json"].read_text())["run"]["id"] == first.run.id
