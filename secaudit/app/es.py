@@ -362,9 +362,11 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
     relevant = {p.info.location for p in ruleset.plans} | {i.location for i in ruleset.correlation_rules}
     not_converted = [f for f in conversion.failures if f.location in relevant]
     unrunnable = [f for f in not_converted if f.unrunnable]
-    not_converted = [f for f in not_converted if not f.unrunnable]
+    # a correlation is evaluated here over its rules' hits whatever its ES|QL/EQL conversion gave
+    # (correlation_languages keeps that, for -v): only detection rules that did not convert are missing
+    correlations = {i.location for i in ruleset.correlation_rules}
+    not_converted = [f for f in not_converted if not f.unrunnable and f.location not in correlations]
     # the declared level of each detection rule: one that does not run on the cluster is a blind spot
-    # (a correlation is evaluated here over its rules' hits whatever its own conversion gave)
     levels = {p.info.location: p.info.level for p in ruleset.plans}
     summary = HuntSummary(
         rules=len(ruleset.rules),

@@ -180,3 +180,18 @@ def test_the_same_linux_rule_is_a_blind_spot_when_the_indices_hold_other_events(
         assert "1 documents in range are not Windows events" in said
         assert "1 rules could not run (1 high)" in said and "ssh login from a revoked key" in said
         assert "exit 1: 1 rule(s) at or above high could not run" in said
+
+
+def test_a_correlation_the_backend_cannot_convert_is_not_a_rule_that_could_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Correlations are evaluated here over their rules' hits from the cluster: the ES|QL/EQL form the
+    backend refuses for our SSH correlations (keyword base rules) is no blind spot."""
+    rules = Path(__file__).resolve().parents[2] / "rules" / "sigma" / "linux"
+    with serve(Script(documents=[])) as url:
+        argv = ["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(rules)]
+        assert run([*argv, "-o", str(tmp_path / "hits.jsonl"), "--json", "--fail-on", "low"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["correlations"] >= 2  # SSH Brute Force from One Source, Login After Repeated Failures
+    assert summary["rule_problems"] == [] and summary["rules_skipped"] == 0
+    assert summary["elasticsearch"]["rules_not_converted"] == 0
