@@ -199,6 +199,7 @@ def test_on_opensearch_values_over_ignore_above_cannot_be_found_and_the_hunt_say
     printed = capsys.readouterr()
     said = " ".join((printed.out + printed.err).split())
     assert "OpenSearch does not list such values in _ignored" in said
+    assert "run with a limit" not in said  # a note about documents on its own line, not a rule
 
 
 def test_which_indices_can_hide_long_values() -> None:
