@@ -458,6 +458,7 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
                             reason=f"the cluster refused the query: {e.reason}",
                             rule_id=plan.info.id,
                             title=plan.info.title,
+                            level=plan.info.level,  # it did not run: a --fail-on gate counts it
                         )
                     )
                 except (ApiError, TransportError) as e:
@@ -485,7 +486,8 @@ def hunt_es(options: EsHuntOptions, *, on_hit: HitSink, progress: ProgressCallba
             raise
         finally:
             pit.close()
-    summary.problems += tuple(result.query_errors) + tuple(result.unfinished)
+    # the documents with long values the cluster did not all return are no rule: said on their own
+    summary.problems += tuple(result.query_errors) + tuple(u for u in result.unfinished if u.rule_id)
     for plan in ruleset.correlations:
         truncated = [rule for rule in plan.rules if rule in result.capped]
         if truncated:
@@ -629,6 +631,7 @@ def _unfinished(info: RuleInfo, reason: str) -> RuleProblem:
         reason=f"the cluster did not answer: {reason}",
         rule_id=info.id,
         title=info.title,
+        level=info.level,
     )
 
 

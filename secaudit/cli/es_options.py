@@ -190,9 +190,16 @@ def run_es_hunt(
         _print_es(state, options, result, to_stderr=to_stderr)
     if result.incomplete:
         faults = result.faults
+        long_unmatched = any(not u.rule_id for u in result.unfinished)
         what = (
             f"{len(result.partial)} rule(s) got partial results ({faults.shard_failures} failed shards, "
-            f"{faults.timed_out} timed-out searches), {len(result.unfinished)} rule(s) got no answer"
+            f"{faults.timed_out} timed-out searches), "
+            f"{sum(1 for u in result.unfinished if u.rule_id)} rule(s) got no answer"
+            + (
+                "; documents with values over the keyword limit were not all matched"
+                if long_unmatched
+                else ""
+            )
         )
         if not values.get("es_allow_partial"):
             raise OperationalError(
@@ -313,10 +320,8 @@ def _print_es(state: CliState, options: EsHuntOptions, result: EsHunt, *, to_std
             highlight=False,
         )
     for problem in result.unfinished:
-        console.print(
-            f"[yellow]rule {escape(problem.title or problem.rule_id)}: {escape(problem.reason)}[/yellow]",
-            highlight=False,
-        )
+        what = f"rule {problem.title or problem.rule_id}" if problem.rule_id else problem.title
+        console.print(f"[yellow]{escape(what)}: {escape(problem.reason)}[/yellow]", highlight=False)
     if result.faults.retries:
         state.debug(f"{result.faults.retries} search request(s) asked again after a 429, 5xx or timeout")
     if result.query_errors:

@@ -16,16 +16,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from secaudit.app.es import EsHuntOptions
+from secaudit.cli import es_options
 from secaudit.cli.main import run
 from secaudit.core.events import LogEvent
 from secaudit.elastic.layouts import ECS, WAZUH, to_layout_document
 from secaudit.logs.windows import windows_event
 from tests.elastic.fault_server import INDEX, Script, serve
+from tests.elastic.test_faults import ALPHA, BRAVO
+from tests.elastic.test_faults import RULE as FAULT_RULE
+from tests.elastic.test_faults import _document as fault_document
 from tests.elastic.test_layouts import ECS_MAPPING, WAZUH_MAPPING
 
 MAPPINGS = {ECS: ECS_MAPPING, WAZUH: WAZUH_MAPPING}
@@ -195,3 +201,53 @@ def test_a_correlation_the_backend_cannot_convert_is_not_a_rule_that_could_not_r
     assert summary["correlations"] >= 2  # SSH Brute Force from One Source, Login After Repeated Failures
     assert summary["rule_problems"] == [] and summary["rules_skipped"] == 0
     assert summary["elasticsearch"]["rules_not_converted"] == 0
+
+
+def test_a_high_rule_whose_query_the_cluster_refuses_trips_fail_on_high(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A query refused by the cluster (a regex too complex...) is a rule that did not run: it carries
+    its level, as a rule the embedded engine cannot run does."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "alpha.yml").write_text(FAULT_RULE.format(word="alpha", uid=ALPHA), encoding="utf-8")
+    (rules / "bravo.yml").write_text(FAULT_RULE.format(word="bravo", uid=BRAVO), encoding="utf-8")
+    refused = {"error": {"type": "query_shard_exception", "reason": "too complex to determinize"}}
+
+    def fault(kind: str, body: str) -> tuple[int, Any, float] | None:
+        return (400, {**refused, "status": 400}, 0.0) if kind == "item" and "bravo" in body else None
+
+    with serve(Script(documents=[], fault=fault)) as url:  # no hits: an exit 1 is the gate's
+        argv = ["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(rules)]
+        argv += ["-o", str(tmp_path / "hits.jsonl"), "--fail-on", "critical"]
+        assert run(argv) == 0  # the gate above the rule's level: the refusal is said, no exit 1
+        said = " ".join("".join(capsys.readouterr()).split())
+        assert "1 rules could not run (1 high)" in said and "too complex to determinize" in said
+        argv[-1] = "high"
+        assert run(argv) == 1
+        assert "exit 1: 1 rule(s) at or above high could not run" in " ".join(capsys.readouterr().err.split())
+
+
+def test_long_documents_the_cluster_did_not_return_are_not_called_a_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the CLI's pauses between tries (1, 2, 4, 8 s) made short
+    monkeypatch.setattr(es_options, "EsHuntOptions", partial(EsHuntOptions, backoff=(0.01,)))
+    long = fault_document()
+    long["secaudit"]["long_fields"] = ["message"]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "alpha.yml").write_text(FAULT_RULE.format(word="alpha", uid=ALPHA), encoding="utf-8")
+
+    def fault(kind: str, body: str) -> tuple[int, Any, float] | None:
+        return (503, {"error": "unavailable", "status": 503}, 0.0) if kind == "search" else None
+
+    with serve(Script(documents=[fault_document()], pages=[[long]], fault=fault)) as url:
+        argv = ["logs", "hunt", "--es", url, "--index", INDEX, "--rules", str(rules)]
+        assert run([*argv, "-o", str(tmp_path / "hits.jsonl"), "--timeout", "1"]) == 3
+    said = " ".join("".join(capsys.readouterr()).split())
+    assert "documents with values over the keyword limit: the cluster did not answer" in said
+    assert (
+        "0 rule(s) got no answer; documents with values over the keyword limit were not all matched" in said
+    )
+    assert "could not run" not in said and "rule documents" not in said
