@@ -24,7 +24,7 @@ from elasticsearch import helpers
 from secaudit.app.es import EsHuntOptions, hunt_es
 from secaudit.app.hunt import HuntOptions, collect, hit_key
 from secaudit.detect.model import RuleHit
-from secaudit.elastic.layouts import AUTO, ECS, WAZUH, to_layout_document
+from secaudit.elastic.layouts import AUTO, ECS, OTHER_SOURCE, WAZUH, to_layout_document
 from secaudit.elastic.settings import EsSettings
 from secaudit.elastic.transport import ELASTICSEARCH
 from secaudit.logs import ReadStats, read_events
@@ -126,6 +126,9 @@ def test_a_hunt_on_an_ecs_or_wazuh_index_finds_what_the_embedded_engine_finds(
     assert es.query_errors == []  # a refused query fails the test
     assert (es.partial, es.unfinished, es.capped) == ([], [], {})
     assert len(es.unrunnable) > 900  # named, with their reasons
+    # Windows events only: every rule of another log source is not applicable, the rest blind spots
+    assert es.other_documents == 0
+    assert es.not_applicable == [f for f in es.unrunnable if f.scope == OTHER_SOURCE]
     embedded, _ = collect(HuntOptions(inputs=(str(REGRESSION),), rules=RULES))
     skipped = {f.rule_id for f in (*es.not_converted, *es.unrunnable)}
     expected = {
@@ -217,6 +220,8 @@ def test_a_hunt_on_wazuh_linux_audit_alerts_finds_what_the_embedded_engine_finds
     assert es.query_errors == []
     assert (es.partial, es.unfinished, es.capped) == ([], [], {})
     assert len(es.unrunnable) > 200  # the Linux rules Wazuh keeps no fields for, named
+    # audit events are no Windows events: the rules of other sources cannot be called not applicable
+    assert es.other_documents and es.not_applicable == []
     embedded, _ = collect(HuntOptions(inputs=tuple(map(str, AUDIT_LOGS)), rules=LINUX_RULES))
     skipped = {f.rule_id for f in (*es.not_converted, *es.unrunnable)}
     # a hit on the cluster has source agent/location and the audit serial: compare by rule and time
