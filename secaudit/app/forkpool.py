@@ -24,7 +24,7 @@ import pickle
 import signal
 import traceback
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
@@ -34,8 +34,11 @@ from secaudit.core.errors import OperationalError
 T = TypeVar("T")
 
 #: Tasks a worker holds at once: one it works on, one waiting in its pipe so it never idles while
-#: the parent is busy with results.
+#: the parent is busy with results (the last few tasks: one, so they go to whichever worker is free).
 IN_FLIGHT = 2
+
+
+_HELD = {signal.SIGINT, signal.SIGTERM}  # held back while workers start and stop
 
 
 @dataclass(slots=True)
@@ -61,8 +64,13 @@ def ordered_map(
         return
     pool: list[_Worker] = []
     try:
-        for _ in range(max(1, min(workers, count))):
-            pool.append(_fork(func, pool))
+        # Ctrl-C and SIGTERM wait until every worker started is in ``pool`` (so none escapes _stop)
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            for _ in range(max(1, min(workers, count))):
+                pool.append(_fork(func, pool, before))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
         yield from _schedule(pool, count, describe)
     finally:
         _stop(pool)
@@ -84,7 +92,12 @@ def _schedule(pool: list[_Worker], count: int, describe: Callable[[int], str]) -
 
     def give(worker: _Worker) -> None:
         nonlocal sent
-        while worker.alive and sent < count and len(worker.held) < IN_FLIGHT:
+        # the last tasks go one at a time, to whichever worker is free: none waits behind another
+        while (
+            worker.alive
+            and sent < count
+            and len(worker.held) < (IN_FLIGHT if count - sent > len(pool) else 1)
+        ):
             worker.held.append(sent)
             sent += 1
             try:
@@ -92,30 +105,35 @@ def _schedule(pool: list[_Worker], count: int, describe: Callable[[int], str]) -
             except OSError:  # it is gone: its task (and any it held) is lost
                 lost(worker)
 
+    def collect(timeout: float | None) -> None:
+        """Take the answers that are ready (waiting up to ``timeout``) and give those workers more."""
+        busy = [w.results for w in pool if w.held]
+        if not busy and timeout is None:  # cannot be: every task sent is held, answered or lost
+            raise RuntimeError("a task was never given to a worker")
+        for ready in wait(busy, timeout):
+            worker = by_conn[id(ready)]
+            try:
+                payload = worker.results.recv_bytes()
+            except (EOFError, OSError):
+                lost(worker)
+                continue
+            done[worker.held.popleft()] = pickle.loads(payload)  # noqa: S301 - our own worker's answer, over our own pipe
+            give(worker)
+
     for worker in pool:
         give(worker)
     by_conn = {id(worker.results): worker for worker in pool}
     for index in range(count):
         while index not in done:
-            busy = [w.results for w in pool if w.held]
-            if not busy:  # cannot be: every task sent is held, answered or marked lost
-                raise RuntimeError(f"task {index} was never given to a worker")
-            for ready in wait(busy):
-                worker = by_conn[id(ready)]
-                try:
-                    payload = worker.results.recv_bytes()
-                except (EOFError, OSError):
-                    lost(worker)
-                    continue
-                done[worker.held.popleft()] = pickle.loads(payload)  # noqa: S301 - our own worker's answer, over our own pipe
-                give(worker)
+            collect(None)
+        collect(0)  # feed a worker that finished meanwhile before the caller takes its time
         ok, value = done.pop(index)
         if not ok:
             raise value
         yield value
 
 
-def _fork(func: Callable[[int], Any], started: list[_Worker]) -> _Worker:
+def _fork(func: Callable[[int], Any], started: list[_Worker], mask: Iterable[int]) -> _Worker:
     task_r, task_w = os.pipe()
     result_r, result_w = os.pipe()
     pid = os.fork()
@@ -124,6 +142,7 @@ def _fork(func: Callable[[int], Any], started: list[_Worker]) -> _Worker:
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for other in started:  # the parent's ends of earlier workers' pipes
                 other.tasks.close()
                 other.results.close()
@@ -198,8 +217,7 @@ def _reap(worker: _Worker) -> None:
 def _stop(pool: list[_Worker]) -> None:
     """Kill and reap every worker, with Ctrl-C and SIGTERM held back until it is done (so no worker
     is left behind, running or as a zombie); a signal that came meanwhile is handled on return."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         for worker in pool:
             worker.tasks.close()
