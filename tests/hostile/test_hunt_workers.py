@@ -4,6 +4,7 @@ by the kernel, Ctrl-C. Each ends in bounded time with its exit code, and leaves 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -70,6 +71,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _end(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes] | None:
+    """The run's output once it ended; None if it hung (it and its workers are killed then)."""
+    try:
+        return proc.communicate(timeout=120)  # type: ignore[no-any-return]
+    except subprocess.TimeoutExpired:
+        for pid in [*_children(proc.pid), proc.pid]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+        return None
+
+
 def _closed_reader_run(inputs: dict[str, Path], log: str) -> str:
     """One run read like `| head -1`; an empty string when it ended as it should."""
     mark = uuid.uuid4().hex
@@ -77,13 +90,10 @@ def _closed_reader_run(inputs: dict[str, Path], log: str) -> str:
     assert proc.stdout is not None
     first = proc.stdout.readline()
     proc.stdout.close()
-    try:
-        _, err = proc.communicate(timeout=120)  # a hang fails here; so does a worker holding stderr
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return f"hung (workers {_children(proc.pid) if proc.poll() is None else '?'})"
-    text = err.decode(errors="replace")
+    ended = _end(proc)  # a hang fails here; so does a worker left holding stderr
+    if ended is None:
+        return "hung"
+    text = ended[1].decode(errors="replace")
     if proc.returncode != 0 or b"Planted" not in first or "Traceback" in text or "Exception ignored" in text:
         return f"exit {proc.returncode}: {text[-500:]}"
     if left := _left_behind(mark):
@@ -107,7 +117,9 @@ def test_a_worker_killed_mid_run_fails_the_run_naming_its_shard(inputs: dict[str
     workers = _children(proc.pid)
     assert len(workers) == 2
     os.kill(workers[-1], signal.SIGKILL)  # what the out-of-memory killer does
-    out, err = proc.communicate(timeout=120)
+    ended = _end(proc)
+    assert ended is not None, "the hunt hung"
+    out, err = ended
     text = err.decode()
     assert proc.returncode == 3, text
     assert "a worker process was killed by SIGKILL while working on" in text
@@ -117,15 +129,20 @@ def test_a_worker_killed_mid_run_fails_the_run_naming_its_shard(inputs: dict[str
     assert _left_behind(mark) == []
 
 
-def test_ctrl_c_interrupts_the_hunt_and_its_workers(inputs: dict[str, Path]) -> None:
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_an_interrupted_hunt_stops_its_workers(inputs: dict[str, Path], stop: str) -> None:
     mark = uuid.uuid4().hex
     proc = _hunt(inputs, "many", mark, start_new_session=True)  # its own process group, as a terminal's job
     assert proc.stdout is not None
     assert b"Planted" in proc.stdout.readline()
     assert len(_children(proc.pid)) == 2
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches every process of the foreground group
-    _, err = proc.communicate(timeout=120)
-    text = err.decode()
+    if stop == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches every process of the foreground group
+    else:
+        proc.send_signal(signal.SIGTERM)  # a service manager stopping the run: the parent only
+    ended = _end(proc)
+    assert ended is not None, "the hunt hung"
+    text = ended[1].decode()
     assert proc.returncode == 130, text
     assert "interrupted" in text and "Traceback" not in text and "KeyboardInterrupt" not in text
     assert _left_behind(mark) == []
