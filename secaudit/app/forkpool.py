@@ -1,11 +1,12 @@
 """A small pool of forked workers that can always be stopped: the hunt's parallel part.
 
 Why not ``multiprocessing.Pool``: its workers share one task queue guarded by a lock, and
-``Pool.terminate()`` takes that lock for good and then relies on SIGTERM to end the workers. A
-worker about to wait on the lock when SIGTERM arrives ran the (inherited) Python-level handler too
-late: the signal was taken before it blocked, the handler never ran, and ``terminate()`` joined it
-forever (``secaudit logs hunt ... | head -1`` hung now and then). A worker killed by the kernel (out
-of memory) made ``imap`` wait for its result forever.
+``Pool.terminate()`` takes that lock for good and then relies on SIGTERM to end the workers. The
+workers inherit the CLI's Python-level SIGTERM handler, which CPython runs between bytecodes: a
+worker that got the signal just before it blocked on that lock never ran it (the wait did not return,
+the signal was already taken), and ``terminate()`` joined it forever (``secaudit logs hunt ... |
+head -1`` hung in 2 of 45 runs under load; a second SIGTERM freed the stuck worker). A worker
+killed by the kernel (out of memory) made ``imap`` wait for its result forever.
 
 Here each worker has its own two pipes, nothing is shared between workers, and no lock is held
 across processes: the parent sends a task index down a worker's pipe and reads the pickled result
@@ -183,8 +184,10 @@ def _serve(func: Callable[[int], Any], tasks: Connection, results: Connection) -
 def _died(worker: _Worker, describe: Callable[[int], str]) -> OperationalError:
     """The error for a worker that went away holding tasks (reaping it to learn how it ended)."""
     _reap(worker)
-    status = worker.status or 0
-    if os.WIFSIGNALED(status):
+    status = worker.status
+    if status is None or status < 0:
+        how = "ended (its exit status is unknown)"
+    elif os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         try:
             name = signal.Signals(number).name
@@ -209,8 +212,8 @@ def _reap(worker: _Worker) -> None:
                 return
             except InterruptedError:
                 continue
-            except ChildProcessError:  # reaped by someone else (a SIGCHLD handler): nothing to wait for
-                worker.status = 0
+            except ChildProcessError:  # reaped by someone else (SIGCHLD ignored): nothing to wait for
+                worker.status = -1
                 return
 
 
