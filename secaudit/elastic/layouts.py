@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.conditions import LogsourceCondition, RuleProcessingCondition
@@ -63,10 +63,11 @@ from sigma.processing.transformations import (
     ValueListPlaceholderTransformation,
 )
 from sigma.processing.transformations.base import FieldMappingTransformationBase
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCIDRExpression,
     SigmaCompareExpression,
+    SigmaExists,
     SigmaNull,
     SigmaRegularExpression,
     SigmaString,
@@ -361,11 +362,25 @@ class _MaySeeSpacedNames(RuleProcessingCondition):
 
 @dataclass
 class _SpacedNames(FieldMappingTransformationBase):
-    """A rule field name also asked under its spaced form (:func:`spaced_name`): an OR of both."""
+    """A rule field name also asked under its spaced form (:func:`spaced_name`): an OR of both, for
+    a value the field holds; an AND for its absence (``null``, ``|exists: false``): an event carries
+    the field under one name at most, so "absent" must hold under both."""
 
     def apply_field_name(self, field: str | None) -> str | list[str] | None:
         spaced = spaced_name(field) if field else None
         return None if spaced is None else [field or "", spaced]
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        absent = bool(detection_item.value) and all(
+            isinstance(v, SigmaNull) or (isinstance(v, SigmaExists) and not v.exists)
+            for v in detection_item.value
+        )
+        result = super().apply_detection_item(detection_item)
+        if absent and isinstance(result, SigmaDetection):
+            result.item_linking = ConditionAND
+        return result
 
 
 def _spaced_item() -> ProcessingItem:

@@ -327,6 +327,46 @@ def _defender_event(name: str) -> LogEvent:
     )
 
 
+DEFENDER_ABSENT_RULE = """title: defender detection outside a named process
+id: 0c6e2f4b-3a1d-4e8f-9b7a-5d2c1e0f3a4b
+logsource: {product: windows, service: windefend}
+detection:
+    sel:
+        ThreatName|endswith: 'EICAR_Test_File'
+    unnamed:
+        ProcessName: null
+    condition: sel and not unnamed
+"""
+
+
+def test_a_spaced_field_is_absent_only_when_absent_under_both_names(tmp_path: Path) -> None:
+    """``ProcessName: null`` means absent under either name: an AND of the two absences (an OR made
+    ``not unnamed`` false on every event, which holds the field under one name at most)."""
+    (tmp_path / "absent.yml").write_text(DEFENDER_ABSENT_RULE, encoding="utf-8")
+    named = _defender_event("Virus:DOS/EICAR_Test_File")
+    unnamed_fields = {k: v for k, v in named.fields.items() if k != "Process Name"}
+    unnamed = windows_event(
+        unnamed_fields,
+        channel=named.fields["Channel"],
+        provider=named.fields["Provider_Name"],
+        event_id=1116,
+        source="defender.evtx",
+        record=8,
+        timestamp=None,
+    )
+    plan = load_hunt_rules(HuntOptions(inputs=(), rules=(tmp_path,))).plans[0]
+    assert [reference_matches(plan.node, e) for e in (named, unnamed)] == [True, False]
+    queries = [convert_rules([tmp_path], layout=layout).converted[0].query for layout in (ECS, WAZUH)]
+    answers = lucene_check.run(
+        [],
+        queries,
+        layouts=[
+            (layout, [to_layout_document(layout, e) for e in (named, unnamed)]) for layout in (ECS, WAZUH)
+        ],
+    )
+    assert [(a.error, a.documents) for a in answers] == [(None, (0,)), (None, (2,))]
+
+
 def test_space_named_fields_are_asked_under_both_names_and_lucene_finds_them(tmp_path: Path) -> None:
     assert spaced_name("ThreatName") == "Threat Name"
     assert spaced_name("DetectionID") == "Detection ID"
