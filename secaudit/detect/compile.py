@@ -128,10 +128,7 @@ def _grouped(children: tuple[Node, ...]) -> tuple[Pred, ...]:
         _field(name, (op, pats[0], False)) if len(pats) == 1 else _field_many(name, op, tuple(pats))
         for (name, op), pats in groups.items()
     ]
-    cidrs = [
-        _field(name, ("cidr", nets[0])) if len(nets) == 1 else _cidr_many(name, tuple(nets))
-        for name, nets in networks.items()
-    ]
+    cidrs = [_cidr_many(name, tuple(nets)) for name, nets in networks.items()]
     return (*preds, *cidrs, *(compile_node(c) for c in others))
 
 

@@ -215,22 +215,7 @@ def all_text(fields: dict[str, object]) -> str:
 
 def fields_named(node: Node) -> set[str]:
     """Every field name the node tests anywhere (under negations and as fieldref targets too)."""
-    out: set[str] = set()
-    stack = [node]
-    while stack:
-        cur = stack.pop()
-        kind = cur[0]
-        if kind in ("and", "or"):
-            stack.extend(cur[1])
-        elif kind == "not":
-            stack.append(cur[1])
-        elif kind == "sel":
-            stack.append(cur[2])
-        elif kind == "field":
-            out.add(cur[1])
-            if cur[2][0] == "fieldref":
-                out.add(cur[2][1])
-    return out
+    return _fields_in(node, through_not=True)[0]
 
 
 def has_keyword(node: Node) -> bool:
@@ -245,7 +230,14 @@ def has_keyword(node: Node) -> bool:
 
 
 def _fields_read(node: Node) -> tuple[set[str], bool]:
-    """Every field the node tests (fieldref targets included), and whether it has a keyword."""
+    """Every field the node tests outside negations (fieldref targets included), and whether it
+    has a keyword there."""
+    return _fields_in(node, through_not=False)
+
+
+def _fields_in(node: Node, *, through_not: bool) -> tuple[set[str], bool]:
+    """The field names ``node`` tests (fieldref targets included) and whether it has a keyword test,
+    below negations too when ``through_not``."""
     out: set[str] = set()
     keyword = False
     stack = [node]
@@ -254,6 +246,9 @@ def _fields_read(node: Node) -> tuple[set[str], bool]:
         kind = cur[0]
         if kind in ("and", "or"):
             stack.extend(cur[1])
+        elif kind == "not":
+            if through_not:
+                stack.append(cur[1])
         elif kind == "sel":
             stack.append(cur[2])
         elif kind == "kw":
@@ -262,7 +257,6 @@ def _fields_read(node: Node) -> tuple[set[str], bool]:
             out.add(cur[1])
             if cur[2][0] == "fieldref":
                 out.add(cur[2][1])
-        # below a "not": the fields there did not match
     return out, keyword
 
 
