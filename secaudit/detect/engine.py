@@ -1,11 +1,12 @@
-"""The fast matcher: logsource groups, an RE2 literal-set prefilter, compiled closures.
+"""The fast matcher: logsource groups, a Hyperscan literal prefilter, compiled closures.
 
 Per event: the rules whose logsource covers the event's kind (computed once per distinct LogKind);
 the values of the fields those rules name, lowercased once (a long rendered Message no rule names is
 left alone); one pass of the group's literal set over those values, and, when the group has keyword
 (full-text) rules, one pass of their much smaller set over all values, to find the rules with at
-least one required literal present; then the exact compiled predicate of those candidates only, plus
-the few rules that have no literal to filter on. Hits come out in event order, then rule order.
+least one required literal present (first gate) and, for rules that have one, a literal or value of
+a second test (second gate); then the exact compiled predicate of those candidates only, plus the
+few rules that have no literal to filter on. Hits come out in event order, then rule order.
 Construction builds closures only: no threads, no open files, safe to fork."""
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-import ahocorasick  # type: ignore[import-not-found]
-import re2  # type: ignore[import-untyped]
+import hyperscan
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.compile import Pred, compile_node
@@ -27,61 +27,46 @@ from secaudit.detect.reference import fields_of, positive_selections
 from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of, texts
 
 SEPARATOR = "\x00"
-# Starts every haystack and is one of the patterns of every literal set: a search that does not
-# report it did not run to the end (RE2's DFA out of memory), and Aho-Corasick decides instead.
-SENTINEL = "\x01\x02\x03"
 MAX_KINDS = 4096
 MAX_SHAPES = 4096
-_SET_OPTIONS = re2.Options()
-_SET_OPTIONS.literal = True
-_SET_OPTIONS.case_sensitive = True
-_SET_OPTIONS.log_errors = False
-_SET_OPTIONS.max_mem = 64 << 20
+
+
+def _hit(literal: int, start: int, end: int, flags: int, hits: list[int]) -> None:
+    """Hyperscan's match handler: the literal's id is noted (None: the scan goes on)."""
+    hits.append(literal)
 
 
 @dataclass(slots=True)
 class _Literals:
-    """Gate literals searched in one haystack: an RE2 Set, and Aho-Corasick when the Set gives up."""
+    """The gate literals searched in one haystack, first and second gates' together: one Hyperscan
+    literal database whose ids are ``base + index`` (each literal reported once per scan)."""
 
     literals: tuple[str, ...]
-    owners: tuple[tuple[int, ...], ...]  # owners[i]: the rules gated by literals[i]
-    search: Any  # re2.Set over literals plus SENTINEL (index len(literals))
-    automaton: Any = None  # ahocorasick.Automaton over literals, built when first needed
-    raw: Any = None  # the compiled set under ``search``, given UTF-8 bytes (skips a Python wrapper)
+    base: int  # the id of literals[0]: the ids of the two haystacks of a group do not overlap
+    database: Any  # hyperscan.Database over the literals, UTF-8 (lone surrogates passed through)
 
     @classmethod
-    def build(cls, by_literal: dict[str, list[int]]) -> _Literals | None:
-        if not by_literal:
+    def build(cls, literals: Iterable[str], base: int) -> _Literals | None:
+        literals = tuple(literals)
+        if not literals:
             return None
-        literals = tuple(by_literal)
-        search = re2.Set.SearchSet(_SET_OPTIONS)
-        for lit in (*literals, SENTINEL):
-            search.Add(lit)
-        search.Compile()
-        return cls(literals, tuple(tuple(by_literal[lit]) for lit in literals), search, raw=search._set)
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(
+            expressions=[lit.encode("utf-8", "surrogatepass") for lit in literals],
+            ids=list(range(base, base + len(literals))),
+            elements=len(literals),
+            flags=hyperscan.HS_FLAG_SINGLEMATCH,
+            literal=True,
+        )
+        return cls(literals, base, database)
 
-    def find(self, hay: str, found: set[int]) -> None:
-        """Add to ``found`` the owners of every literal in ``hay`` (which starts with SENTINEL)."""
-        owners = self.owners
+    def find(self, hay: str, hits: list[int]) -> None:
+        """Append to ``hits`` the id of every literal found in ``hay``."""
         try:
-            hits = self.raw.Match(hay.encode()) if self.raw is not None else self.search.Match(hay)
-        except UnicodeEncodeError:  # lone surrogates cannot go to RE2 as UTF-8
-            hits = None
-        sentinel = len(owners)
-        if hits is not None and sentinel in hits:
-            for i in hits:
-                if i != sentinel:
-                    found.update(owners[i])
-            return
-        automaton = self.automaton
-        if automaton is None:
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
-            for i, lit in enumerate(self.literals):
-                automaton.add_word(lit, i)
-            automaton.make_automaton()
-            self.automaton = automaton
-        for _, i in automaton.iter(hay):
-            found.update(owners[i])
+            data = hay.encode()
+        except UnicodeEncodeError:  # a lone surrogate: the literals are encoded the same way
+            data = hay.encode("utf-8", "surrogatepass")
+        self.database.scan(data, match_event_handler=_hit, context=hits)
 
 
 @dataclass(slots=True)
@@ -97,11 +82,11 @@ class _Group:
     read: frozenset[str]  # every field a rule of the group names: the only ones lowered into ``low``
     fields: _Literals | None  # field rules' gate literals, over the read fields' values
     words: _Literals | None  # keyword rules' gate literals, over all values
+    owners: tuple[tuple[int, ...], ...]  # literal id -> the rules it lets through (first gates)
     keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
     # rule index -> its second gate (ir.gates), checked after the first let the rule through
     second: dict[int, _Second]
-    all_values: bool  # some gate searches all values: the keyword haystack is built
     shapes: dict[tuple[str, ...], _Shape] = dc_field(default_factory=dict)  # by the event's field names
 
     def shape(self, names: tuple[str, ...]) -> _Shape:
@@ -120,18 +105,15 @@ class _Group:
 
 @dataclass(frozen=True, slots=True)
 class _Second:
-    """A rule's second gate: one of ``literals`` in the haystack its first gate used (the keyword
-    haystack when ``words``), or one of the (field, lowercased value) ``keys``."""
+    """A rule's second gate: one of the literals ``ids`` found in the haystack its first gate used,
+    or one of the (field, lowercased value) ``keys``."""
 
-    literals: tuple[str, ...]
+    ids: frozenset[int]
     keys: tuple[tuple[str, str], ...]
-    words: bool
 
-    def passes(self, low: dict[str, Any], hay: str, words: str) -> bool:
-        text = words if self.words else hay
-        for literal in self.literals:
-            if literal in text:
-                return True
+    def passes(self, low: dict[str, Any], found: set[int]) -> bool:
+        if not self.ids.isdisjoint(found):
+            return True
         for field, value in self.keys:
             have = low.get(field)
             if have.__class__ is str:
@@ -161,7 +143,7 @@ def _never(fields: dict[str, object], low: dict[str, Any], event: LogEvent) -> b
 
 def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
     """The event's values as lowercased text (str, or tuple of str for lists; nulls left out), and
-    the same joined by NUL after SENTINEL: the haystack of the prefilter. ``fields`` is the rule's
+    the same joined by NUL: the haystack of the prefilter. ``fields`` is the rule's
     view (values.sigma_view).
 
     The common event (scalars only, no nulls) is done in C: one str() per value, one join, one
@@ -173,9 +155,9 @@ def lowered(fields: dict[str, object]) -> tuple[dict[str, Any], str]:
         text = SEPARATOR.join(map(str, values)).lower()  # str(True) is "True": text_of's "true"
         parts = text.split(SEPARATOR)
         if len(parts) == len(fields):  # else a value holds NUL itself
-            return dict(zip(fields, parts, strict=True)), SENTINEL + SEPARATOR + text
+            return dict(zip(fields, parts, strict=True)), text
     low: dict[str, Any] = {}
-    hay: list[str] = [SENTINEL]
+    hay: list[str] = []
     for key, value in fields.items():
         if value is None:
             continue
@@ -198,19 +180,19 @@ def lowered_fields(fields: dict[str, object], names: Iterable[str]) -> tuple[dic
         text = SEPARATOR.join(map(str, values)).lower()
         parts = text.split(SEPARATOR)
         if len(parts) == len(names):
-            return dict(zip(names, parts, strict=True)), SENTINEL + SEPARATOR + text
+            return dict(zip(names, parts, strict=True)), text
     return lowered({k: fields[k] for k in names})
 
 
 def all_text(fields: dict[str, object]) -> str:
-    """Every value of the event lowercased and joined by NUL after SENTINEL: the haystack of keyword
+    """Every value of the event lowercased and joined by NUL: the haystack of keyword
     rules' gates. It may hold more than the values' texts (a null reads "none"), never less: the
     gate only lets rules through, the exact test decides."""
     values = fields.values()
     kinds = set(map(type, values))
     if list not in kinds and tuple not in kinds:
-        return SENTINEL + SEPARATOR + SEPARATOR.join(map(str, values)).lower()
-    return SEPARATOR.join([SENTINEL, *(t.lower() for v in values for t in texts(v))])
+        return SEPARATOR.join(map(str, values)).lower()
+    return SEPARATOR.join([t.lower() for v in values for t in texts(v)])
 
 
 def fields_named(node: Node) -> set[str]:
@@ -314,11 +296,12 @@ class Engine:
             self._groups[kind] = shared
             return shared
         always: list[int] = []
-        by_field_literal: dict[str, list[int]] = {}
-        by_word_literal: dict[str, list[int]] = {}
+        # literal -> the rules it is a first gate of, per haystack (second gates' literals join with none)
+        field_literals: dict[str, list[int]] = {}
+        word_literals: dict[str, list[int]] = {}
         by_key: dict[str, dict[str, list[int]]] = {}
         read: set[str] = set()
-        second: dict[int, _Second] = {}
+        seconds: dict[int, tuple[bool, frozenset[str], frozenset[tuple[str, str]]]] = {}
         for i in members:
             plan = self._plans[i]
             read |= fields_named(plan.node)
@@ -328,22 +311,32 @@ class Engine:
                 continue
             # a field rule's literals come from its field tests: they can only be in a read field
             keyword = has_keyword(plan.node)
-            by_literal = by_word_literal if keyword else by_field_literal
-            if plan.second is not None:
-                second[i] = _Second(tuple(sorted(plan.second[0])), tuple(sorted(plan.second[1])), keyword)
+            by_literal = word_literals if keyword else field_literals
             for lit in gate[0]:
                 by_literal.setdefault(lit, []).append(i)
             for field, value in gate[1]:
                 by_key.setdefault(field, {}).setdefault(value, []).append(i)
+            if plan.second is not None:
+                seconds[i] = (keyword, *plan.second)
+                for lit in plan.second[0]:
+                    by_literal.setdefault(lit, [])
+        fields = _Literals.build(field_literals, 0)
+        words = _Literals.build(word_literals, len(field_literals))
+        ids = {lit: n for n, lit in enumerate(field_literals)}
+        word_ids = {lit: n for n, lit in enumerate(word_literals, start=len(field_literals))}
+        second = {
+            i: _Second(frozenset((word_ids if keyword else ids)[lit] for lit in lits), tuple(sorted(keys)))
+            for i, (keyword, lits, keys) in seconds.items()
+        }
         group = _Group(
             always=tuple(always),
             read=frozenset(read),
-            fields=_Literals.build(by_field_literal),
-            words=_Literals.build(by_word_literal),
+            fields=fields,
+            words=words,
+            owners=tuple(tuple(rules) for rules in (*field_literals.values(), *word_literals.values())),
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
             second=second,
-            all_values=bool(by_word_literal) or any(s.words and s.literals for s in second.values()),
         )
         self._groups[kind] = self._by_members[members] = group
         return group
@@ -368,19 +361,24 @@ class Engine:
             if _FLAT.issuperset(map(type, read)):
                 picked = [str(v).lower() for v in read]  # str(True) is "True": text_of's "true"
                 low = dict(zip(shape.names, picked, strict=True))
-                hay = SENTINEL + SEPARATOR + SEPARATOR.join(picked)
+                hay = SEPARATOR.join(picked)
             else:
                 low, hay = lowered_fields(fields, shape.names)
-        return fields, low, hay, all_text(fields) if group.all_values else ""
+        return fields, low, hay, all_text(fields) if group.words is not None else ""
 
     @staticmethod
-    def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> set[int]:
-        """The rules whose first gate the event passes (unordered), before the second gates."""
-        found = set(group.always)
+    def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> tuple[set[int], set[int]]:
+        """The rules whose first gate the event passes (unordered), before the second gates, and the
+        ids of the literals found."""
+        hits: list[int] = []
         if group.fields is not None:
-            group.fields.find(hay, found)
+            group.fields.find(hay, hits)
         if group.words is not None:
-            group.words.find(words, found)
+            group.words.find(words, hits)
+        found = set(group.always)
+        owners = group.owners
+        for n in hits:
+            found.update(owners[n])
         keys = group.keys
         if keys:
             for field in keys.keys() & low.keys():
@@ -395,10 +393,10 @@ class Engine:
                         rules = index.get(item)
                         if rules is not None:
                             found.update(rules)
-        return found
+        return found, set(hits)
 
     @staticmethod
-    def _passing(group: _Group, found: set[int], low: dict[str, Any], hay: str, words: str) -> list[int]:
+    def _passing(group: _Group, found: set[int], low: dict[str, Any], literals: set[int]) -> list[int]:
         """``found`` in rule order, less the rules whose second gate the event fails."""
         second = group.second
         ordered = sorted(found) if len(found) > 1 else list(found)
@@ -407,7 +405,7 @@ class Engine:
         out = []
         for i in ordered:
             check = second.get(i)
-            if check is None or check.passes(low, hay, words):
+            if check is None or check.passes(low, literals):
                 out.append(i)
         return out
 
@@ -415,7 +413,8 @@ class Engine:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
         _, low, hay, words = self._prepared(group, event.fields)
-        return self._passing(group, self._gated(group, low, hay, words), low, hay, words)
+        found, literals = self._gated(group, low, hay, words)
+        return self._passing(group, found, low, literals)
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
@@ -432,10 +431,10 @@ class Engine:
             if not group.size:
                 continue
             fields, low, hay, words = prepared(group, event.fields)
-            found = gated(group, low, hay, words)
+            found, literals = gated(group, low, hay, words)
             if not found:
                 continue
-            for i in passing(group, found, low, hay, words):
+            for i in passing(group, found, low, literals):
                 try:
                     if preds[i](fields, low, event):
                         yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))
