@@ -200,7 +200,15 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, _EngineNotes]:
     events: Iterable[LogEvent] = read_shard(shard, kind=_KIND, stats=stats)
     if _WINDOW is not None:
         events = in_range(events, _WINDOW, stats)
-    out = [(index[id(hit.rule)], hit.event, hit.matched_fields) for hit in _ENGINE.match(events)]
+    out = [
+        # an event's line (LogEvent.text) served the gates: the parent does not need it sent
+        (
+            index[id(hit.rule)],
+            hit.event if hit.event.text is None else hit.event._replace(text=None),
+            hit.matched_fields,
+        )
+        for hit in _ENGINE.match(events)
+    ]
     return out, stats, _EngineNotes(dict(_ENGINE.disabled), _ENGINE.fed_rules)
 
 

@@ -43,7 +43,10 @@ class LogEvent(NamedTuple):
     ``fields`` uses Sigma taxonomy names (``Image``, ``CommandLine``, ``EventID``, ``c-uri``...) with
     values as read: str, int, float, bool, None, or a list of those. ``source`` is the input path as the
     user gave it ("-" for stdin); ``record`` the EVTX record id, or the 1-based line where the event
-    starts in a text log. ``timestamp`` is timezone-aware (UTC) when the log says when.
+    starts in a text log. ``timestamp`` is timezone-aware (UTC) when the log says when. ``text`` is the
+    JSON text the event was read from, set by a reader only when every value in ``fields`` is a
+    string, int, boolean or null of that text, as written there (or a copy of one): keyword gates
+    search it instead of the values when it is plain enough (ASCII, no \\u or \\/ escape).
     """
 
     fields: dict[str, object]
@@ -51,3 +54,4 @@ class LogEvent(NamedTuple):
     source: str
     record: int
     timestamp: datetime | None
+    text: bytes | None = None

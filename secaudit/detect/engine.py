@@ -36,6 +36,46 @@ def _hit(literal: int, start: int, end: int, flags: int, hits: list[int]) -> Non
     hits.append(literal)
 
 
+# How JSON writes the characters a literal may hold without a \u escape (others are themselves)
+_JSON_ESCAPES = {
+    "\\": b"\\\\",
+    '"': b'\\"',
+    "\n": b"\\n",
+    "\r": b"\\r",
+    "\t": b"\\t",
+    "\b": b"\\b",
+    "\f": b"\\f",
+}
+
+
+# In JSON text: a non-ASCII byte, or a \u or \/ escape (after any number of escaped backslashes).
+# A line without one holds every string value as itself but for the escapes _JSON_ESCAPES names, so
+# a lowercased value's text is there with ASCII letters in either case; with one, it may not be.
+_NOT_PLAIN = rb"[\x80-\xff]|(?:^|[^\\])(?:\\\\)*\\[u/]"
+NOT_PLAIN = 1 << 30  # its id: no literal of a group has it
+
+
+def _json_form(literal: str) -> bytes | None:
+    """``literal`` as it appears inside a JSON string written without \\u escapes; None when it
+    cannot (a non-ASCII character, or a control character other than the five JSON names)."""
+    out = bytearray()
+    for char in literal:
+        escaped = _JSON_ESCAPES.get(char)
+        if escaped is not None:
+            out += escaped
+        elif " " <= char <= "\x7f":
+            out += char.encode()
+        else:
+            return None
+    return bytes(out)
+
+
+def _database(expressions: list[bytes], ids: list[int], flags: int) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags, literal=True)
+    return database
+
+
 @dataclass(slots=True)
 class _Literals:
     """The gate literals searched in one haystack, first and second gates' together: one Hyperscan
@@ -50,15 +90,29 @@ class _Literals:
         literals = tuple(literals)
         if not literals:
             return None
-        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        database.compile(
-            expressions=[lit.encode("utf-8", "surrogatepass") for lit in literals],
-            ids=list(range(base, base + len(literals))),
-            elements=len(literals),
-            flags=hyperscan.HS_FLAG_SINGLEMATCH,
-            literal=True,
+        database = _database(
+            [lit.encode("utf-8", "surrogatepass") for lit in literals],
+            list(range(base, base + len(literals))),
+            hyperscan.HS_FLAG_SINGLEMATCH,
         )
         return cls(literals, base, database)
+
+    def in_json(self) -> Any:
+        """A database of the same literals as they are written inside a JSON string, ASCII letters in
+        either case, for :attr:`LogEvent.text`, and of :data:`_NOT_PLAIN` (reported as
+        :data:`NOT_PLAIN`). A literal that cannot be written there without a \\u escape (non-ASCII, a
+        control character JSON does not name) is found only through NOT_PLAIN."""
+        expressions, ids = [_NOT_PLAIN], [NOT_PLAIN]
+        for n, lit in enumerate(self.literals, start=self.base):
+            form = _json_form(lit)
+            if form is not None:
+                expressions.append(b"".join(b"\\x%02x" % byte for byte in form))
+                ids.append(n)
+        caseless = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
+        flags = [hyperscan.HS_FLAG_SINGLEMATCH] + [caseless] * (len(ids) - 1)
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
+        return database
 
     def find(self, hay: str, hits: list[int]) -> None:
         """Append to ``hits`` the id of every literal found in ``hay``."""
@@ -82,6 +136,7 @@ class _Group:
     read: frozenset[str]  # every field a rule of the group names: the only ones lowered into ``low``
     fields: _Literals | None  # field rules' gate literals, over the read fields' values
     words: _Literals | None  # keyword rules' gate literals, over all values
+    json_words: Any  # the same in JSON form (_Literals.in_json), for events that have LogEvent.text
     owners: tuple[tuple[int, ...], ...]  # literal id -> the rules it lets through (first gates)
     keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
@@ -322,6 +377,7 @@ class Engine:
                     by_literal.setdefault(lit, [])
         fields = _Literals.build(field_literals, 0)
         words = _Literals.build(word_literals, len(field_literals))
+        json_words = words.in_json() if words is not None else None
         ids = {lit: n for n, lit in enumerate(field_literals)}
         word_ids = {lit: n for n, lit in enumerate(word_literals, start=len(field_literals))}
         second = {
@@ -333,6 +389,7 @@ class Engine:
             read=frozenset(read),
             fields=fields,
             words=words,
+            json_words=json_words,
             owners=tuple(tuple(rules) for rules in (*field_literals.values(), *word_literals.values())),
             keys={f: {v: tuple(r) for v, r in values.items()} for f, values in by_key.items()},
             size=len(members),
@@ -343,13 +400,15 @@ class Engine:
 
     @staticmethod
     def _prepared(
-        group: _Group, fields: dict[str, object]
-    ) -> tuple[dict[str, object], dict[str, Any], str, str]:
+        group: _Group, fields: dict[str, object], text: bytes | None
+    ) -> tuple[dict[str, object], dict[str, Any], str, str | bytes]:
         """The rules' view of the fields, the read fields lowercased (``low``), the haystack of the
-        field rules' gates and that of the keyword rules' gates ("" when no gate of the group reads it).
+        field rules' gates and that of the keyword rules' gates: the event's ``text`` (LogEvent.text)
+        when it has one, else all values lowercased ("" when no gate of the group reads it).
 
         The common event (scalars only, no nulls, names without spaces) is done with one str() and one
-        lower() per read value, and one join and one lower() of all values for the keyword gates.
+        lower() per read value, and one join and one lower() of all values for the keyword gates
+        when the event has no text.
         """
         names = tuple(fields)
         shape = group.shapes.get(names) or group.shape(names)
@@ -364,17 +423,28 @@ class Engine:
                 hay = SEPARATOR.join(picked)
             else:
                 low, hay = lowered_fields(fields, shape.names)
-        return fields, low, hay, all_text(fields) if group.words is not None else ""
+        if group.words is None:
+            return fields, low, hay, ""
+        return fields, low, hay, text if text is not None else all_text(fields)
 
     @staticmethod
-    def _gated(group: _Group, low: dict[str, Any], hay: str, words: str) -> tuple[set[int], set[int]]:
+    def _gated(
+        group: _Group, fields: dict[str, object], low: dict[str, Any], hay: str, words: str | bytes
+    ) -> tuple[set[int], set[int]]:
         """The rules whose first gate the event passes (unordered), before the second gates, and the
         ids of the literals found."""
         hits: list[int] = []
         if group.fields is not None:
             group.fields.find(hay, hits)
         if group.words is not None:
-            group.words.find(words, hits)
+            if words.__class__ is bytes:
+                start = len(hits)
+                group.json_words.scan(words, match_event_handler=_hit, context=hits)
+                if NOT_PLAIN in hits:  # the line does not show every value as it is: read the values
+                    del hits[start:]
+                    group.words.find(all_text(fields), hits)
+            else:
+                group.words.find(words, hits)  # type: ignore[arg-type]
         found = set(group.always)
         owners = group.owners
         for n in hits:
@@ -412,8 +482,8 @@ class Engine:
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
-        _, low, hay, words = self._prepared(group, event.fields)
-        found, literals = self._gated(group, low, hay, words)
+        fields, low, hay, words = self._prepared(group, event.fields, event.text)
+        found, literals = self._gated(group, fields, low, hay, words)
         return self._passing(group, found, low, literals)
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
@@ -430,8 +500,8 @@ class Engine:
                 group = self._group(kind)
             if not group.size:
                 continue
-            fields, low, hay, words = prepared(group, event.fields)
-            found, literals = gated(group, low, hay, words)
+            fields, low, hay, words = prepared(group, event.fields, event.text)
+            found, literals = gated(group, fields, low, hay, words)
             if not found:
                 continue
             for i in passing(group, found, low, literals):

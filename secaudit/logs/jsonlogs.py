@@ -193,18 +193,26 @@ def parse_ecs_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
 
 # -- flat JSON ----------------------------------------------------------------------------------
 
+# value types whose text (str(), lowercased) is in the JSON line as written: not floats (1e3 reads
+# "1000.0"), not objects or lists (whatever they hold)
+_TEXT_KINDS = frozenset((str, int, bool, type(None)))
 _TIME_KEYS = ("TimeCreated", "EventTime", "@timestamp", "timestamp", "UtcTime", "time", "ts")
 _PROVIDER_KEYS = ("Provider_Name", "ProviderName", "SourceName")
 _COMPUTER_KEYS = ("Computer", "Hostname", "ComputerName")
 
 
-def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
-    """A flat event; nested objects are flattened to dotted names ({"a": {"b": 1}} -> "a.b")."""
+def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | None = None) -> LogEvent:
+    """A flat event; nested objects are flattened to dotted names ({"a": {"b": 1}} -> "a.b").
+
+    ``line``, the JSON text ``obj`` was read from, becomes the event's ``text`` (LogEvent) when every
+    value is a string, an int, a boolean or null.
+    """
     fields = obj
     kinds = set(map(type, fields.values()))
     if dict in kinds:
         fields = {}
         flatten(obj, "", fields)
+    text = line if kinds <= _TEXT_KINDS else None
     time_value = None
     for key in _TIME_KEYS:
         time_value = fields.get(key)
@@ -221,11 +229,13 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
         provider_key = next((key for key in _PROVIDER_KEYS if key in fields), None)
         provider = fields.get(provider_key) if provider_key else None
     if raw_id is None or (channel is None and provider is None):
-        return LogEvent(fields, ctx.kind or EMPTY_KIND, ctx.source, number, timestamp)
+        return LogEvent(fields, ctx.kind or EMPTY_KIND, ctx.source, number, timestamp, text)
     if provider_key is not None:
         fields["Provider_Name"] = provider
     event_id = event_id_of(raw_id)
     fields["EventID"] = event_id
+    if text is not None and raw_id.__class__ is not int and str(event_id) not in str(raw_id):
+        text = None  # "4_688" or "x" read as 4688 or -1: the value's text is not in the line
     if "Computer" not in fields:
         for key in _COMPUTER_KEYS:
             if key in fields:
@@ -242,6 +252,7 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int) -> LogEvent:
         record=number,
         timestamp=timestamp,
         kind=ctx.kind,
+        text=text,
     )
 
 
@@ -282,4 +293,4 @@ def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
         if not isinstance(obj, dict):
             ctx.skip(number, "JSON value is not an object")
             continue
-        yield flat_event(obj, ctx, number)
+        yield flat_event(obj, ctx, number, line)

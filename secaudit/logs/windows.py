@@ -259,10 +259,12 @@ def windows_event(
     record: int,
     timestamp: datetime | None,
     kind: LogKind | None = None,
+    text: bytes | None = None,
 ) -> LogEvent:
     """Finish a Windows event whose ``fields`` already hold EventData and the System values.
 
-    Adds the Sigma taxonomy aliases of Security events and picks the LogKind (``kind`` overrides it).
+    Adds the Sigma taxonomy aliases of Security events (copies of values: ``text``, LogEvent.text,
+    still holds them) and picks the LogKind (``kind`` overrides it).
     """
     subtype = ""
     if channel == "Security" or channel.lower() == "security":
@@ -277,7 +279,7 @@ def windows_event(
                 fields[alias] = fields[name]
     if kind is None:
         kind = windows_kind(channel, provider, event_id, subtype)
-    return LogEvent(fields, kind, source, record, timestamp)
+    return LogEvent(fields, kind, source, record, timestamp, text)
 
 
 def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | None, fallback: int) -> LogEvent:

@@ -4,14 +4,19 @@ Hypothesis generates Sigma rules (modifier chains, value lists, wildcards and es
 nested conditions with quantifiers) and events (strings from a small alphabet so that values
 collide often, upper and lower case, non-ASCII letters whose lowercase is special, numbers, bools,
 nulls, lists). Rules go through pySigma and our IR compiler like any loaded rule; the engine's
-prefilter and compiled closures must give exactly the hits of the IR walk.
+prefilter and compiled closures must give exactly the hits of the IR walk. Events of plain values
+also carry their JSON text (LogEvent.text, searched by keyword gates), as four kinds of writer
+write it: UTF-8, \\u escapes for non-ASCII, and \\/ and \\u003c escapes as Go's encoder writes.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from sigma.rule import SigmaRule
@@ -30,7 +35,7 @@ ALPHABET = "abAB \\-/*?.é"
 RARE = "İΣςßK"  # lowercase changes length, context or script
 
 plain = st.text(alphabet=ALPHABET, max_size=5)
-event_text = st.text(alphabet=ALPHABET + RARE, max_size=8)
+event_text = st.text(alphabet=ALPHABET + RARE + '"\t<', max_size=8)
 scalar = st.one_of(
     event_text, st.integers(-3, 300), st.booleans(), st.none(), st.sampled_from(["10.1.2.3", "fd00::7"])
 )
@@ -130,6 +135,21 @@ def rule_doc(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+WRITERS: tuple[Callable[[dict[str, Any]], bytes], ...] = (
+    orjson.dumps,
+    lambda f: json.dumps(f).encode(),
+    lambda f: json.dumps(f, ensure_ascii=False).encode(),
+    lambda f: json.dumps(f, ensure_ascii=False).replace("/", "\\/").replace("<", "\\u003c").encode(),
+)
+
+
+def event_of(fields: dict[str, Any], record: int, stamp: datetime) -> LogEvent:
+    """The event, with its JSON text (one writer or another) when the JSON-lines reader gives one."""
+    plain_values = all(v is None or isinstance(v, (str, int)) for v in fields.values())
+    text = WRITERS[record % len(WRITERS)](fields) if plain_values else None
+    return LogEvent(fields=fields, kind=KIND, source="gen", record=record, timestamp=stamp, text=text)
+
+
 def compile_rules(docs: list[dict[str, Any]]) -> RuleSet:
     compiler = IRCompiler()
     plans = []
@@ -163,9 +183,7 @@ def compile_rules(docs: list[dict[str, Any]]) -> RuleSet:
 def test_engine_agrees_with_reference(docs: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     ruleset = compile_rules(docs)
     stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    evs = [
-        LogEvent(fields=f, kind=KIND, source="gen", record=i, timestamp=stamp) for i, f in enumerate(events)
-    ]
+    evs = [event_of(f, i, stamp) for i, f in enumerate(events)]
     hits = list(Engine(ruleset).match(evs))
     fast = sorted((h.rule.id, h.event.record) for h in hits)
     slow = sorted((p.info.id, e.record) for e in evs for p in ruleset.plans if reference_matches(p.node, e))

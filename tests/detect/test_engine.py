@@ -1,5 +1,5 @@
 """Engine behaviour beyond single modifiers: order, logsource groups, gates and their fallbacks,
-undecodable text, emit=False rules, use after fork."""
+undecodable text, keyword gates on an event's JSON text, emit=False rules, use after fork."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import secaudit.detect.engine as engine_module
-from secaudit.core.events import LogKind
+from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.engine import Engine, lowered
 from secaudit.detect.loader import RuleSet
 
@@ -18,6 +20,7 @@ A = "aaaaaaaa-0000-4000-8000-000000000001"
 B = "bbbbbbbb-0000-4000-8000-000000000002"
 C = "cccccccc-0000-4000-8000-000000000003"
 FILE_EVENT = LogKind("windows", frozenset({"file_event"}), frozenset({"sysmon"}))
+SYSMON = LogKind("windows", frozenset({"process_creation"}), frozenset({"sysmon"}))
 
 
 def three_rules(tmp_path: Path) -> RuleSet:
@@ -196,3 +199,50 @@ def test_a_keyword_rule_whose_second_gate_is_a_short_word_has_the_values_to_sear
     assert both(ruleset, [event(fields), event({**fields, "CommandLine": "run"}, record=2)]) == {
         (plan.info.id, 1)
     }
+
+
+def _keyword_rule(tmp_path: Path, *keywords: str) -> RuleSet:
+    listed = "".join(f"  - '{k}'\n" for k in keywords)
+    return load_text(tmp_path, rule_text(f"keywords:\n{listed}condition: keywords", rule_id=A))
+
+
+def test_keyword_gates_search_a_plain_json_line_and_read_the_values_of_any_other(tmp_path: Path) -> None:
+    engine = Engine(_keyword_rule(tmp_path, "sekurlsa::"))
+    calm = {"CommandLine": "notepad"}
+    # a plain line (ASCII, an escaped backslash before u is no \u escape) is searched as it is: a
+    # line that says more than the values lets the rule through, and the exact test decides
+    loud_line = b'{"CommandLine":"C:\\\\users\\\\SEKURLSA::x"}\n'
+    assert engine.candidates(LogEvent(calm, SYSMON, "t", 1, None, loud_line)) == [0]
+    assert list(engine.match([LogEvent(calm, SYSMON, "t", 1, None, loud_line)])) == []
+    # a line with a non-ASCII byte, a \u or a \/ escape may not show a value as it is: the values
+    # are read instead (here they say nothing)
+    for line in (
+        b'{"CommandLine":"\xc3\xa9 sekurlsa::"}',
+        b'{"CommandLine":"\\u00e9 sekurlsa::"}',
+        b'{"CommandLine":"\\\\\\u0041 sekurlsa::"}',
+        b'{"CommandLine":"a\\/b sekurlsa::"}',
+    ):
+        assert engine.candidates(LogEvent(calm, SYSMON, "t", 1, None, line)) == [], line
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "line"),
+    [
+        ("c:\\x\\mimilib.dll", "C:\\X\\MimiLib.DLL", b'{"A":"C:\\\\X\\\\MimiLib.DLL"}'),
+        ('say "hi"', 'Say "HI"', b'{"A":"Say \\"HI\\""}'),
+        ("a\tb", "A\tB", b'{"A":"A\\tB"}'),
+        ("kiwi", "\u212aIWI", b'{"A":"\\u212aIWI"}'),  # the Kelvin sign lowers to an ASCII k
+        ("kiwi", "\u212aIWI", '{"A":"\u212aIWI"}'.encode()),
+        ("a/b", "A/B", b'{"A":"A\\/B"}'),
+        ("<tag>", "<TAG>", b'{"A":"\\u003cTAG\\u003e"}'),
+        ("caf\u00e9", "CAF\u00c9", b'{"A":"CAF\\u00c9"}'),
+        ("4688", 4688, b'{"A":4688}'),
+        ("true", True, b'{"A":true}'),
+    ],
+)
+def test_a_keyword_is_found_however_the_json_line_writes_it(
+    tmp_path: Path, keyword: str, value: object, line: bytes
+) -> None:
+    engine = Engine(_keyword_rule(tmp_path, keyword))
+    hits = engine.match([LogEvent({"A": value}, SYSMON, "t", 1, None, line)])
+    assert [h.rule.id for h in hits] == [A]
