@@ -208,16 +208,17 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | 
     value is a string, an int, a boolean or null.
     """
     fields = obj
-    kinds = set(map(type, fields.values()))
+    kinds = set(map(type, obj.values()))
     if dict in kinds:
         fields = {}
         flatten(obj, "", fields)
     text = line if kinds <= _TEXT_KINDS else None
-    time_value = None
-    for key in _TIME_KEYS:
-        time_value = fields.get(key)
-        if time_value is not None:
-            break
+    time_value = fields.get("TimeCreated")  # the first of _TIME_KEYS, and the one Windows events have
+    if time_value is None:
+        for key in _TIME_KEYS:
+            time_value = fields.get(key)
+            if time_value is not None:
+                break
     timestamp = parse_time(time_value) if isinstance(time_value, str) else epoch_time(time_value)
     if "MESSAGE" in fields and "__REALTIME_TIMESTAMP" in fields:
         return journald_event(fields, ctx, number)
@@ -232,10 +233,12 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | 
         return LogEvent(fields, ctx.kind or EMPTY_KIND, ctx.source, number, timestamp, text)
     if provider_key is not None:
         fields["Provider_Name"] = provider
-    event_id = event_id_of(raw_id)
-    fields["EventID"] = event_id
-    if text is not None and raw_id.__class__ is not int and str(event_id) not in str(raw_id):
-        text = None  # "4_688" or "x" read as 4688 or -1: the value's text is not in the line
+    if type(raw_id) is int:
+        event_id = raw_id
+    else:
+        event_id = fields["EventID"] = event_id_of(raw_id)
+        if text is not None and str(event_id) not in str(raw_id):
+            text = None  # "4_688" or "x" read as 4688 or -1: the value's text is not in the line
     if "Computer" not in fields:
         for key in _COMPUTER_KEYS:
             if key in fields:
@@ -245,8 +248,8 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | 
         fields["EventRecordID"] = fields["RecordNumber"]
     return windows_event(
         fields,
-        channel=str(channel or ""),
-        provider=str(provider or ""),
+        channel=channel if type(channel) is str else str(channel or ""),
+        provider=provider if type(provider) is str else str(provider or ""),
         event_id=event_id,
         source=ctx.source,
         record=number,
@@ -284,13 +287,17 @@ def journald_event(fields: dict[str, object], ctx: Context, number: int) -> LogE
 
 @log_format("flat-json", split_after=b"\n")
 def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
+    loads = orjson.loads
     for number, line in lines:
-        if not line.strip():
-            continue
-        obj = ctx.json(number, line)
-        if obj is None:
-            continue
-        if not isinstance(obj, dict):
+        try:
+            obj = loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():  # a blank line
+                continue
+            obj = ctx.json(number, line)  # counts it, or reads it with bad UTF-8 replaced
+            if obj is None:
+                continue
+        if type(obj) is not dict:
             ctx.skip(number, "JSON value is not an object")
             continue
         yield flat_event(obj, ctx, number, line)

@@ -25,9 +25,10 @@ from typing import IO, cast
 
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.context import MAX_LINE_BYTES, Context, Lines
+from secaudit.logs.context import MAX_LINE_BYTES, Context
 from secaudit.logs.evtxfile import chunk_cuts, read_evtx, read_evtx_range
 from secaudit.logs.formats import format_names, get_format
+from secaudit.logs.lines import iter_lines
 from secaudit.logs.objects import iter_objects
 from secaudit.logs.sniff import SNIFF_BYTES, sniff
 from secaudit.logs.stats import ReadStats
@@ -270,40 +271,7 @@ def _reference(mtime: float | None) -> datetime:
     return datetime.fromtimestamp(mtime, UTC)
 
 
-# -- lines --------------------------------------------------------------------------------------
-
-
-def iter_lines(stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None) -> Lines:
-    """(line number, bytes) of every line, ``length`` bytes at most; over-long lines skipped and counted."""
-    readline = stream.readline
-    number = first_line
-    left = length if length is not None else 1 << 62
-    cap = MAX_LINE_BYTES
-    try:
-        while left > 0:
-            line = readline(cap + 1)
-            if not line:
-                return
-            left -= len(line)
-            if len(line) > cap:
-                while line and line[-1:] != b"\n":
-                    line = readline(cap)
-                    left -= len(line)
-                ctx.skip(number, f"line longer than {MAX_LINE_BYTES} bytes")
-                number += 1
-                continue
-            yield number, line
-            number += 1
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
-        ctx.skip(number, f"compressed data damaged, rest of file not read: {e}")
-    except OSError as e:
-        raise OperationalError(f"read failed: {e.strerror or e}", location=ctx.where(number)) from e
-
-
-def _counted(events: Iterator[LogEvent], stats: ReadStats) -> Iterator[LogEvent]:
-    for event in events:
-        stats.events += 1
-        yield event
+# -- events -------------------------------------------------------------------------------------
 
 
 def _guarded(events: Iterator[LogEvent], stats: ReadStats, source: str) -> Iterator[LogEvent]:
@@ -314,7 +282,9 @@ def _guarded(events: Iterator[LogEvent], stats: ReadStats, source: str) -> Itera
     file's loss is counted and located, and the next file is read as if nothing happened.
     """
     try:
-        yield from _counted(events, stats)
+        for event in events:  # one generator layer less than counting in a generator of its own
+            stats.events += 1
+            yield event
     except OperationalError:
         raise  # a named input that cannot be read: the user must hear it
     except (OSError, EOFError, zlib.error) as e:

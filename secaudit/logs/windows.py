@@ -16,9 +16,10 @@ Every reader brings an event down to (System values, EventData values) and calls
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import cast
 
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.context import KIND_CACHE_MAX
@@ -186,7 +187,10 @@ def parse_time(value: object) -> datetime | None:
         stamp = _parse_time_slow(text)
         if stamp is None:
             return None
-    if stamp.tzinfo is None:
+    zone = stamp.tzinfo
+    if zone is UTC:  # "...Z" (what Windows writes): already what astimezone would give
+        return stamp
+    if zone is None:
         return stamp.replace(tzinfo=UTC)
     return stamp.astimezone(UTC)
 
@@ -249,6 +253,10 @@ def data_fields(event_data: object, user_data: object = None) -> dict[str, objec
     return fields
 
 
+_new_event = cast("Callable[[tuple[object, ...]], LogEvent]", partial(tuple.__new__, LogEvent))
+"""``LogEvent(*values)`` without the Python-level ``__new__`` a NamedTuple goes through (once per event)."""
+
+
 def windows_event(
     fields: dict[str, object],
     *,
@@ -267,7 +275,7 @@ def windows_event(
     still holds them) and picks the LogKind (``kind`` overrides it).
     """
     subtype = ""
-    if channel == "Security" or channel.lower() == "security":
+    if channel == "Security" or (len(channel) == 8 and channel.lower() == "security"):
         general, registry = security_aliases()
         if event_id == 4657:
             subtype = str(fields.get("OperationType", ""))
@@ -278,8 +286,10 @@ def windows_event(
             if name in fields and alias not in fields:
                 fields[alias] = fields[name]
     if kind is None:
-        kind = windows_kind(channel, provider, event_id, subtype)
-    return LogEvent(fields, kind, source, record, timestamp, text)
+        kind = _KINDS.get((channel, provider, event_id, subtype)) or windows_kind(
+            channel, provider, event_id, subtype
+        )
+    return _new_event((fields, kind, source, record, timestamp, text))
 
 
 def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | None, fallback: int) -> LogEvent:
