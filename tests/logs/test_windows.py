@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from secaudit.core.events import LogKind
+from secaudit.core.events import LogEvent, LogKind
 from secaudit.logs.windows import windows_kind
 
 CVE_DIR = "rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process"
@@ -290,3 +290,26 @@ def test_kind_cache_stays_bounded_under_endless_distinct_event_ids() -> None:
         == windows_kind("Security", "", event_id)
         == LogKind("windows", frozenset(), frozenset({"security"}))
     )
+
+
+def test_windows_events_are_whole_log_events_with_utc_times(read, tmp_path) -> None:
+    # windows_event builds the tuple directly (no NamedTuple __new__): every LogEvent field must be there
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(
+        b'{"EventID": 4688, "Channel": "Security", "TimeCreated": "2026-11-01T00:00:01.5Z",'
+        b' "NewProcessName": "C:\\\\x.exe"}\n'
+        b'{"EventID": "1", "Channel": "security", "TimeCreated": "2026-11-01T07:00:01+07:00"}\n'
+        b'{"EventID": 7, "Channel": "System", "TimeCreated": "2026-11-01 00:00:01.1234567 UTC"}\n'
+    )
+    events, _ = read(path)
+    assert [len(event) for event in events] == [len(LogEvent._fields)] * 3
+    assert events == [LogEvent(*event) for event in events]
+    assert events[0].fields["Image"] == "C:\\x.exe" and events[0].text is not None
+    assert [e.timestamp for e in events] == [
+        datetime(2026, 11, 1, 0, 0, 1, 500000, tzinfo=UTC),
+        datetime(2026, 11, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 11, 1, 0, 0, 1, 123456, tzinfo=UTC),
+    ]
+    assert all(e.timestamp is not None and e.timestamp.tzinfo is UTC for e in events)
+    assert [e.fields["EventID"] for e in events] == [4688, 1, 7]
+    assert "process_creation" in events[0].kind.categories and "security" in events[1].kind.services
