@@ -300,12 +300,13 @@ def _guarded(events: Iterator[LogEvent], stats: ReadStats, source: str) -> Itera
 def _parse(
     fmt: str, stream: IO[bytes], ctx: Context, *, first_line: int = 1, length: int | None = None
 ) -> Iterator[LogEvent]:
+    """The parser's events (parsers are generators: nothing is read before the first event is asked for;
+    handed on as they are, not through one more generator)."""
     spec = get_format(fmt)
     if spec.parser is None:  # a container with its own reader: EVTX is the only one
-        yield from _read_evtx_stream(stream, ctx)
-        return
+        return _read_evtx_stream(stream, ctx)
     cut = iter_objects if spec.records == "objects" else iter_lines
-    yield from spec.parser(cut(stream, ctx, first_line=first_line, length=length), ctx)
+    return spec.parser(cut(stream, ctx, first_line=first_line, length=length), ctx)
 
 
 def _read_evtx_stream(stream: IO[bytes], ctx: Context) -> Iterator[LogEvent]:
