@@ -259,3 +259,21 @@ def test_a_read_failure_is_an_operational_error_at_the_line(tmp_path) -> None:
     with pytest.raises(OperationalError) as caught:
         next(lines)
     assert caught.value.location == "disk.log:3"
+
+
+def test_at_the_real_cap_across_real_blocks(tmp_path) -> None:
+    # a JSON event of exactly MAX_LINE_BYTES (newline included) is read; one byte more is skipped;
+    # both start mid-block, so each spans two of the 1 MiB blocks
+    def event(size: int, n: int) -> bytes:
+        head = b'{"EventID": 1, "Channel": "Security", "n": %d, "pad": "' % n
+        return head + b"p" * (size - len(head) - 3) + b'"}\n'
+
+    first = b'{"EventID": 1, "Channel": "Security", "n": 0}\n'
+    at_cap = event(MAX_LINE_BYTES, 1)
+    assert len(at_cap) == MAX_LINE_BYTES
+    path = _file(tmp_path, first + at_cap + event(MAX_LINE_BYTES + 1, 2) + first)
+    stats = ReadStats()
+    events = list(read_events([str(path)], stats=stats))
+    assert [(e.record, e.fields["n"]) for e in events] == [(1, 0), (2, 1), (4, 0)]
+    assert events[1].fields["pad"] == "p" * (MAX_LINE_BYTES - at_cap.index(b"ppp") - 3)
+    assert stats.errors == [(f"{path}:3", f"line longer than {MAX_LINE_BYTES} bytes")]
