@@ -28,6 +28,9 @@ from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of, tex
 
 SEPARATOR = "\x00"
 MAX_KINDS = 4096
+# A field gate literal of fewer UTF-8 bytes ("-", "/v", ";") is looked for with ``in``: in a Hyperscan
+# database of thousands of literals, a few of them make every scan about twice as slow
+SHORT = 3
 MAX_SHAPES = 4096
 
 
@@ -78,24 +81,26 @@ def _database(expressions: list[bytes], ids: list[int], flags: int) -> Any:
 
 @dataclass(slots=True)
 class _Literals:
-    """The gate literals searched in one haystack, first and second gates' together: one Hyperscan
-    literal database whose ids are ``base + index`` (each literal reported once per scan)."""
+    """Gate literals searched in one haystack, first and second gates' together: one Hyperscan
+    literal database reporting each literal's id (once per scan)."""
 
     literals: tuple[str, ...]
-    base: int  # the id of literals[0]: the ids of the two haystacks of a group do not overlap
+    ids: tuple[int, ...]  # ids[n]: the id of literals[n], unique within the group
     database: Any  # hyperscan.Database over the literals, UTF-8 (lone surrogates passed through)
 
     @classmethod
-    def build(cls, literals: Iterable[str], base: int) -> _Literals | None:
-        literals = tuple(literals)
-        if not literals:
+    def build(cls, pairs: Iterable[tuple[str, int]]) -> _Literals | None:
+        """The database of these (literal, id) pairs; None when there are none."""
+        pairs = tuple(pairs)
+        if not pairs:
             return None
+        literals, ids = tuple(lit for lit, _ in pairs), tuple(n for _, n in pairs)
         database = _database(
             [lit.encode("utf-8", "surrogatepass") for lit in literals],
-            list(range(base, base + len(literals))),
+            list(ids),
             hyperscan.HS_FLAG_SINGLEMATCH,
         )
-        return cls(literals, base, database)
+        return cls(literals, ids, database)
 
     def in_json(self) -> Any:
         """A database of the same literals as they are written inside a JSON string, ASCII letters in
@@ -103,7 +108,7 @@ class _Literals:
         :data:`NOT_PLAIN`). A literal that cannot be written there without a \\u escape (non-ASCII, a
         control character JSON does not name) is found only through NOT_PLAIN."""
         expressions, ids = [_NOT_PLAIN], [NOT_PLAIN]
-        for n, lit in enumerate(self.literals, start=self.base):
+        for lit, n in zip(self.literals, self.ids, strict=True):
             form = _json_form(lit)
             if form is not None:
                 expressions.append(b"".join(b"\\x%02x" % byte for byte in form))
@@ -128,13 +133,20 @@ class _Group:
     """The rules that apply to one LogKind, indexed by their gates.
 
     Field rules' literals are searched only in the values of the fields the group's rules read
-    (``read``): a long Message no field rule names is never lowered into that haystack. Rules with a
-    keyword (full-text) test have their literals searched in all of the event's values.
+    (``read``): a long Message no field rule names is never lowered into that haystack. Their
+    literals of at least SHORT bytes are searched by Hyperscan, the non-ASCII ones only in a
+    haystack that is not ASCII (``str.isascii`` is known without a look); shorter ones, which would
+    slow every scan, are looked for with ``in``, first gates' on every event, second gates' only
+    for the rules whose first gate let the event through. Rules with a keyword (full-text) test have
+    their literals searched in all of the event's values.
     """
 
     always: tuple[int, ...]  # rules without a gate: evaluated on every event of the kind
     read: frozenset[str]  # every field a rule of the group names: the only ones lowered into ``low``
-    fields: _Literals | None  # field rules' gate literals, over the read fields' values
+    fields: _Literals | None  # field rules' ASCII gate literals, over the read fields' values
+    wide: _Literals | None  # their non-ASCII ones, searched only in non-ASCII haystacks
+    short: tuple[tuple[str, tuple[int, ...]], ...]  # first gates' short ASCII literals and their rules
+    short_wide: tuple[tuple[str, tuple[int, ...]], ...]  # ... and short non-ASCII ones
     words: _Literals | None  # keyword rules' gate literals, over all values
     json_words: Any  # the same in JSON form (_Literals.in_json), for events that have LogEvent.text
     owners: tuple[tuple[int, ...], ...]  # literal id -> the rules it lets through (first gates)
@@ -161,14 +173,19 @@ class _Group:
 @dataclass(frozen=True, slots=True)
 class _Second:
     """A rule's second gate: one of the literals ``ids`` found in the haystack its first gate used,
-    or one of the (field, lowercased value) ``keys``."""
+    one of the ``short`` literals in the read fields' haystack, or one of the (field, lowercased
+    value) ``keys``."""
 
     ids: frozenset[int]
+    short: tuple[str, ...]
     keys: tuple[tuple[str, str], ...]
 
-    def passes(self, low: dict[str, Any], found: set[int]) -> bool:
+    def passes(self, low: dict[str, Any], found: set[int], hay: str) -> bool:
         if not self.ids.isdisjoint(found):
             return True
+        for literal in self.short:
+            if literal in hay:
+                return True
         for field, value in self.keys:
             have = low.get(field)
             if have.__class__ is str:
@@ -375,19 +392,30 @@ class Engine:
                 seconds[i] = (keyword, *plan.second)
                 for lit in plan.second[0]:
                     by_literal.setdefault(lit, [])
-        fields = _Literals.build(field_literals, 0)
-        words = _Literals.build(word_literals, len(field_literals))
-        json_words = words.in_json() if words is not None else None
         ids = {lit: n for n, lit in enumerate(field_literals)}
         word_ids = {lit: n for n, lit in enumerate(word_literals, start=len(field_literals))}
+        short = {lit for lit in field_literals if len(lit.encode("utf-8", "surrogatepass")) < SHORT}
+        scanned = [(lit, n) for lit, n in ids.items() if lit not in short]
+        words = _Literals.build(word_ids.items())
+        json_words = words.in_json() if words is not None else None
         second = {
-            i: _Second(frozenset((word_ids if keyword else ids)[lit] for lit in lits), tuple(sorted(keys)))
+            i: _Second(
+                frozenset(
+                    word_ids[lit] if keyword else ids[lit] for lit in lits if keyword or lit not in short
+                ),
+                tuple(sorted(lit for lit in lits if not keyword and lit in short)),
+                tuple(sorted(keys)),
+            )
             for i, (keyword, lits, keys) in seconds.items()
         }
+        first_short = [(lit, tuple(field_literals[lit])) for lit in sorted(short) if field_literals[lit]]
         group = _Group(
             always=tuple(always),
             read=frozenset(read),
-            fields=fields,
+            fields=_Literals.build((lit, n) for lit, n in scanned if lit.isascii()),
+            wide=_Literals.build((lit, n) for lit, n in scanned if not lit.isascii()),
+            short=tuple((lit, rules) for lit, rules in first_short if lit.isascii()),
+            short_wide=tuple((lit, rules) for lit, rules in first_short if not lit.isascii()),
             words=words,
             json_words=json_words,
             owners=tuple(tuple(rules) for rules in (*field_literals.values(), *word_literals.values())),
@@ -436,6 +464,9 @@ class Engine:
         hits: list[int] = []
         if group.fields is not None:
             group.fields.find(hay, hits)
+        plain = hay.isascii()
+        if not plain and group.wide is not None:
+            group.wide.find(hay, hits)
         if group.words is not None:
             if words.__class__ is bytes:
                 start = len(hits)
@@ -449,6 +480,13 @@ class Engine:
         owners = group.owners
         for n in hits:
             found.update(owners[n])
+        for literal, owned in group.short:
+            if literal in hay:
+                found.update(owned)
+        if not plain:
+            for literal, owned in group.short_wide:
+                if literal in hay:
+                    found.update(owned)
         keys = group.keys
         if keys:
             for field in keys.keys() & low.keys():
@@ -466,7 +504,9 @@ class Engine:
         return found, set(hits)
 
     @staticmethod
-    def _passing(group: _Group, found: set[int], low: dict[str, Any], literals: set[int]) -> list[int]:
+    def _passing(
+        group: _Group, found: set[int], low: dict[str, Any], literals: set[int], hay: str
+    ) -> list[int]:
         """``found`` in rule order, less the rules whose second gate the event fails."""
         second = group.second
         ordered = sorted(found) if len(found) > 1 else list(found)
@@ -475,7 +515,7 @@ class Engine:
         out = []
         for i in ordered:
             check = second.get(i)
-            if check is None or check.passes(low, literals):
+            if check is None or check.passes(low, literals, hay):
                 out.append(i)
         return out
 
@@ -484,7 +524,7 @@ class Engine:
         group = self._groups.get(event.kind) or self._group(event.kind)
         fields, low, hay, words = self._prepared(group, event.fields, event.text)
         found, literals = self._gated(group, fields, low, hay, words)
-        return self._passing(group, found, low, literals)
+        return self._passing(group, found, low, literals, hay)
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
@@ -504,7 +544,7 @@ class Engine:
             found, literals = gated(group, fields, low, hay, words)
             if not found:
                 continue
-            for i in passing(group, found, low, literals):
+            for i in passing(group, found, low, literals, hay):
                 try:
                     if preds[i](fields, low, event):
                         yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))

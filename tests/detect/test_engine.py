@@ -246,3 +246,27 @@ def test_a_keyword_is_found_however_the_json_line_writes_it(
     engine = Engine(_keyword_rule(tmp_path, keyword))
     hits = engine.match([LogEvent({"A": value}, SYSMON, "t", 1, None, line)])
     assert [h.rule.id for h in hits] == [A]
+
+
+@pytest.mark.parametrize(
+    ("detection", "command_line"),
+    [
+        # a short first gate (looked for with ``in``), ASCII and not
+        ("sel:\n  CommandLine|contains: ';'\ncondition: sel", "a;b"),
+        ("sel:\n  CommandLine|contains: '\u0430'\ncondition: sel", "p\u0430ypal"),  # a Cyrillic a
+        # a non-ASCII literal long enough for Hyperscan: searched only in a non-ASCII haystack
+        ("sel:\n  CommandLine|contains: '\u2013config'\ncondition: sel", "x \u2013CONFIG y"),
+        # a short second gate: the program name lets the event through, '/q' decides
+        (
+            "sel:\n  Image|endswith: '\\msiexec.exe'\n  CommandLine|contains: '/q'\ncondition: sel",
+            "msiexec /Q /i x.msi",
+        ),
+    ],
+)
+def test_short_and_non_ascii_gate_literals_let_their_events_through(
+    tmp_path: Path, detection: str, command_line: str
+) -> None:
+    ruleset = load_text(tmp_path, rule_text(detection, rule_id=A))
+    fields = {"Image": "C:\\Windows\\System32\\msiexec.exe", "CommandLine": command_line}
+    quiet = {"Image": "C:\\Windows\\System32\\msiexec.exe", "CommandLine": "nothing here"}
+    assert both(ruleset, [event(fields, record=1), event(quiet, record=2)]) == {(A, 1)}
