@@ -165,6 +165,7 @@ class _Group:
             spaced=any(" " in name for name in names),
             names=tuple(names[i] for i in index),
             index=index,
+            keyed=tuple(name for name in names if name in self.keys),
         )
         self.shapes[names] = shape
         return shape
@@ -180,7 +181,7 @@ class _Second:
     short: tuple[str, ...]
     keys: tuple[tuple[str, str], ...]
 
-    def passes(self, low: dict[str, Any], found: set[int], hay: str) -> bool:
+    def passes(self, low: dict[str, Any], found: list[int], hay: str) -> bool:
         if not self.ids.isdisjoint(found):
             return True
         for literal in self.short:
@@ -203,6 +204,7 @@ class _Shape:
     spaced: bool  # a name holds a space: the rules' view of the fields differs (values.sigma_view)
     names: tuple[str, ...]  # the group's read fields the event has, in the event's order
     index: tuple[int, ...]  # their positions among the event's fields
+    keyed: tuple[str, ...]  # the fields the event has that a (field, value) gate names
 
 
 _FLAT = frozenset((str, int, float, bool))
@@ -427,23 +429,25 @@ class Engine:
         return group
 
     @staticmethod
-    def _prepared(
+    def _candidates(
         group: _Group, fields: dict[str, object], text: bytes | None
-    ) -> tuple[dict[str, object], dict[str, Any], str, str | bytes]:
-        """The rules' view of the fields, the read fields lowercased (``low``), the haystack of the
-        field rules' gates and that of the keyword rules' gates: the event's ``text`` (LogEvent.text)
-        when it has one, else all values lowercased ("" when no gate of the group reads it).
+    ) -> tuple[dict[str, object], dict[str, Any], list[int]]:
+        """The rules' view of the fields, the read fields lowercased (``low``), and the rules the
+        gates let through, in rule order.
 
-        The common event (scalars only, no nulls, names without spaces) is done with one str() and one
-        lower() per read value, and one join and one lower() of all values for the keyword gates
-        when the event has no text.
+        Field gates search the read fields' values, lowercased and joined by NUL; keyword gates the
+        event's ``text`` (LogEvent.text) when it has one, else all values lowercased. The common
+        event (scalars only, no nulls, names without spaces) is done with one str() and one lower()
+        per read value.
         """
         names = tuple(fields)
         shape = group.shapes.get(names) or group.shape(names)
         if shape.spaced:
             fields = sigma_view(fields)
             low, hay = lowered_fields(fields, group.read.intersection(fields))
+            keyed: Iterable[str] = group.keys.keys() & low.keys()
         else:
+            keyed = shape.keyed
             read = [fields[k] for k in shape.names]
             if _FLAT.issuperset(map(type, read)):
                 picked = [str(v).lower() for v in read]  # str(True) is "True": text_of's "true"
@@ -451,16 +455,8 @@ class Engine:
                 hay = SEPARATOR.join(picked)
             else:
                 low, hay = lowered_fields(fields, shape.names)
-        if group.words is None:
-            return fields, low, hay, ""
-        return fields, low, hay, text if text is not None else all_text(fields)
-
-    @staticmethod
-    def _gated(
-        group: _Group, fields: dict[str, object], low: dict[str, Any], hay: str, words: str | bytes
-    ) -> tuple[set[int], set[int]]:
-        """The rules whose first gate the event passes (unordered), before the second gates, and the
-        ids of the literals found."""
+                keyed = [k for k in keyed if k in low]  # a null is left out of ``low``
+        # first gates: literals (Hyperscan, then the short ones), then (field, value) keys
         hits: list[int] = []
         if group.fields is not None:
             group.fields.find(hay, hits)
@@ -468,14 +464,14 @@ class Engine:
         if not plain and group.wide is not None:
             group.wide.find(hay, hits)
         if group.words is not None:
-            if words.__class__ is bytes:
+            if text is not None:
                 start = len(hits)
-                group.json_words.scan(words, match_event_handler=_hit, context=hits)
+                group.json_words.scan(text, match_event_handler=_hit, context=hits)
                 if NOT_PLAIN in hits:  # the line does not show every value as it is: read the values
                     del hits[start:]
                     group.words.find(all_text(fields), hits)
             else:
-                group.words.find(words, hits)  # type: ignore[arg-type]
+                group.words.find(all_text(fields), hits)
         found = set(group.always)
         owners = group.owners
         for n in hits:
@@ -488,51 +484,42 @@ class Engine:
                 if literal in hay:
                     found.update(owned)
         keys = group.keys
-        if keys:
-            for field in keys.keys() & low.keys():
-                value = low[field]
-                index = keys[field]
-                if value.__class__ is str:
-                    rules = index.get(value)
+        for field in keyed:
+            value = low[field]
+            index = keys[field]
+            if value.__class__ is str:
+                rules = index.get(value)
+                if rules is not None:
+                    found.update(rules)
+            else:
+                for item in value:
+                    rules = index.get(item)
                     if rules is not None:
                         found.update(rules)
-                else:
-                    for item in value:
-                        rules = index.get(item)
-                        if rules is not None:
-                            found.update(rules)
-        return found, set(hits)
-
-    @staticmethod
-    def _passing(
-        group: _Group, found: set[int], low: dict[str, Any], literals: set[int], hay: str
-    ) -> list[int]:
-        """``found`` in rule order, less the rules whose second gate the event fails."""
-        second = group.second
+        if not found:
+            return fields, low, []
+        # second gates, on the rules the first ones let through
         ordered = sorted(found) if len(found) > 1 else list(found)
+        second = group.second
         if not second:
-            return ordered
+            return fields, low, ordered
         out = []
         for i in ordered:
             check = second.get(i)
-            if check is None or check.passes(low, literals, hay):
+            if check is None or check.passes(low, hits, hay):
                 out.append(i)
-        return out
+        return fields, low, out
 
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
-        fields, low, hay, words = self._prepared(group, event.fields, event.text)
-        found, literals = self._gated(group, fields, low, hay, words)
-        return self._passing(group, found, low, literals, hay)
+        return self._candidates(group, event.fields, event.text)[2]
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
         groups = self._groups
         preds = self._preds
-        gated = self._gated
-        passing = self._passing
-        prepared = self._prepared
+        candidates = self._candidates
         for event in events:
             kind = event.kind
             group = groups.get(kind)
@@ -540,11 +527,8 @@ class Engine:
                 group = self._group(kind)
             if not group.size:
                 continue
-            fields, low, hay, words = prepared(group, event.fields, event.text)
-            found, literals = gated(group, fields, low, hay, words)
-            if not found:
-                continue
-            for i in passing(group, found, low, literals, hay):
+            fields, low, passing = candidates(group, event.fields, event.text)
+            for i in passing:
                 try:
                     if preds[i](fields, low, event):
                         yield RuleHit(self._infos[i], event, self._matched_fields(i, fields, low, event))
