@@ -27,7 +27,7 @@ from secaudit.detect.correlate import Correlator
 from secaudit.detect.engine import Engine
 from secaudit.detect.loader import RuleSet, load_rules
 from secaudit.detect.model import LEVELS, CorrelationHit, RuleHit, RuleInfo, RuleProblem
-from secaudit.logs import ReadStats, Shard, plan_shards, read_shard, release_spilled
+from secaudit.logs import ReadStats, Shard, load_windows_tables, plan_shards, read_shard, release_spilled
 
 Hit = RuleHit | CorrelationHit
 HitSink = Callable[[Hit], None]
@@ -265,6 +265,8 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         list(options.inputs), parts=max(1, workers * SHARDS_PER_WORKER), input_format=options.input_format
     )
     summary.workers = workers if len(shards) > 1 else 1
+    if summary.workers > 1 and any(info.product == "windows" for info in ruleset.rules):
+        load_windows_tables()  # once here, not once per worker
     _ENGINE, _KIND, _WINDOW = engine, options.kind, options if options.windowed else None
     _RULE_INDEX.clear()
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})

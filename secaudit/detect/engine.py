@@ -7,13 +7,18 @@ left alone); one pass of the group's literal set over those values, and, when th
 least one required literal present (first gate) and, for rules that have one, a literal or value of
 a second test (second gate); then the exact compiled predicate of those candidates only, plus the
 few rules that have no literal to filter on. Hits come out in event order, then rule order.
-Construction builds closures only: no threads, no open files, safe to fork."""
+Construction builds closures only: no threads, no open files, safe to fork. A group's literal
+databases are compiled when its first event arrives, or read from the cache folder when given."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import hyperscan
@@ -22,7 +27,7 @@ from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect.compile import Pred, compile_node
 from secaudit.detect.ir import Node
 from secaudit.detect.model import RuleHit, RuleInfo
-from secaudit.detect.plans import RuleSet
+from secaudit.detect.plans import RuleSet, digest
 from secaudit.detect.reference import fields_of, positive_selections
 from secaudit.detect.values import RegexBudgetExceeded, sigma_view, text_of, texts
 
@@ -73,10 +78,61 @@ def _json_form(literal: str) -> bytes | None:
     return bytes(out)
 
 
-def _database(expressions: list[bytes], ids: list[int], flags: int) -> Any:
+MAX_CACHED = 256  # compiled databases kept in the cache folder (SigmaHQ's rules/ make about 40)
+_HYPERSCAN = str(getattr(hyperscan, "__version__", ""))  # in the cache key of a compiled database
+
+
+def _database(
+    expressions: list[bytes],
+    ids: list[int],
+    flags: int | list[int],
+    cache: Path | None,
+    *,
+    literal: bool = True,
+) -> Any:
+    """A Hyperscan block-mode database of ``expressions`` (literals, or patterns when not
+    ``literal``), read from ``cache`` when an earlier run compiled the same one there.
+
+    Compiling the databases of SigmaHQ's Windows groups takes about a second of CPU in every
+    process that matches; loading one takes well under a millisecond. A cached database that
+    Hyperscan refuses (another version or CPU, a damaged file) is compiled again and rewritten.
+    """
+    key = digest(
+        _HYPERSCAN.encode(),
+        b"literal" if literal else b"pattern",
+        repr(flags).encode(),
+        repr(ids).encode(),
+        *expressions,
+    )
+    path = cache / f"{key}.hsdb" if cache is not None else None
+    if path is not None:
+        try:
+            database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            database.scratch = hyperscan.Scratch(database)
+            return database
+        except (OSError, hyperscan.error):
+            pass  # not there yet, or not usable here: compile it
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags, literal=True)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags, literal=literal)
+    if path is not None:
+        _write(path, hyperscan.dumpb(database))
     return database
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` into ``path``, whole or not at all (a read-only cache only costs speed); beyond
+    MAX_CACHED databases in the folder, the least recently written ones go."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+        kept = sorted(path.parent.glob("*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[MAX_CACHED:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 @dataclass(slots=True)
@@ -89,20 +145,16 @@ class _Literals:
     database: Any  # hyperscan.Database over the literals, UTF-8 (lone surrogates passed through)
 
     @classmethod
-    def build(cls, pairs: Iterable[tuple[str, int]]) -> _Literals | None:
+    def build(cls, pairs: Iterable[tuple[str, int]], cache: Path | None) -> _Literals | None:
         """The database of these (literal, id) pairs; None when there are none."""
         pairs = tuple(pairs)
         if not pairs:
             return None
         literals, ids = tuple(lit for lit, _ in pairs), tuple(n for _, n in pairs)
-        database = _database(
-            [lit.encode("utf-8", "surrogatepass") for lit in literals],
-            list(ids),
-            hyperscan.HS_FLAG_SINGLEMATCH,
-        )
-        return cls(literals, ids, database)
+        encoded = [lit.encode("utf-8", "surrogatepass") for lit in literals]
+        return cls(literals, ids, _database(encoded, list(ids), hyperscan.HS_FLAG_SINGLEMATCH, cache))
 
-    def in_json(self) -> Any:
+    def in_json(self, cache: Path | None) -> Any:
         """A database of the same literals as they are written inside a JSON string, ASCII letters in
         either case, for :attr:`LogEvent.text`, and of :data:`_NOT_PLAIN` (reported as
         :data:`NOT_PLAIN`). A literal that cannot be written there without a \\u escape (non-ASCII, a
@@ -115,9 +167,7 @@ class _Literals:
                 ids.append(n)
         caseless = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
         flags = [hyperscan.HS_FLAG_SINGLEMATCH] + [caseless] * (len(ids) - 1)
-        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
-        return database
+        return _database(expressions, ids, flags, cache, literal=False)
 
     def find(self, hay: str, hits: list[int]) -> None:
         """Append to ``hits`` the id of every literal found in ``hay``."""
@@ -160,11 +210,11 @@ class _Group:
         if len(self.shapes) >= MAX_SHAPES:  # input with endless distinct field sets: forget them
             self.shapes.clear()
         read = self.read
-        index = tuple(i for i, name in enumerate(names) if name in read)
+        picked = tuple(name for name in names if name in read)
         shape = _Shape(
             spaced=any(" " in name for name in names),
-            names=tuple(names[i] for i in index),
-            index=index,
+            names=picked,
+            values=_values_of(picked),
             keyed=tuple(name for name in names if name in self.keys),
         )
         self.shapes[names] = shape
@@ -203,11 +253,21 @@ class _Shape:
 
     spaced: bool  # a name holds a space: the rules' view of the fields differs (values.sigma_view)
     names: tuple[str, ...]  # the group's read fields the event has, in the event's order
-    index: tuple[int, ...]  # their positions among the event's fields
+    values: Callable[[dict[str, object]], tuple[object, ...]]  # their values, from the event's fields
     keyed: tuple[str, ...]  # the fields the event has that a (field, value) gate names
 
 
 _FLAT = frozenset((str, int, float, bool))
+
+
+def _values_of(names: tuple[str, ...]) -> Callable[[dict[str, object]], tuple[object, ...]]:
+    """A function giving the values of ``names`` from a dict holding them, as a tuple, in one C call."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        only = names[0]
+        return lambda fields: (fields[only],)
+    return lambda fields: ()
 
 
 def _never(fields: dict[str, object], low: dict[str, Any], event: LogEvent) -> bool:
@@ -319,8 +379,10 @@ def _fields_in(node: Node, *, through_not: bool) -> tuple[set[str], bool]:
 class Engine:
     """Matches a rule set against streams of events. Build once, use in any number of processes."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, cache_dir: Path | None = None) -> None:
+        """``cache_dir``: where compiled literal databases are kept between runs (None: nowhere)."""
         self.ruleset = ruleset
+        self._cache = cache_dir / "hyperscan" if cache_dir is not None else None
         self._plans = ruleset.plans
         self._infos: tuple[RuleInfo, ...] = tuple(p.info for p in ruleset.plans)
         self._preds: list[Pred] = [compile_node(p.node) for p in ruleset.plans]
@@ -398,8 +460,9 @@ class Engine:
         word_ids = {lit: n for n, lit in enumerate(word_literals, start=len(field_literals))}
         short = {lit for lit in field_literals if len(lit.encode("utf-8", "surrogatepass")) < SHORT}
         scanned = [(lit, n) for lit, n in ids.items() if lit not in short]
-        words = _Literals.build(word_ids.items())
-        json_words = words.in_json() if words is not None else None
+        cache = self._cache
+        words = _Literals.build(word_ids.items(), cache)
+        json_words = words.in_json(cache) if words is not None else None
         second = {
             i: _Second(
                 frozenset(
@@ -414,8 +477,8 @@ class Engine:
         group = _Group(
             always=tuple(always),
             read=frozenset(read),
-            fields=_Literals.build((lit, n) for lit, n in scanned if lit.isascii()),
-            wide=_Literals.build((lit, n) for lit, n in scanned if not lit.isascii()),
+            fields=_Literals.build([(lit, n) for lit, n in scanned if lit.isascii()], cache),
+            wide=_Literals.build([(lit, n) for lit, n in scanned if not lit.isascii()], cache),
             short=tuple((lit, rules) for lit, rules in first_short if lit.isascii()),
             short_wide=tuple((lit, rules) for lit, rules in first_short if not lit.isascii()),
             words=words,
@@ -448,12 +511,12 @@ class Engine:
             keyed: Iterable[str] = group.keys.keys() & low.keys()
         else:
             keyed = shape.keyed
-            read = [fields[k] for k in shape.names]
+            read = shape.values(fields)
             if _FLAT.issuperset(map(type, read)):
                 picked = [str(v).lower() for v in read]  # str(True) is "True": text_of's "true"
                 low = dict(zip(shape.names, picked, strict=True))
                 hay = SEPARATOR.join(picked)
-            else:
+            else:  # a null or a list
                 low, hay = lowered_fields(fields, shape.names)
                 keyed = [k for k in keyed if k in low]  # a null is left out of ``low``
         # first gates: literals (Hyperscan, then the short ones), then (field, value) keys

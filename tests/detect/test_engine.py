@@ -270,3 +270,44 @@ def test_short_and_non_ascii_gate_literals_let_their_events_through(
     fields = {"Image": "C:\\Windows\\System32\\msiexec.exe", "CommandLine": command_line}
     quiet = {"Image": "C:\\Windows\\System32\\msiexec.exe", "CommandLine": "nothing here"}
     assert both(ruleset, [event(fields, record=1), event(quiet, record=2)]) == {(A, 1)}
+
+
+def test_compiled_databases_are_read_back_from_the_cache_folder(tmp_path: Path, monkeypatch: Any) -> None:
+    ruleset = three_rules(tmp_path)
+    events = [event(f, record=i) for i, f in enumerate(EVENTS, start=1)]
+    cache = tmp_path / "cache"
+    expected = [(h.event.record, h.rule.id) for h in Engine(ruleset).match(events)]
+    assert [(h.event.record, h.rule.id) for h in Engine(ruleset, cache_dir=cache).match(events)] == expected
+    written = sorted((cache / "hyperscan").glob("*.hsdb"))
+    assert written
+
+    # a second engine loads them: compiling anything now fails the test
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("compiled although the cache holds the database")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_module.hyperscan, "Database", refuse)
+        warm = Engine(ruleset, cache_dir=cache)
+        assert [(h.event.record, h.rule.id) for h in warm.match(events)] == expected
+
+
+def test_a_damaged_cached_database_is_compiled_again(tmp_path: Path) -> None:
+    ruleset = three_rules(tmp_path)
+    events = [event(f, record=i) for i, f in enumerate(EVENTS, start=1)]
+    cache = tmp_path / "cache"
+    expected = [(h.event.record, h.rule.id) for h in Engine(ruleset, cache_dir=cache).match(events)]
+    files = sorted((cache / "hyperscan").glob("*.hsdb"))
+    for n, path in enumerate(files):  # cut short, or another file's bytes
+        path.write_bytes(path.read_bytes()[:100] if n % 2 == 0 else b"not a database")
+    assert [(h.event.record, h.rule.id) for h in Engine(ruleset, cache_dir=cache).match(events)] == expected
+    assert all(len(p.read_bytes()) > 100 for p in files)  # rewritten whole
+
+
+def test_the_cache_folder_keeps_a_bounded_number_of_databases(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(engine_module, "MAX_CACHED", 3)
+    cache = tmp_path / "cache"
+    for n in range(6):
+        text = rule_text(f"sel:\n  CommandLine|contains: 'word{n}'\ncondition: sel", rule_id=A)
+        (tmp_path / str(n)).mkdir()
+        list(Engine(load_text(tmp_path / str(n), text), cache_dir=cache).match([event(EVENTS[0])]))
+    assert len(list((cache / "hyperscan").glob("*.hsdb"))) == 3
