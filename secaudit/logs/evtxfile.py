@@ -422,8 +422,10 @@ def read_evtx(
         if isinstance(header_id, int):
             tally.saw(header_id)
         try:
-            event = orjson.loads(item["data"])
-            yield from_evtx_dict(event, source, kind, header_id if isinstance(header_id, int) else 0)
+            data = item["data"]
+            event = orjson.loads(data)
+            text = data.encode("utf-8", "surrogatepass")  # for the keyword gates (LogEvent.text)
+            yield from_evtx_dict(event, source, kind, header_id if isinstance(header_id, int) else 0, text)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
             stats.skip(f"{source}:record {header_id}", f"EVTX record of unexpected shape: {e}")
     tally.count_missing(failures, source, stats, label)

@@ -23,7 +23,14 @@ from secaudit.logs.context import Context, Lines
 from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.syslog import linux_kind
-from secaudit.logs.windows import data_fields, event_id_of, from_evtx_dict, parse_time, windows_event
+from secaudit.logs.windows import (
+    TEXT_KINDS,
+    data_fields,
+    event_id_of,
+    from_evtx_dict,
+    parse_time,
+    windows_event,
+)
 
 EMPTY_KIND = LogKind()
 
@@ -115,7 +122,7 @@ def _evtx_object(ctx: Context, number: int, raw: bytes) -> LogEvent | None:
     if obj is None:
         return None
     try:
-        return from_evtx_dict(obj, ctx.source, ctx.kind, number)  # type: ignore[arg-type]
+        return from_evtx_dict(obj, ctx.source, ctx.kind, number, raw)  # type: ignore[arg-type]
     except (KeyError, TypeError, AttributeError):
         ctx.skip(number, "JSON object is not an evtx_dump event (no Event.System)")
         return None
@@ -193,9 +200,6 @@ def parse_ecs_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
 
 # -- flat JSON ----------------------------------------------------------------------------------
 
-# value types whose text (str(), lowercased) is in the JSON line as written: not floats (1e3 reads
-# "1000.0"), not objects or lists (whatever they hold)
-_TEXT_KINDS = frozenset((str, int, bool, type(None)))
 _TIME_KEYS = ("TimeCreated", "EventTime", "@timestamp", "timestamp", "UtcTime", "time", "ts")
 _PROVIDER_KEYS = ("Provider_Name", "ProviderName", "SourceName")
 _COMPUTER_KEYS = ("Computer", "Hostname", "ComputerName")
@@ -212,7 +216,7 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | 
     if dict in kinds:
         fields = {}
         flatten(obj, "", fields)
-    text = line if kinds <= _TEXT_KINDS else None
+    text = line if kinds <= TEXT_KINDS else None
     time_value = fields.get("TimeCreated")  # the first of _TIME_KEYS, and the one Windows events have
     if time_value is None:
         for key in _TIME_KEYS:

@@ -136,6 +136,11 @@ def security_aliases() -> tuple[dict[str, str], dict[str, str]]:
     return general, registry
 
 
+# Value types whose text (str(), lowercased) is in the JSON they were read from as written there: not
+# floats (1e3 reads "1000.0"), not objects or lists (whatever they hold). LogEvent.text is kept only
+# for events whose values are all of these.
+TEXT_KINDS = frozenset((str, int, bool, type(None)))
+
 _KINDS: dict[tuple[str, str, int, str], LogKind] = {}
 
 
@@ -301,11 +306,15 @@ def windows_event(
     return _new_event((fields, kind, source, record, timestamp, text))
 
 
-def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | None, fallback: int) -> LogEvent:
+def from_evtx_dict(
+    event: Mapping[str, object], source: str, kind: LogKind | None, fallback: int, text: bytes | None = None
+) -> LogEvent:
     """An event as evtx and evtx_dump write it ({"Event": {"System": ..., "EventData": ...}}).
 
     ``record`` is EventRecordID (``fallback`` when the event has none); raises KeyError/TypeError on a
-    dict of another shape (the caller counts it as skipped).
+    dict of another shape (the caller counts it as skipped). ``text``, the JSON ``event`` was read
+    from, becomes the event's ``text`` (LogEvent) when every value taken from it is a string, an int,
+    a boolean or null of it.
     """
     root = event["Event"]
     if not isinstance(root, dict):
@@ -320,7 +329,8 @@ def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | Non
         attrs = provider_info.get("#attributes")
         if isinstance(attrs, dict):
             provider = str(attrs.get("Name") or attrs.get("EventSourceName") or "")
-    event_id = event_id_of(system.get("EventID"))
+    raw_id = system.get("EventID")
+    event_id = event_id_of(raw_id)
     channel = str(system.get("Channel") or "")
     created = system.get("TimeCreated")
     time_text = None
@@ -340,6 +350,11 @@ def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | Non
     fields["Keywords"] = plain(system.get("Keywords"))
     fields["EventRecordID"] = record_id if record_id is not None else None
     fields["TimeCreated"] = time_text
+    if text is not None and (
+        not set(map(type, fields.values())) <= TEXT_KINDS
+        or not isinstance(raw_id.get("#text") if isinstance(raw_id, dict) else raw_id, int)
+    ):
+        text = None  # a float, a list, an object, or an EventID read from other text
     return windows_event(
         fields,
         channel=channel,
@@ -349,4 +364,5 @@ def from_evtx_dict(event: Mapping[str, object], source: str, kind: LogKind | Non
         record=record,
         timestamp=parse_time(time_text),
         kind=kind,
+        text=text,
     )

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs.windows import windows_kind
+from secaudit.logs.windows import from_evtx_dict, windows_kind
 
 CVE_DIR = "rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process"
 NETEXEC_DIR = "rules/windows/file/file_event/file_event_win_hktl_netexec_file_indicators"
@@ -313,3 +313,49 @@ def test_windows_events_are_whole_log_events_with_utc_times(read, tmp_path) -> N
     assert all(e.timestamp is not None and e.timestamp.tzinfo is UTC for e in events)
     assert [e.fields["EventID"] for e in events] == [4688, 1, 7]
     assert "process_creation" in events[0].kind.categories and "security" in events[1].kind.services
+
+
+def test_evtx_events_keep_their_json_text_exactly_when_it_holds_every_value(read, regression) -> None:
+    """LogEvent.text of an EVTX record (and of an evtx_dump object) is the record's JSON, kept only
+    when every field value is a string, int, boolean or null taken from it: then each value's text
+    is in it, as the keyword gates assume."""
+    kept = 0
+    for path in sorted(regression.rglob("*.evtx")) + sorted(regression.rglob("*.json"))[:40]:
+        events, _ = read(path)
+        for event in events:
+            values = event.fields.values()
+            plain = all(v is None or isinstance(v, (str, int)) for v in values)
+            assert (event.text is not None) == plain, (path, event.record)
+            if event.text is None:
+                continue
+            kept += 1
+            document = orjson.loads(event.text)
+            assert "Event" in document
+            raw = event.text.decode()
+            for value in values:
+                if isinstance(value, str) and value.isascii() and "\\" not in value and '"' not in value:
+                    assert value in raw, (path, value)
+                elif isinstance(value, bool):
+                    assert str(value).lower() in raw
+                elif isinstance(value, int):
+                    assert str(value) in raw
+    assert kept > 200
+
+
+@pytest.mark.parametrize(
+    ("event_data", "event_id", "kept"),
+    [
+        ({"Image": "C:\\x.exe", "ProcessId": 4, "Elevated": True}, 1, True),
+        ({"Image": "C:\\x.exe"}, {"#text": 1, "#attributes": {"Qualifiers": 0}}, True),
+        ({"Data": ["a", "b"]}, 1, False),  # a list
+        ({"Ratio": 1.5}, 1, False),  # a float
+        ({"Image": "C:\\x.exe"}, "1", False),  # EventID read from a string
+    ],
+)
+def test_an_evtx_record_keeps_its_text_only_with_plain_values(
+    event_data: dict[str, object], event_id: object, kept: bool
+) -> None:
+    system = {"EventID": event_id, "Channel": "Microsoft-Windows-Sysmon/Operational", "EventRecordID": 9}
+    text = orjson.dumps({"Event": {"System": system, "EventData": event_data}})
+    event = from_evtx_dict(orjson.loads(text), "x.evtx", None, 0, text)
+    assert (event.text == text) if kept else (event.text is None)
