@@ -21,7 +21,7 @@ from secaudit.detect.values import (
     BOUNDED_REGEX_INPUT,
     REGEX_TIME_BUDGET,
     RegexBudgetExceeded,
-    address_of,
+    address_number,
     compare,
     in_network,
     number_of,
@@ -141,10 +141,10 @@ def _cidr_many(name: str, cidrs: tuple[str, ...]) -> Pred:
         ranges.append((network.version, int(network.network_address), int(network.broadcast_address)))
 
     def in_any(text: str) -> bool:
-        addr = address_of(text)
-        if addr is None:
+        found = address_number(text)
+        if found is None:
             return False
-        version, number = addr.version, int(addr)
+        version, number = found
         for net_version, low, high in ranges:  # noqa: SIM110 - a plain loop: no generator on the hot path
             if net_version == version and low <= number <= high:
                 return True

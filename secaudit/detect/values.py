@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from secaudit.core.events import LogEvent
 
@@ -78,6 +79,15 @@ def address_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
         return ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=8192)
+def address_number(text: str) -> tuple[int, int] | None:
+    """(IP version, the address as an int) of the address ``text`` holds, or None. Remembered for
+    the 8,192 texts last asked: the same hosts recur event after event, and parsing one with
+    ``ipaddress`` costs microseconds."""
+    addr = address_of(text)
+    return None if addr is None else (addr.version, int(addr))
 
 
 def in_network(text: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:

@@ -311,3 +311,14 @@ def test_the_cache_folder_keeps_a_bounded_number_of_databases(tmp_path: Path, mo
         (tmp_path / str(n)).mkdir()
         list(Engine(load_text(tmp_path / str(n), text), cache_dir=cache).match([event(EVENTS[0])]))
     assert len(list((cache / "hyperscan").glob("*.hsdb"))) == 3
+
+
+def test_cidr_tests_read_each_address_text_once_and_stay_exact(tmp_path: Path) -> None:
+    text = rule_text(
+        "sel:\n  DestinationIp|cidr:\n    - '10.0.0.0/8'\n    - 'fd00::/8'\ncondition: sel", rule_id=A
+    ).replace("category: process_creation", "category: network_connection")
+    ruleset = load_text(tmp_path, text)
+    kind = LogKind("windows", frozenset({"network_connection"}), frozenset({"sysmon"}))
+    values = ["10.1.2.3", "11.1.2.3", "[fd00::1]", "fe80::1", "not an address", "10.1.2.3"] * 3
+    events = [event({"DestinationIp": v}, record=n, kind=kind) for n, v in enumerate(values)]
+    assert both(ruleset, events) == {(A, n) for n, v in enumerate(values) if v in ("10.1.2.3", "[fd00::1]")}
