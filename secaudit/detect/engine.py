@@ -391,7 +391,7 @@ class Engine:
         # rules whose log source some event had (each rule of a group built for an event's kind)
         self._fed: set[int] = set()
         self._groups: dict[LogKind, _Group] = {}
-        # kinds that select the same rules share one group (and one RE2 Set): memory is bounded by
+        # kinds that select the same rules share one group (and its databases): memory is bounded by
         # the rules' logsources, not by how many distinct kinds the input holds
         self._by_members: dict[tuple[int, ...], _Group] = {}
         # per rule, built at its first hit: (predicate, field names or None for keywords, node) of
