@@ -24,6 +24,7 @@ from typing import Any
 import hyperscan
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.detect import _gates
 from secaudit.detect.compile import Pred, compile_node
 from secaudit.detect.ir import Node
 from secaudit.detect.model import RuleHit, RuleInfo
@@ -205,6 +206,38 @@ class _Group:
     # rule index -> its second gate (ir.gates), checked after the first let the rule through
     second: dict[int, _Second]
     shapes: dict[tuple[str, ...], _Shape] = dc_field(default_factory=dict)  # by the event's field names
+    # the same gates for the compiled step (_gates.c), which takes the common event and leaves the
+    # others (a space in a field name, a null or list value, a lone surrogate) to Engine._candidates
+    compiled: Any = None
+
+    def compile(self, rules: int) -> None:
+        """Build :attr:`compiled`; ``rules``: how many rules the engine has (rule indexes are below)."""
+        words = self.words
+
+        def all_values(fields: dict[str, object], hits: list[int]) -> None:
+            assert words is not None
+            words.find(all_text(fields), hits)
+
+        def encoded(literal: str) -> bytes:
+            return literal.encode("utf-8", "surrogatepass")
+
+        self.compiled = _gates.Gates(
+            rules=rules,
+            always=self.always,
+            owners=self.owners,
+            short=tuple((encoded(lit), owned) for lit, owned in self.short),
+            short_wide=tuple((encoded(lit), owned) for lit, owned in self.short_wide),
+            second={
+                i: (tuple(sorted(gate.ids)), tuple(map(encoded, gate.short)), gate.keys)
+                for i, gate in self.second.items()
+            },
+            read=self.read,
+            keys=self.keys,
+            fields_db=self.fields.database if self.fields is not None else None,
+            wide_db=self.wide.database if self.wide is not None else None,
+            json_words_db=self.json_words,
+            words=all_values if words is not None else None,
+        )
 
     def shape(self, names: tuple[str, ...]) -> _Shape:
         if len(self.shapes) >= MAX_SHAPES:  # input with endless distinct field sets: forget them
@@ -488,6 +521,7 @@ class Engine:
             size=len(members),
             second=second,
         )
+        group.compile(len(self._plans))
         self._groups[kind] = self._by_members[members] = group
         return group
 
@@ -576,7 +610,8 @@ class Engine:
     def candidates(self, event: LogEvent) -> list[int]:
         """Indexes of the rules the prefilter lets through for ``event`` (for tests and benchmarks)."""
         group = self._groups.get(event.kind) or self._group(event.kind)
-        return self._candidates(group, event.fields, event.text)[2]
+        fast = group.compiled.candidates(event.fields, event.text)
+        return (fast or self._candidates(group, event.fields, event.text))[2]
 
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
@@ -590,7 +625,9 @@ class Engine:
                 group = self._group(kind)
             if not group.size:
                 continue
-            fields, low, passing = candidates(group, event.fields, event.text)
+            fields = event.fields
+            fast = group.compiled.candidates(fields, event.text)
+            fields, low, passing = fast or candidates(group, fields, event.text)
             for i in passing:
                 try:
                     if preds[i](fields, low, event):

@@ -79,3 +79,28 @@ def test_sigmahq_folders_load_without_crashing(sigmahq: RuleSet) -> None:
     }
     ids = [r.id for r in sigmahq.rules]
     assert len(ids) == len(set(ids))
+
+
+def test_compiled_gate_step_gives_the_python_steps_answer_on_every_sample(sigmahq: RuleSet) -> None:
+    """engine._Group.compiled (secaudit/detect/_gates.c) against Engine._candidates, the Python step,
+    on every regression event as both readers give it: the same lowered fields and candidates, and
+    the Python step left only the events it must take (a field name with a space, a null or list
+    read value)."""
+    engine = Engine(sigmahq)
+    compiled = python_only = 0
+    for _, _, evtx in CASES:
+        for suffix in (".evtx", ".json"):
+            for event in read_events([str(evtx.with_suffix(suffix))], stats=ReadStats()):
+                engine.candidates(event)
+                group = engine._groups[event.kind]
+                fast = group.compiled.candidates(event.fields, event.text)
+                slow = engine._candidates(group, event.fields, event.text)
+                read = [v for k, v in event.fields.items() if k in group.read]
+                if fast is None:
+                    python_only += 1
+                    spaced = any(" " in name for name in event.fields)
+                    assert spaced or any(type(v) not in (str, int, float, bool) for v in read), event.fields
+                else:
+                    compiled += 1
+                    assert fast == slow, (evtx, event.record)
+    assert compiled > 10 * python_only > 0, (compiled, python_only)

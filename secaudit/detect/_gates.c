@@ -1,0 +1,710 @@
+/* The per-event gate computation of secaudit.detect.engine, compiled.
+
+   Gates(...) holds one rule group's gates (see engine._Group); Gates.candidates(fields, text) gives,
+   for an event whose field names hold no space and whose read values are all str, int, float or
+   bool, what engine.Engine._candidates gives in Python: the fields, the read fields lowercased
+   (``low``) and the rules the gates let through, in rule order. For any other event it returns None
+   and the caller takes the Python path, which stays the reference (tests compare the two).
+
+   Literal databases are scanned through the hyperscan module's own Database.scan, with the match
+   handler below; this file only replaces the Python steps around the scans. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define NOT_PLAIN (1L << 30) /* engine.NOT_PLAIN */
+#define MAX_SHAPES 4096      /* engine.MAX_SHAPES */
+
+/* ---- the match handler: appends the literal's id to the context list ---------------------------- */
+
+static PyObject *hit(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5 || !PyList_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "hit(id, start, end, flags, hits: list)");
+        return NULL;
+    }
+    if (PyList_Append(args[4], args[0]) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- literals of up to a few bytes, each with the rules it lets through -------------------------- */
+
+typedef struct {
+    const char *bytes; /* into the Python bytes object kept in Gates.keep */
+    Py_ssize_t len;
+    Py_ssize_t start, stop; /* its rules: rules[start:stop] of the owning table */
+} Short;
+
+typedef struct {
+    Py_ssize_t n;
+    Short *items;
+    int *rules;
+} ShortTable;
+
+/* a rule's second gate (engine._Second) */
+typedef struct {
+    Py_ssize_t n_ids;
+    long *ids;
+    ShortTable shorts; /* rules unused */
+    Py_ssize_t n_keys;
+    PyObject **keys; /* field, value, field, value, ... (borrowed from Gates.keep) */
+} Second;
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t n_rules;
+    /* literal id -> the rules it is a first gate of: rules[start[id]:start[id + 1]] */
+    Py_ssize_t n_lits;
+    Py_ssize_t *own_start;
+    int *own_rules;
+    Py_ssize_t n_always;
+    int *always;
+    ShortTable shorts, shorts_wide;
+    Second **second; /* by rule index; NULL: none */
+    PyObject *read;          /* frozenset: the fields the group's rules name */
+    PyObject *keys;          /* dict: field -> dict: lowercased value -> tuple of rule indexes */
+    PyObject *fields_db;     /* hyperscan.Database or None */
+    PyObject *wide_db;       /* hyperscan.Database or None */
+    PyObject *json_words_db; /* hyperscan.Database or None */
+    PyObject *words;         /* callable(fields, hits) -> None, or None: keyword literals over all values */
+    PyObject *shapes;        /* dict: field names (tuple) -> (read names, keyed names), or None: Python path */
+    PyObject *keep;          /* list of objects whose buffers the tables above point into */
+    unsigned char *seen;     /* n_rules flags, all 0 between calls */
+    int *found;              /* n_rules slots */
+} Gates;
+
+static PyObject *hit_function; /* the module's hit, as a callable */
+static PyObject *scan_name;    /* "scan" */
+static PyObject *scan_kwnames; /* ("match_event_handler", "context") */
+static PyObject *str_true, *str_false, *lower_name;
+
+static void free_table(ShortTable *t) {
+    PyMem_Free(t->items);
+    PyMem_Free(t->rules);
+    t->items = NULL;
+    t->rules = NULL;
+    t->n = 0;
+}
+
+static void Gates_dealloc(Gates *self) {
+    PyMem_Free(self->own_start);
+    PyMem_Free(self->own_rules);
+    PyMem_Free(self->always);
+    free_table(&self->shorts);
+    free_table(&self->shorts_wide);
+    if (self->second != NULL) {
+        for (Py_ssize_t i = 0; i < self->n_rules; i++) {
+            Second *s = self->second[i];
+            if (s == NULL) continue;
+            PyMem_Free(s->ids);
+            free_table(&s->shorts);
+            PyMem_Free(s->keys);
+            PyMem_Free(s);
+        }
+        PyMem_Free(self->second);
+    }
+    PyMem_Free(self->seen);
+    PyMem_Free(self->found);
+    Py_XDECREF(self->read);
+    Py_XDECREF(self->keys);
+    Py_XDECREF(self->fields_db);
+    Py_XDECREF(self->wide_db);
+    Py_XDECREF(self->json_words_db);
+    Py_XDECREF(self->words);
+    Py_XDECREF(self->shapes);
+    Py_XDECREF(self->keep);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* A rule index from ``item``, checked against the group's rule count. */
+static int rule_index(Gates *self, PyObject *item, int *out) {
+    long value = PyLong_AsLong(item);
+    if (value == -1 && PyErr_Occurred()) return -1;
+    if (value < 0 || value >= self->n_rules) {
+        PyErr_Format(PyExc_ValueError, "rule index %ld outside 0..%zd", value, self->n_rules - 1);
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+/* ``seq``: a sequence of (bytes, tuple of rule indexes), or of bytes alone when ``with_rules`` is 0. */
+static int load_table(Gates *self, PyObject *seq, ShortTable *t, int with_rules) {
+    PyObject *fast = PySequence_Fast(seq, "a sequence of short literals");
+    if (fast == NULL) return -1;
+    if (PyList_Append(self->keep, fast) < 0) {
+        Py_DECREF(fast);
+        return -1;
+    }
+    Py_DECREF(fast); /* kept alive by self->keep */
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    t->n = n;
+    t->items = PyMem_Calloc(n ? n : 1, sizeof(Short));
+    if (t->items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, k);
+        if (with_rules) {
+            if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(item, 1))) {
+                PyErr_SetString(PyExc_TypeError, "a short literal is (bytes, tuple of rule indexes)");
+                return -1;
+            }
+            total += PyTuple_GET_SIZE(PyTuple_GET_ITEM(item, 1));
+        }
+    }
+    t->rules = PyMem_Calloc(total ? total : 1, sizeof(int));
+    if (t->rules == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, k);
+        PyObject *literal = with_rules ? PyTuple_GET_ITEM(item, 0) : item;
+        if (!PyBytes_Check(literal) || PyBytes_GET_SIZE(literal) == 0) {
+            PyErr_SetString(PyExc_TypeError, "a short literal is a non-empty bytes object");
+            return -1;
+        }
+        t->items[k].bytes = PyBytes_AS_STRING(literal);
+        t->items[k].len = PyBytes_GET_SIZE(literal);
+        t->items[k].start = at;
+        if (with_rules) {
+            PyObject *rules = PyTuple_GET_ITEM(item, 1);
+            for (Py_ssize_t r = 0; r < PyTuple_GET_SIZE(rules); r++) {
+                if (rule_index(self, PyTuple_GET_ITEM(rules, r), &t->rules[at++]) < 0) return -1;
+            }
+        }
+        t->items[k].stop = at;
+    }
+    return 0;
+}
+
+static int load_second(Gates *self, PyObject *second) {
+    if (!PyDict_Check(second)) {
+        PyErr_SetString(PyExc_TypeError, "second gates: a dict of rule index -> (ids, short, keys)");
+        return -1;
+    }
+    if (PyList_Append(self->keep, second) < 0) return -1;
+    self->second = PyMem_Calloc(self->n_rules ? self->n_rules : 1, sizeof(Second *));
+    if (self->second == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(second, &pos, &key, &value)) {
+        int i;
+        if (rule_index(self, key, &i) < 0) return -1;
+        if (!PyTuple_Check(value) || PyTuple_GET_SIZE(value) != 3) {
+            PyErr_SetString(PyExc_TypeError, "a second gate is (ids, short literals, (field, value) keys)");
+            return -1;
+        }
+        Second *s = PyMem_Calloc(1, sizeof(Second));
+        if (s == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->second[i] = s;
+        PyObject *ids = PyTuple_GET_ITEM(value, 0), *shorts = PyTuple_GET_ITEM(value, 1);
+        PyObject *keys = PyTuple_GET_ITEM(value, 2);
+        if (!PyTuple_Check(ids) || !PyTuple_Check(keys)) {
+            PyErr_SetString(PyExc_TypeError, "a second gate's ids and keys are tuples");
+            return -1;
+        }
+        s->n_ids = PyTuple_GET_SIZE(ids);
+        s->ids = PyMem_Calloc(s->n_ids ? s->n_ids : 1, sizeof(long));
+        if (s->ids == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < s->n_ids; k++) {
+            s->ids[k] = PyLong_AsLong(PyTuple_GET_ITEM(ids, k));
+            if (s->ids[k] == -1 && PyErr_Occurred()) return -1;
+        }
+        if (load_table(self, shorts, &s->shorts, 0) < 0) return -1;
+        s->n_keys = PyTuple_GET_SIZE(keys);
+        s->keys = PyMem_Calloc(2 * (s->n_keys ? s->n_keys : 1), sizeof(PyObject *));
+        if (s->keys == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < s->n_keys; k++) {
+            PyObject *pair = PyTuple_GET_ITEM(keys, k);
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0))
+                || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 1))) {
+                PyErr_SetString(PyExc_TypeError, "a second gate's key is (field, value), both str");
+                return -1;
+            }
+            s->keys[2 * k] = PyTuple_GET_ITEM(pair, 0);
+            s->keys[2 * k + 1] = PyTuple_GET_ITEM(pair, 1);
+        }
+    }
+    return 0;
+}
+
+static PyObject *none_or(PyObject *o) { return Py_NewRef(o); }
+
+static int Gates_init(Gates *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"rules", "always", "owners", "short", "short_wide", "second", "read", "keys",
+                             "fields_db", "wide_db", "json_words_db", "words", NULL};
+    Py_ssize_t n_rules;
+    PyObject *always, *owners, *shorts, *shorts_wide, *second, *read, *keys, *fields_db, *wide_db;
+    PyObject *json_words_db, *words;
+    if (self->keep != NULL) {
+        PyErr_SetString(PyExc_TypeError, "Gates is built once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!O!OOO!O!O!OOOO", kwlist, &n_rules, &PyTuple_Type, &always,
+                                     &PyTuple_Type, &owners, &shorts, &shorts_wide, &PyDict_Type, &second,
+                                     &PyFrozenSet_Type, &read, &PyDict_Type, &keys, &fields_db, &wide_db,
+                                     &json_words_db, &words))
+        return -1;
+    if (n_rules < 0 || n_rules > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "rules: a rule count");
+        return -1;
+    }
+    self->keep = PyList_New(0);
+    if (self->keep == NULL) return -1;
+    self->n_rules = n_rules;
+    self->read = Py_NewRef(read);
+    self->keys = Py_NewRef(keys);
+    self->fields_db = none_or(fields_db);
+    self->wide_db = none_or(wide_db);
+    self->json_words_db = none_or(json_words_db);
+    self->words = none_or(words);
+    self->shapes = PyDict_New();
+    if (self->shapes == NULL) return -1;
+    self->seen = PyMem_Calloc(n_rules ? n_rules : 1, 1);
+    self->found = PyMem_Calloc(n_rules ? n_rules : 1, sizeof(int));
+    if (self->seen == NULL || self->found == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->n_always = PyTuple_GET_SIZE(always);
+    self->always = PyMem_Calloc(self->n_always ? self->n_always : 1, sizeof(int));
+    if (self->always == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < self->n_always; k++) {
+        if (rule_index(self, PyTuple_GET_ITEM(always, k), &self->always[k]) < 0) return -1;
+    }
+    self->n_lits = PyTuple_GET_SIZE(owners);
+    self->own_start = PyMem_Calloc(self->n_lits + 1, sizeof(Py_ssize_t));
+    if (self->own_start == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t k = 0; k < self->n_lits; k++) {
+        PyObject *rules = PyTuple_GET_ITEM(owners, k);
+        if (!PyTuple_Check(rules)) {
+            PyErr_SetString(PyExc_TypeError, "owners: a tuple of tuples of rule indexes");
+            return -1;
+        }
+        self->own_start[k] = total;
+        total += PyTuple_GET_SIZE(rules);
+    }
+    self->own_start[self->n_lits] = total;
+    self->own_rules = PyMem_Calloc(total ? total : 1, sizeof(int));
+    if (self->own_rules == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < self->n_lits; k++) {
+        PyObject *rules = PyTuple_GET_ITEM(owners, k);
+        for (Py_ssize_t r = 0; r < PyTuple_GET_SIZE(rules); r++) {
+            if (rule_index(self, PyTuple_GET_ITEM(rules, r), &self->own_rules[self->own_start[k] + r]) < 0) return -1;
+        }
+    }
+    if (load_table(self, shorts, &self->shorts, 1) < 0) return -1;
+    if (load_table(self, shorts_wide, &self->shorts_wide, 1) < 0) return -1;
+    if (load_second(self, second) < 0) return -1;
+    return 0;
+}
+
+/* ---- per event ----------------------------------------------------------------------------------- */
+
+/* (read names, keyed names) for this list of field names, or None: the Python path takes such events
+   (a name with a space: the rules' view of the fields differs). A new reference, NULL on error. */
+static PyObject *shape_of(Gates *self, PyObject *names) {
+    PyObject *shape = PyDict_GetItemWithError(self->shapes, names);
+    if (shape != NULL) return Py_NewRef(shape);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        if (!PyUnicode_CheckExact(name) || PyUnicode_FindChar(name, ' ', 0, PyUnicode_GET_LENGTH(name), 1) != -1) {
+            shape = Py_NewRef(Py_None);
+            goto store;
+        }
+    }
+    PyObject *read = PyList_New(0), *keyed = PyList_New(0);
+    if (read == NULL || keyed == NULL) goto fail;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        int in_read = PySet_Contains(self->read, name);
+        if (in_read < 0) goto fail;
+        if (in_read && PyList_Append(read, name) < 0) goto fail;
+        int in_keys = PyDict_Contains(self->keys, name);
+        if (in_keys < 0) goto fail;
+        if (in_keys && PyList_Append(keyed, name) < 0) goto fail;
+    }
+    PyObject *read_t = PyList_AsTuple(read), *keyed_t = PyList_AsTuple(keyed);
+    Py_DECREF(read);
+    Py_DECREF(keyed);
+    read = keyed = NULL;
+    if (read_t == NULL || keyed_t == NULL) {
+        Py_XDECREF(read_t);
+        Py_XDECREF(keyed_t);
+        return NULL;
+    }
+    shape = PyTuple_Pack(2, read_t, keyed_t);
+    Py_DECREF(read_t);
+    Py_DECREF(keyed_t);
+    if (shape == NULL) return NULL;
+store:
+    if (PyDict_GET_SIZE(self->shapes) >= MAX_SHAPES) PyDict_Clear(self->shapes);
+    if (PyDict_SetItem(self->shapes, names, shape) < 0) {
+        Py_DECREF(shape);
+        return NULL;
+    }
+    return shape;
+fail:
+    Py_XDECREF(read);
+    Py_XDECREF(keyed);
+    return NULL;
+}
+
+/* str(value).lower() for a str, int, float or bool (exact types); NULL without an error set: another
+   kind of value (the Python path takes the event). */
+static PyObject *lowered_text(PyObject *value) {
+    PyObject *text;
+    if (PyUnicode_CheckExact(value)) {
+        text = Py_NewRef(value);
+    } else if (value == Py_True) {
+        return Py_NewRef(str_true); /* str(True) is "True"; lowered, text_of's "true" */
+    } else if (value == Py_False) {
+        return Py_NewRef(str_false);
+    } else if (PyLong_CheckExact(value) || PyFloat_CheckExact(value)) {
+        text = PyObject_Str(value);
+        if (text == NULL) return NULL;
+    } else {
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(text)) {
+        PyObject *low = PyObject_CallMethodNoArgs(text, lower_name);
+        Py_DECREF(text);
+        return low;
+    }
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), k = 0;
+    while (k < len && !(data[k] >= 'A' && data[k] <= 'Z')) k++;
+    if (k == len) return text; /* nothing to lower: the same object */
+    PyObject *low = PyUnicode_New(len, 127);
+    if (low == NULL) {
+        Py_DECREF(text);
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(low);
+    memcpy(out, data, k);
+    for (; k < len; k++) {
+        Py_UCS1 c = data[k];
+        out[k] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + 32) : c;
+    }
+    Py_DECREF(text);
+    return low;
+}
+
+static int scan(PyObject *db, PyObject *data, PyObject *hits) {
+    PyObject *args[5] = {db, data, hit_function, hits};
+    PyObject *rv = PyObject_VectorcallMethod(scan_name, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, scan_kwnames);
+    if (rv == NULL) return -1;
+    Py_DECREF(rv);
+    return 0;
+}
+
+static inline void add(Gates *self, Py_ssize_t *count, int rule) {
+    if (!self->seen[rule]) {
+        self->seen[rule] = 1;
+        self->found[(*count)++] = rule;
+    }
+}
+
+static inline int has(const char *hay, Py_ssize_t hay_len, const Short *s) {
+    return memmem(hay, (size_t)hay_len, s->bytes, (size_t)s->len) != NULL;
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "candidates(fields, text)");
+        return NULL;
+    }
+    if (self->keep == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Gates not built");
+        return NULL;
+    }
+    PyObject *fields = args[0], *text = args[1];
+    if (!PyDict_CheckExact(fields)) Py_RETURN_NONE;
+    Py_ssize_t n_all = PyDict_GET_SIZE(fields);
+    PyObject *names = PyTuple_New(n_all);
+    if (names == NULL) return NULL;
+    {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0, k = 0;
+        while (PyDict_Next(fields, &pos, &key, &value) && k < n_all) PyTuple_SET_ITEM(names, k++, Py_NewRef(key));
+    }
+    PyObject *shape = shape_of(self, names);
+    Py_DECREF(names);
+    if (shape == NULL) return NULL;
+    if (shape == Py_None) return shape;
+
+    PyObject *result = NULL, *low = NULL, *hay = NULL, *hits = NULL, *out = NULL;
+    PyObject *read = PyTuple_GET_ITEM(shape, 0), *keyed = PyTuple_GET_ITEM(shape, 1);
+    Py_ssize_t n = PyTuple_GET_SIZE(read), count = 0;
+    PyObject *stack_values[64];
+    PyObject **values = n <= 64 ? stack_values : PyMem_Calloc(n, sizeof(PyObject *));
+    if (values == NULL) {
+        Py_DECREF(shape);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t made = 0;
+    /* the read values, lowercased: into ``low``, and joined by NUL into ``hay`` (UTF-8) */
+    Py_ssize_t total = n > 0 ? n - 1 : 0;
+    int plain = 1;
+    for (; made < n; made++) {
+        PyObject *value = PyDict_GetItemWithError(fields, PyTuple_GET_ITEM(read, made));
+        if (value == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "a read field went missing");
+            goto done;
+        }
+        PyObject *lowered = lowered_text(value);
+        if (lowered == NULL) {
+            if (PyErr_Occurred()) goto done;
+            result = Py_NewRef(Py_None); /* a null, a list, ...: the Python path */
+            goto done;
+        }
+        values[made] = lowered;
+        if (PyUnicode_IS_ASCII(lowered)) {
+            total += PyUnicode_GET_LENGTH(lowered);
+        } else {
+            Py_ssize_t size;
+            plain = 0;
+            if (PyUnicode_AsUTF8AndSize(lowered, &size) == NULL) { /* a lone surrogate */
+                PyErr_Clear();
+                result = Py_NewRef(Py_None);
+                made++;
+                goto done;
+            }
+            total += size;
+        }
+    }
+    low = PyDict_New();
+    if (low == NULL) goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (PyDict_SetItem(low, PyTuple_GET_ITEM(read, k), values[k]) < 0) goto done;
+    }
+    hay = PyBytes_FromStringAndSize(NULL, total);
+    if (hay == NULL) goto done;
+    {
+        char *at = PyBytes_AS_STRING(hay);
+        for (Py_ssize_t k = 0; k < n; k++) {
+            const char *data;
+            Py_ssize_t size;
+            if (PyUnicode_IS_ASCII(values[k])) {
+                data = (const char *)PyUnicode_1BYTE_DATA(values[k]);
+                size = PyUnicode_GET_LENGTH(values[k]);
+            } else {
+                data = PyUnicode_AsUTF8AndSize(values[k], &size);
+            }
+            if (k) *at++ = '\0';
+            memcpy(at, data, (size_t)size);
+            at += size;
+        }
+    }
+    const char *hay_data = PyBytes_AS_STRING(hay);
+    Py_ssize_t hay_len = PyBytes_GET_SIZE(hay);
+
+    /* first gates: literals (Hyperscan, then the short ones), then (field, value) keys */
+    hits = PyList_New(0);
+    if (hits == NULL) goto done;
+    if (self->fields_db != Py_None && scan(self->fields_db, hay, hits) < 0) goto done;
+    if (!plain && self->wide_db != Py_None && scan(self->wide_db, hay, hits) < 0) goto done;
+    if (self->words != Py_None) {
+        int all_values = 1;
+        if (text != Py_None && self->json_words_db != Py_None) {
+            Py_ssize_t start = PyList_GET_SIZE(hits);
+            if (scan(self->json_words_db, text, hits) < 0) goto done;
+            all_values = 0;
+            for (Py_ssize_t k = start; k < PyList_GET_SIZE(hits); k++) {
+                long id = PyLong_AsLong(PyList_GET_ITEM(hits, k));
+                if (id == -1 && PyErr_Occurred()) goto done;
+                if (id == NOT_PLAIN) { /* the line does not show every value as it is: read the values */
+                    if (PyList_SetSlice(hits, start, PyList_GET_SIZE(hits), NULL) < 0) goto done;
+                    all_values = 1;
+                    break;
+                }
+            }
+        }
+        if (all_values) {
+            PyObject *rv = PyObject_CallFunctionObjArgs(self->words, fields, hits, NULL);
+            if (rv == NULL) goto done;
+            Py_DECREF(rv);
+        }
+    }
+    Py_ssize_t n_hits = PyList_GET_SIZE(hits);
+    long stack_ids[64];
+    long *ids = n_hits <= 64 ? stack_ids : PyMem_Calloc(n_hits, sizeof(long));
+    if (ids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < self->n_always; k++) add(self, &count, self->always[k]);
+    for (Py_ssize_t k = 0; k < n_hits; k++) {
+        long id = PyLong_AsLong(PyList_GET_ITEM(hits, k));
+        if (id < 0 || id >= self->n_lits) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "literal id %ld outside the group", id);
+            goto unmark;
+        }
+        ids[k] = id;
+        for (Py_ssize_t r = self->own_start[id]; r < self->own_start[id + 1]; r++) add(self, &count, self->own_rules[r]);
+    }
+    for (Py_ssize_t k = 0; k < self->shorts.n; k++) {
+        const Short *s = &self->shorts.items[k];
+        if (has(hay_data, hay_len, s))
+            for (Py_ssize_t r = s->start; r < s->stop; r++) add(self, &count, self->shorts.rules[r]);
+    }
+    if (!plain) {
+        for (Py_ssize_t k = 0; k < self->shorts_wide.n; k++) {
+            const Short *s = &self->shorts_wide.items[k];
+            if (has(hay_data, hay_len, s))
+                for (Py_ssize_t r = s->start; r < s->stop; r++) add(self, &count, self->shorts_wide.rules[r]);
+        }
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keyed); k++) {
+        PyObject *field = PyTuple_GET_ITEM(keyed, k);
+        PyObject *value = PyDict_GetItemWithError(low, field);
+        if (value == NULL) {
+            if (PyErr_Occurred()) goto unmark;
+            continue;
+        }
+        PyObject *index = PyDict_GetItemWithError(self->keys, field);
+        if (index == NULL) {
+            if (PyErr_Occurred()) goto unmark;
+            continue;
+        }
+        PyObject *rules = PyDict_GetItemWithError(index, value);
+        if (rules == NULL) {
+            if (PyErr_Occurred()) goto unmark;
+            continue;
+        }
+        for (Py_ssize_t r = 0; r < PyTuple_GET_SIZE(rules); r++) {
+            int i;
+            if (rule_index(self, PyTuple_GET_ITEM(rules, r), &i) < 0) goto unmark;
+            add(self, &count, i);
+        }
+    }
+    if (count > 1) qsort(self->found, (size_t)count, sizeof(int), cmp_int);
+    /* second gates, on the rules the first ones let through */
+    out = PyList_New(0);
+    if (out == NULL) goto unmark;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        int i = self->found[k];
+        const Second *s = self->second[i];
+        int passes = s == NULL;
+        for (Py_ssize_t a = 0; !passes && a < s->n_ids; a++)
+            for (Py_ssize_t b = 0; b < n_hits; b++)
+                if (ids[b] == s->ids[a]) {
+                    passes = 1;
+                    break;
+                }
+        for (Py_ssize_t a = 0; !passes && a < s->shorts.n; a++) passes = has(hay_data, hay_len, &s->shorts.items[a]);
+        for (Py_ssize_t a = 0; !passes && a < s->n_keys; a++) {
+            PyObject *have = PyDict_GetItemWithError(low, s->keys[2 * a]);
+            if (have == NULL) {
+                if (PyErr_Occurred()) goto unmark;
+                continue;
+            }
+            int equal = PyUnicode_Compare(have, s->keys[2 * a + 1]) == 0;
+            if (PyErr_Occurred()) goto unmark;
+            passes = equal;
+        }
+        if (passes) {
+            PyObject *index = PyLong_FromLong(i);
+            if (index == NULL || PyList_Append(out, index) < 0) {
+                Py_XDECREF(index);
+                goto unmark;
+            }
+            Py_DECREF(index);
+        }
+    }
+    result = PyTuple_Pack(3, fields, low, out);
+unmark:
+    for (Py_ssize_t k = 0; k < count; k++) self->seen[self->found[k]] = 0;
+    if (ids != stack_ids) PyMem_Free(ids);
+done:
+    for (Py_ssize_t k = 0; k < made; k++) Py_XDECREF(values[k]);
+    if (values != stack_values) PyMem_Free(values);
+    Py_XDECREF(low);
+    Py_XDECREF(hay);
+    Py_XDECREF(hits);
+    Py_XDECREF(out);
+    Py_DECREF(shape);
+    return result;
+}
+
+static PyMethodDef Gates_methods[] = {
+    {"candidates", (PyCFunction)(void (*)(void))Gates_candidates, METH_FASTCALL,
+     "candidates(fields, text) -> (fields, low, rule indexes) | None\n\n"
+     "The read fields lowercased and the rules the gates let through, in rule order; None when the\n"
+     "event needs the Python path (a space in a field name, a value that is not str, int, float or\n"
+     "bool, a lone surrogate)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject GatesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "secaudit.detect._gates.Gates",
+    .tp_basicsize = sizeof(Gates),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One rule group's gates (engine._Group), for the per-event step.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Gates_init,
+    .tp_dealloc = (destructor)Gates_dealloc,
+    .tp_methods = Gates_methods,
+};
+
+static PyMethodDef module_methods[] = {
+    {"hit", (PyCFunction)(void (*)(void))hit, METH_FASTCALL,
+     "hit(id, start, end, flags, hits) -> None: a Hyperscan match handler appending id to hits."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_gates", "The per-event gate step of secaudit.detect.engine, compiled.", -1,
+    module_methods,
+};
+
+PyMODINIT_FUNC PyInit__gates(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyType_Ready(&GatesType) < 0 || PyModule_AddObjectRef(m, "Gates", (PyObject *)&GatesType) < 0) goto fail;
+    hit_function = PyObject_GetAttrString(m, "hit");
+    scan_name = PyUnicode_InternFromString("scan");
+    lower_name = PyUnicode_InternFromString("lower");
+    str_true = PyUnicode_InternFromString("true");
+    str_false = PyUnicode_InternFromString("false");
+    scan_kwnames = Py_BuildValue("(ss)", "match_event_handler", "context");
+    if (hit_function == NULL || scan_name == NULL || lower_name == NULL || str_true == NULL || str_false == NULL
+        || scan_kwnames == NULL)
+        goto fail;
+    if (PyModule_AddIntConstant(m, "NOT_PLAIN", NOT_PLAIN) < 0) goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}
