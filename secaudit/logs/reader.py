@@ -25,6 +25,7 @@ from typing import IO, cast
 
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs import _newlines as newlines
 from secaudit.logs.context import MAX_LINE_BYTES, Context
 from secaudit.logs.evtxfile import chunk_cuts, read_evtx, read_evtx_range
 from secaudit.logs.formats import format_names, get_format
@@ -657,15 +658,18 @@ def _boundary(handle: IO[bytes], offset: int, marker: bytes) -> int | None:
 
 
 def _count_newlines(handle: IO[bytes], start: int, end: int) -> int:
+    """The newlines in bytes ``start``..``end`` of ``handle`` (one buffer, refilled; counted in C)."""
     handle.seek(start)
     left = end - start
     count = 0
+    block = bytearray(min(left, 1 << 20))
+    view = memoryview(block)
     while left > 0:
-        block = handle.read(min(left, 1 << 20))
-        if not block:
+        got = handle.readinto(view[: min(left, len(block))])  # type: ignore[attr-defined]
+        if not got:
             break
-        count += block.count(b"\n")
-        left -= len(block)
+        count += newlines.count(block, got)
+        left -= got
     return count
 
 
