@@ -1,10 +1,12 @@
 """hatchling's build hook for secaudit: compiles its two C extension modules beside their sources,
 for standard and editable wheels alike:
 
-- secaudit/detect/_gates.c, the Sigma engine's per-event gate step;
+- secaudit/detect/_gates.c, the Sigma engine's per-event gate step and its Hyperscan databases
+  (linked with Debian's libhyperscan);
 - secaudit/logs/_newlines.c, the newline count that numbers the pieces of a large log file.
 
-It needs a C compiler and the Python headers (Debian: gcc, python3-dev; scripts/system-packages.txt);
+It needs a C compiler, the Python headers and Hyperscan's (Debian: gcc, python3-dev,
+libhyperscan-dev; scripts/system-packages.txt);
 without them the build stops with the compiler's own message."""
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCES = (Path("secaudit", "detect", "_gates.c"), Path("secaudit", "logs", "_newlines.c"))
+# each source, and the libraries it links with
+SOURCES = (
+    (Path("secaudit", "detect", "_gates.c"), ["-lhs"]),
+    (Path("secaudit", "logs", "_newlines.c"), []),
+)
 
 
 class CompileExtensions(BuildHookInterface):
@@ -30,11 +36,11 @@ class CompileExtensions(BuildHookInterface):
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
         include = sysconfig.get_paths()["include"]
-        for relative in SOURCES:
+        for relative, libraries in SOURCES:
             source = Path(self.root, relative)
             target = source.with_name(source.stem + suffix)
             flags = ["-O2", "-fPIC", "-shared", "-Wall", "-Werror", f"-I{include}"]
-            subprocess.run([*compiler, *flags, str(source), "-o", str(target)], check=True)
+            subprocess.run([*compiler, *flags, str(source), *libraries, "-o", str(target)], check=True)
             build_data["artifacts"].append(str(target.relative_to(self.root)))
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

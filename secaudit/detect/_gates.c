@@ -6,26 +6,250 @@
    (``low``) and the rules the gates let through, in rule order. For any other event it returns None
    and the caller takes the Python path, which stays the reference (tests compare the two).
 
-   Literal databases are scanned through the hyperscan module's own Database.scan, with the match
-   handler below; this file only replaces the Python steps around the scans. */
+   Database wraps a Hyperscan block-mode database (Debian's libhyperscan, linked here): compiled from
+   literals or patterns, written to and read from bytes for the engine's cache folder, scanned in C.
+   Calling hs_scan from here, not through a Python binding, saves a Python call and argument parsing
+   per scan and a Python call per literal found. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <hs/hs.h>
 
 #define NOT_PLAIN (1L << 30) /* engine.NOT_PLAIN */
 #define MAX_SHAPES 4096      /* engine.MAX_SHAPES */
 
-/* ---- the match handler: appends the literal's id to the context list ---------------------------- */
+/* ---- literal ids found by a scan ------------------------------------------------------------------ */
 
-static PyObject *hit(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 5 || !PyList_Check(args[4])) {
-        PyErr_SetString(PyExc_TypeError, "hit(id, start, end, flags, hits: list)");
+typedef struct {
+    unsigned int *ids;
+    Py_ssize_t n, cap;
+    unsigned int stack[64];
+    int failed; /* out of memory in the match handler */
+} Found;
+
+static void found_init(Found *f) {
+    f->ids = f->stack;
+    f->n = 0;
+    f->cap = 64;
+    f->failed = 0;
+}
+
+static void found_free(Found *f) {
+    if (f->ids != f->stack) PyMem_RawFree(f->ids);
+}
+
+static int found_add(Found *f, unsigned int id) {
+    if (f->n == f->cap) {
+        Py_ssize_t cap = f->cap * 2;
+        unsigned int *grown = PyMem_RawMalloc((size_t)cap * sizeof(unsigned int));
+        if (grown == NULL) return -1;
+        memcpy(grown, f->ids, (size_t)f->n * sizeof(unsigned int));
+        if (f->ids != f->stack) PyMem_RawFree(f->ids);
+        f->ids = grown;
+        f->cap = cap;
+    }
+    f->ids[f->n++] = id;
+    return 0;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+                    void *context) {
+    Found *f = context;
+    if (found_add(f, id) < 0) {
+        f->failed = 1;
+        return 1; /* stop the scan */
+    }
+    return 0;
+}
+
+/* ---- Database: one Hyperscan block-mode database ------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    hs_database_t *db;
+} Database;
+
+static PyTypeObject DatabaseType;
+static hs_scratch_t *scratch; /* this process's, grown to fit every database made or read */
+
+static PyObject *hs_failure(const char *what, hs_error_t code) {
+    PyErr_Format(PyExc_ValueError, "Hyperscan: %s failed (error %d)", what, (int)code);
+    return NULL;
+}
+
+static PyObject *database_of(hs_database_t *db) {
+    hs_error_t code = hs_alloc_scratch(db, &scratch);
+    if (code != HS_SUCCESS) {
+        hs_free_database(db);
+        return hs_failure("allocating scratch space", code);
+    }
+    Database *self = PyObject_New(Database, &DatabaseType);
+    if (self == NULL) {
+        hs_free_database(db);
         return NULL;
     }
-    if (PyList_Append(args[4], args[0]) < 0) return NULL;
+    self->db = db;
+    return (PyObject *)self;
+}
+
+static void Database_dealloc(Database *self) {
+    if (self->db != NULL) hs_free_database(self->db);
+    PyObject_Free(self);
+}
+
+/* Database.compile(expressions, ids, flags, literal) */
+static PyObject *Database_compile(PyObject *cls, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"expressions", "ids", "flags", "literal", NULL};
+    PyObject *expressions, *ids, *flags;
+    int literal;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!p", kwlist, &PyList_Type, &expressions, &PyList_Type, &ids,
+                                     &PyList_Type, &flags, &literal))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(expressions);
+    if (n == 0 || n > 1000000 || PyList_GET_SIZE(ids) != n || PyList_GET_SIZE(flags) != n) {
+        PyErr_SetString(PyExc_ValueError, "expressions, ids and flags: lists of the same non-zero length");
+        return NULL;
+    }
+    const char **texts = PyMem_Calloc((size_t)n, sizeof(char *));
+    size_t *lens = PyMem_Calloc((size_t)n, sizeof(size_t));
+    unsigned int *id_of = PyMem_Calloc((size_t)n, sizeof(unsigned int));
+    unsigned int *flag_of = PyMem_Calloc((size_t)n, sizeof(unsigned int));
+    PyObject *result = NULL;
+    if (texts == NULL || lens == NULL || id_of == NULL || flag_of == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *text = PyList_GET_ITEM(expressions, k);
+        if (!PyBytes_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "expressions: bytes");
+            goto done;
+        }
+        texts[k] = PyBytes_AS_STRING(text);
+        lens[k] = (size_t)PyBytes_GET_SIZE(text);
+        if (!literal && strlen(texts[k]) != lens[k]) {
+            PyErr_SetString(PyExc_ValueError, "a pattern holds a NUL byte: write it as \\x00");
+            goto done;
+        }
+        unsigned long id = PyLong_AsUnsignedLong(PyList_GET_ITEM(ids, k));
+        unsigned long flag = PyLong_AsUnsignedLong(PyList_GET_ITEM(flags, k));
+        if (PyErr_Occurred()) goto done;
+        if (id > UINT_MAX || flag > UINT_MAX) {
+            PyErr_SetString(PyExc_ValueError, "an id or flag outside 32 bits");
+            goto done;
+        }
+        id_of[k] = (unsigned int)id;
+        flag_of[k] = (unsigned int)flag;
+    }
+    hs_database_t *db = NULL;
+    hs_compile_error_t *error = NULL;
+    hs_error_t code;
+    if (literal)
+        code = hs_compile_lit_multi(texts, flag_of, id_of, lens, (unsigned int)n, HS_MODE_BLOCK, NULL, &db, &error);
+    else
+        code = hs_compile_multi(texts, flag_of, id_of, (unsigned int)n, HS_MODE_BLOCK, NULL, &db, &error);
+    if (code != HS_SUCCESS) {
+        if (error != NULL) {
+            PyErr_Format(PyExc_ValueError, "Hyperscan cannot compile expression %d: %s", error->expression,
+                         error->message);
+            hs_free_compile_error(error);
+        } else {
+            hs_failure("compiling", code);
+        }
+        goto done;
+    }
+    result = database_of(db);
+done:
+    PyMem_Free(texts);
+    PyMem_Free(lens);
+    PyMem_Free(id_of);
+    PyMem_Free(flag_of);
+    return result;
+}
+
+/* Database.load(data): a database written by dump(), by this Hyperscan on this CPU */
+static PyObject *Database_load(PyObject *cls, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    hs_database_t *db = NULL;
+    hs_error_t code = hs_deserialize_database(view.buf, (size_t)view.len, &db);
+    PyBuffer_Release(&view);
+    if (code != HS_SUCCESS) return hs_failure("reading a database", code);
+    return database_of(db);
+}
+
+static PyObject *Database_dump(Database *self, PyObject *unused) {
+    char *bytes = NULL;
+    size_t length = 0;
+    hs_error_t code = hs_serialize_database(self->db, &bytes, &length);
+    if (code != HS_SUCCESS) return hs_failure("writing a database", code);
+    PyObject *out = PyBytes_FromStringAndSize(bytes, (Py_ssize_t)length);
+    free(bytes); /* hs_serialize_database allocates with the default allocator (malloc) */
+    return out;
+}
+
+static int scan_into(Database *db, const char *data, Py_ssize_t length, Found *found) {
+    if (length > UINT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "a haystack over 4 GiB");
+        return -1;
+    }
+    hs_error_t code = hs_scan(db->db, data, (unsigned int)length, 0, scratch, on_match, found);
+    if (found->failed) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (code != HS_SUCCESS) {
+        hs_failure("scanning", code);
+        return -1;
+    }
+    return 0;
+}
+
+/* Database.scan(data, hits): appends to the list hits the id of each expression found in data (with
+   HS_FLAG_SINGLEMATCH, once each) */
+static PyObject *Database_scan(Database *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "scan(data, hits: list)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    Found found;
+    found_init(&found);
+    int failed = scan_into(self, view.buf, view.len, &found);
+    PyBuffer_Release(&view);
+    for (Py_ssize_t k = 0; !failed && k < found.n; k++) {
+        PyObject *id = PyLong_FromUnsignedLong(found.ids[k]);
+        if (id == NULL || PyList_Append(args[1], id) < 0) failed = 1;
+        Py_XDECREF(id);
+    }
+    found_free(&found);
+    if (failed) return NULL;
     Py_RETURN_NONE;
 }
+
+static PyMethodDef Database_methods[] = {
+    {"compile", (PyCFunction)(void (*)(void))Database_compile, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "compile(expressions: list[bytes], ids: list[int], flags: list[int], literal: bool) -> Database\n\n"
+     "A block-mode database of literals (literal=True) or patterns; ValueError names an expression\n"
+     "Hyperscan refuses."},
+    {"load", (PyCFunction)Database_load, METH_O | METH_CLASS,
+     "load(data: bytes) -> Database: a database dump() wrote; ValueError when this Hyperscan cannot use it."},
+    {"dump", (PyCFunction)Database_dump, METH_NOARGS, "dump() -> bytes: the database, for load()."},
+    {"scan", (PyCFunction)(void (*)(void))Database_scan, METH_FASTCALL,
+     "scan(data, hits: list[int]) -> None: appends the id of each expression found in data."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DatabaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "secaudit.detect._gates.Database",
+    .tp_basicsize = sizeof(Database),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A Hyperscan block-mode database (Database.compile, Database.load).",
+    .tp_dealloc = (destructor)Database_dealloc,
+    .tp_methods = Database_methods,
+};
 
 /* ---- literals of up to a few bytes, each with the rules it lets through -------------------------- */
 
@@ -63,9 +287,9 @@ typedef struct {
     Second **second; /* by rule index; NULL: none */
     PyObject *read;          /* frozenset: the fields the group's rules name */
     PyObject *keys;          /* dict: field -> dict: lowercased value -> tuple of rule indexes */
-    PyObject *fields_db;     /* hyperscan.Database or None */
-    PyObject *wide_db;       /* hyperscan.Database or None */
-    PyObject *json_words_db; /* hyperscan.Database or None */
+    Database *fields_db;     /* field rules' ASCII literals over the read values, or NULL */
+    Database *wide_db;       /* their non-ASCII literals, or NULL */
+    Database *json_words_db; /* keyword literals in JSON form, and NOT_PLAIN, or NULL */
     PyObject *words;         /* callable(fields, hits) -> None, or None: keyword literals over all values */
     PyObject *shapes;        /* dict: field names (tuple) -> (read names, keyed names), or None: Python path */
     PyObject *keep;          /* list of objects whose buffers the tables above point into */
@@ -73,9 +297,6 @@ typedef struct {
     int *found;              /* n_rules slots */
 } Gates;
 
-static PyObject *hit_function; /* the module's hit, as a callable */
-static PyObject *scan_name;    /* "scan" */
-static PyObject *scan_kwnames; /* ("match_event_handler", "context") */
 static PyObject *str_true, *str_false, *lower_name;
 
 static void free_table(ShortTable *t) {
@@ -245,7 +466,19 @@ static int load_second(Gates *self, PyObject *second) {
     return 0;
 }
 
-static PyObject *none_or(PyObject *o) { return Py_NewRef(o); }
+/* a Database argument, or None; -1 (TypeError) for anything else */
+static int database_arg(PyObject *arg, const char *name, Database **out) {
+    if (arg == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    if (!PyObject_TypeCheck(arg, &DatabaseType)) {
+        PyErr_Format(PyExc_TypeError, "%s: a Database or None", name);
+        return -1;
+    }
+    *out = (Database *)Py_NewRef(arg);
+    return 0;
+}
 
 static int Gates_init(Gates *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"rules", "always", "owners", "short", "short_wide", "second", "read", "keys",
@@ -271,10 +504,15 @@ static int Gates_init(Gates *self, PyObject *args, PyObject *kwds) {
     self->n_rules = n_rules;
     self->read = Py_NewRef(read);
     self->keys = Py_NewRef(keys);
-    self->fields_db = none_or(fields_db);
-    self->wide_db = none_or(wide_db);
-    self->json_words_db = none_or(json_words_db);
-    self->words = none_or(words);
+    if (database_arg(fields_db, "fields_db", &self->fields_db) < 0
+        || database_arg(wide_db, "wide_db", &self->wide_db) < 0
+        || database_arg(json_words_db, "json_words_db", &self->json_words_db) < 0)
+        return -1;
+    if (words != Py_None && !PyCallable_Check(words)) {
+        PyErr_SetString(PyExc_TypeError, "words: a callable or None");
+        return -1;
+    }
+    self->words = Py_NewRef(words);
     self->shapes = PyDict_New();
     if (self->shapes == NULL) return -1;
     self->seen = PyMem_Calloc(n_rules ? n_rules : 1, 1);
@@ -419,14 +657,6 @@ static PyObject *lowered_text(PyObject *value) {
     return low;
 }
 
-static int scan(PyObject *db, PyObject *data, PyObject *hits) {
-    PyObject *args[5] = {db, data, hit_function, hits};
-    PyObject *rv = PyObject_VectorcallMethod(scan_name, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, scan_kwnames);
-    if (rv == NULL) return -1;
-    Py_DECREF(rv);
-    return 0;
-}
-
 static inline void add(Gates *self, Py_ssize_t *count, int rule) {
     if (!self->seen[rule]) {
         self->seen[rule] = 1;
@@ -435,10 +665,32 @@ static inline void add(Gates *self, Py_ssize_t *count, int rule) {
 }
 
 static inline int has(const char *hay, Py_ssize_t hay_len, const Short *s) {
+    if (s->len == 1) return memchr(hay, s->bytes[0], (size_t)hay_len) != NULL;
     return memmem(hay, (size_t)hay_len, s->bytes, (size_t)s->len) != NULL;
 }
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* words(fields, hits): the keyword literals found in all of the event's values (Python), into found */
+static int all_values(Gates *self, PyObject *fields, Found *found) {
+    PyObject *hits = PyList_New(0);
+    if (hits == NULL) return -1;
+    PyObject *rv = PyObject_CallFunctionObjArgs(self->words, fields, hits, NULL);
+    int failed = rv == NULL;
+    Py_XDECREF(rv);
+    for (Py_ssize_t k = 0; !failed && k < PyList_GET_SIZE(hits); k++) {
+        unsigned long id = PyLong_AsUnsignedLong(PyList_GET_ITEM(hits, k));
+        if (PyErr_Occurred() || id > UINT_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a literal id outside 32 bits");
+            failed = 1;
+        } else if (found_add(found, (unsigned int)id) < 0) {
+            PyErr_NoMemory();
+            failed = 1;
+        }
+    }
+    Py_DECREF(hits);
+    return failed ? -1 : 0;
+}
 
 static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
@@ -450,7 +702,7 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
         return NULL;
     }
     PyObject *fields = args[0], *text = args[1];
-    if (!PyDict_CheckExact(fields)) Py_RETURN_NONE;
+    if (!PyDict_CheckExact(fields) || (text != Py_None && !PyBytes_CheckExact(text))) Py_RETURN_NONE;
     Py_ssize_t n_all = PyDict_GET_SIZE(fields);
     PyObject *names = PyTuple_New(n_all);
     if (names == NULL) return NULL;
@@ -464,11 +716,15 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
     if (shape == NULL) return NULL;
     if (shape == Py_None) return shape;
 
-    PyObject *result = NULL, *low = NULL, *hay = NULL, *hits = NULL, *out = NULL;
+    PyObject *result = NULL, *low = NULL, *out = NULL;
     PyObject *read = PyTuple_GET_ITEM(shape, 0), *keyed = PyTuple_GET_ITEM(shape, 1);
     Py_ssize_t n = PyTuple_GET_SIZE(read), count = 0;
     PyObject *stack_values[64];
     PyObject **values = n <= 64 ? stack_values : PyMem_Calloc(n, sizeof(PyObject *));
+    char stack_hay[4096];
+    char *hay = stack_hay;
+    Found found;
+    found_init(&found);
     if (values == NULL) {
         Py_DECREF(shape);
         return PyErr_NoMemory();
@@ -509,10 +765,15 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
     for (Py_ssize_t k = 0; k < n; k++) {
         if (PyDict_SetItem(low, PyTuple_GET_ITEM(read, k), values[k]) < 0) goto done;
     }
-    hay = PyBytes_FromStringAndSize(NULL, total);
-    if (hay == NULL) goto done;
+    if (total > (Py_ssize_t)sizeof(stack_hay)) {
+        hay = PyMem_Malloc((size_t)total);
+        if (hay == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
     {
-        char *at = PyBytes_AS_STRING(hay);
+        char *at = hay;
         for (Py_ssize_t k = 0; k < n; k++) {
             const char *data;
             Py_ssize_t size;
@@ -527,51 +788,36 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
             at += size;
         }
     }
-    const char *hay_data = PyBytes_AS_STRING(hay);
-    Py_ssize_t hay_len = PyBytes_GET_SIZE(hay);
+    const char *hay_data = hay;
+    Py_ssize_t hay_len = total;
 
     /* first gates: literals (Hyperscan, then the short ones), then (field, value) keys */
-    hits = PyList_New(0);
-    if (hits == NULL) goto done;
-    if (self->fields_db != Py_None && scan(self->fields_db, hay, hits) < 0) goto done;
-    if (!plain && self->wide_db != Py_None && scan(self->wide_db, hay, hits) < 0) goto done;
+    if (self->fields_db != NULL && scan_into(self->fields_db, hay_data, hay_len, &found) < 0) goto done;
+    if (!plain && self->wide_db != NULL && scan_into(self->wide_db, hay_data, hay_len, &found) < 0) goto done;
     if (self->words != Py_None) {
-        int all_values = 1;
-        if (text != Py_None && self->json_words_db != Py_None) {
-            Py_ssize_t start = PyList_GET_SIZE(hits);
-            if (scan(self->json_words_db, text, hits) < 0) goto done;
-            all_values = 0;
-            for (Py_ssize_t k = start; k < PyList_GET_SIZE(hits); k++) {
-                long id = PyLong_AsLong(PyList_GET_ITEM(hits, k));
-                if (id == -1 && PyErr_Occurred()) goto done;
-                if (id == NOT_PLAIN) { /* the line does not show every value as it is: read the values */
-                    if (PyList_SetSlice(hits, start, PyList_GET_SIZE(hits), NULL) < 0) goto done;
-                    all_values = 1;
+        int values_needed = 1;
+        if (text != Py_None && self->json_words_db != NULL) {
+            Py_ssize_t start = found.n;
+            if (scan_into(self->json_words_db, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text), &found) < 0)
+                goto done;
+            values_needed = 0;
+            for (Py_ssize_t k = start; k < found.n; k++) {
+                if (found.ids[k] == NOT_PLAIN) { /* the line does not show every value as it is */
+                    found.n = start;
+                    values_needed = 1;
                     break;
                 }
             }
         }
-        if (all_values) {
-            PyObject *rv = PyObject_CallFunctionObjArgs(self->words, fields, hits, NULL);
-            if (rv == NULL) goto done;
-            Py_DECREF(rv);
-        }
-    }
-    Py_ssize_t n_hits = PyList_GET_SIZE(hits);
-    long stack_ids[64];
-    long *ids = n_hits <= 64 ? stack_ids : PyMem_Calloc(n_hits, sizeof(long));
-    if (ids == NULL) {
-        PyErr_NoMemory();
-        goto done;
+        if (values_needed && all_values(self, fields, &found) < 0) goto done;
     }
     for (Py_ssize_t k = 0; k < self->n_always; k++) add(self, &count, self->always[k]);
-    for (Py_ssize_t k = 0; k < n_hits; k++) {
-        long id = PyLong_AsLong(PyList_GET_ITEM(hits, k));
-        if (id < 0 || id >= self->n_lits) {
-            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "literal id %ld outside the group", id);
+    for (Py_ssize_t k = 0; k < found.n; k++) {
+        unsigned int id = found.ids[k];
+        if (id >= (unsigned int)self->n_lits) {
+            PyErr_Format(PyExc_ValueError, "literal id %u outside the group", id);
             goto unmark;
         }
-        ids[k] = id;
         for (Py_ssize_t r = self->own_start[id]; r < self->own_start[id + 1]; r++) add(self, &count, self->own_rules[r]);
     }
     for (Py_ssize_t k = 0; k < self->shorts.n; k++) {
@@ -618,8 +864,8 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
         const Second *s = self->second[i];
         int passes = s == NULL;
         for (Py_ssize_t a = 0; !passes && a < s->n_ids; a++)
-            for (Py_ssize_t b = 0; b < n_hits; b++)
-                if (ids[b] == s->ids[a]) {
+            for (Py_ssize_t b = 0; b < found.n; b++)
+                if ((long)found.ids[b] == s->ids[a]) {
                     passes = 1;
                     break;
                 }
@@ -646,13 +892,12 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
     result = PyTuple_Pack(3, fields, low, out);
 unmark:
     for (Py_ssize_t k = 0; k < count; k++) self->seen[self->found[k]] = 0;
-    if (ids != stack_ids) PyMem_Free(ids);
 done:
     for (Py_ssize_t k = 0; k < made; k++) Py_XDECREF(values[k]);
     if (values != stack_values) PyMem_Free(values);
+    if (hay != stack_hay) PyMem_Free(hay);
+    found_free(&found);
     Py_XDECREF(low);
-    Py_XDECREF(hay);
-    Py_XDECREF(hits);
     Py_XDECREF(out);
     Py_DECREF(shape);
     return result;
@@ -678,31 +923,31 @@ static PyTypeObject GatesType = {
     .tp_methods = Gates_methods,
 };
 
-static PyMethodDef module_methods[] = {
-    {"hit", (PyCFunction)(void (*)(void))hit, METH_FASTCALL,
-     "hit(id, start, end, flags, hits) -> None: a Hyperscan match handler appending id to hits."},
-    {NULL, NULL, 0, NULL},
-};
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_gates", "The per-event gate step of secaudit.detect.engine, compiled.", -1,
-    module_methods,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__gates(void) {
+    if (hs_valid_platform() != HS_SUCCESS) {
+        PyErr_SetString(PyExc_ImportError, "Hyperscan needs an x86-64 CPU with SSSE3");
+        return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyType_Ready(&GatesType) < 0 || PyModule_AddObjectRef(m, "Gates", (PyObject *)&GatesType) < 0) goto fail;
-    hit_function = PyObject_GetAttrString(m, "hit");
-    scan_name = PyUnicode_InternFromString("scan");
+    if (PyType_Ready(&DatabaseType) < 0 || PyModule_AddObjectRef(m, "Database", (PyObject *)&DatabaseType) < 0)
+        goto fail;
     lower_name = PyUnicode_InternFromString("lower");
     str_true = PyUnicode_InternFromString("true");
     str_false = PyUnicode_InternFromString("false");
-    scan_kwnames = Py_BuildValue("(ss)", "match_event_handler", "context");
-    if (hit_function == NULL || scan_name == NULL || lower_name == NULL || str_true == NULL || str_false == NULL
-        || scan_kwnames == NULL)
+    if (lower_name == NULL || str_true == NULL || str_false == NULL) goto fail;
+    if (PyModule_AddIntConstant(m, "NOT_PLAIN", NOT_PLAIN) < 0
+        || PyModule_AddIntConstant(m, "CASELESS", HS_FLAG_CASELESS) < 0
+        || PyModule_AddIntConstant(m, "SINGLEMATCH", HS_FLAG_SINGLEMATCH) < 0
+        || PyModule_AddStringConstant(m, "HYPERSCAN_VERSION", hs_version()) < 0)
         goto fail;
-    if (PyModule_AddIntConstant(m, "NOT_PLAIN", NOT_PLAIN) < 0) goto fail;
     return m;
 fail:
     Py_DECREF(m);

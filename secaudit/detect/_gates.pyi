@@ -4,8 +4,19 @@ from collections.abc import Callable
 from typing import Any
 
 NOT_PLAIN: int
+CASELESS: int
+SINGLEMATCH: int
+HYPERSCAN_VERSION: str
 
-def hit(literal: int, start: int, end: int, flags: int, hits: list[int]) -> None: ...
+class Database:
+    @classmethod
+    def compile(
+        cls, expressions: list[bytes], ids: list[int], flags: list[int], literal: bool
+    ) -> Database: ...
+    @classmethod
+    def load(cls, data: bytes) -> Database: ...
+    def dump(self) -> bytes: ...
+    def scan(self, data: bytes, hits: list[int], /) -> None: ...
 
 class Gates:
     def __init__(
@@ -18,11 +29,11 @@ class Gates:
         second: dict[int, tuple[tuple[int, ...], tuple[bytes, ...], tuple[tuple[str, str], ...]]],
         read: frozenset[str],
         keys: dict[str, dict[str, tuple[int, ...]]],
-        fields_db: Any,
-        wide_db: Any,
-        json_words_db: Any,
+        fields_db: Database | None,
+        wide_db: Database | None,
+        json_words_db: Database | None,
         words: Callable[[dict[str, object], list[int]], None] | None,
     ) -> None: ...
     def candidates(
-        self, fields: dict[str, object], text: bytes | None
+        self, fields: dict[str, object], text: bytes | None, /
     ) -> tuple[dict[str, object], dict[str, Any], list[int]] | None: ...

@@ -21,8 +21,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import hyperscan
-
 from secaudit.core.events import LogEvent, LogKind
 from secaudit.detect import _gates
 from secaudit.detect.compile import Pred, compile_node
@@ -38,11 +36,6 @@ MAX_KINDS = 4096
 # database of thousands of literals, a few of them make every scan about twice as slow
 SHORT = 3
 MAX_SHAPES = 4096
-
-
-def _hit(literal: int, start: int, end: int, flags: int, hits: list[int]) -> None:
-    """Hyperscan's match handler: the literal's id is noted (None: the scan goes on)."""
-    hits.append(literal)
 
 
 # How JSON writes the characters a literal may hold without a \u escape (others are themselves)
@@ -61,7 +54,7 @@ _JSON_ESCAPES = {
 # A line without one holds every string value as itself but for the escapes _JSON_ESCAPES names, so
 # a lowercased value's text is there with ASCII letters in either case; with one, it may not be.
 _NOT_PLAIN = rb"[\x80-\xff]|(?:^|[^\\])(?:\\\\)*\\[u/]"
-NOT_PLAIN = 1 << 30  # its id: no literal of a group has it
+NOT_PLAIN = _gates.NOT_PLAIN  # its id (1 << 30): no literal of a group has it
 
 
 def _json_form(literal: str) -> bytes | None:
@@ -80,7 +73,7 @@ def _json_form(literal: str) -> bytes | None:
 
 
 MAX_CACHED = 256  # compiled databases kept in the cache folder (SigmaHQ's rules/ make about 40)
-_HYPERSCAN = str(getattr(hyperscan, "__version__", ""))  # in the cache key of a compiled database
+_HYPERSCAN = _gates.HYPERSCAN_VERSION  # in the cache key of a compiled database
 
 
 def _database(
@@ -90,7 +83,7 @@ def _database(
     cache: Path | None,
     *,
     literal: bool = True,
-) -> Any:
+) -> _gates.Database:
     """A Hyperscan block-mode database of ``expressions`` (literals, or patterns when not
     ``literal``), read from ``cache`` when an earlier run compiled the same one there.
 
@@ -108,15 +101,14 @@ def _database(
     path = cache / f"{key}.hsdb" if cache is not None else None
     if path is not None:
         try:
-            database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-            database.scratch = hyperscan.Scratch(database)
-            return database
-        except (OSError, hyperscan.error):
+            return _gates.Database.load(path.read_bytes())
+        except (OSError, ValueError):
             pass  # not there yet, or not usable here: compile it
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags, literal=literal)
+    if isinstance(flags, int):
+        flags = [flags] * len(ids)
+    database = _gates.Database.compile(expressions, ids, flags, literal)
     if path is not None:
-        _write(path, hyperscan.dumpb(database))
+        _write(path, database.dump())
     return database
 
 
@@ -143,7 +135,7 @@ class _Literals:
 
     literals: tuple[str, ...]
     ids: tuple[int, ...]  # ids[n]: the id of literals[n], unique within the group
-    database: Any  # hyperscan.Database over the literals, UTF-8 (lone surrogates passed through)
+    database: _gates.Database  # over the literals, UTF-8 (lone surrogates passed through)
 
     @classmethod
     def build(cls, pairs: Iterable[tuple[str, int]], cache: Path | None) -> _Literals | None:
@@ -153,9 +145,9 @@ class _Literals:
             return None
         literals, ids = tuple(lit for lit, _ in pairs), tuple(n for _, n in pairs)
         encoded = [lit.encode("utf-8", "surrogatepass") for lit in literals]
-        return cls(literals, ids, _database(encoded, list(ids), hyperscan.HS_FLAG_SINGLEMATCH, cache))
+        return cls(literals, ids, _database(encoded, list(ids), _gates.SINGLEMATCH, cache))
 
-    def in_json(self, cache: Path | None) -> Any:
+    def in_json(self, cache: Path | None) -> _gates.Database:
         """A database of the same literals as they are written inside a JSON string, ASCII letters in
         either case, for :attr:`LogEvent.text`, and of :data:`_NOT_PLAIN` (reported as
         :data:`NOT_PLAIN`). A literal that cannot be written there without a \\u escape (non-ASCII, a
@@ -166,8 +158,8 @@ class _Literals:
             if form is not None:
                 expressions.append(b"".join(b"\\x%02x" % byte for byte in form))
                 ids.append(n)
-        caseless = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
-        flags = [hyperscan.HS_FLAG_SINGLEMATCH] + [caseless] * (len(ids) - 1)
+        caseless = _gates.SINGLEMATCH | _gates.CASELESS
+        flags = [_gates.SINGLEMATCH] + [caseless] * (len(ids) - 1)
         return _database(expressions, ids, flags, cache, literal=False)
 
     def find(self, hay: str, hits: list[int]) -> None:
@@ -176,7 +168,7 @@ class _Literals:
             data = hay.encode()
         except UnicodeEncodeError:  # a lone surrogate: the literals are encoded the same way
             data = hay.encode("utf-8", "surrogatepass")
-        self.database.scan(data, match_event_handler=_hit, context=hits)
+        self.database.scan(data, hits)
 
 
 @dataclass(slots=True)
@@ -199,7 +191,7 @@ class _Group:
     short: tuple[tuple[str, tuple[int, ...]], ...]  # first gates' short ASCII literals and their rules
     short_wide: tuple[tuple[str, tuple[int, ...]], ...]  # ... and short non-ASCII ones
     words: _Literals | None  # keyword rules' gate literals, over all values
-    json_words: Any  # the same in JSON form (_Literals.in_json), for events that have LogEvent.text
+    json_words: _gates.Database | None  # the same in JSON form (_Literals.in_json), for LogEvent.text
     owners: tuple[tuple[int, ...], ...]  # literal id -> the rules it lets through (first gates)
     keys: dict[str, dict[str, tuple[int, ...]]]  # field -> lowercased value -> rule indexes
     size: int
@@ -561,9 +553,9 @@ class Engine:
         if not plain and group.wide is not None:
             group.wide.find(hay, hits)
         if group.words is not None:
-            if text is not None:
+            if text is not None and group.json_words is not None:
                 start = len(hits)
-                group.json_words.scan(text, match_event_handler=_hit, context=hits)
+                group.json_words.scan(text, hits)
                 if NOT_PLAIN in hits:  # the line does not show every value as it is: read the values
                     del hits[start:]
                     group.words.find(all_text(fields), hits)

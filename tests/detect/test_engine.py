@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -285,8 +286,13 @@ def test_compiled_databases_are_read_back_from_the_cache_folder(tmp_path: Path, 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("compiled although the cache holds the database")
 
+    real = engine_module._gates
+    refusing = SimpleNamespace(
+        **{name: getattr(real, name) for name in dir(real) if name[0] != "_" and name != "Database"},
+        Database=SimpleNamespace(load=real.Database.load, compile=refuse),
+    )
     with monkeypatch.context() as patched:
-        patched.setattr(engine_module.hyperscan, "Database", refuse)
+        patched.setattr(engine_module, "_gates", refusing)
         warm = Engine(ruleset, cache_dir=cache)
         assert [(h.event.record, h.rule.id) for h in warm.match(events)] == expected
 
