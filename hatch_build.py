@@ -3,7 +3,7 @@ for standard and editable wheels alike:
 
 - secaudit/detect/_gates.c, the Sigma engine's per-event gate step and its Hyperscan databases
   (linked with Debian's libhyperscan);
-- secaudit/logs/_newlines.c, the newline count that numbers the pieces of a large log file.
+- secaudit/logs/_fast.c, steps of the log readers run for every line or event.
 
 It needs a C compiler, the Python headers and Hyperscan's (Debian: gcc, python3-dev,
 libhyperscan-dev; scripts/system-packages.txt);
@@ -23,7 +23,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 # each source, and the libraries it links with
 SOURCES = (
     (Path("secaudit", "detect", "_gates.c"), ["-lhs"]),
-    (Path("secaudit", "logs", "_newlines.c"), []),
+    (Path("secaudit", "logs", "_fast.c"), []),
 )
 
 

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <hs/hs.h>
 
-#define NOT_PLAIN (1L << 30) /* engine.NOT_PLAIN */
 #define MAX_SHAPES 4096      /* engine.MAX_SHAPES */
 
 /* ---- literal ids found by a scan ------------------------------------------------------------------ */
@@ -289,7 +288,7 @@ typedef struct {
     PyObject *keys;          /* dict: field -> dict: lowercased value -> tuple of rule indexes */
     Database *fields_db;     /* field rules' ASCII literals over the read values, or NULL */
     Database *wide_db;       /* their non-ASCII literals, or NULL */
-    Database *json_words_db; /* keyword literals in JSON form, and NOT_PLAIN, or NULL */
+    Database *json_words_db; /* keyword literals in JSON form, or NULL */
     PyObject *words;         /* callable(fields, hits) -> None, or None: keyword literals over all values */
     PyObject *shapes;        /* dict: field names (tuple) -> (read names, keyed names), or None: Python path */
     PyObject *keep;          /* list of objects whose buffers the tables above point into */
@@ -664,12 +663,52 @@ static inline void add(Gates *self, Py_ssize_t *count, int rule) {
     }
 }
 
+/* whether the literal is in the haystack: memchr (vectorised) to each place its first byte is, for
+   the one- and two-byte literals that stay out of Hyperscan (glibc's memmem takes them byte by byte) */
 static inline int has(const char *hay, Py_ssize_t hay_len, const Short *s) {
-    if (s->len == 1) return memchr(hay, s->bytes[0], (size_t)hay_len) != NULL;
-    return memmem(hay, (size_t)hay_len, s->bytes, (size_t)s->len) != NULL;
+    if (s->len > 2) return memmem(hay, (size_t)hay_len, s->bytes, (size_t)s->len) != NULL;
+    const char *at = hay, *end = hay + hay_len;
+    const char first = s->bytes[0];
+    while (at < end && (at = memchr(at, first, (size_t)(end - at))) != NULL) {
+        if (s->len == 1 || (at + 1 < end && at[1] == s->bytes[1])) return 1;
+        at++;
+    }
+    return 0;
 }
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* JSON text in which every string value is written as itself but for the escapes of \\, ", \n, \r,
+   \t, \b and \f: no byte above 0x7f, and no \u or \/ escape (a \ that ends a run of odd length
+   before u or /). Keyword literals in that form are then found in the line as they are in the
+   lowercased values, ASCII letters in either case. */
+static int plain_json(const char *data, Py_ssize_t length) {
+    const unsigned char *bytes = (const unsigned char *)data;
+    uint64_t high = 0; /* eight bytes at a time: the high bits of every byte, or-ed */
+    Py_ssize_t k = 0;
+    for (; k + 8 <= length; k += 8) {
+        uint64_t word;
+        memcpy(&word, bytes + k, 8);
+        high |= word;
+    }
+    for (; k < length; k++) high |= bytes[k];
+    if (high & 0x8080808080808080ULL) return 0;
+    const char *at = data, *end = data + length;
+    while (at < end && (at = memchr(at, '\\', (size_t)(end - at))) != NULL) {
+        const char *run = at;
+        while (at < end && *at == '\\') at++;
+        if (((at - run) & 1) && at < end && (*at == 'u' || *at == '/')) return 0;
+    }
+    return 1;
+}
+
+static PyObject *plain_json_py(PyObject *module, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    int plain = plain_json(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(plain);
+}
 
 /* words(fields, hits): the keyword literals found in all of the event's values (Python), into found */
 static int all_values(Gates *self, PyObject *fields, Found *found) {
@@ -795,21 +834,13 @@ static PyObject *Gates_candidates(Gates *self, PyObject *const *args, Py_ssize_t
     if (self->fields_db != NULL && scan_into(self->fields_db, hay_data, hay_len, &found) < 0) goto done;
     if (!plain && self->wide_db != NULL && scan_into(self->wide_db, hay_data, hay_len, &found) < 0) goto done;
     if (self->words != Py_None) {
-        int values_needed = 1;
-        if (text != Py_None && self->json_words_db != NULL) {
-            Py_ssize_t start = found.n;
-            if (scan_into(self->json_words_db, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text), &found) < 0)
+        if (text != Py_None && plain_json(PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text))) {
+            if (self->json_words_db != NULL
+                && scan_into(self->json_words_db, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text), &found) < 0)
                 goto done;
-            values_needed = 0;
-            for (Py_ssize_t k = start; k < found.n; k++) {
-                if (found.ids[k] == NOT_PLAIN) { /* the line does not show every value as it is */
-                    found.n = start;
-                    values_needed = 1;
-                    break;
-                }
-            }
+        } else if (all_values(self, fields, &found) < 0) { /* no line, or one not showing every value */
+            goto done;
         }
-        if (values_needed && all_values(self, fields, &found) < 0) goto done;
     }
     for (Py_ssize_t k = 0; k < self->n_always; k++) add(self, &count, self->always[k]);
     for (Py_ssize_t k = 0; k < found.n; k++) {
@@ -924,9 +955,15 @@ static PyTypeObject GatesType = {
 };
 
 
+static PyMethodDef module_methods[] = {
+    {"plain_json", (PyCFunction)plain_json_py, METH_O,
+     "plain_json(text: bytes) -> bool: no non-ASCII byte and no \\u or \\/ escape in this JSON text."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_gates", "The per-event gate step of secaudit.detect.engine, compiled.", -1,
-    NULL,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__gates(void) {
@@ -943,8 +980,7 @@ PyMODINIT_FUNC PyInit__gates(void) {
     str_true = PyUnicode_InternFromString("true");
     str_false = PyUnicode_InternFromString("false");
     if (lower_name == NULL || str_true == NULL || str_false == NULL) goto fail;
-    if (PyModule_AddIntConstant(m, "NOT_PLAIN", NOT_PLAIN) < 0
-        || PyModule_AddIntConstant(m, "CASELESS", HS_FLAG_CASELESS) < 0
+    if (PyModule_AddIntConstant(m, "CASELESS", HS_FLAG_CASELESS) < 0
         || PyModule_AddIntConstant(m, "SINGLEMATCH", HS_FLAG_SINGLEMATCH) < 0
         || PyModule_AddStringConstant(m, "HYPERSCAN_VERSION", hs_version()) < 0)
         goto fail;

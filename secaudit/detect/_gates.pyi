@@ -3,10 +3,11 @@
 from collections.abc import Callable
 from typing import Any
 
-NOT_PLAIN: int
 CASELESS: int
 SINGLEMATCH: int
 HYPERSCAN_VERSION: str
+
+def plain_json(text: bytes, /) -> bool: ...
 
 class Database:
     @classmethod

@@ -50,11 +50,10 @@ _JSON_ESCAPES = {
 }
 
 
-# In JSON text: a non-ASCII byte, or a \u or \/ escape (after any number of escaped backslashes).
-# A line without one holds every string value as itself but for the escapes _JSON_ESCAPES names, so
-# a lowercased value's text is there with ASCII letters in either case; with one, it may not be.
-_NOT_PLAIN = rb"[\x80-\xff]|(?:^|[^\\])(?:\\\\)*\\[u/]"
-NOT_PLAIN = _gates.NOT_PLAIN  # its id (1 << 30): no literal of a group has it
+# _gates.plain_json(text): JSON text without a non-ASCII byte and without a \u or \/ escape (after
+# any number of escaped backslashes). Such a line holds every string value as itself but for the
+# escapes _JSON_ESCAPES names, so a lowercased value's text is there with ASCII letters in either
+# case; in any other line it may not be, and keyword gates read the values instead.
 
 
 def _json_form(literal: str) -> bytes | None:
@@ -147,20 +146,20 @@ class _Literals:
         encoded = [lit.encode("utf-8", "surrogatepass") for lit in literals]
         return cls(literals, ids, _database(encoded, list(ids), _gates.SINGLEMATCH, cache))
 
-    def in_json(self, cache: Path | None) -> _gates.Database:
+    def in_json(self, cache: Path | None) -> _gates.Database | None:
         """A database of the same literals as they are written inside a JSON string, ASCII letters in
-        either case, for :attr:`LogEvent.text`, and of :data:`_NOT_PLAIN` (reported as
-        :data:`NOT_PLAIN`). A literal that cannot be written there without a \\u escape (non-ASCII, a
-        control character JSON does not name) is found only through NOT_PLAIN."""
-        expressions, ids = [_NOT_PLAIN], [NOT_PLAIN]
+        either case, for the :attr:`LogEvent.text` that ``_gates.plain_json`` accepts; None when no
+        literal can be written there. A literal that cannot be written without a \\u escape
+        (non-ASCII, a control character JSON does not name) cannot be in such a line."""
+        expressions, ids = [], []
         for lit, n in zip(self.literals, self.ids, strict=True):
             form = _json_form(lit)
             if form is not None:
-                expressions.append(b"".join(b"\\x%02x" % byte for byte in form))
+                expressions.append(form)
                 ids.append(n)
-        caseless = _gates.SINGLEMATCH | _gates.CASELESS
-        flags = [_gates.SINGLEMATCH] + [caseless] * (len(ids) - 1)
-        return _database(expressions, ids, flags, cache, literal=False)
+        if not ids:
+            return None
+        return _database(expressions, ids, _gates.SINGLEMATCH | _gates.CASELESS, cache)
 
     def find(self, hay: str, hits: list[int]) -> None:
         """Append to ``hits`` the id of every literal found in ``hay``."""
@@ -553,13 +552,10 @@ class Engine:
         if not plain and group.wide is not None:
             group.wide.find(hay, hits)
         if group.words is not None:
-            if text is not None and group.json_words is not None:
-                start = len(hits)
-                group.json_words.scan(text, hits)
-                if NOT_PLAIN in hits:  # the line does not show every value as it is: read the values
-                    del hits[start:]
-                    group.words.find(all_text(fields), hits)
-            else:
+            if text is not None and _gates.plain_json(text):
+                if group.json_words is not None:
+                    group.json_words.scan(text, hits)
+            else:  # no line, or one that does not show every value as it is: read the values
                 group.words.find(all_text(fields), hits)
         found = set(group.always)
         owners = group.owners

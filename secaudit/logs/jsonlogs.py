@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 import orjson
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs import _fast
 from secaudit.logs.context import Context, Lines
 from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.syslog import linux_kind
 from secaudit.logs.windows import (
-    TEXT_KINDS,
     data_fields,
     event_id_of,
     from_evtx_dict,
@@ -212,11 +212,11 @@ def flat_event(obj: dict[str, object], ctx: Context, number: int, line: bytes | 
     value is a string, an int, a boolean or null.
     """
     fields = obj
-    kinds = set(map(type, obj.values()))
-    if dict in kinds:
+    kinds = _fast.value_kinds(obj)  # set(map(type, obj.values())), told in C
+    if kinds & _fast.HAS_DICT:
         fields = {}
         flatten(obj, "", fields)
-    text = line if kinds <= TEXT_KINDS else None
+    text = line if not kinds else None  # every value a str, int, bool or null
     time_value = fields.get("TimeCreated")  # the first of _TIME_KEYS, and the one Windows events have
     if time_value is None:
         for key in _TIME_KEYS:

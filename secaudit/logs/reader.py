@@ -25,7 +25,7 @@ from typing import IO, cast
 
 from secaudit.core.errors import OperationalError, UsageError
 from secaudit.core.events import LogEvent, LogKind
-from secaudit.logs import _newlines as newlines
+from secaudit.logs import _fast
 from secaudit.logs.context import MAX_LINE_BYTES, Context
 from secaudit.logs.evtxfile import chunk_cuts, read_evtx, read_evtx_range
 from secaudit.logs.formats import format_names, get_format
@@ -668,7 +668,7 @@ def _count_newlines(handle: IO[bytes], start: int, end: int) -> int:
         got = handle.readinto(view[: min(left, len(block))])  # type: ignore[attr-defined]
         if not got:
             break
-        count += newlines.count(block, got)
+        count += _fast.count(block, got)
         left -= got
     return count
 

@@ -22,6 +22,7 @@ from functools import lru_cache, partial
 from typing import cast
 
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.logs import _fast
 from secaudit.logs.context import KIND_CACHE_MAX
 
 SYSMON_CHANNEL = "microsoft-windows-sysmon/operational"
@@ -135,11 +136,6 @@ def security_aliases() -> tuple[dict[str, str], dict[str, str]]:
     registry = {str(target): str(name) for name, target in windows_audit_registry_fieldmappings.items()}
     return general, registry
 
-
-# Value types whose text (str(), lowercased) is in the JSON they were read from as written there: not
-# floats (1e3 reads "1000.0"), not objects or lists (whatever they hold). LogEvent.text is kept only
-# for events whose values are all of these.
-TEXT_KINDS = frozenset((str, int, bool, type(None)))
 
 _KINDS: dict[tuple[str, str, int, str], LogKind] = {}
 
@@ -351,7 +347,7 @@ def from_evtx_dict(
     fields["EventRecordID"] = record_id if record_id is not None else None
     fields["TimeCreated"] = time_text
     if text is not None and (
-        not set(map(type, fields.values())) <= TEXT_KINDS
+        _fast.value_kinds(fields)  # a value not a str, int, bool or null
         or not isinstance(raw_id.get("#text") if isinstance(raw_id, dict) else raw_id, int)
     ):
         text = None  # a float, a list, an object, or an EventID read from other text

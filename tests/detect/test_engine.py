@@ -4,14 +4,18 @@ undecodable text, keyword gates on an event's JSON text, emit=False rules, use a
 from __future__ import annotations
 
 import multiprocessing
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import secaudit.detect.engine as engine_module
 from secaudit.core.events import LogEvent, LogKind
+from secaudit.detect import _gates
 from secaudit.detect.engine import Engine, lowered
 from secaudit.detect.loader import RuleSet
 
@@ -328,3 +332,26 @@ def test_cidr_tests_read_each_address_text_once_and_stay_exact(tmp_path: Path) -
     values = ["10.1.2.3", "11.1.2.3", "[fd00::1]", "fe80::1", "not an address", "10.1.2.3"] * 3
     events = [event({"DestinationIp": v}, record=n, kind=kind) for n, v in enumerate(values)]
     assert both(ruleset, events) == {(A, n) for n, v in enumerate(values) if v in ("10.1.2.3", "[fd00::1]")}
+
+
+# What a JSON line must not hold for keyword literals to be searched in it as written: a non-ASCII
+# byte, or a \u or \/ escape, that is an odd run of backslashes before u or /.
+_NOT_PLAIN = re.compile(rb"[\x80-\xff]|(?:^|[^\\])(?:\\\\)*\\[u/]")
+
+
+@given(st.lists(st.sampled_from([b"\\", b"u", b"/", b"a", b'"', b"\xc3\xa9", b"\x7f", b"\\\\"]), max_size=12))
+def test_a_plain_json_line_is_told_as_the_definition_tells_it(parts: list[bytes]) -> None:
+    text = b"".join(parts)
+    assert _gates.plain_json(text) is (_NOT_PLAIN.search(text) is None), text
+
+
+def test_plain_json_edge_cases() -> None:
+    assert _gates.plain_json(b"") is True
+    assert _gates.plain_json(b'{"A":"C:\\\\Users\\\\x"}') is True  # \\U: an escaped backslash, then U
+    assert _gates.plain_json(b'{"A":"C:\\\\users"}') is True  # \\u: an escaped backslash, then u
+    assert _gates.plain_json(b'{"A":"\\\\\\u0041"}') is False  # \\ then \u0041
+    assert _gates.plain_json(b'{"A":"a\\/b"}') is False
+    assert _gates.plain_json(b'{"A":"a\\\\/b"}') is True
+    assert _gates.plain_json(b'{"A":"\\') is True  # a cut line: a lone \ at the end
+    assert _gates.plain_json('{"A":"é"}'.encode()) is False
+    assert _gates.plain_json(b"x" * 5000 + b"\x80") is False

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gzip
 import pickle
-import random
 from pathlib import Path
 
 import orjson
-import pytest
 
-from secaudit.logs import ReadStats, _newlines, plan_shards, read_events, read_shard
+from secaudit.logs import ReadStats, plan_shards, read_events, read_shard
 
 
 def _by_shards(inputs: list[str], parts: int, **options: object) -> tuple[list, ReadStats, list]:
@@ -202,23 +200,3 @@ def test_utf16_files_and_stdin_read_the_same_in_shards(fixtures, tmp_path, monke
     assert [(e.record, e.fields["message"]) for e in piped] == [
         (e.record, e.fields["message"]) for e in expected
     ]
-
-
-def test_newlines_are_counted_as_bytes_count_counts_them() -> None:
-    """The compiled count that numbers the pieces (secaudit/logs/_newlines.c), on buffers of every
-    kind, with a length, against bytes.count; a length outside the buffer is refused."""
-    rng = random.Random(7)
-    for size in (0, 1, 2, 31, 32, 33, 4096, 70_001):
-        data = bytes(rng.choice(b"\n\nab\r\x00\xff") for _ in range(size))
-        for length in {0, size // 3, max(0, size - 1), size}:
-            want = data[:length].count(b"\n")
-            assert _newlines.count(data, length) == want
-            assert _newlines.count(bytearray(data), length) == want
-            assert _newlines.count(memoryview(data)[:length]) == want
-        assert _newlines.count(data) == data.count(b"\n")
-    with pytest.raises(ValueError, match="outside"):
-        _newlines.count(b"a\n", 3)
-    with pytest.raises(ValueError, match="outside"):
-        _newlines.count(b"a\n", -1)
-    with pytest.raises(TypeError):
-        _newlines.count("a\n")  # type: ignore[arg-type]

@@ -1,3 +1,0 @@
-"""Types of the compiled module secaudit/logs/_newlines.c (see there)."""
-
-def count(buffer: bytes | bytearray | memoryview, length: int = ..., /) -> int: ...
