@@ -20,6 +20,7 @@ answering is reported with the task it held, never waited for.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -64,6 +65,11 @@ def ordered_map(
     if count <= 0:
         return
     pool: list[_Worker] = []
+    # Everything the caller holds now (rules, compiled engine, earlier stages' results) is left out
+    # of the cyclic garbage collector's passes until the workers are done: each pass over millions
+    # of inherited objects costs a worker CPU and writes to their pages, which the kernel then
+    # copies (they are shared with the parent until written).
+    gc.freeze()
     try:
         # Ctrl-C and SIGTERM wait until every worker started is in ``pool`` (so none escapes _stop)
         before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
@@ -75,6 +81,7 @@ def ordered_map(
         yield from _schedule(pool, count, describe)
     finally:
         _stop(pool)
+        gc.unfreeze()
 
 
 def _schedule(pool: list[_Worker], count: int, describe: Callable[[int], str]) -> Generator[Any, None, None]:

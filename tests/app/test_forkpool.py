@@ -3,6 +3,7 @@ way out (the end, an exception, a worker killed, the caller closing the generato
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -48,6 +49,22 @@ def test_workers_get_the_callers_state_by_fork_not_by_pickling() -> None:
     lock = threading.Lock()  # cannot be pickled: a pool that pickled the function would fail
     out = list(ordered_map(lambda i: (i, lock.locked()), 5, 2, describe=str))
     assert out == [(i, False) for i in range(5)]
+
+
+@pytest.mark.usefixtures("no_child_left")
+def test_what_the_caller_held_is_kept_out_of_the_collectors_passes_while_workers_run() -> None:
+    """gc.freeze() before the fork: a worker's collections skip the objects it inherited (passing over
+    them would write to pages it shares with the caller); the caller's objects are collected again
+    once the workers are done, also when the map stops early."""
+    held = [[n] for n in range(10_000)]  # the caller's objects, present when the workers start
+    assert gc.get_freeze_count() == 0
+    out = list(ordered_map(lambda i: (gc.get_freeze_count(), gc.is_tracked(held)), 4, 2, describe=str))
+    assert all(frozen >= 10_000 and tracked for frozen, tracked in out)
+    assert gc.get_freeze_count() == 0
+    stopped = ordered_map(lambda i: gc.get_freeze_count(), 6, 2, describe=str)
+    assert next(stopped) > 0 and gc.get_freeze_count() > 0  # the caller's own passes skip them too
+    stopped.close()
+    assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.usefixtures("no_child_left")
