@@ -75,16 +75,9 @@ MAX_CACHED = 256  # compiled databases kept in the cache folder (SigmaHQ's rules
 _HYPERSCAN = _gates.HYPERSCAN_VERSION  # in the cache key of a compiled database
 
 
-def _database(
-    expressions: list[bytes],
-    ids: list[int],
-    flags: int | list[int],
-    cache: Path | None,
-    *,
-    literal: bool = True,
-) -> _gates.Database:
-    """A Hyperscan block-mode database of ``expressions`` (literals, or patterns when not
-    ``literal``), read from ``cache`` when an earlier run compiled the same one there.
+def _database(expressions: list[bytes], ids: list[int], flags: int, cache: Path | None) -> _gates.Database:
+    """A Hyperscan block-mode database of the literals ``expressions`` (each with its id in ``ids``
+    and ``flags``), read from ``cache`` when an earlier run compiled the same one there.
 
     Compiling the databases of SigmaHQ's Windows groups takes about a second of CPU in every
     process that matches; loading one takes well under a millisecond. A cached database that
@@ -92,7 +85,7 @@ def _database(
     """
     key = digest(
         _HYPERSCAN.encode(),
-        b"literal" if literal else b"pattern",
+        b"literal",
         repr(flags).encode(),
         repr(ids).encode(),
         *expressions,
@@ -103,9 +96,7 @@ def _database(
             return _gates.Database.load(path.read_bytes())
         except (OSError, ValueError):
             pass  # not there yet, or not usable here: compile it
-    if isinstance(flags, int):
-        flags = [flags] * len(ids)
-    database = _gates.Database.compile(expressions, ids, flags, literal)
+    database = _gates.Database.compile(expressions, ids, [flags] * len(ids), True)
     if path is not None:
         _write(path, database.dump())
     return database

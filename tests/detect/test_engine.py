@@ -355,3 +355,33 @@ def test_plain_json_edge_cases() -> None:
     assert _gates.plain_json(b'{"A":"\\') is True  # a cut line: a lone \ at the end
     assert _gates.plain_json('{"A":"é"}'.encode()) is False
     assert _gates.plain_json(b"x" * 5000 + b"\x80") is False
+
+
+def test_a_hyperscan_database_finds_its_expressions_and_survives_a_dump() -> None:
+    """_gates.Database: literals (case-sensitive or not) and patterns, each id reported once per scan
+    with SINGLEMATCH, the same after dump() and load(); what Hyperscan refuses is a ValueError."""
+    once = _gates.SINGLEMATCH
+    literals = _gates.Database.compile(
+        [b"abc", b"a\x00b", b"Kiwi"], [7, 8, 9], [once, once, once | _gates.CASELESS], True
+    )
+    patterns = _gates.Database.compile([rb"x\d+y", rb"^start"], [1, 2], [once, once], False)
+    for database, text, want in (
+        (literals, b"abc abc a\x00b KIWI", [7, 8, 9]),
+        (literals, b"ABC a b kiw", []),
+        (patterns, b"start x12y x3y", [1, 2]),
+        (patterns, b" start xy", []),
+    ):
+        for copy in (database, _gates.Database.load(database.dump())):
+            hits: list[int] = []
+            copy.scan(text, hits)
+            assert sorted(hits) == want, (text, hits)
+    with pytest.raises(ValueError, match="cannot compile expression 1"):
+        _gates.Database.compile([b"ok", b"(unclosed"], [1, 2], [0, 0], False)
+    with pytest.raises(ValueError, match="NUL"):
+        _gates.Database.compile([b"a\x00b"], [1], [0], False)
+    with pytest.raises(ValueError, match="same non-zero length"):
+        _gates.Database.compile([b"a"], [1, 2], [0], True)
+    with pytest.raises(ValueError, match="reading a database"):
+        _gates.Database.load(literals.dump()[:40])
+    with pytest.raises(TypeError):
+        _gates.Database()  # type: ignore[call-arg]
