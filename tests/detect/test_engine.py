@@ -339,9 +339,13 @@ def test_cidr_tests_read_each_address_text_once_and_stay_exact(tmp_path: Path) -
 _NOT_PLAIN = re.compile(rb"[\x80-\xff]|(?:^|[^\\])(?:\\\\)*\\[u/]")
 
 
-@given(st.lists(st.sampled_from([b"\\", b"u", b"/", b"a", b'"', b"\xc3\xa9", b"\x7f", b"\\\\"]), max_size=12))
-def test_a_plain_json_line_is_told_as_the_definition_tells_it(parts: list[bytes]) -> None:
-    text = b"".join(parts)
+@given(
+    st.integers(0, 40),
+    st.lists(st.sampled_from([b"\\", b"u", b"/", b"a", b'"', b"\xc3\xa9", b"\x7f", b"\\\\"]), max_size=40),
+)
+def test_a_plain_json_line_is_told_as_the_definition_tells_it(padding: int, parts: list[bytes]) -> None:
+    # the padding moves the parts across the 16-byte steps the check reads in
+    text = b"a" * padding + b"".join(parts)
     assert _gates.plain_json(text) is (_NOT_PLAIN.search(text) is None), text
 
 
@@ -355,6 +359,12 @@ def test_plain_json_edge_cases() -> None:
     assert _gates.plain_json(b'{"A":"\\') is True  # a cut line: a lone \ at the end
     assert _gates.plain_json('{"A":"é"}'.encode()) is False
     assert _gates.plain_json(b"x" * 5000 + b"\x80") is False
+    # a run of backslashes across a 16-byte step, its parity decided by its whole length
+    for start in range(10, 20):
+        for run in range(1, 40):
+            for after, plain in ((b"u", run % 2 == 0), (b"/", run % 2 == 0), (b"U", True)):
+                text = b"x" * start + b"\\" * run + after + b"x" * 20
+                assert _gates.plain_json(text) is plain, (start, run, after)
 
 
 def test_a_hyperscan_database_finds_its_expressions_and_survives_a_dump() -> None:
