@@ -409,6 +409,10 @@ class Engine:
         # kinds that select the same rules share one group (and its databases): memory is bounded by
         # the rules' logsources, not by how many distinct kinds the input holds
         self._by_members: dict[tuple[int, ...], _Group] = {}
+        # the group of each kind object met, by identity (the entry holds the kind, so its id stays
+        # its own): readers hand out a few shared LogKind objects, and a dataclass's __hash__ is a
+        # Python call per event
+        self._by_kind_id: dict[int, tuple[LogKind, _Group]] = {}
         # per rule, built at its first hit: (predicate, field names or None for keywords, node) of
         # each selection outside negations, to say which fields matched
         self._selections: dict[int, list[tuple[Pred, tuple[str, ...] | None, Node]]] = {}
@@ -595,13 +599,19 @@ class Engine:
     def match(self, events: Iterable[LogEvent]) -> Iterator[RuleHit]:
         """Every hit of every rule (``emit=False`` rules included), in event order then rule order."""
         groups = self._groups
+        by_id = self._by_kind_id
         preds = self._preds
         candidates = self._candidates
         for event in events:
             kind = event.kind
-            group = groups.get(kind)
-            if group is None:
-                group = self._group(kind)
+            known = by_id.get(id(kind))
+            if known is not None and known[0] is kind:
+                group = known[1]
+            else:
+                group = groups.get(kind) or self._group(kind)
+                if len(by_id) >= MAX_KINDS:
+                    by_id.clear()
+                by_id[id(kind)] = (kind, group)
             if not group.size:
                 continue
             fields = event.fields

@@ -35,7 +35,7 @@ Windows channels. Details per format are in each module's docstring.
 """
 
 from secaudit.logs.formats import LogFormat, format_names, log_format, sniffer
-from secaudit.logs.reader import Shard, plan_shards, read_events, read_shard, release_spilled
+from secaudit.logs.reader import Shard, copies_streams, plan_shards, read_events, read_shard, release_spilled
 from secaudit.logs.stats import ReadStats
 from secaudit.logs.windows import load_tables as load_windows_tables
 
@@ -43,6 +43,7 @@ __all__ = [
     "LogFormat",
     "ReadStats",
     "Shard",
+    "copies_streams",
     "format_names",
     "load_windows_tables",
     "log_format",

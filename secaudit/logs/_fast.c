@@ -1,8 +1,10 @@
 /* Two steps of secaudit.logs that run for every line or every event, compiled.
 
-   count: the hunt numbers the first line of each piece of a large file before its workers start,
-   so counting newlines runs on its critical path. bytes.count(b"\n") looks at every byte; memchr
-   skips to the next newline with vector instructions (about four times as fast on 2.4 KB lines).
+   count_range: the hunt numbers the first line of each piece of a large file before its workers
+   start, so counting newlines runs on its critical path. bytes.count(b"\n") looks at every byte;
+   memchr skips to the next newline with vector instructions (about four times as fast on 2.4 KB
+   lines). The whole range is read and counted in one call without the GIL, so the hunt can cut its
+   inputs in a thread while its rules load.
 
    value_kinds: what set(map(type, d.values())) told the flat JSON reader, without building the set:
    whether a value is a dict (the event is flattened) and whether one is not a str, int, bool or
@@ -12,40 +14,50 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
-static PyObject *count(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "count(buffer[, length]): the newlines in the first length bytes");
+static PyObject *count_range(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "count_range(fd, start, end): the newlines in bytes start..end of a file");
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
-    Py_ssize_t length = view.len;
-    if (nargs == 2) {
-        length = PyLong_AsSsize_t(args[1]);
-        if (length == -1 && PyErr_Occurred()) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        if (length < 0 || length > view.len) {
-            PyBuffer_Release(&view);
-            PyErr_Format(PyExc_ValueError, "length %zd outside 0..%zd", length, view.len);
-            return NULL;
-        }
+    int fd = PyObject_AsFileDescriptor(args[0]);
+    if (fd < 0) return NULL;
+    long long start = PyLong_AsLongLong(args[1]), end = PyLong_AsLongLong(args[2]);
+    if ((start == -1 || end == -1) && PyErr_Occurred()) return NULL;
+    if (start < 0 || end < start) {
+        PyErr_Format(PyExc_ValueError, "byte range %lld..%lld: need 0 <= start <= end", start, end);
+        return NULL;
     }
-    const char *at = view.buf, *end = at + length;
-    Py_ssize_t found = 0;
+    enum { BLOCK = 1 << 20 };
+    char *block = PyMem_RawMalloc(BLOCK);
+    if (block == NULL) return PyErr_NoMemory();
+    long long found = 0;
+    int error = 0;
+    /* one call for the whole range, without the GIL: the hunt counts while its rules load */
     Py_BEGIN_ALLOW_THREADS
-    while (at < end) {
-        const char *newline = memchr(at, '\n', (size_t)(end - at));
-        if (newline == NULL) break;
-        found++;
-        at = newline + 1;
+    for (off_t at = (off_t)start; at < (off_t)end;) {
+        size_t want = (size_t)((off_t)end - at < BLOCK ? (off_t)end - at : BLOCK);
+        ssize_t got = pread(fd, block, want, at);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            error = errno;
+            break;
+        }
+        if (got == 0) break; /* the file ends before end */
+        for (const char *p = block, *stop = block + got; (p = memchr(p, '\n', (size_t)(stop - p))) != NULL; p++)
+            found++;
+        at += got;
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(found);
+    PyMem_RawFree(block);
+    if (error) {
+        errno = error;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromLongLong(found);
 }
 
 #define HAS_DICT 1 /* a value of type dict */
@@ -69,8 +81,9 @@ static PyObject *value_kinds(PyObject *module, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
-    {"count", (PyCFunction)(void (*)(void))count, METH_FASTCALL,
-     "count(buffer[, length]) -> int: the newline bytes in the buffer (in its first length bytes)."},
+    {"count_range", (PyCFunction)(void (*)(void))count_range, METH_FASTCALL,
+     "count_range(fd, start, end) -> int: the newline bytes in bytes start..end of the open file fd\n"
+     "(to its end if it is shorter), read without the GIL."},
     {"value_kinds", (PyCFunction)value_kinds, METH_O,
      "value_kinds(d: dict) -> int: HAS_DICT when a value is a dict, NOT_TEXT when one is not exactly\n"
      "a str, int, bool or None (0: all are)."},

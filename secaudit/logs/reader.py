@@ -541,6 +541,12 @@ def plan_shards(inputs: Sequence[str], *, parts: int, input_format: str | None =
     return [replace(s, note=notes[s.source]) if s.first and s.source in notes else s for s in shards]
 
 
+def copies_streams(inputs: Sequence[str]) -> bool:
+    """Whether :func:`plan_shards` copies an input first: stdin ("-"), or a FIFO or device named in
+    ``inputs`` (one inside a named folder is skipped, never read)."""
+    return any(name == "-" or special_kind(name) for name in inputs)
+
+
 _SPILLED: list[str] = []
 
 
@@ -658,19 +664,11 @@ def _boundary(handle: IO[bytes], offset: int, marker: bytes) -> int | None:
 
 
 def _count_newlines(handle: IO[bytes], start: int, end: int) -> int:
-    """The newlines in bytes ``start``..``end`` of ``handle`` (one buffer, refilled; counted in C)."""
-    handle.seek(start)
-    left = end - start
-    count = 0
-    block = bytearray(min(left, 1 << 20))
-    view = memoryview(block)
-    while left > 0:
-        got = handle.readinto(view[: min(left, len(block))])  # type: ignore[attr-defined]
-        if not got:
-            break
-        count += _fast.count(block, got)
-        left -= got
-    return count
+    """The newlines in bytes ``start``..``end`` of ``handle``: a file's counted in C without the GIL
+    (:func:`_fast.count_range`), an in-memory copy's by ``bytes.count``."""
+    if isinstance(handle, io.BytesIO):
+        return handle.getbuffer()[start:end].tobytes().count(b"\n")
+    return _fast.count_range(handle.fileno(), start, end)
 
 
 def _zeek_header(head: bytes) -> tuple[bytes, ...]:

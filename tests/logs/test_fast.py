@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,24 +14,37 @@ from hypothesis import strategies as st
 from secaudit.logs import _fast
 
 
-def test_newlines_are_counted_as_bytes_count_counts_them() -> None:
-    """The compiled count that numbers the pieces (secaudit/logs/_fast.c), on buffers of every
-    kind, with a length, against bytes.count; a length outside the buffer is refused."""
+def test_newlines_are_counted_as_bytes_count_counts_them(tmp_path: Path) -> None:
+    """The compiled count that numbers the pieces (secaudit/logs/_fast.c) reads a byte range of a
+    file, across its 1 MiB blocks and past the file's end, and agrees with bytes.count; a bad range
+    or descriptor is refused."""
     rng = random.Random(7)
-    for size in (0, 1, 2, 31, 32, 33, 4096, 70_001):
-        data = bytes(rng.choice(b"\n\nab\r\x00\xff") for _ in range(size))
-        for length in {0, size // 3, max(0, size - 1), size}:
-            want = data[:length].count(b"\n")
-            assert _fast.count(data, length) == want
-            assert _fast.count(bytearray(data), length) == want
-            assert _fast.count(memoryview(data)[:length]) == want
-        assert _fast.count(data) == data.count(b"\n")
-    with pytest.raises(ValueError, match="outside"):
-        _fast.count(b"a\n", 3)
-    with pytest.raises(ValueError, match="outside"):
-        _fast.count(b"a\n", -1)
-    with pytest.raises(TypeError):
-        _fast.count("a\n")  # type: ignore[arg-type]
+    block = 1 << 20
+    for size in (0, 1, 2, 33, 4096, block - 1, block, block + 1, 2 * block + 70_001):
+        data = bytes(rng.choice(b"\n\nab\r\x00\xff") for _ in range(min(size, 5000))) * (size // 5000 + 1)
+        data = data[:size]
+        path = tmp_path / f"{size}.log"
+        path.write_bytes(data)
+        with path.open("rb") as handle:
+            for start, end in {
+                (0, size),
+                (0, 0),
+                (size // 3, size),
+                (1, max(1, size - 1)),
+                (block - 3, block + 5),
+            }:
+                want = data[start:end].count(b"\n")
+                assert _fast.count_range(handle.fileno(), start, end) == want, (size, start, end)
+            assert _fast.count_range(handle, 0, size + 10) == data.count(b"\n")  # a file object, past its end
+    with pytest.raises(ValueError, match="need 0 <= start <= end"):
+        _fast.count_range(0, 5, 3)
+    with pytest.raises(ValueError, match="need 0 <= start <= end"):
+        _fast.count_range(0, -1, 3)
+    read, write = os.pipe()
+    os.close(write)
+    os.close(read)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        _fast.count_range(read, 0, 10)
 
 
 class Text(str):
