@@ -369,19 +369,79 @@ SECOND_GATE_MEMBERS = 8  # a second gate is checked member by member: only a sho
 
 
 def gates(node: Node) -> tuple[Gate | None, Gate | None]:
-    """The prefilter gate of ``node`` (:func:`gate`) and, for an AND, the next most selective gate of
-    its other conjuncts, or None: both must hold for the node to match, so an event must pass both.
-    The second one is checked by the engine only on the rules the first one let through."""
+    """The prefilter gate of ``node`` (:func:`gate`) and a second one, or None: both must hold for the
+    node to match, so an event must pass both. The second one is checked by the engine only on the
+    rules the first one let through.
+
+    For an AND, the second gate is the next most selective gate of its other conjuncts. When there is
+    none and the first gate is an OR's (the union of its branches' gates: "1 of selection_*"), it is
+    the union of the branches' own second gates: a matching OR has a matching branch, which holds
+    its first gate and its second, so the event holds one of the firsts and one of the seconds.
+    """
     first = gate(node)
+    if first is None:
+        return None, None
     conjuncts = sorted(_conjunct_gates(node), key=_score, reverse=True)
-    if first is None or len(conjuncts) < 2:
-        return first, None
-    rest = list(conjuncts)
-    if first not in rest:
-        return first, None
-    rest.remove(first)
-    second = next((g for g in rest if len(g[0]) + len(g[1]) <= SECOND_GATE_MEMBERS), None)
-    return first, second
+    if len(conjuncts) >= 2 and first in conjuncts:
+        rest = list(conjuncts)
+        rest.remove(first)
+        fitting = [g for g in rest if _members(g) <= SECOND_GATE_MEMBERS]
+        if fitting:
+            return first, next((g for g in fitting if _disjoint(g, first)), fitting[0])
+    return first, _branches_second(node, first)
+
+
+def _disjoint(g: Gate, first: Gate) -> bool:
+    """``g`` shares no member with ``first``: an event that passed ``first`` on a member need not
+    pass ``g`` on the same one."""
+    return g[0].isdisjoint(first[0]) and g[1].isdisjoint(first[1])
+
+
+def _members(g: Gate) -> int:
+    return len(g[0]) + len(g[1])
+
+
+def _branches_second(node: Node, first: Gate) -> Gate | None:
+    """The union of the second gates of the branches of the OR that gives ``first`` (``node`` itself,
+    or one of its conjuncts), or None when a branch has none or the union is too long to check."""
+    choice = next((n for n in _conjunct_nodes(node) if n[0] == "or" and gate(n) == first), None)
+    if choice is None:
+        return None
+    lits: set[str] = set()
+    keys: set[tuple[str, str]] = set()
+    for branch in choice[1]:
+        second = _branch_second(branch, first)
+        if second is None:
+            return None
+        lits |= second[0]
+        keys |= second[1]
+        if len(lits) + len(keys) > SECOND_GATE_MEMBERS:
+            return None
+    return frozenset(lits), frozenset(keys)
+
+
+def _branch_second(branch: Node, first: Gate) -> Gate | None:
+    """A gate of one of ``branch``'s conjuncts other than its own first: the most selective one that
+    shares no member with the OR's ``first`` gate if there is one ("new-object" is no second gate of a
+    branch when it is another branch's first: an event that passed on it passes again). Any of a
+    branch's conjuncts holds when the branch matches."""
+    own = gate(branch)
+    rest = sorted(_conjunct_gates(branch), key=_score, reverse=True)
+    if own is None or own not in rest:
+        return gates(branch)[1]
+    rest.remove(own)
+    fitting = [g for g in rest if _members(g) <= SECOND_GATE_MEMBERS]
+    return next((g for g in fitting if _disjoint(g, first)), fitting[0] if fitting else gates(branch)[1])
+
+
+def _conjunct_nodes(node: Node) -> list[Node]:
+    """The terms of ``node`` seen as a conjunction (nested ANDs and selections flattened)."""
+    kind = node[0]
+    if kind == "sel":
+        return _conjunct_nodes(node[2])
+    if kind == "and":
+        return [n for child in node[1] for n in _conjunct_nodes(child)]
+    return [node]
 
 
 def _conjunct_gates(node: Node) -> list[Gate]:

@@ -165,6 +165,47 @@ def test_a_second_gate_rules_out_events_the_first_one_lets_through(tmp_path: Pat
     assert both(ruleset, events) == {(plan.info.id, 1)}
 
 
+def test_an_or_of_selections_has_the_union_of_their_second_gates(tmp_path: Path) -> None:
+    """'1 of selection_*' with a filter: the first gate is the union of the branches' firsts, the
+    second the union of their seconds, each avoiding the other branches' firsts ('new-object' is the
+    first of one branch: as another's second, every event that passed on it would pass again)."""
+    text = rule_text(
+        "sel_a:\n  ScriptBlockText|contains|all: ['iex', 'New-Object', 'Net.WebClient', '.Download']\n"
+        "sel_b:\n  ScriptBlockText|contains|all: [' -w ', 'hidden', '-noni', 'New-Object']\n"
+        "filter:\n  ScriptBlockText|contains: 'chocolatey'\n"
+        "condition: 1 of sel_* and not filter"
+    )
+    ruleset = load_text(tmp_path, text)
+    plan = ruleset.plans[0]
+    assert plan.gate == (frozenset({"net.webclient", "new-object"}), frozenset())
+    assert plan.second == (frozenset({".download", "hidden"}), frozenset())
+    engine = Engine(ruleset)
+    benign = "$x = New-Object System.Collections.ArrayList; Import-Module Reports"
+    assert engine.candidates(event({"ScriptBlockText": benign})) == []  # passes the first, not the second
+    loud = "iex (New-Object Net.WebClient).DownloadString('http://127.0.0.1/a')"
+    hidden = "powershell -noni -w hidden -c New-Object Foo"
+    events = [
+        event({"ScriptBlockText": benign}, record=1),
+        event({"ScriptBlockText": loud}, record=2),
+        event({"ScriptBlockText": hidden}, record=3),
+        event({"ScriptBlockText": loud + " chocolatey"}, record=4),
+        event({"ScriptBlockText": "New-Object hidden"}, record=5),  # passes both gates, not the rule
+    ]
+    assert engine.candidates(events[4]) == [0]
+    assert both(ruleset, events) == {(plan.info.id, 2), (plan.info.id, 3)}
+
+
+def test_an_or_whose_branch_has_no_second_gate_has_none(tmp_path: Path) -> None:
+    text = rule_text(
+        "sel_a:\n  CommandLine|contains|all: ['certutil', 'urlcache']\n"
+        "sel_b:\n  CommandLine|contains: 'bitsadmin'\n"
+        "condition: 1 of sel_*"
+    )
+    plan = load_text(tmp_path, text).plans[0]
+    assert plan.gate == (frozenset({"certutil", "bitsadmin"}), frozenset())
+    assert plan.second is None  # sel_b is one test: an event may match it on its first gate alone
+
+
 def test_a_second_gate_of_a_keyword_rule_reads_all_values(tmp_path: Path) -> None:
     text = rule_text(
         "kw:\n  - 'invoke-mimikatz'\nsel:\n  Image|endswith: '\\pwsh.exe'\ncondition: kw and sel"
