@@ -25,8 +25,10 @@ from secaudit.logs.formats import Sample, log_format, sniffer
 from secaudit.logs.linuxsysmon import sysmon_linux_event
 from secaudit.logs.syslog import linux_kind
 from secaudit.logs.windows import (
+    aliases_loaded,
     data_fields,
     event_id_of,
+    flat_windows_step,
     from_evtx_dict,
     parse_time,
     windows_event,
@@ -292,6 +294,7 @@ def journald_event(fields: dict[str, object], ctx: Context, number: int) -> LogE
 @log_format("flat-json", split_after=b"\n")
 def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
     loads = orjson.loads
+    windows, waiting = flat_windows_step(ctx.source, ctx.kind)  # flat_event's Windows path, in C
     for number, line in lines:
         try:
             obj = loads(line)
@@ -304,4 +307,9 @@ def parse_flat_json(lines: Lines, ctx: Context) -> Iterator[LogEvent]:
         if type(obj) is not dict:
             ctx.skip(number, "JSON value is not an object")
             continue
-        yield flat_event(obj, ctx, number, line)
+        event = windows(obj, line, number)
+        if event is None:
+            event = flat_event(obj, ctx, number, line)
+            if waiting and aliases_loaded():  # the first Security event loaded pySigma's tables
+                windows, waiting = flat_windows_step(ctx.source, ctx.kind)
+        yield event

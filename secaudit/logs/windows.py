@@ -302,6 +302,26 @@ def windows_event(
     return _new_event((fields, kind, source, record, timestamp, text))
 
 
+FlatStep = Callable[[dict[str, object], bytes, int], "LogEvent | None"]
+
+
+def flat_windows_step(source: str, kind: LogKind | None) -> tuple[FlatStep, bool]:
+    """``_fast.flat_windows_event`` bound to one reading: ``step(fields, line, record)`` gives what
+    jsonlogs.flat_event gives for a flat Windows event in the usual shape, in one C call, or None
+    (fields untouched) for flat_event to read. The flag is True when Security events are left to
+    flat_event because their aliases are not loaded yet (pySigma's tables are loaded by the first
+    one that needs them): bind again once :func:`security_aliases` has run."""
+    loaded = security_aliases.cache_info().currsize > 0
+    aliases = security_aliases()[0] if loaded else None
+    step = partial(_fast.flat_windows_event, _KINDS, aliases, parse_time, LogEvent, kind, source)
+    return cast("FlatStep", step), not loaded
+
+
+def aliases_loaded() -> bool:
+    """Whether :func:`security_aliases` has run in this process."""
+    return security_aliases.cache_info().currsize > 0
+
+
 def from_evtx_dict(
     event: Mapping[str, object], source: str, kind: LogKind | None, fallback: int, text: bytes | None = None
 ) -> LogEvent:

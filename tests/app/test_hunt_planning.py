@@ -29,7 +29,8 @@ level: low
 
 def _lines(count: int) -> bytes:
     return b"".join(
-        json.dumps({"message": "planted" if i % 100 == 7 else "calm", "n": i}).encode() + b"\n" for i in range(count)
+        json.dumps({"message": "planted" if i % 100 == 7 else "calm", "n": i}).encode() + b"\n"
+        for i in range(count)
     )
 
 
