@@ -172,6 +172,7 @@ def load_placeholders(path: Path) -> dict[str, tuple[str, ...]]:
 # Set in the parent before forking; the forked workers inherit the compiled engine copy-on-write.
 _ENGINE: Engine | None = None
 _RULE_INDEX: dict[int, int] = {}
+_FED_SENT: set[str] = set()  # fed rules this process has reported (_EngineNotes), emptied per hunt
 _KIND: LogKind | None = None
 _WINDOW: HuntOptions | None = None  # set when the hunt has a time range
 
@@ -197,8 +198,9 @@ def in_range(events: Iterable[LogEvent], options: HuntOptions, stats: ReadStats)
 
 @dataclass(frozen=True, slots=True)
 class _EngineNotes:
-    """What a process's engine has learnt so far: rules it disabled while matching (id -> reason)
-    and the rules some event of their log source reached."""
+    """What a process's engine has learnt: rules it disabled while matching so far (id -> reason) and
+    the rules some event of their log source reached since the process last reported (the parent
+    keeps the union: a folder of 200 files had sent the same 2,500 ids 200 times)."""
 
     disabled: dict[str, str]
     fed: frozenset[str]
@@ -221,7 +223,9 @@ def _match_shard(shard: Shard) -> tuple[list[Compact], ReadStats, _EngineNotes]:
         )
         for hit in _ENGINE.match(events)
     ]
-    return out, stats, _EngineNotes(dict(_ENGINE.disabled), _ENGINE.fed_rules)
+    fed = _ENGINE.fed_rules - _FED_SENT
+    _FED_SENT.update(fed)
+    return out, stats, _EngineNotes(dict(_ENGINE.disabled), fed)
 
 
 def _run_shards(
@@ -286,6 +290,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
     _ENGINE, _KIND, _WINDOW = engine, options.kind, options if options.windowed else None
     _RULE_INDEX.clear()
     _RULE_INDEX.update({id(info): i for i, info in enumerate(ruleset.rules)})
+    _FED_SENT.clear()
     runs = _run_shards(shards, workers, ruleset.rules)
     try:
         for done, (hits, stats, notes) in enumerate(runs, start=1):
@@ -306,6 +311,7 @@ def hunt(options: HuntOptions, *, on_hit: HitSink, progress: ProgressCallback = 
         runs.close()
         _ENGINE, _KIND, _WINDOW = None, None, None
         _RULE_INDEX.clear()
+        _FED_SENT.clear()
         release_spilled()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1,4 +1,5 @@
-"""How a hunt cuts its inputs: files in a thread while the rules load, streams after the rules."""
+"""How a hunt cuts its inputs (files in a thread while the rules load, streams after the rules) and
+what its shards report back."""
 
 from __future__ import annotations
 
@@ -101,3 +102,34 @@ def test_a_rules_error_wins_and_a_missing_input_is_raised_from_the_thread(
     assert ("plan", "secaudit-plan") in seen
     with pytest.raises(ConfigError):  # as before: the rules are told about first
         hunt(_options((missing,), tmp_path / "no-rules-here"), on_hit=lambda hit: None)
+
+
+def test_each_fed_rule_is_reported_once_however_many_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = tmp_path / "rule.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    other = RULE.replace("0c7e54a2-6a7e-4d0b-9d55-3b8f2f61b7a1", "1d8f65b3-7b8f-4e1c-8e66-4c9f3f72c8b2")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.yml").write_text(RULE, encoding="utf-8")
+    (tmp_path / "rules" / "b.yml").write_text(other, encoding="utf-8")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n in range(6):
+        (logs / f"{n}.jsonl").write_bytes(_lines(300))
+    reported: list[frozenset[str]] = []
+    match = hunt_module._match_shard
+
+    def watched(shard: Any) -> Any:
+        result = match(shard)
+        reported.append(result[2].fed)
+        return result
+
+    monkeypatch.setattr(hunt_module, "_match_shard", watched)
+    summary = hunt(_options((str(logs),), tmp_path / "rules", workers=1), on_hit=lambda hit: None)
+    assert len(reported) == 6
+    assert summary.fed_rules == reported[0] and len(summary.fed_rules) == 2
+    assert all(not fed for fed in reported[1:])  # told once, by the first shard
+    again: list[Any] = []
+    hunt(_options((str(logs),), tmp_path / "rules", workers=1), on_hit=again.append)
+    assert reported[6] == summary.fed_rules  # a new hunt reports them anew
