@@ -107,8 +107,6 @@ def test_a_rules_error_wins_and_a_missing_input_is_raised_from_the_thread(
 def test_each_fed_rule_is_reported_once_however_many_shards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rule = tmp_path / "rule.yml"
-    rule.write_text(RULE, encoding="utf-8")
     other = RULE.replace("0c7e54a2-6a7e-4d0b-9d55-3b8f2f61b7a1", "1d8f65b3-7b8f-4e1c-8e66-4c9f3f72c8b2")
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "a.yml").write_text(RULE, encoding="utf-8")
