@@ -617,6 +617,11 @@ fail:
     return NULL;
 }
 
+/* 0xff in each byte of ``chunk`` that is an ASCII capital, for bytes below 0x80 */
+static inline __m128i capitals_of(__m128i chunk) {
+    return _mm_and_si128(_mm_cmpgt_epi8(chunk, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(chunk, _mm_set1_epi8('Z' + 1)));
+}
+
 /* str(value).lower() for a str, int, float or bool (exact types); NULL without an error set: another
    kind of value (the Python path takes the event). */
 static PyObject *lowered_text(PyObject *value) {
@@ -638,8 +643,17 @@ static PyObject *lowered_text(PyObject *value) {
         Py_DECREF(text);
         return low;
     }
+    /* ASCII: sixteen bytes at a time (SSE2; every byte is below 0x80, so signed compares hold) */
     const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), k = 0;
+    for (; k + 16 <= len; k += 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)(data + k));
+        unsigned int capitals = (unsigned int)_mm_movemask_epi8(capitals_of(chunk));
+        if (capitals) {
+            k += __builtin_ctz(capitals);
+            break;
+        }
+    }
     while (k < len && !(data[k] >= 'A' && data[k] <= 'Z')) k++;
     if (k == len) return text; /* nothing to lower: the same object */
     PyObject *low = PyUnicode_New(len, 127);
@@ -649,6 +663,11 @@ static PyObject *lowered_text(PyObject *value) {
     }
     Py_UCS1 *out = PyUnicode_1BYTE_DATA(low);
     memcpy(out, data, k);
+    const __m128i bit = _mm_set1_epi8(0x20);
+    for (; k + 16 <= len; k += 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)(data + k));
+        _mm_storeu_si128((__m128i *)(out + k), _mm_or_si128(chunk, _mm_and_si128(capitals_of(chunk), bit)));
+    }
     for (; k < len; k++) {
         Py_UCS1 c = data[k];
         out[k] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + 32) : c;

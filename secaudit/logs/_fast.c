@@ -22,7 +22,8 @@
 
 static PyObject *count_range(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "count_range(fd, start, end): the newlines in bytes start..end of a file");
+        PyErr_SetString(PyExc_TypeError,
+                        "count_range(fd, start, end): the newlines in bytes start..end of a file");
         return NULL;
     }
     int fd = PyObject_AsFileDescriptor(args[0]);
@@ -140,8 +141,8 @@ static int security_channel(PyObject *channel) {
    holds. None, with ``fields`` untouched, for any other event: flat_event then reads it. */
 static PyObject *flat_windows_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError,
-                        "flat_windows_event(kinds, aliases, parse_time, event_type, kind, source, fields, line, record)");
+        PyErr_SetString(PyExc_TypeError, "flat_windows_event(kinds, aliases, parse_time, event_type, kind, "
+                                         "source, fields, line, record)");
         return NULL;
     }
     PyObject *kinds = args[0], *aliases = args[1], *parse_time = args[2], *kind = args[4], *source = args[5];
@@ -210,7 +211,8 @@ static PyObject *flat_windows_event(PyObject *module, PyObject *const *args, Py_
         while (PyDict_Next(aliases, &pos, &name, &alias)) {
             PyObject *value = PyDict_GetItemWithError(fields, name);
             int has = value ? PyDict_Contains(fields, alias) : 0;
-            if ((value == NULL && PyErr_Occurred()) || has < 0 || (value != NULL && !has && PyDict_SetItem(fields, alias, value) < 0)) {
+            int failed = (value == NULL && PyErr_Occurred()) || has < 0;
+            if (failed || (value != NULL && !has && PyDict_SetItem(fields, alias, value) < 0)) {
                 Py_DECREF(stamp);
                 return NULL;
             }

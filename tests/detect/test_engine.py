@@ -436,3 +436,25 @@ def test_a_hyperscan_database_finds_its_expressions_and_survives_a_dump() -> Non
         _gates.Database.load(literals.dump()[:40])
     with pytest.raises(TypeError):
         _gates.Database()  # type: ignore[call-arg]
+
+
+def test_the_compiled_step_lowers_long_values_as_python_does(tmp_path: Path) -> None:
+    """ASCII values are lowered 16 bytes at a time in C: a capital at every offset around the steps,
+    runs of capitals across them, the letters next to A and Z ('@', '[', '`', '{'), and a value with
+    nothing to lower (handed back as it is)."""
+    engine = Engine(load_text(tmp_path, rule_text("sel:\n  CommandLine|contains: 'needle'\ncondition: sel")))
+    engine.candidates(event({"CommandLine": "x"}))
+    group = engine._groups[SYSMON]
+    values = ["@[`{AZaz" * 6, "lower only, 0123456789 and more " * 2, "NEEDLE" * 9]
+    for size in (15, 16, 17, 31, 32, 33, 47):
+        for at in range(size):
+            values.append("x" * at + "Q" + "x" * (size - at - 1))
+            values.append("a" * at + "N" * (size - at))
+    for value in values:
+        fields = {"CommandLine": value, "Image": "C:\\X.EXE"}
+        compiled = group.compiled.candidates(fields, None)
+        assert compiled is not None
+        assert compiled == engine._candidates(group, fields, None), value
+        assert compiled[1]["CommandLine"] == value.lower()
+        if value == value.lower():
+            assert compiled[1]["CommandLine"] is value
