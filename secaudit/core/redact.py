@@ -23,6 +23,7 @@ import binascii
 import functools
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 MASK = "***"
@@ -50,6 +51,8 @@ _PAIR = re.compile(
     rf"(?P<head>(?<![A-Za-z0-9_-])(?:{_NAMES})[\"']?\s*[:=]\s*[\"']?)(?P<secret>[^\s'\",;&<>)}}\]]+)",
     re.IGNORECASE,
 )
+# What each name of _NAMES holds, lowercased: _PAIR matches no text without one of them.
+_PAIR_STEMS = ("passw", "passphrase", "secret", "token", "api", "private")
 # Values too short to be told apart from ordinary words are not registered.
 _MIN_SECRET = 4
 # A cheap test before the expensive ones: every shape above holds one of these (a URL's "://", or
@@ -131,10 +134,37 @@ def _redact(text: str) -> str:
     low = text.lower()
     if not any(trigger in low for trigger in _TRIGGERS):
         return text
-    text = _USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
-    text = _QUERY.sub(_mask, text)
-    text = _HEADER.sub(_mask, text)
-    return _PAIR.sub(_pair_mask, text)
+    # Each shape runs only when the text holds what it cannot match without: the same masks, in the
+    # same order. On long values (a Windows event's Message) the four regexes were most of the time
+    # a hunt's output took, about 50 us of 90 per hit.
+    gate = _gate(low)
+    if "://" in gate and "@" in text:
+        text, gate = _applied(_USERINFO, lambda m: f"{m.group('head')}:{MASK}@", text, gate)
+    if "=" in text:
+        text, gate = _applied(_QUERY, _mask, text, gate)
+    if "authorization" in gate:
+        text, gate = _applied(_HEADER, _mask, text, gate)
+    if ("=" in text or ":" in text) and any(stem in gate for stem in _PAIR_STEMS):
+        text = _PAIR.sub(_pair_mask, text)
+    return text
+
+
+def _gate(low: str) -> str:
+    """``low`` (a text's lowercase) with every character a case-blind regex takes for an ASCII letter
+    made that letter: dotless i and long s (whose lowercase is themselves), and the dot that the
+    lowercase of a dotted capital I puts after its i. The other two such characters, the Kelvin sign
+    and a capital letter, lowercase to the letter already."""
+    if low.isascii():
+        return low
+    return low.replace("\u0131", "i").replace("\u017f", "s").replace("\u0307", "")
+
+
+def _applied(
+    pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str, gate: str
+) -> tuple[str, str]:
+    """``pattern.sub(replace, text)`` and the gate of the result."""
+    masked = pattern.sub(replace, text)
+    return masked, gate if masked == text else _gate(masked.lower())
 
 
 def redact_data(value: Any) -> Any:

@@ -13,9 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from secaudit.app.stages import Stage, StageContext
 from secaudit.cli.main import run as cli_run
+from secaudit.core import redact as module
 from secaudit.core.model import (
     Asset,
     Criticality,
@@ -309,3 +312,52 @@ def test_hit_files_carry_no_secret_from_the_logs_or_from_secaudit(
     assert written.count("Planted") == 3  # every hit kept
     assert _leaks(written) == []
     assert written.count(MASK) >= 5
+
+
+def _every_shape(text: str) -> str:
+    """redact as it was before its shapes were gated: all four regexes on any text with a trigger."""
+    low = text.lower()
+    if not any(trigger in low for trigger in module._TRIGGERS):
+        return text
+    text = module._USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+    text = module._QUERY.sub(module._mask, text)
+    text = module._HEADER.sub(module._mask, text)
+    return module._PAIR.sub(module._pair_mask, text)
+
+
+# pieces of the shapes, their names spelt with the characters a case-blind match takes for ASCII
+# letters (dotless i, long s, dotted capital I, the Kelvin sign), and filler
+_PIECES = st.sampled_from(
+    [
+        "password", "PassWord", "pa\u017fsword", "passw\u0131rd", "pr\u0130vate_key", "ap\u0130_key", "api-key",
+        "\u212aey", "token", "TOKEN", "secret", "client_secret", "Authorization", "AUTHORİZATİON",
+        "authorization: Bearer ", "https://", "user:", "@host", "?", "&", ";", "=", ":", " ", "\t", '"', "'",
+        "hunter2", "s3cr3t", "x", "é", "\u0307", "sig", "credentials", "pwd", "auth",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=14))
+@settings(max_examples=1500)
+def test_gating_the_shapes_masks_what_running_them_all_masks(pieces: list[str]) -> None:
+    forget_secrets()
+    text = "".join(pieces)
+    assert module._redact(text) == _every_shape(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "auth pa\u017fsword=hunter2",  # long s: a case-blind s
+        "auth pr\u0131vate_key=hunter2",  # dotless i
+        "auth pr\u0130vate_key: hunter2",  # dotted capital I, whose lowercase is i and a dot
+        "\u212aey api_key=hunter2",  # the Kelvin sign
+        "AUTHOR\u0130ZAT\u0130ON: Bearer hunter2",
+        "sig https://user:hunter2@host/x",
+        "auth x?pa\u017fsword=hunter2&y=1",
+    ],
+)
+def test_names_spelt_with_look_alike_letters_are_masked_as_before(text: str) -> None:
+    forget_secrets()
+    assert "hunter2" not in module._redact(text)
+    assert module._redact(text) == _every_shape(text)
