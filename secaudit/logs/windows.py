@@ -311,7 +311,7 @@ def flat_windows_step(source: str, kind: LogKind | None) -> tuple[FlatStep, bool
     (fields untouched) for flat_event to read. The flag is True when Security events are left to
     flat_event because their aliases are not loaded yet (pySigma's tables are loaded by the first
     one that needs them): bind again once :func:`security_aliases` has run."""
-    loaded = security_aliases.cache_info().currsize > 0
+    loaded = aliases_loaded()
     aliases = security_aliases()[0] if loaded else None
     step = partial(_fast.flat_windows_event, _KINDS, aliases, parse_time, LogEvent, kind, source)
     return cast("FlatStep", step), not loaded
