@@ -4,7 +4,7 @@ real IOS configurations (../shared/fixtures/ios-batfish).
 Targets: >= 200 checks against the offline root in <= 1 s (OpenSCAP needs about 7 s for 403 rules),
 100 IOS configs in <= 2 s. Run alone with ``python -m bench.baseline``; ``python -m bench`` runs it
 after the foundation cases. The Debian root is the test suite's debootstrap root (built and cached
-on first use, about a minute; needs debootstrap and deb.debian.org).
+on first use, about a minute; needs debootstrap and the Debian mirror of the machine's apt sources).
 """
 
 from __future__ import annotations

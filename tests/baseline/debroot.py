@@ -1,7 +1,8 @@
 """A real Debian 12 server root, built once with debootstrap and cached outside the repository.
 
-The cache folder is keyed by a hash of the suite, variant and package list, so changing the list
-builds a fresh root and an unchanged list reuses the old one. A build goes into a temporary
+The cache folder is keyed by a hash of the suite, variant, mirror and package list, so changing the
+list builds a fresh root and an unchanged list reuses the old one. The mirror is the one this machine's
+apt sources name for the suite (a command center uses its own mirror), or SECAUDIT_TEST_DEBIAN_MIRROR. A build goes into a temporary
 folder first and is renamed into place only when debootstrap succeeded, so an interrupted build
 never leaves a half root behind. Run ``python -m tests.baseline.debroot`` to build it ahead of a
 test run.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from pathlib import Path
 
 SUITE = "bookworm"
 VARIANT = "minbase"
-MIRROR = "http://deb.debian.org/debian"
+APT_SOURCES = Path("/etc/apt")
 # The server package set of ../shared/NOTES.md, section Baselines.
 PACKAGES = (
     "openssh-server",
@@ -40,8 +42,38 @@ def cache_home() -> Path:
     return Path(base) / "secaudit-test"
 
 
+def mirror(apt: Path = APT_SOURCES) -> str:
+    """The Debian mirror for SUITE: SECAUDIT_TEST_DEBIAN_MIRROR, else the first URI this machine's apt
+    sources give for SUITE itself (deb822 ``*.sources`` files, then one-line ``sources.list`` entries)."""
+    given = os.environ.get("SECAUDIT_TEST_DEBIAN_MIRROR")
+    if given:
+        return given
+    for path in sorted((apt / "sources.list.d").glob("*.sources")):
+        for stanza in path.read_text(encoding="utf-8", errors="replace").split("\n\n"):
+            fields: dict[str, list[str]] = {}
+            for line in stanza.splitlines():
+                name, colon, value = line.partition(":")
+                if colon and not line.startswith(("#", " ", "\t")):
+                    fields[name.strip().lower()] = value.split()
+            if "deb" in fields.get("types", []) and SUITE in fields.get("suites", []) and fields.get("uris"):
+                return fields["uris"][0]
+    lists = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list"))]
+    for path in lists:
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = re.sub(
+                r"\[[^\]]*\]", " ", line.split("#", 1)[0]
+            ).split()  # options: [arch=... signed-by=...]
+            if len(words) >= 3 and words[0] == "deb" and words[2] == SUITE:
+                return words[1]
+    raise RuntimeError(
+        f"no apt source for Debian {SUITE} in {apt}: add one, or set SECAUDIT_TEST_DEBIAN_MIRROR to a mirror URL"
+    )
+
+
 def root_key() -> str:
-    text = f"{SUITE} {VARIANT} {MIRROR} {','.join(sorted(PACKAGES))}"
+    text = f"{SUITE} {VARIANT} {mirror()} {','.join(sorted(PACKAGES))}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -68,7 +100,7 @@ def build_root() -> Path:
             f"--include={','.join(PACKAGES)}",
             SUITE,
             str(work),
-            MIRROR,
+            mirror(),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
         if proc.returncode != 0:
