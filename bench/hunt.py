@@ -541,14 +541,7 @@ def realistic_rows(path: Path, cache: Path) -> None:
     row("  CPU obtained (the cores are shared with other work)", parallelism(used, seconds), ">= 1.8")
     row("  of which the parent process (ordering, correlation, output)", f"{own / used:.0%} of the CPU")
     row(f"  peak RSS so far (this process or a worker), {events:,} events", f"{peak_mb():,.0f} MB", "< 1 GB")
-    events, hits, seconds, used = fresh_hunt([str(path)], cache)
-    row(
-        f"realistic end to end, app.hunt in a new process ({hits:,} hits)",
-        f"{events / seconds:,.0f} ev/s",
-        ">= 50,000",
-    )
-    row("  the same in MB/s", f"{size / 1e6 / seconds:,.0f} MB/s", ">= 120 MB/s")
-    row("  CPU obtained", parallelism(used, seconds), ">= 1.8")
+    fresh_rows("realistic end to end", path, size, cache)
 
 
 def folder_rows(path: Path, cache: Path) -> None:
@@ -571,12 +564,13 @@ def folder_rows(path: Path, cache: Path) -> None:
     row("  the same in MB/s", f"{size / 1e6 / seconds:,.0f} MB/s", ">= 120 MB/s")
     row("  CPU obtained (the cores are shared with other work)", parallelism(used, seconds), ">= 1.8")
     row("  of which the parent process (ordering, correlation, output)", f"{own / used:.0%} of the CPU")
+    fresh_rows(f"folder of {len(files)} realistic files", path, size, cache)
+
+
+def fresh_rows(label: str, path: Path, size: int, cache: Path) -> None:
+    """The rows of ``path`` hunted by :func:`fresh_hunt`, in a new process."""
     events, hits, seconds, used = fresh_hunt([str(path)], cache)
-    row(
-        f"folder of {len(files)} realistic files, app.hunt in a new process ({hits:,} hits)",
-        f"{events / seconds:,.0f} ev/s",
-        ">= 50,000",
-    )
+    row(f"{label}, app.hunt in a new process ({hits:,} hits)", f"{events / seconds:,.0f} ev/s", ">= 50,000")
     row("  the same in MB/s", f"{size / 1e6 / seconds:,.0f} MB/s", ">= 120 MB/s")
     row("  CPU obtained", parallelism(used, seconds), ">= 1.8")
 

@@ -445,14 +445,8 @@ def _conjunct_nodes(node: Node) -> list[Node]:
 
 
 def _conjunct_gates(node: Node) -> list[Gate]:
-    """The gates of the terms of ``node`` seen as a conjunction (nested ANDs and selections flattened)."""
-    kind = node[0]
-    if kind == "sel":
-        return _conjunct_gates(node[2])
-    if kind == "and":
-        return [g for child in node[1] for g in _conjunct_gates(child)]
-    own = gate(node)
-    return [own] if own is not None else []
+    """The gates of the terms of ``node`` seen as a conjunction (:func:`_conjunct_nodes`)."""
+    return [g for term in _conjunct_nodes(node) if (g := gate(term)) is not None]
 
 
 def _literal(text: str, cased: bool) -> Gate | None:
